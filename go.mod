@@ -1,0 +1,3 @@
+module github.com/trtcd/trtcd
+
+go 1.26
