@@ -1,0 +1,80 @@
+// Package signaling is trtcd's control plane: applications and their keys,
+// who may enter which room and do what, and the TRTC error codes clients
+// already know. It knows nothing about RTP.
+package signaling
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a TRTC error code as the clients (webrtc-room, TIC, the Web SDK)
+// know them; 0 means success.
+type Code int
+
+// The error catalogue. Every failure that reaches a client carries one of
+// these codes and a sentence; docs/errors.md lists them (a test keeps the two
+// in step).
+const (
+	CodeOK                     Code = 0
+	CodePrivateMapKeyEmpty     Code = 80
+	CodeParamCheckFailed       Code = 82
+	CodePrivateMapKeyExpired   Code = 86
+	CodePrivateMapKeyIncorrect Code = 87
+	CodeMissingUserID          Code = 10002
+	CodeMissingSDKAppID        Code = 10003
+	CodeMissingUserSig         Code = 10004
+	CodeMissingRoomID          Code = 10005
+	CodeSDKAppIDNotFound       Code = 70020
+	CodeUserSigCheckFailed     Code = 70346
+)
+
+// Catalogue describes every code, in the order docs/errors.md lists them.
+var Catalogue = []struct {
+	Code        Code
+	Name        string
+	Description string
+}{
+	{CodeOK, "ok", "Success."},
+	{CodePrivateMapKeyEmpty, "private_map_key_empty", "The application requires a privateMapKey and the request carries none."},
+	{CodeParamCheckFailed, "param_check_failed", "A parameter is missing, out of range or inconsistent (the message names it)."},
+	{CodePrivateMapKeyExpired, "private_map_key_expired", "The privateMapKey has expired: now is past TLS.time + TLS.expire or past the expiry in its userbuf."},
+	{CodePrivateMapKeyIncorrect, "private_map_key_incorrect", "The privateMapKey is malformed, signed with another key, issued to another user or application, or for another room (numeric and string room ids are different rooms). The message gives the reason."},
+	{CodeMissingUserID, "missing_user_id", "The request has no userId."},
+	{CodeMissingSDKAppID, "missing_sdk_app_id", "The request has no sdkAppId."},
+	{CodeMissingUserSig, "missing_user_sig", "The request has no userSig."},
+	{CodeMissingRoomID, "missing_room_id", "The request has neither a numeric roomId (1 to 4294967295) nor a strRoomId."},
+	{CodeSDKAppIDNotFound, "sdk_app_id_not_found", "No application with this sdkAppId is configured on this server."},
+	{CodeUserSigCheckFailed, "user_sig_check_failed", "The userSig did not verify. The message gives the reason: malformed, wrong_sdkappid, wrong_user, expired or bad_signature."},
+}
+
+// Error is a failure a client sees: a TRTC code and a human sentence. The
+// cause, when there is one, stays available to errors.Is / errors.As.
+type Error struct {
+	Code    Code
+	Message string
+	cause   error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Message) }
+func (e *Error) Unwrap() error { return e.cause }
+
+// Errorf makes an Error with a formatted message. A %w verb in format keeps
+// the wrapped error as the cause.
+func Errorf(code Code, format string, args ...any) *Error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Code: code, Message: err.Error(), cause: errors.Unwrap(err)}
+}
+
+// CodeOf returns the TRTC code of err: 0 for nil, the Error's code, or 82
+// (parameter check failed) for an error that carries no code.
+func CodeOf(err error) Code {
+	if err == nil {
+		return CodeOK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeParamCheckFailed
+}
