@@ -1,0 +1,40 @@
+# trtcd — the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+# Debian packages the build and tests need beyond Go, gcc and make; later
+# work adds codecs, ffmpeg, Chromium and Redis here.
+DEBIAN_PACKAGES ?=
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 5m
+
+.PHONY: run build test vet fmt-check deps fuzz clean
+
+## run: build trtcd and serve with the embedded default config (loopback, development app)
+run: build
+	./bin/trtcd serve
+
+## build: compile bin/trtcd
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trtcd ./cmd/trtcd
+
+## test: install what is missing, then vet, format check and every test with the race detector
+test: deps fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+deps:
+	@scripts/install-deps $(DEBIAN_PACKAGES)
+
+## fuzz: run the token decoder fuzz target (FUZZTIME=5m by default)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
+	$(GO) test -run '^$$' -fuzz '^FuzzParseUserBuf$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
+
+clean:
+	rm -rf bin

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "trtcd.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestConfigDefaultsAreLoopback(t *testing.T) {
+	c, err := loadConfig(&serveFlags{}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP != "127.0.0.1:8080" || c.Data != "trtcd-data" || len(c.Apps) != 0 {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestConfigFileThenEnvThenFlags(t *testing.T) {
+	path := writeConfig(t, `
+http: 127.0.0.1:7000
+data: /var/lib/from-file
+log_level: debug
+apps:
+  - sdkappid: 1400000001
+    key: file-key
+  - sdkappid: 1400000002
+    key: file-key-2
+    require_private_map_key: true
+`)
+	env := envOf(map[string]string{
+		"TRTCD_DATA":                    "/var/lib/from-env",
+		"TRTCD_APPS":                    "1400000002:env-key,1400000003:env-key-3",
+		"TRTCD_REQUIRE_PRIVATE_MAP_KEY": "false",
+		"TRTCD_LOG_LEVEL":               "warn",
+	})
+	f := &serveFlags{config: path, http: "127.0.0.1:9000", requirePMK: true}
+	if err := f.apps.Set("1400000003:flag-key"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(f, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP != "127.0.0.1:9000" {
+		t.Errorf("http = %s: the flag must win", c.HTTP)
+	}
+	if c.Data != "/var/lib/from-env" {
+		t.Errorf("data = %s: the environment must beat the file", c.Data)
+	}
+	if c.LogLevel.String() != "WARN" {
+		t.Errorf("log level = %s", c.LogLevel)
+	}
+	want := map[uint32]appConfig{
+		1400000001: {1400000001, "file-key", false},
+		1400000002: {1400000002, "env-key", false},
+		1400000003: {1400000003, "flag-key", true},
+	}
+	if len(c.Apps) != len(want) {
+		t.Fatalf("apps = %+v", c.Apps)
+	}
+	for _, a := range c.Apps {
+		if a != want[a.SDKAppID] {
+			t.Errorf("app %d = %+v, want %+v", a.SDKAppID, a, want[a.SDKAppID])
+		}
+	}
+}
+
+func TestConfigMistakesAreClearErrors(t *testing.T) {
+	for _, tc := range []struct {
+		story string
+		flags serveFlags
+		env   map[string]string
+		want  string
+	}{
+		{"a misspelt key in the file", serveFlags{config: writeConfig(t, "htp: 1.2.3.4:5\n")}, nil, "field htp not found"},
+		{"a missing config file", serveFlags{config: "/nonexistent/trtcd.yaml"}, nil, "no such file"},
+		{"a bad app in the environment", serveFlags{}, map[string]string{"TRTCD_APPS": "abc:secret-value"}, "TRTCD_APPS item 1"},
+		{"a bad boolean", serveFlags{}, map[string]string{"TRTCD_APPS": "1:k", "TRTCD_REQUIRE_PRIVATE_MAP_KEY": "sure"}, "want true or false"},
+		{"a bad log level", serveFlags{logLevel: "loud"}, nil, "log level"},
+	} {
+		_, err := loadConfig(&tc.flags, envOf(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want it to mention %q", tc.story, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-value") {
+			t.Errorf("%s: the error leaks the key: %v", tc.story, err)
+		}
+	}
+}
+
+func TestDevAppIsCreatedOnceAndKept(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	a, created, err := loadOrCreateDevApp(dir)
+	if err != nil || !created {
+		t.Fatalf("first start: %v created=%v", err, created)
+	}
+	if a.SDKAppID < 1400000000 || a.SDKAppID > 1499999999 || len(a.Key) != 64 {
+		t.Fatalf("dev app = %d with a %d-character key", a.SDKAppID, len(a.Key))
+	}
+	b, created, err := loadOrCreateDevApp(dir)
+	if err != nil || created || b != a {
+		t.Fatalf("second start: %+v created=%v err=%v, want the same app", b, created, err)
+	}
+	info, err := os.Stat(filepath.Join(dir, devAppFile))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("dev app file: %v mode %v, want 0600", err, info.Mode())
+	}
+}

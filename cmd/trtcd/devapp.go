@@ -1,0 +1,115 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// The development app exists so that `trtcd serve` with no configuration at
+// all is usable at once. It is created on first start with a random id and
+// key, kept in the data directory, and reused afterwards.
+const (
+	devAppFile  = "dev-app.json"
+	devUser     = "demo"
+	devSigValid = 24 * time.Hour
+)
+
+func loadOrCreateDevApp(dataDir string) (app appConfig, created bool, err error) {
+	path := filepath.Join(dataDir, devAppFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(data, &app); err != nil || app.SDKAppID == 0 || app.Key == "" {
+			return appConfig{}, false, fmt.Errorf("%s is damaged; delete it to make a new development app", path)
+		}
+		return app, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return appConfig{}, false, err
+	}
+	app, err = newDevApp()
+	if err != nil {
+		return appConfig{}, false, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return appConfig{}, false, fmt.Errorf("data directory: %w", err)
+	}
+	data, _ = json.MarshalIndent(app, "", "  ")
+	if err := writeFileAtomic(path, data, 0o600); err != nil {
+		return appConfig{}, false, err
+	}
+	return app, true, nil
+}
+
+// newDevApp picks an id in the 1400000000–1499999999 range real TRTC apps
+// use, and a key shaped like a console key (64 hex characters).
+func newDevApp() (appConfig, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		return appConfig{}, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return appConfig{}, err
+	}
+	return appConfig{SDKAppID: 1_400_000_000 + uint32(n.Int64()), Key: hex.EncodeToString(key)}, nil
+}
+
+// writeFileAtomic writes to a temporary file and renames it, so a crash
+// never leaves a half-written file behind.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// printDevApp tells a newcomer everything needed to try the server. It goes
+// to stdout, not the log: the log never carries secrets, and this key only
+// guards a development server on loopback.
+func printDevApp(w io.Writer, app appConfig, path string, created bool, httpAddr string) {
+	how := "loaded from"
+	if created {
+		how = "created in"
+	}
+	sig := tlssig.GenUserSig(app.Key, app.SDKAppID, devUser, devSigValid, time.Now())
+	fmt.Fprintf(w, `
+trtcd is running with its development app (%s %s; keep it private).
+  sdkAppId  %d
+  key       %s
+  userSig   for userId %q, valid %s:
+            %s
+
+  Health:   http://%s/healthz
+  Mint more: trtcd sig gen usersig --sdkappid %d --key <key> --userid <id>
+  Configure real apps with --app SDKAPPID:KEY, $TRTCD_APPS or a --config file.
+
+`, how, path, app.SDKAppID, app.Key, devUser, devSigValid, sig, httpAddr, app.SDKAppID)
+}

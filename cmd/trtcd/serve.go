@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/trtcd/trtcd/server"
+	"github.com/trtcd/trtcd/signaling"
+)
+
+// shutdownGrace is how long requests in flight get to finish after
+// SIGINT/SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("trtcd serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadConfig(&f, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	var dev *appConfig
+	devCreated := false
+	if len(cfg.Apps) == 0 {
+		app, created, err := loadOrCreateDevApp(cfg.Data)
+		if err != nil {
+			return fmt.Errorf("development app: %w", err)
+		}
+		cfg.Apps, dev, devCreated = []appConfig{app}, &app, created
+	}
+	apps, err := buildApps(cfg.Apps)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.Start(server.Config{
+		HTTPAddr: cfg.HTTP,
+		DataDir:  cfg.Data,
+		Apps:     apps,
+		Version:  versionString(),
+		Logger:   log,
+	})
+	if err != nil {
+		return err
+	}
+	if dev != nil {
+		printDevApp(stdout, *dev, filepath.Join(cfg.Data, devAppFile), devCreated, srv.HTTPAddr().String())
+	}
+	<-ctx.Done()
+	stop() // a second signal kills at once
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func buildApps(list []appConfig) (*signaling.Apps, error) {
+	apps := make([]signaling.App, len(list))
+	for i, a := range list {
+		apps[i] = signaling.App{SDKAppID: a.SDKAppID, Key: a.Key, RequirePrivateMapKey: a.RequirePrivateMapKey}
+	}
+	r, err := signaling.NewApps(apps...)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return r, nil
+}
+
+// usageError turns a flag parsing error into a usage error; -h stays help.
+func usageError(err error) error {
+	if err == flag.ErrHelp {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}

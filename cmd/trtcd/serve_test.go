@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// binary is trtcd built once for the tests that run it as a real process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "trtcd-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "trtcd")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer is a bytes.Buffer safe to fill from a process while reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// runningServer is a `trtcd serve` process.
+type runningServer struct {
+	cmd            *exec.Cmd
+	addr           string
+	stdout, stderr *syncBuffer
+}
+
+var listening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+
+func startServe(t *testing.T, args ...string) *runningServer {
+	t.Helper()
+	s := &runningServer{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	s.cmd = exec.Command(binary, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)...)
+	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no TRTCD_* from the developer's shell
+	s.cmd.Stdout = s.stdout
+	pipe, _ := s.cmd.StderrPipe()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			s.stderr.Write([]byte(sc.Text() + "\n"))
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case s.addr = <-found:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("trtcd serve did not start listening; stderr:\n%s", s.stderr)
+	}
+	return s
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (s *runningServer) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("trtcd serve exited with %v after SIGTERM; stderr:\n%s", err, s.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("trtcd serve did not stop after SIGTERM")
+	}
+	if !strings.Contains(s.stderr.String(), "msg=stopped") {
+		t.Fatalf("no graceful shutdown in the log:\n%s", s.stderr)
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+var (
+	bannerApp = regexp.MustCompile(`sdkAppId\s+(\d+)`)
+	bannerKey = regexp.MustCompile(`key\s+([0-9a-f]{64})`)
+	bannerSig = regexp.MustCompile(`valid [^:]+:\s+(\S+)`)
+)
+
+// A newcomer runs `trtcd serve` with nothing configured: it starts on
+// loopback, prints a development app and a userSig that works, answers
+// /healthz and /metrics, stops cleanly on SIGTERM, and keeps its app.
+func TestServeWithNoConfigurationIsReadyToTry(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServe(t, "--data", data)
+	if !strings.HasPrefix(s.addr, "127.0.0.1:") {
+		t.Fatalf("listening on %s, want loopback", s.addr)
+	}
+	if code, body := get(t, "http://"+s.addr+"/healthz"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	code, body := get(t, "http://"+s.addr+"/metrics")
+	if code != 200 || !strings.Contains(body, "trtcd_build_info{") || !strings.Contains(body, "go_goroutines") {
+		t.Fatalf("/metrics: %d\n%.500s", code, body)
+	}
+	s.stop(t)
+
+	banner := s.stdout.String()
+	app, key, sig := bannerApp.FindStringSubmatch(banner), bannerKey.FindStringSubmatch(banner), bannerSig.FindStringSubmatch(banner)
+	if app == nil || key == nil || sig == nil {
+		t.Fatalf("the banner lacks the app, key or userSig:\n%s", banner)
+	}
+	id, _ := strconv.ParseUint(app[1], 10, 32)
+	if _, err := tlssig.VerifyUserSig(key[1], uint32(id), "demo", sig[1], time.Now()); err != nil {
+		t.Fatalf("the printed userSig does not verify: %v", err)
+	}
+	if strings.Contains(s.stderr.String(), key[1]) {
+		t.Fatal("the log carries the secret key")
+	}
+
+	again := startServe(t, "--data", data)
+	again.stop(t)
+	if !strings.Contains(again.stdout.String(), "sdkAppId  "+app[1]) || !strings.Contains(again.stdout.String(), "loaded from") {
+		t.Fatalf("the second start did not reuse the development app:\n%s", again.stdout)
+	}
+}
+
+// With an app configured there is no development app, and nothing secret is
+// printed anywhere.
+func TestServeWithConfiguredAppPrintsNoSecret(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, "--data", data, "--app", "1400000001:"+cliKey, "--require-private-map-key")
+	s.stop(t)
+	if out := s.stdout.String() + s.stderr.String(); strings.Contains(out, cliKey) || strings.Contains(out, "development app") {
+		t.Fatalf("output mentions the key or a development app:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(data, devAppFile)); err == nil {
+		t.Fatal("a development app was created although an app is configured")
+	}
+}
+
+func TestServeRefusesBadConfiguration(t *testing.T) {
+	cmd := exec.Command(binary, "serve", "--http", "127.0.0.1:0", "--app", "not-an-app")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("bad --app: %v, want exit 2\n%s", err, out)
+	}
+}

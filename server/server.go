@@ -1,0 +1,132 @@
+// Package server assembles a running trtcd: it owns the listeners, wires the
+// planes together and shuts them down in order. Each later component (SFU,
+// signalling, RTMP, recorder) is started and stopped here.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trtcd/trtcd/signaling"
+)
+
+// Config is everything a server needs; cmd/trtcd fills it from the config
+// file, the environment and flags.
+type Config struct {
+	HTTPAddr string // host:port of the HTTP listener (port 0 picks one)
+	DataDir  string
+	Apps     *signaling.Apps
+	Version  string
+	Logger   *slog.Logger
+}
+
+// HTTP limits: every listener has them, so a slow or hostile client cannot
+// hold a connection or memory for long.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
+// Server is a running trtcd.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+	http    *http.Server
+	httpLn  net.Listener
+	served  chan error
+}
+
+// Start binds the listeners and starts serving. It returns once the server
+// accepts connections.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Apps == nil || cfg.Apps.Len() == 0 {
+		return nil, errors.New("server: no application configured")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), served: make(chan error, 1)}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	s.httpLn = ln
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() { s.served <- s.http.Serve(ln) }()
+	s.log.Info("http listening", "addr", ln.Addr().String(), "apps", cfg.Apps.Len())
+	return s, nil
+}
+
+// HTTPAddr is the address the HTTP listener is bound to.
+func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
+
+// Shutdown stops accepting, lets requests in flight finish until ctx ends,
+// then closes everything.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.log.Info("shutting down")
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics(), promhttp.HandlerOpts{}))
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"status":         "ok",
+		"version":        s.cfg.Version,
+		"uptime_seconds": int64(time.Since(s.started).Seconds()),
+	})
+}
+
+func (s *Server) metrics() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "trtcd_build_info",
+			Help:        "Always 1; the version label says which trtcd runs.",
+			ConstLabels: prometheus.Labels{"version": s.cfg.Version},
+		}, func() float64 { return 1 }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "trtcd_apps_configured",
+			Help: "Number of applications (sdkAppIds) this server serves.",
+		}, func() float64 { return float64(s.cfg.Apps.Len()) }),
+	)
+	return reg
+}
