@@ -1,0 +1,233 @@
+package sfu
+
+import (
+	"strings"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// DownTrack is the sink that sends one track to one WebRTC subscriber. It
+// outlives the tracks it is attached to: when the publisher republishes, the
+// same DownTrack moves to the new track and the subscriber sees one
+// continuous stream.
+type DownTrack struct {
+	id, streamID string
+	kind         Kind
+	codec        Codec
+
+	binding atomic.Pointer[binding] // set when negotiated
+	track   atomic.Pointer[Track]   // the source it is attached to
+	// waitKeyframe drops video until a keyframe, after attaching to a source.
+	waitKeyframe atomic.Bool
+	// estimate is the subscriber's bandwidth estimate (REMB), bits/s.
+	estimate atomic.Uint64
+
+	// Track goroutine only.
+	rw  rewriter
+	hdr rtp.Header
+
+	// For sender reports (read by the report goroutine).
+	sentPackets, sentOctets atomic.Uint32
+	mapping                 atomic.Uint64 // source SSRC << 32 | timestamp offset
+}
+
+type binding struct {
+	ssrc   uint32
+	pt     uint8
+	writer webrtc.TrackLocalWriter
+}
+
+// NewDownTrack makes a sink for a subscriber. id and streamID become the
+// MediaStreamTrack id and MediaStream id the subscriber sees.
+func NewDownTrack(id, streamID string, kind Kind, codec Codec) *DownTrack {
+	d := &DownTrack{id: id, streamID: streamID, kind: kind, codec: codec}
+	d.rw.clockRate = codec.ClockRate
+	return d
+}
+
+// Attach connects the DownTrack to a source track, detaching it from the
+// previous one. The subscriber's numbering continues across the change.
+func (d *DownTrack) Attach(t *Track) {
+	if old := d.track.Swap(t); old != nil {
+		old.RemoveSink(d)
+	}
+	d.waitKeyframe.Store(d.kind == KindVideo)
+	t.AddSink(d)
+}
+
+// Detach disconnects the DownTrack from its source.
+func (d *DownTrack) Detach() {
+	if old := d.track.Swap(nil); old != nil {
+		old.RemoveSink(d)
+	}
+}
+
+// Track is the source the DownTrack is attached to, or nil.
+func (d *DownTrack) Track() *Track { return d.track.Load() }
+
+// WriteRTP implements Sink.
+func (d *DownTrack) WriteRTP(p *Packet) {
+	b := d.binding.Load()
+	if b == nil {
+		return
+	}
+	if d.waitKeyframe.Load() {
+		if !p.Keyframe {
+			d.dropped(dropWaitKeyframe)
+			return
+		}
+		d.waitKeyframe.Store(false)
+		d.rw.resync = true
+	}
+	d.write(b, p)
+}
+
+func (d *DownTrack) write(b *binding, p *Packet) {
+	switched := d.rw.srcSSRC != p.SSRC || d.rw.resync || !d.rw.started
+	seq, ts := d.rw.rewrite(p)
+	if switched {
+		d.mapping.Store(uint64(p.SSRC)<<32 | uint64(d.rw.tsOffset))
+	}
+	h := &d.hdr
+	h.Version = 2
+	h.PayloadType = b.pt
+	h.SSRC = b.ssrc
+	h.SequenceNumber = seq
+	h.Timestamp = ts
+	h.Marker = p.Marker
+	h.Padding = p.paddingSize > 0
+	h.PaddingSize = p.paddingSize
+	payload := p.Payload()
+	if _, err := b.writer.WriteRTP(h, payload); err != nil {
+		d.dropped(dropWriteError)
+		return
+	}
+	d.sentPackets.Add(1)
+	d.sentOctets.Add(uint32(len(payload)))
+	if t := d.track.Load(); t != nil {
+		t.stats.sentPackets.Add(1)
+		t.stats.sentBytes.Add(uint64(12 + len(payload) + int(p.paddingSize)))
+	}
+}
+
+func (d *DownTrack) dropped(r dropReason) {
+	if t := d.track.Load(); t != nil {
+		t.stats.dropped[r].Add(1)
+	}
+}
+
+func (d *DownTrack) sourceSeq(seq uint16) (uint32, uint16, bool) { return d.rw.source(seq) }
+
+func (d *DownTrack) resend(p *Packet) {
+	if b := d.binding.Load(); b != nil {
+		d.write(b, p)
+	}
+}
+
+// HandleRTCP acts on the subscriber's feedback: NACKs are answered from the
+// source's packet cache, keyframe requests go to the publisher (throttled),
+// REMB updates the subscriber's estimate.
+func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
+	t := d.track.Load()
+	for _, pkt := range pkts {
+		switch pkt := pkt.(type) {
+		case *rtcp.TransportLayerNack:
+			if t != nil {
+				for _, n := range pkt.Nacks {
+					t.resend(d, n.PacketID, uint16(n.LostPackets))
+				}
+			}
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			if t != nil {
+				t.RequestKeyframe()
+			}
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			d.estimate.Store(uint64(pkt.Bitrate))
+		}
+	}
+}
+
+// Estimate is the subscriber's last REMB, in bits/s (0 when none).
+func (d *DownTrack) Estimate() uint64 { return d.estimate.Load() }
+
+// SenderReport translates the source's last sender report into this
+// subscriber's SSRC and timestamps, so the browser keeps audio and video in
+// sync. ok is false until the source has sent one.
+func (d *DownTrack) SenderReport(now int64) (*rtcp.SenderReport, bool) {
+	b, t := d.binding.Load(), d.track.Load()
+	if b == nil || t == nil {
+		return nil, false
+	}
+	sr := t.lastSR.Load()
+	m := d.mapping.Load()
+	if sr == nil || uint32(m>>32) != sr.ssrc {
+		return nil, false
+	}
+	elapsed := now - sr.arrival
+	return &rtcp.SenderReport{
+		SSRC:        b.ssrc,
+		NTPTime:     sr.ntp + uint64(elapsed)*(1<<32)/1e9,
+		RTPTime:     sr.rtp + uint32(m) + uint32(uint64(elapsed)*uint64(d.codec.ClockRate)/1e9),
+		PacketCount: d.sentPackets.Load(),
+		OctetCount:  d.sentOctets.Load(),
+	}, true
+}
+
+// The webrtc.TrackLocal interface, so a DownTrack can be added to a
+// subscriber's PeerConnection.
+
+func (d *DownTrack) ID() string                { return d.id }
+func (d *DownTrack) RID() string               { return "" }
+func (d *DownTrack) StreamID() string          { return d.streamID }
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return rtpCodecType(d.kind) }
+
+// Bind picks the negotiated codec that matches the source's.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, d.codec.MimeType) && fmtpCompatible(d.codec, c.RTPCodecCapability) {
+			d.binding.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
+			if t := d.track.Load(); t != nil && d.kind == KindVideo {
+				t.RequestKeyframe()
+			}
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// Unbind stops sending.
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.binding.Store(nil)
+	return nil
+}
+
+func rtpCodecType(k Kind) webrtc.RTPCodecType {
+	if k == KindAudio {
+		return webrtc.RTPCodecTypeAudio
+	}
+	return webrtc.RTPCodecTypeVideo
+}
+
+// fmtpCompatible: for H.264 the packetization mode must match (mode 0
+// cannot carry FU-A); other codecs match by name.
+func fmtpCompatible(src Codec, c webrtc.RTPCodecCapability) bool {
+	if !strings.EqualFold(src.MimeType, MimeH264) {
+		return true
+	}
+	return fmtpValue(src.SDPFmtpLine, "packetization-mode") == fmtpValue(c.SDPFmtpLine, "packetization-mode")
+}
+
+func fmtpValue(line, key string) string {
+	for _, kv := range strings.Split(line, ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	if key == "packetization-mode" {
+		return "0"
+	}
+	return ""
+}

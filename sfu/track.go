@@ -1,0 +1,273 @@
+package sfu
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is audio or video.
+type Kind uint8
+
+const (
+	KindAudio Kind = iota + 1
+	KindVideo
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindAudio:
+		return "audio"
+	case KindVideo:
+		return "video"
+	}
+	return "unknown"
+}
+
+// Codec describes what a track carries.
+type Codec struct {
+	MimeType    string // MimeH264, MimeVP8, MimeOpus
+	ClockRate   uint32
+	Channels    uint16
+	SDPFmtpLine string
+}
+
+// Sink consumes a track's packets: a WebRTC subscriber, a recorder, an FLV
+// player, a relay to another node.
+type Sink interface {
+	// WriteRTP runs on the track's goroutine for every packet. It must not
+	// block, and must not keep p (or its bytes) after returning: a sink that
+	// can be slow copies into a bounded queue of its own and drops.
+	WriteRTP(p *Packet)
+}
+
+// Upstream is the publishing side of a track, where feedback goes.
+type Upstream interface {
+	// RequestKeyframe asks the publisher for a keyframe (PLI) on ssrc.
+	RequestKeyframe(ssrc uint32)
+}
+
+// keyframeInterval throttles keyframe requests: a keyframe costs several
+// delta frames of bandwidth, and one every 500 ms serves every new viewer.
+const keyframeInterval = 500 * time.Millisecond
+
+// Track is one published media stream and its fan-out. Exactly one goroutine
+// (the source's) calls ReadFrom or Write; any goroutine may add or remove
+// sinks and ask for keyframes or retransmissions.
+type Track struct {
+	ID    string
+	Kind  Kind
+	Codec Codec
+
+	upstream Upstream
+	sinks    atomic.Pointer[[]Sink] // immutable; replaced on change
+	sinksMu  sync.Mutex             // serialises changes, never taken by forwarding
+	cache    *packetCache
+	resends  chan resendRequest
+	ssrc     atomic.Uint32 // latest source SSRC
+	lastSR   atomic.Pointer[senderReport]
+
+	lastKeyframeRequest atomic.Int64
+	stats               *trackStats
+}
+
+// NewTrack makes a track that forwards packets of codec to its sinks.
+func NewTrack(id string, kind Kind, codec Codec, up Upstream, m *Metrics) *Track {
+	size := audioCacheSize
+	if kind == KindVideo {
+		size = videoCacheSize
+	}
+	t := &Track{
+		ID: id, Kind: kind, Codec: codec,
+		upstream: up,
+		cache:    newPacketCache(size),
+		resends:  make(chan resendRequest, 64),
+		stats:    m.newTrackStats(),
+	}
+	t.sinks.Store(&[]Sink{})
+	t.lastKeyframeRequest.Store(-int64(keyframeInterval))
+	return t
+}
+
+// AddSink attaches a sink. A video sink also triggers a keyframe request,
+// so the new viewer does not wait for the next periodic keyframe.
+func (t *Track) AddSink(s Sink) {
+	t.sinksMu.Lock()
+	old := *t.sinks.Load()
+	next := make([]Sink, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, s)
+	t.sinks.Store(&next)
+	t.sinksMu.Unlock()
+	if t.Kind == KindVideo {
+		t.RequestKeyframe()
+	}
+}
+
+// RemoveSink detaches a sink; it gets no packet after RemoveSink returns
+// other than one already being delivered.
+func (t *Track) RemoveSink(s Sink) {
+	t.sinksMu.Lock()
+	defer t.sinksMu.Unlock()
+	old := *t.sinks.Load()
+	next := make([]Sink, 0, len(old))
+	for _, x := range old {
+		if x != s {
+			next = append(next, x)
+		}
+	}
+	t.sinks.Store(&next)
+}
+
+// Sinks returns the current sinks (do not modify the slice).
+func (t *Track) Sinks() []Sink { return *t.sinks.Load() }
+
+// RequestKeyframe forwards a keyframe request to the publisher, at most one
+// per keyframeInterval.
+func (t *Track) RequestKeyframe() {
+	now := monotonic()
+	last := t.lastKeyframeRequest.Load()
+	if now-last < int64(keyframeInterval) || !t.lastKeyframeRequest.CompareAndSwap(last, now) {
+		t.stats.keyframeRequestsThrottled.Add(1)
+		return
+	}
+	t.stats.keyframeRequests.Add(1)
+	if t.upstream != nil {
+		t.upstream.RequestKeyframe(t.ssrc.Load())
+	}
+}
+
+// Close ends the track's statistics; the source has stopped.
+func (t *Track) Close() { t.stats.m.retire(t.stats) }
+
+// SSRC is the source SSRC of the latest packet.
+func (t *Track) SSRC() uint32 { return t.ssrc.Load() }
+
+// ForwardFrom forwards every packet read from r until r fails. Reads go
+// straight into the packet cache, so nothing is allocated per packet.
+func (t *Track) ForwardFrom(r io.Reader) error {
+	for {
+		n, err := r.Read(t.cache.slot().Buffer())
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		t.forward(n, monotonic())
+	}
+}
+
+// Write forwards one RTP packet given as bytes (copied), for sources that
+// packetize themselves, such as RTMP ingest.
+func (t *Track) Write(b []byte) {
+	n := copy(t.cache.slot().Buffer(), b)
+	t.forward(n, monotonic())
+}
+
+func (t *Track) forward(n int, arrival int64) {
+	p := t.cache.slot()
+	if err := p.parse(n); err != nil {
+		p.n = 0
+		t.stats.dropped[dropMalformed].Add(1)
+		return
+	}
+	if old := t.cache.get(p.SSRC, p.SequenceNumber); old != nil && old != p {
+		p.n = 0 // keep the earlier copy; this one is a duplicate
+		t.stats.dropped[dropDuplicate].Add(1)
+		return
+	}
+	p.Arrival = arrival
+	if t.Kind == KindVideo {
+		p.Keyframe = isKeyframe(t.Codec.MimeType, p.Payload())
+	}
+	t.ssrc.Store(p.SSRC)
+	t.cache.commit()
+	for _, s := range *t.sinks.Load() {
+		s.WriteRTP(p)
+	}
+	t.stats.packets.Add(1)
+	t.stats.bytes.Add(uint64(n))
+	if p.SequenceNumber%latencySampleEvery == 0 {
+		t.stats.observeLatency(monotonic() - arrival)
+	}
+	t.serveResends()
+}
+
+// senderReport is the source's latest RTCP sender report: the pairing of
+// its RTP timestamps with wall-clock (NTP) time.
+type senderReport struct {
+	ssrc    uint32
+	ntp     uint64
+	rtp     uint32
+	arrival int64
+}
+
+// SetSenderReport records a sender report received from the publisher.
+func (t *Track) SetSenderReport(ssrc uint32, ntp uint64, rtpTime uint32) {
+	t.lastSR.Store(&senderReport{ssrc: ssrc, ntp: ntp, rtp: rtpTime, arrival: monotonic()})
+}
+
+// resendRequest asks the track's goroutine to resend packets to one
+// subscriber: a NACK's packet id and bitmask, in the subscriber's numbering.
+type resendRequest struct {
+	to  resender
+	pid uint16
+	blp uint16
+}
+
+// resender is a sink that can map its own sequence numbers back to the
+// source's and resend a cached packet.
+type resender interface {
+	sourceSeq(seq uint16) (ssrc uint32, srcSeq uint16, ok bool)
+	resend(p *Packet)
+}
+
+// Resend queues a NACK from a subscriber; the track's goroutine answers it
+// from the packet cache after its next packet. A full queue drops the
+// request: the subscriber will ask again.
+func (t *Track) resend(to resender, pid, blp uint16) {
+	t.stats.nacks.Add(1)
+	select {
+	case t.resends <- resendRequest{to, pid, blp}:
+	default:
+		t.stats.dropped[dropResendQueueFull].Add(1)
+	}
+}
+
+func (t *Track) serveResends() {
+	for {
+		select {
+		case r := <-t.resends:
+			t.answer(r)
+		default:
+			return
+		}
+	}
+}
+
+func (t *Track) answer(r resendRequest) {
+	for i := 0; i <= 16; i++ {
+		if i > 0 && r.blp&(1<<(i-1)) == 0 {
+			continue
+		}
+		ssrc, seq, ok := r.to.sourceSeq(r.pid + uint16(i))
+		if !ok {
+			t.stats.nacksMissed.Add(1)
+			continue
+		}
+		if p := t.cache.get(ssrc, seq); p != nil {
+			r.to.resend(p)
+			t.stats.nacksAnswered.Add(1)
+		} else {
+			t.stats.nacksMissed.Add(1)
+		}
+	}
+}
+
+var clockStart = time.Now()
+
+// monotonic is nanoseconds on the monotonic clock since start.
+func monotonic() int64 { return int64(time.Since(clockStart)) }
