@@ -51,12 +51,12 @@ func TestKeyframeDetection(t *testing.T) {
 		payload []byte
 		want    bool
 	}{
-		{MimeH264, []byte{0x65, 0x88}, true},                              // IDR
-		{MimeH264, []byte{0x41, 0x9a}, false},                             // P slice
+		{MimeH264, []byte{0x65, 0x88}, true},                               // IDR
+		{MimeH264, []byte{0x41, 0x9a}, false},                              // P slice
 		{MimeH264, []byte{0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce}, true}, // STAP-A with SPS
-		{MimeH264, []byte{0x7c, 0x85, 0xb8}, true},                        // FU-A start of IDR
-		{MimeH264, []byte{0x7c, 0x05, 0xb8}, false},                       // FU-A middle
-		{MimeVP8, []byte{0x10, 0x00}, true},                               // S=1, P=0
+		{MimeH264, []byte{0x7c, 0x85, 0xb8}, true},                         // FU-A start of IDR
+		{MimeH264, []byte{0x7c, 0x05, 0xb8}, false},                        // FU-A middle
+		{MimeVP8, []byte{0x10, 0x00}, true},                                // S=1, P=0
 		{MimeVP8, []byte{0x10, 0x01}, false},
 		{MimeVP8, []byte{0x90, 0x80, 0x81, 0x02, 0x00}, true}, // X, I with 2-byte picture id
 		{MimeH264, nil, false},
