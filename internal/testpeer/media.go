@@ -1,0 +1,124 @@
+package testpeer
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// Source is a synthetic camera and microphone: H.264 at a target bitrate
+// with a keyframe every KeyframeEvery frames (several times larger than the
+// delta frames, as real encoders make them), and Opus in 20 ms frames.
+type Source struct {
+	Video, Audio *webrtc.TrackLocalStaticSample
+	BitrateKbps  int
+	FPS          int
+	// KeyframeEvery is the GOP length in frames.
+	KeyframeEvery int
+
+	keyframeWanted atomic.Bool
+}
+
+// AnswerKeyframeRequests makes the source send a keyframe soon after a PLI
+// or FIR arrives on sender, as a real encoder does. It returns when the
+// sender closes.
+func (s *Source) AnswerKeyframeRequests(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				s.keyframeWanted.Store(true)
+			}
+		}
+	}
+}
+
+// NewSource makes the two tracks; add them to a PeerConnection and Run.
+func NewSource(streamID string, bitrateKbps, fps int) (*Source, error) {
+	v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+	}, "video", streamID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", streamID)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Video: v, Audio: a, BitrateKbps: bitrateKbps, FPS: fps, KeyframeEvery: 2 * fps}, nil
+}
+
+// keyframeWeight: a keyframe is as large as this many delta frames.
+const keyframeWeight = 5
+
+// frameSizes splits the bitrate over a GOP: one keyframe and the deltas.
+func (s *Source) frameSizes() (key, delta int) {
+	perGOP := s.BitrateKbps * 1000 / 8 * s.KeyframeEvery / s.FPS
+	delta = perGOP / (s.KeyframeEvery - 1 + keyframeWeight)
+	return keyframeWeight * delta, delta
+}
+
+// Run sends until ctx ends.
+func (s *Source) Run(ctx context.Context) {
+	go s.runAudio(ctx)
+	key, delta := s.frameSizes()
+	tick := time.NewTicker(time.Second / time.Duration(s.FPS))
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var frame []byte
+		if i%s.KeyframeEvery == 0 || s.keyframeWanted.Swap(false) {
+			frame = annexB([]byte{0x67, 0x42, 0xe0, 0x1f, 0xda}, []byte{0x68, 0xce, 0x3c, 0x80}, nal(0x65, key))
+		} else {
+			frame = annexB(nal(0x41, delta))
+		}
+		s.Video.WriteSample(media.Sample{Data: frame, Duration: time.Second / time.Duration(s.FPS)})
+	}
+}
+
+func (s *Source) runAudio(ctx context.Context) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	frame := make([]byte, 80) // 32 kbps Opus
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		frame[0] = 0x78 // a valid TOC byte: CELT FB 20 ms
+		s.Audio.WriteSample(media.Sample{Data: frame, Duration: 20 * time.Millisecond})
+	}
+}
+
+func nal(header byte, size int) []byte {
+	b := make([]byte, size)
+	b[0] = header
+	for i := 1; i < size; i++ {
+		b[i] = byte(rand.Uint32()) | 1 // no start-code emulation
+	}
+	return b
+}
+
+func annexB(nals ...[]byte) []byte {
+	var out []byte
+	for _, n := range nals {
+		out = append(out, 0, 0, 0, 1)
+		out = append(out, n...)
+	}
+	return out
+}

@@ -1,0 +1,158 @@
+package sfu
+
+import "sync"
+
+// Room is a set of members who see each other's tracks.
+type Room struct {
+	sfu *SFU
+	key string
+
+	mu      sync.Mutex
+	members map[string]*member
+	subs    map[*DownTrack]subscription
+}
+
+type member struct {
+	userID    string
+	sessions  map[*Session]struct{}
+	publisher *Session      // the current publishing session, if any
+	tracks    map[Kind]*Track // published now
+}
+
+// subscription is one DownTrack of a viewer, waiting for or attached to a
+// publisher's track of one kind.
+type subscription struct {
+	publisher string
+	kind      Kind
+	session   *Session
+}
+
+func newRoom(s *SFU, key string) *Room {
+	return &Room{sfu: s, key: key, members: map[string]*member{}, subs: map[*DownTrack]subscription{}}
+}
+
+func (r *Room) size() (members, tracks int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		tracks += len(m.tracks)
+	}
+	return len(r.members), tracks
+}
+
+func (r *Room) empty() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members) == 0
+}
+
+func (r *Room) sessions() []*Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*Session
+	for _, m := range r.members {
+		for s := range m.sessions {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// add makes the session's user a member (if not already) and returns the
+// publishing session it replaces, if sess publishes.
+func (r *Room) add(sess *Session) (replaced *Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.members[sess.userID]
+	if m == nil {
+		m = &member{userID: sess.userID, sessions: map[*Session]struct{}{}, tracks: map[Kind]*Track{}}
+		r.members[sess.userID] = m
+	}
+	m.sessions[sess] = struct{}{}
+	if sess.publishing {
+		replaced, m.publisher = m.publisher, sess
+	}
+	return replaced
+}
+
+// remove ends a session's part in the room; the member leaves with its last
+// session, and the room closes with its last member.
+func (r *Room) remove(sess *Session) {
+	r.mu.Lock()
+	var detach []*DownTrack
+	for dt, sub := range r.subs {
+		if sub.session == sess {
+			detach = append(detach, dt)
+			delete(r.subs, dt)
+		}
+	}
+	if m := r.members[sess.userID]; m != nil {
+		delete(m.sessions, sess)
+		if m.publisher == sess {
+			m.publisher = nil
+		}
+		if len(m.sessions) == 0 {
+			delete(r.members, sess.userID)
+		}
+	}
+	r.mu.Unlock()
+	for _, dt := range detach {
+		dt.Detach()
+	}
+	r.sfu.dropRoomIfEmpty(r)
+}
+
+// publish makes t the user's track of its kind and attaches every viewer
+// waiting for it. A track of a replaced session is ignored.
+func (r *Room) publish(sess *Session, t *Track) bool {
+	r.mu.Lock()
+	m := r.members[sess.userID]
+	if m == nil || m.publisher != sess {
+		r.mu.Unlock()
+		return false
+	}
+	m.tracks[t.Kind] = t
+	var attach []*DownTrack
+	for dt, sub := range r.subs {
+		if sub.publisher == sess.userID && sub.kind == t.Kind && dt.codec.MimeType == t.Codec.MimeType {
+			attach = append(attach, dt)
+		}
+	}
+	r.mu.Unlock()
+	for _, dt := range attach {
+		dt.Attach(t)
+	}
+	return true
+}
+
+// unpublish removes a track whose source ended. Its viewers stay subscribed
+// and continue when the user publishes again.
+func (r *Room) unpublish(sess *Session, t *Track) {
+	r.mu.Lock()
+	if m := r.members[sess.userID]; m != nil && m.tracks[t.Kind] == t {
+		delete(m.tracks, t.Kind)
+	}
+	r.mu.Unlock()
+	for _, s := range t.Sinks() {
+		if dt, ok := s.(*DownTrack); ok && dt.track.CompareAndSwap(t, nil) {
+			t.RemoveSink(dt)
+		}
+	}
+}
+
+// track returns a publisher's current track of a kind.
+func (r *Room) track(userID string, k Kind) *Track {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.members[userID]; m != nil {
+		return m.tracks[k]
+	}
+	return nil
+}
+
+// subscribe registers a viewer's DownTrack for a publisher's kind.
+func (r *Room) subscribe(dt *DownTrack, sub subscription) {
+	r.mu.Lock()
+	r.subs[dt] = sub
+	r.mu.Unlock()
+}

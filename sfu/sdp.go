@@ -1,0 +1,121 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Errors about an offer, reported to the client.
+var (
+	ErrBadOffer        = errors.New("the offer is not valid SDP")
+	ErrNoMedia         = errors.New("the offer has no audio or video")
+	ErrNoCommonCodec   = errors.New("the offer has no codec this server forwards (H.264, VP8, Opus)")
+	ErrCodecMismatch   = errors.New("the subscriber cannot decode the publisher's codec")
+	ErrNotPublishing   = errors.New("the user is not publishing")
+	ErrSessionClosed   = errors.New("the session is closed")
+	ErrPrivilegeDenied = errors.New("not allowed")
+)
+
+// MaxSDPSize bounds an offer; real offers are a few kilobytes.
+const MaxSDPSize = 64 << 10
+
+// offerInfo is what the SFU needs to know about an offer before answering.
+type offerInfo struct {
+	audio, video bool
+	h264, vp8    bool // offered video codecs (H.264 with packetization-mode 1)
+	opus         bool
+}
+
+func parseOffer(offer string) (*offerInfo, error) {
+	if len(offer) > MaxSDPSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadOffer, MaxSDPSize)
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	info := &offerInfo{}
+	for _, m := range sd.MediaDescriptions {
+		if m.MediaName.Port.Value == 0 {
+			continue // rejected section
+		}
+		switch m.MediaName.Media {
+		case "audio":
+			info.audio = true
+		case "video":
+			info.video = true
+		}
+		for _, f := range m.MediaName.Formats {
+			pt, err := strconv.ParseUint(f, 10, 8)
+			if err != nil {
+				continue
+			}
+			c, err := sd.GetCodecForPayloadType(uint8(pt))
+			if err != nil {
+				continue
+			}
+			switch strings.ToLower(c.Name) {
+			case "h264":
+				info.h264 = info.h264 || fmtpValue(c.Fmtp, "packetization-mode") == "1"
+			case "vp8":
+				info.vp8 = true
+			case "opus":
+				info.opus = true
+			}
+		}
+	}
+	if !info.audio && !info.video {
+		return nil, ErrNoMedia
+	}
+	if (info.video && !info.h264 && !info.vp8) || (info.audio && !info.opus) {
+		return nil, ErrNoCommonCodec
+	}
+	return info, nil
+}
+
+// videoCodecs picks the video codecs to answer with: H.264 whenever it was
+// offered, even if the offer lists VP8 first; VP8 otherwise.
+func (o *offerInfo) videoCodecs() []webrtc.RTPCodecParameters {
+	mime := MimeVP8
+	if o.h264 {
+		mime = MimeH264
+	}
+	var out []webrtc.RTPCodecParameters
+	for _, c := range roomCodecs {
+		if c.MimeType == mime {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// withBitrate adds the publisher's bitrate range to the video sections of
+// an answer: b=AS and b=TIAS cap what the browser sends, and
+// x-google-min/max-bitrate bound Chrome's encoder.
+func withBitrate(answer string, minKbps, maxKbps int) (string, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(answer); err != nil {
+		return "", err
+	}
+	for _, m := range sd.MediaDescriptions {
+		if m.MediaName.Media != "video" || m.MediaName.Port.Value == 0 {
+			continue
+		}
+		m.Bandwidth = append(m.Bandwidth,
+			sdp.Bandwidth{Type: "AS", Bandwidth: uint64(maxKbps)},
+			sdp.Bandwidth{Type: "TIAS", Bandwidth: uint64(maxKbps) * 1000})
+		google := fmt.Sprintf("x-google-min-bitrate=%d;x-google-max-bitrate=%d;x-google-start-bitrate=%d", minKbps, maxKbps, minKbps)
+		for i, a := range m.Attributes {
+			if a.Key == "fmtp" {
+				m.Attributes[i].Value = a.Value + ";" + google
+			}
+		}
+	}
+	out, err := sd.Marshal()
+	return string(out), err
+}

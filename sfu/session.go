@@ -1,0 +1,265 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Session is one PeerConnection of a room member: a publisher (WHIP, or a
+// signalling publish) or a subscriber (WHEP, or a signalling subscribe).
+type Session struct {
+	ID         string
+	room       *Room
+	userID     string
+	publishing bool
+	pc         *webrtc.PeerConnection
+
+	// Publishers: the bitrate range the SFU holds them to, in kbps.
+	minKbps, maxKbps int
+
+	closeOnce sync.Mutex
+	closed    bool
+	done      chan struct{}
+}
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Close ends the session: the PeerConnection closes, its tracks end and its
+// subscriptions are dropped.
+func (s *Session) Close() {
+	s.closeOnce.Lock()
+	if s.closed {
+		s.closeOnce.Unlock()
+		return
+	}
+	s.closed = true
+	s.closeOnce.Unlock()
+	s.pc.Close()
+	s.room.remove(s)
+	close(s.done)
+	s.room.sfu.log.Info("session closed", "room", s.room.key, "user", s.userID, "session", s.ID, "publisher", s.publishing)
+}
+
+func (s *Session) isClosed() bool {
+	s.closeOnce.Lock()
+	defer s.closeOnce.Unlock()
+	return s.closed
+}
+
+func (sfu *SFU) newSession(roomKey, userID string, publishing bool) (*Session, error) {
+	room, err := sfu.join(roomKey)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := sfu.t.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		sfu.dropRoomIfEmpty(room)
+		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
+	}
+	s := &Session{ID: newID(), room: room, userID: userID, publishing: publishing, pc: pc, done: make(chan struct{})}
+	if old := room.add(s); old != nil {
+		go old.Close() // a new publish from the same user replaces the old one
+	}
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			go s.Close()
+		}
+	})
+	return s, nil
+}
+
+// negotiate applies the offer, lets prepare adjust transceivers, and returns
+// the complete answer (ICE gathering is instant with a mux and ICE-lite).
+func (s *Session) negotiate(ctx context.Context, offer string, prepare func() error) (string, error) {
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	if err := prepare(); err != nil {
+		return "", err
+	}
+	answer, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("sfu: create answer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("sfu: set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return s.pc.LocalDescription().SDP, nil
+}
+
+// PublishRequest is a member's offer to publish.
+type PublishRequest struct {
+	Room, UserID, Offer string
+	// MinBitrate and MaxBitrate (kbps) bound the video bitrate.
+	MinBitrate, MaxBitrate int
+	// AllowAudio and AllowVideo are the member's send privileges.
+	AllowAudio, AllowVideo bool
+}
+
+// Errors for refused media kinds, so signaling can answer with its codes.
+var (
+	ErrSendAudioDenied = fmt.Errorf("%w: sending audio", ErrPrivilegeDenied)
+	ErrSendVideoDenied = fmt.Errorf("%w: sending video", ErrPrivilegeDenied)
+	ErrRecvAudioDenied = fmt.Errorf("%w: receiving audio", ErrPrivilegeDenied)
+	ErrRecvVideoDenied = fmt.Errorf("%w: receiving video", ErrPrivilegeDenied)
+)
+
+// Publish accepts a publisher's offer and returns the session and answer.
+func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, string, error) {
+	info, err := parseOffer(req.Offer)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case info.audio && !req.AllowAudio:
+		return nil, "", ErrSendAudioDenied
+	case info.video && !req.AllowVideo:
+		return nil, "", ErrSendVideoDenied
+	}
+	s, err := sfu.newSession(req.Room, req.UserID, true)
+	if err != nil {
+		return nil, "", err
+	}
+	s.minKbps, s.maxKbps = req.MinBitrate, req.MaxBitrate
+	s.pc.OnTrack(s.onTrack)
+	answer, err := s.negotiate(ctx, req.Offer, func() error {
+		for _, tr := range s.pc.GetTransceivers() {
+			if tr.Kind() == webrtc.RTPCodecTypeVideo {
+				if err := tr.SetCodecPreferences(info.videoCodecs()); err != nil {
+					return fmt.Errorf("%w: %v", ErrNoCommonCodec, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		answer, err = withBitrate(answer, req.MinBitrate, req.MaxBitrate)
+	}
+	if err != nil {
+		s.Close()
+		return nil, "", err
+	}
+	sfu.wg.Add(1)
+	go s.capBitrate()
+	return s, answer, nil
+}
+
+// onTrack turns a publisher's incoming stream into a room track.
+func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	kind := KindAudio
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		kind = KindVideo
+	}
+	c := remote.Codec()
+	t := NewTrack(s.userID+"/"+kind.String(), kind,
+		Codec{MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine},
+		publisherUpstream{s.pc}, s.room.sfu.metrics)
+	if !s.room.publish(s, t) {
+		t.Close()
+		return
+	}
+	s.room.sfu.wg.Add(2)
+	go func() {
+		defer s.room.sfu.wg.Done()
+		readSenderReports(recv, t)
+	}()
+	go func() {
+		defer s.room.sfu.wg.Done()
+		if err := t.ForwardFrom(remoteReader{remote}); err != nil && !s.isClosed() {
+			s.room.sfu.log.Debug("track ended", "track", t.ID, "err", err)
+		}
+		s.room.unpublish(s, t)
+		t.Close()
+	}()
+}
+
+// remoteReader adapts pion's TrackRemote (whose Read also returns
+// interceptor attributes) to io.Reader.
+type remoteReader struct{ r *webrtc.TrackRemote }
+
+func (r remoteReader) Read(b []byte) (int, error) {
+	n, _, err := r.r.Read(b)
+	return n, err
+}
+
+// publisherUpstream sends keyframe requests to a WebRTC publisher.
+type publisherUpstream struct{ pc *webrtc.PeerConnection }
+
+func (u publisherUpstream) RequestKeyframe(ssrc uint32) {
+	u.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+}
+
+// readSenderReports keeps the publisher's latest sender report on the track
+// for lip-sync translation. Undecodable RTCP is skipped.
+func readSenderReports(recv *webrtc.RTPReceiver, t *Track) {
+	for {
+		pkts, _, err := recv.ReadRTCP()
+		if err != nil {
+			if isClosedErr(err) {
+				return
+			}
+			continue
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				t.SetSenderReport(sr.SSRC, sr.NTPTime, sr.RTPTime)
+			}
+		}
+	}
+}
+
+func isClosedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, webrtc.ErrConnectionClosed)
+}
+
+// bitrateInterval is how often a publisher is told its cap (REMB).
+const bitrateInterval = time.Second
+
+// capBitrate sends the publisher a REMB every second: its maxBitrate, or
+// lower when a viewer's estimate is lower, but not under minBitrate.
+func (s *Session) capBitrate() {
+	defer s.room.sfu.wg.Done()
+	tick := time.NewTicker(bitrateInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+		t := s.room.track(s.userID, KindVideo)
+		if t == nil || t.SSRC() == 0 {
+			continue
+		}
+		s.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{
+			Bitrate: float32(capFor(t, s.minKbps, s.maxKbps)), SSRCs: []uint32{t.SSRC()},
+		}})
+	}
+}
+
+// capFor is the bitrate (bits/s) a publisher may send given its viewers.
+func capFor(t *Track, minKbps, maxKbps int) uint64 {
+	limit := uint64(maxKbps) * 1000
+	for _, sink := range t.Sinks() {
+		if dt, ok := sink.(*DownTrack); ok {
+			if e := dt.Estimate(); e > 0 && e < limit {
+				limit = e
+			}
+		}
+	}
+	return max(limit, uint64(minKbps)*1000)
+}

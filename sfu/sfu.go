@@ -1,0 +1,133 @@
+// Package sfu is trtcd's media plane: rooms of participants whose published
+// tracks fan out, lock-free, to every sink (WebRTC subscribers now;
+// recorders, RTMP/FLV players and relays later). It knows nothing about
+// userSig, TRTC error codes or JSON: signaling decides who may do what and
+// calls Publish and Subscribe.
+package sfu
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sync"
+
+	"github.com/pion/logging"
+)
+
+// Config configures the media plane.
+type Config struct {
+	Transport TransportConfig
+	Metrics   *Metrics // nil: not collected
+	Logger    *slog.Logger
+}
+
+// SFU is the media plane: rooms, their members and their tracks.
+type SFU struct {
+	t       *transport
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool
+	wg     sync.WaitGroup // session goroutines
+}
+
+// New opens the media sockets and starts the media plane.
+func New(cfg Config) (*SFU, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelWarn
+	t, err := newTransport(cfg.Transport, logs)
+	if err != nil {
+		return nil, err
+	}
+	s := &SFU{t: t, log: cfg.Logger.With("component", "sfu"), metrics: cfg.Metrics, rooms: map[string]*Room{}}
+	if m := cfg.Metrics; m != nil {
+		m.AddGauge("trtcd_sfu_rooms", "Rooms with at least one member.", func() float64 { return float64(s.count().rooms) })
+		m.AddGauge("trtcd_sfu_participants", "Room members.", func() float64 { return float64(s.count().members) })
+		m.AddGauge("trtcd_sfu_tracks", "Published tracks.", func() float64 { return float64(s.count().tracks) })
+	}
+	tcp := ""
+	if t.tcp != nil {
+		tcp = t.tcp.Addr().String()
+	}
+	s.log.Info("media listening", "udp", t.udp.LocalAddr().String(), "ice_tcp", tcp)
+	return s, nil
+}
+
+// UDPAddr is the bound ICE UDP address.
+func (s *SFU) UDPAddr() string { return s.t.udp.LocalAddr().String() }
+
+// Close ends every session and frees the sockets.
+func (s *SFU) Close() {
+	s.mu.Lock()
+	s.closed = true
+	var sessions []*Session
+	for _, r := range s.rooms {
+		sessions = append(sessions, r.sessions()...)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.Close()
+	}
+	s.wg.Wait()
+	s.t.close()
+}
+
+// HasRoom reports whether a room exists (has members).
+func (s *SFU) HasRoom(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.rooms[key]
+	return ok
+}
+
+// Counts are the sizes of the media plane.
+type Counts struct{ rooms, members, tracks int }
+
+func (s *SFU) count() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := Counts{rooms: len(s.rooms)}
+	for _, r := range s.rooms {
+		m, t := r.size()
+		c.members += m
+		c.tracks += t
+	}
+	return c
+}
+
+// join returns the room, creating it on first entry.
+func (s *SFU) join(key string) (*Room, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrSessionClosed
+	}
+	r := s.rooms[key]
+	if r == nil {
+		r = newRoom(s, key)
+		s.rooms[key] = r
+		s.log.Info("room created", "room", key)
+	}
+	return r, nil
+}
+
+// dropRoomIfEmpty closes a room whose last member left.
+func (s *SFU) dropRoomIfEmpty(r *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.empty() && s.rooms[r.key] == r {
+		delete(s.rooms, r.key)
+		s.log.Info("room closed", "room", r.key)
+	}
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

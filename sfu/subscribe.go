@@ -1,0 +1,137 @@
+package sfu
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// SubscribeRequest is a viewer's offer to receive a publisher's tracks.
+type SubscribeRequest struct {
+	Room, UserID, Offer string
+	Publisher           string // whose tracks
+	// AllowAudio and AllowVideo are the viewer's receive privileges.
+	AllowAudio, AllowVideo bool
+}
+
+// Subscribe answers a viewer's offer with the publisher's current audio and
+// video. The subscription outlives a republish: the viewer keeps receiving
+// when the publisher comes back.
+func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, string, error) {
+	info, err := parseOffer(req.Offer)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case info.audio && !req.AllowAudio:
+		return nil, "", ErrRecvAudioDenied
+	case info.video && !req.AllowVideo:
+		return nil, "", ErrRecvVideoDenied
+	}
+	room, err := sfu.join(req.Room)
+	if err != nil {
+		return nil, "", err
+	}
+	var sources []*Track
+	for _, k := range []Kind{KindAudio, KindVideo} {
+		if (k == KindAudio && !info.audio) || (k == KindVideo && !info.video) {
+			continue
+		}
+		if t := room.track(req.Publisher, k); t != nil {
+			if k == KindVideo && !info.accepts(t.Codec.MimeType) {
+				sfu.dropRoomIfEmpty(room)
+				return nil, "", fmt.Errorf("%w: %s", ErrCodecMismatch, t.Codec.MimeType)
+			}
+			sources = append(sources, t)
+		}
+	}
+	if len(sources) == 0 {
+		sfu.dropRoomIfEmpty(room)
+		return nil, "", fmt.Errorf("%w: %q", ErrNotPublishing, req.Publisher)
+	}
+	s, err := sfu.newSession(req.Room, req.UserID, false)
+	if err != nil {
+		return nil, "", err
+	}
+	var downs []*DownTrack
+	var senders []*webrtc.RTPSender
+	answer, err := s.negotiate(ctx, req.Offer, func() error {
+		for _, t := range sources {
+			dt := NewDownTrack(req.Publisher+"-"+t.Kind.String(), req.Publisher, t.Kind, t.Codec)
+			sender, err := s.pc.AddTrack(dt)
+			if err != nil {
+				return fmt.Errorf("sfu: add %s track: %w", t.Kind, err)
+			}
+			downs, senders = append(downs, dt), append(senders, sender)
+		}
+		return nil
+	})
+	if err != nil {
+		s.Close()
+		return nil, "", err
+	}
+	for i, dt := range downs {
+		room.subscribe(dt, subscription{publisher: req.Publisher, kind: dt.kind, session: s})
+		if t := room.track(req.Publisher, dt.kind); t != nil {
+			dt.Attach(t)
+		}
+		sfu.wg.Add(1)
+		go func(sender *webrtc.RTPSender, dt *DownTrack) {
+			defer sfu.wg.Done()
+			readSubscriberRTCP(sender, dt)
+		}(senders[i], dt)
+	}
+	sfu.wg.Add(1)
+	go s.sendReports(downs)
+	return s, answer, nil
+}
+
+// accepts reports whether the offer can receive a video codec.
+func (o *offerInfo) accepts(mime string) bool {
+	return (mime == MimeH264 && o.h264) || (mime == MimeVP8 && o.vp8)
+}
+
+// readSubscriberRTCP feeds a viewer's NACKs, keyframe requests and REMBs
+// to its DownTrack. RTCP that does not parse is skipped.
+func readSubscriberRTCP(sender *webrtc.RTPSender, dt *DownTrack) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			if isClosedErr(err) {
+				return
+			}
+			continue
+		}
+		dt.HandleRTCP(pkts)
+	}
+}
+
+// reportInterval: browsers need sender reports for lip sync; once a second
+// is what WebRTC endpoints send.
+const reportInterval = time.Second
+
+func (s *Session) sendReports(downs []*DownTrack) {
+	defer s.room.sfu.wg.Done()
+	tick := time.NewTicker(reportInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+		var pkts []rtcp.Packet
+		now := monotonic()
+		for _, dt := range downs {
+			if sr, ok := dt.SenderReport(now); ok {
+				pkts = append(pkts, sr)
+			}
+		}
+		if len(pkts) > 0 {
+			s.pc.WriteRTCP(pkts)
+		}
+	}
+}

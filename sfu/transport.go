@@ -1,0 +1,162 @@
+package sfu
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// TransportConfig says where media flows.
+type TransportConfig struct {
+	// UDPAddr is the one UDP address all WebRTC media uses (ICE UDP mux).
+	UDPAddr string
+	// TCPAddr is the ICE-TCP fallback address; empty disables ICE-TCP.
+	TCPAddr string
+	// PublicIPs are advertised in candidates instead of the bound address
+	// (NAT 1:1, for servers behind a static NAT).
+	PublicIPs []string
+	// LoopbackOnly restricts ICE to the loopback interface (development and
+	// tests: nothing leaves the machine).
+	LoopbackOnly bool
+}
+
+// ICE timeouts: a client that vanishes without a goodbye is noticed after
+// disconnectedTimeout and freed after failedTimeout.
+const (
+	disconnectedTimeout = 5 * time.Second
+	failedTimeout       = 10 * time.Second
+	keepAliveInterval   = 2 * time.Second
+	tcpReadBuffer       = 64
+)
+
+// transport owns the media sockets and the pion API built on them.
+type transport struct {
+	api    *webrtc.API
+	udp    net.PacketConn
+	tcp    net.Listener
+	udpMux ice.UDPMux
+	tcpMux ice.TCPMux
+}
+
+func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, error) {
+	t := &transport{}
+	udp, err := net.ListenPacket("udp4", cfg.UDPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
+	}
+	t.udp = udp
+	t.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice"), udp)
+
+	se := webrtc.SettingEngine{LoggerFactory: logs}
+	se.SetLite(true)
+	se.SetICEUDPMux(t.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if cfg.TCPAddr != "" {
+		tcp, err := net.Listen("tcp4", cfg.TCPAddr)
+		if err != nil {
+			t.close()
+			return nil, fmt.Errorf("sfu: listen ice-tcp %s: %w", cfg.TCPAddr, err)
+		}
+		t.tcp = tcp
+		t.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), tcp, tcpReadBuffer)
+		se.SetICETCPMux(t.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(disconnectedTimeout, failedTimeout, keepAliveInterval)
+	if cfg.LoopbackOnly {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	}
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	// AES-GCM first: cheaper per packet than AES-CM + HMAC-SHA1 with AES-NI.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+
+	me, err := newMediaEngine()
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	ir, err := newInterceptors()
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	return t, nil
+}
+
+func (t *transport) close() {
+	if t.udpMux != nil {
+		t.udpMux.Close()
+	}
+	if t.udp != nil {
+		t.udp.Close()
+	}
+	if t.tcpMux != nil {
+		t.tcpMux.Close()
+	}
+	if t.tcp != nil {
+		t.tcp.Close()
+	}
+}
+
+// The codecs a room speaks. H.264 constrained baseline with packetization
+// mode 1 comes first (RTMP, FLV and MP4 carry it untranscoded); VP8 only for
+// clients that offer nothing else.
+var (
+	videoFeedback = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	roomCodecs    = []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: videoFeedback}, PayloadType: 102},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f", RTCPFeedback: videoFeedback}, PayloadType: 104},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}, PayloadType: 96},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},
+	}
+)
+
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	for _, c := range roomCodecs {
+		kind := webrtc.RTPCodecTypeVideo
+		if c.MimeType == MimeOpus {
+			kind = webrtc.RTPCodecTypeAudio
+		}
+		if err := me.RegisterCodec(c, kind); err != nil {
+			return nil, fmt.Errorf("sfu: register %s: %w", c.MimeType, err)
+		}
+	}
+	return me, nil
+}
+
+// newInterceptors: receive side only. NACKs towards publishers and receiver
+// reports come from pion; the send side (NACK answers from the shared packet
+// cache, sender reports, REMB) is the SFU's own, so no per-subscriber packet
+// copies are kept.
+func newInterceptors() (*interceptor.Registry, error) {
+	ir := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(gen)
+	ir.Add(rr)
+	return ir, nil
+}
