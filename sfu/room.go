@@ -15,7 +15,7 @@ type Room struct {
 type member struct {
 	userID    string
 	sessions  map[*Session]struct{}
-	publisher *Session      // the current publishing session, if any
+	publisher *Session        // the current publishing session, if any
 	tracks    map[Kind]*Track // published now
 }
 
