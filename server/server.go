@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 )
 
@@ -26,6 +27,8 @@ type Config struct {
 	HTTPAddr string // host:port of the HTTP listener (port 0 picks one)
 	DataDir  string
 	Apps     *signaling.Apps
+	Media    sfu.TransportConfig
+	Bitrate  signaling.BitrateLimits
 	Version  string
 	Logger   *slog.Logger
 }
@@ -48,6 +51,8 @@ type Server struct {
 	http    *http.Server
 	httpLn  net.Listener
 	served  chan error
+	sfu     *sfu.SFU
+	metrics *sfu.Metrics
 }
 
 // Start binds the listeners and starts serving. It returns once the server
@@ -59,9 +64,15 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Apps == nil || cfg.Apps.Len() == 0 {
 		return nil, errors.New("server: no application configured")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), served: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), served: make(chan error, 1), metrics: sfu.NewMetrics()}
+	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s.sfu = media
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		media.Close()
 		return nil, fmt.Errorf("server: listen http %s: %w", cfg.HTTPAddr, err)
 	}
 	s.httpLn = ln
@@ -90,6 +101,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	s.sfu.Close()
 	if err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
@@ -100,7 +112,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics(), promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry(), promhttp.HandlerOpts{}))
+	whip := &signaling.WHIP{Apps: s.cfg.Apps, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}
+	whip.Register(mux)
 	return mux
 }
 
@@ -113,9 +127,13 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-func (s *Server) metrics() *prometheus.Registry {
+// UDPAddr is the bound WebRTC media address.
+func (s *Server) UDPAddr() string { return s.sfu.UDPAddr() }
+
+func (s *Server) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
+		s.metrics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -39,7 +39,7 @@ func New(cfg Config) (*SFU, error) {
 		cfg.Logger = slog.Default()
 	}
 	logs := logging.NewDefaultLoggerFactory()
-	logs.DefaultLogLevel = logging.LogLevelWarn
+	logs.DefaultLogLevel = logging.LogLevelError // pion warns about benign races at close
 	t, err := newTransport(cfg.Transport, logs)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,11 @@ const (
 	CodeMissingRoomID          Code = 10005
 	CodeSDKAppIDNotFound       Code = 70020
 	CodeUserSigCheckFailed     Code = 70346
+	CodePrivilegeCheckFailed   Code = 100006
+	CodeNoCreateRoomPrivilege  Code = 102010
+	CodeNoEnterRoomPrivilege   Code = 102011
+	CodeNoSendVideoPrivilege   Code = 102013
+	CodeNoRecvVideoPrivilege   Code = 102019
 )
 
 // Catalogue describes every code, in the order docs/errors.md lists them.
@@ -46,6 +51,11 @@ var Catalogue = []struct {
 	{CodeMissingRoomID, "missing_room_id", "The request has neither a numeric roomId (1 to 4294967295) nor a strRoomId."},
 	{CodeSDKAppIDNotFound, "sdk_app_id_not_found", "No application with this sdkAppId is configured on this server."},
 	{CodeUserSigCheckFailed, "user_sig_check_failed", "The userSig did not verify. The message gives the reason: malformed, wrong_sdkappid, wrong_user, expired or bad_signature."},
+	{CodePrivilegeCheckFailed, "privilege_check_failed", "The privateMapKey lacks a privilege bit the request needs (sending or receiving audio; the message names it)."},
+	{CodeNoCreateRoomPrivilege, "no_create_room_privilege", "The room does not exist and the privateMapKey lacks the create-room bit (1)."},
+	{CodeNoEnterRoomPrivilege, "no_enter_room_privilege", "The privateMapKey lacks the enter-room bit (2)."},
+	{CodeNoSendVideoPrivilege, "no_send_video_privilege", "The privateMapKey lacks the send-video bit (16) and the offer sends video."},
+	{CodeNoRecvVideoPrivilege, "no_recv_video_privilege", "The privateMapKey lacks the receive-video bit (32) and the offer asks for video."},
 }
 
 // Error is a failure a client sees: a TRTC code and a human sentence. The
@@ -54,6 +64,7 @@ type Error struct {
 	Code    Code
 	Message string
 	cause   error
+	status  int // HTTP status when the code alone does not say it
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Message) }

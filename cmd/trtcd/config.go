@@ -7,20 +7,36 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/trtcd/trtcd/signaling"
 )
 
 // fileConfig is the YAML configuration file. Every field is optional; the
 // environment (TRTCD_*) and flags override it, in that order.
 type fileConfig struct {
-	HTTP     string      `yaml:"http"`
-	Data     string      `yaml:"data"`
-	LogLevel string      `yaml:"log_level"`
-	Apps     []appConfig `yaml:"apps"`
+	HTTP     string        `yaml:"http"`
+	UDP      string        `yaml:"udp"`
+	ICETCP   string        `yaml:"ice_tcp"`
+	PublicIP []string      `yaml:"public_ip"`
+	Data     string        `yaml:"data"`
+	LogLevel string        `yaml:"log_level"`
+	Bitrate  bitrateConfig `yaml:"bitrate"`
+	Apps     []appConfig   `yaml:"apps"`
+}
+
+// bitrateConfig (kbps): the default range a publisher gets and the bounds a
+// client's own minBitrate/maxBitrate are clamped to.
+type bitrateConfig struct {
+	Min     int `yaml:"min"`
+	Max     int `yaml:"max"`
+	Floor   int `yaml:"floor"`
+	Ceiling int `yaml:"ceiling"`
 }
 
 type appConfig struct {
@@ -31,15 +47,20 @@ type appConfig struct {
 
 // The embedded defaults: loopback only, data next to where trtcd runs.
 const (
-	defaultHTTP = "127.0.0.1:8080"
-	defaultData = "trtcd-data"
+	defaultHTTP      = "127.0.0.1:8080"
+	defaultMediaPort = "8000"
+	defaultData      = "trtcd-data"
 )
 
 // serveConfig is the merged result.
 type serveConfig struct {
 	HTTP     string
+	UDP      string // WebRTC media (ICE UDP mux): host:port
+	ICETCP   string // ICE-TCP fallback: host:port, "" when off
+	PublicIP []string
 	Data     string
 	LogLevel slog.Level
+	Bitrate  bitrateConfig
 	Apps     []appConfig // later entries replace earlier ones with the same id
 }
 
@@ -47,6 +68,9 @@ type serveConfig struct {
 type serveFlags struct {
 	config     string
 	http       string
+	udp        string
+	iceTCP     string
+	publicIP   stringList
 	data       string
 	logLevel   string
 	apps       appList
@@ -56,12 +80,21 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "YAML configuration file (also $TRTCD_CONFIG)")
 	fs.StringVar(&f.http, "http", "", "HTTP listen address (default "+defaultHTTP+"; $TRTCD_HTTP)")
+	fs.StringVar(&f.udp, "udp", "", "WebRTC media UDP port or address, one for all media (default "+defaultMediaPort+" on the --http host; $TRTCD_UDP)")
+	fs.StringVar(&f.iceTCP, "ice-tcp", "", "ICE-TCP fallback port or address, or off (default: the --udp port over TCP; $TRTCD_ICE_TCP)")
+	fs.Var(&f.publicIP, "public-ip", "IP address to advertise in ICE candidates (NAT 1:1; repeatable; $TRTCD_PUBLIC_IP, comma-separated)")
 	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info; $TRTCD_LOG_LEVEL)")
 	fs.Var(&f.apps, "app", "add an application as SDKAPPID:SECRETKEY (repeatable; $TRTCD_APPS takes a comma-separated list)")
 	fs.BoolVar(&f.requirePMK, "require-private-map-key", false,
 		"make privateMapKey mandatory for the apps given by --app ($TRTCD_REQUIRE_PRIVATE_MAP_KEY does so for $TRTCD_APPS)")
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // appList is a repeatable SDKAPPID:SECRETKEY flag.
 type appList []appConfig
@@ -91,7 +124,7 @@ func parseApp(v string) (appConfig, error) {
 // and the flags, each overriding the one before.
 func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error) {
 	c := &serveConfig{HTTP: defaultHTTP, Data: defaultData}
-	level := "info"
+	level, udp, iceTCP := "info", "", ""
 	path := f.config
 	if path == "" {
 		path = getenv("TRTCD_CONFIG")
@@ -102,12 +135,21 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 			return nil, err
 		}
 		override(&c.HTTP, fc.HTTP)
+		override(&udp, fc.UDP)
+		override(&iceTCP, fc.ICETCP)
 		override(&c.Data, fc.Data)
 		override(&level, fc.LogLevel)
+		c.PublicIP = fc.PublicIP
+		c.Bitrate = fc.Bitrate
 		c.Apps = append(c.Apps, fc.Apps...)
 	}
 
 	override(&c.HTTP, getenv("TRTCD_HTTP"))
+	override(&udp, getenv("TRTCD_UDP"))
+	override(&iceTCP, getenv("TRTCD_ICE_TCP"))
+	if v := getenv("TRTCD_PUBLIC_IP"); v != "" {
+		c.PublicIP = strings.Split(v, ",")
+	}
 	override(&c.Data, getenv("TRTCD_DATA"))
 	override(&level, getenv("TRTCD_LOG_LEVEL"))
 	envApps, err := parseEnvApps(getenv)
@@ -117,6 +159,11 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	c.Apps = append(c.Apps, envApps...)
 
 	override(&c.HTTP, f.http)
+	override(&udp, f.udp)
+	override(&iceTCP, f.iceTCP)
+	if len(f.publicIP) > 0 {
+		c.PublicIP = f.publicIP
+	}
 	override(&c.Data, f.data)
 	override(&level, f.logLevel)
 	for _, a := range f.apps {
@@ -128,7 +175,72 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
 	c.Apps = dedupeApps(c.Apps)
+	if err := c.resolveMedia(udp, iceTCP); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// resolveMedia turns the --udp and --ice-tcp values (a port, an address,
+// or nothing) into addresses. A bare port goes on the HTTP listener's host,
+// so a loopback server keeps its media on loopback too.
+func (c *serveConfig) resolveMedia(udp, iceTCP string) error {
+	host, _, err := net.SplitHostPort(c.HTTP)
+	if err != nil {
+		return fmt.Errorf("http address %q: %w", c.HTTP, err)
+	}
+	withHost := func(v string) string {
+		if _, err := strconv.ParseUint(v, 10, 16); err == nil {
+			return net.JoinHostPort(host, v)
+		}
+		return v
+	}
+	if udp == "" {
+		udp = defaultMediaPort
+	}
+	c.UDP = withHost(udp)
+	switch iceTCP {
+	case "off", "false", "none":
+		c.ICETCP = ""
+	case "":
+		c.ICETCP = c.UDP
+	default:
+		c.ICETCP = withHost(iceTCP)
+	}
+	for _, ip := range c.PublicIP {
+		if net.ParseIP(strings.TrimSpace(ip)) == nil {
+			return fmt.Errorf("public IP %q is not an IP address", ip)
+		}
+	}
+	return nil
+}
+
+// limits merges the configured bitrates over TRTC's defaults and checks
+// that floor ≤ min ≤ max ≤ ceiling.
+func (b bitrateConfig) limits() (signaling.BitrateLimits, error) {
+	l := signaling.DefaultBitrateLimits
+	for _, f := range []struct {
+		dst *int
+		v   int
+	}{{&l.DefaultMin, b.Min}, {&l.DefaultMax, b.Max}, {&l.Floor, b.Floor}, {&l.Ceiling, b.Ceiling}} {
+		if f.v < 0 {
+			return l, fmt.Errorf("bitrate: %d kbps is negative", f.v)
+		}
+		if f.v > 0 {
+			*f.dst = f.v
+		}
+	}
+	if !(l.Floor <= l.DefaultMin && l.DefaultMin <= l.DefaultMax && l.DefaultMax <= l.Ceiling) {
+		return l, fmt.Errorf("bitrate: want floor ≤ min ≤ max ≤ ceiling, have %d ≤ %d ≤ %d ≤ %d kbps", l.Floor, l.DefaultMin, l.DefaultMax, l.Ceiling)
+	}
+	return l, nil
+}
+
+// loopbackOnly reports whether media is bound to loopback (development).
+func (c *serveConfig) loopbackOnly() bool {
+	host, _, _ := net.SplitHostPort(c.UDP)
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func readConfigFile(path string) (*fileConfig, error) {

@@ -100,16 +100,12 @@ func printDevApp(w io.Writer, app appConfig, path string, created bool, httpAddr
 		how = "created in"
 	}
 	sig := tlssig.GenUserSig(app.Key, app.SDKAppID, devUser, devSigValid, time.Now())
-	fmt.Fprintf(w, `
-trtcd is running with its development app (%s %s; keep it private).
-  sdkAppId  %d
-  key       %s
-  userSig   for userId %q, valid %s:
-            %s
-
-  Health:   http://%s/healthz
-  Mint more: trtcd sig gen usersig --sdkappid %d --key <key> --userid <id>
-  Configure real apps with --app SDKAPPID:KEY, $TRTCD_APPS or a --config file.
-
-`, how, path, app.SDKAppID, app.Key, devUser, devSigValid, sig, httpAddr, app.SDKAppID)
+	fmt.Fprintf(w, "\ntrtcd is running with its development app (%s %s; keep it private).\n", how, path)
+	fmt.Fprintf(w, "  sdkAppId  %d\n  key       %s\n", app.SDKAppID, app.Key)
+	fmt.Fprintf(w, "  userSig   for userId %q, valid %s:\n            %s\n\n", devUser, devSigValid, sig)
+	fmt.Fprintf(w, "  Health:    http://%s/healthz\n", httpAddr)
+	fmt.Fprintf(w, "  Publish:   WHIP POST http://%s/whip/%d/<roomId>/<userId>  (Authorization: Bearer <userSig>)\n", httpAddr, app.SDKAppID)
+	fmt.Fprintf(w, "  Play:      WHEP POST http://%s/whep/%d/<roomId>/<publisherId>?userId=<viewerId>\n", httpAddr, app.SDKAppID)
+	fmt.Fprintf(w, "  Mint more: trtcd sig gen usersig --sdkappid %d --key <key> --userid <id>\n", app.SDKAppID)
+	fmt.Fprintf(w, "  Configure real apps with --app SDKAPPID:KEY, $TRTCD_APPS or a --config file.\n\n")
 }

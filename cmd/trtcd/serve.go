@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/server"
+	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 )
 
@@ -50,6 +51,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bitrate, err := cfg.Bitrate.limits()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -57,8 +62,15 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		HTTPAddr: cfg.HTTP,
 		DataDir:  cfg.Data,
 		Apps:     apps,
-		Version:  versionString(),
-		Logger:   log,
+		Media: sfu.TransportConfig{
+			UDPAddr:      cfg.UDP,
+			TCPAddr:      cfg.ICETCP,
+			PublicIPs:    cfg.PublicIP,
+			LoopbackOnly: cfg.loopbackOnly(),
+		},
+		Bitrate: bitrate,
+		Version: versionString(),
+		Logger:  log,
 	})
 	if err != nil {
 		return err

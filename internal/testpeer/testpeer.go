@@ -25,6 +25,9 @@ type Options struct {
 	UplinkLoss float64
 	// Dropped counts the packets dropped, when not nil.
 	Dropped *atomic.Int64
+	// Vanish, once set, drops everything the client sends: a client whose
+	// network went away without a goodbye.
+	Vanish *atomic.Bool
 }
 
 // API returns a pion API for a client on loopback.
@@ -36,12 +39,12 @@ func API(o Options) (*webrtc.API, error) {
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	if o.UplinkLoss > 0 {
+	if o.UplinkLoss > 0 || o.Vanish != nil {
 		n, err := stdnet.NewNet()
 		if err != nil {
 			return nil, err
 		}
-		se.SetNet(&lossyNet{Net: n, loss: o.UplinkLoss, dropped: o.Dropped})
+		se.SetNet(&lossyNet{Net: n, loss: o.UplinkLoss, dropped: o.Dropped, vanish: o.Vanish})
 	}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -59,6 +62,7 @@ type lossyNet struct {
 	*stdnet.Net
 	loss    float64
 	dropped *atomic.Int64
+	vanish  *atomic.Bool
 }
 
 func (n *lossyNet) ListenUDP(network string, addr *net.UDPAddr) (transport.UDPConn, error) {
@@ -92,6 +96,9 @@ func isRTP(b []byte) bool {
 }
 
 func (c *lossyConn) drop(b []byte) bool {
+	if c.net.vanish != nil && c.net.vanish.Load() {
+		return true
+	}
 	if isRTP(b) && rand.Float64() < c.net.loss {
 		if c.net.dropped != nil {
 			c.net.dropped.Add(1)

@@ -1,0 +1,348 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trtcd/trtcd/sfu"
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// Bitrate defaults and bounds (kbps). TRTC clients ask for 400–800; the
+// server limits keep a client from asking for a range it cannot hold.
+type BitrateLimits struct {
+	DefaultMin, DefaultMax int
+	Floor, Ceiling         int
+}
+
+// DefaultBitrateLimits are TRTC's defaults within 100 kbps – 4 Mbps.
+var DefaultBitrateLimits = BitrateLimits{DefaultMin: 400, DefaultMax: 800, Floor: 100, Ceiling: 4000}
+
+// WHIP serves WHIP (RFC 9725) and WHEP: the standard, scriptable way to
+// publish into and play from a room over HTTP.
+//
+//	POST   /whip/{sdkAppId}/{roomId}/{userId}             publish (Bearer userSig)
+//	POST   /whep/{sdkAppId}/{roomId}/{publisherId}?userId= play a publisher (Bearer viewer's userSig)
+//	DELETE /whip/session/{id}, /whep/session/{id}         leave
+//
+// Both take ?strRoomId=NAME for string rooms (then {roomId} is ignored) and
+// ?privateMapKey=; WHIP also ?minBitrate=, ?maxBitrate=, ?recordId=,
+// ?pureAudioPushMod=.
+type WHIP struct {
+	Apps    *Apps
+	SFU     *sfu.SFU
+	Bitrate BitrateLimits
+	Logger  *slog.Logger
+	Now     func() time.Time // for tests; time.Now when nil
+
+	mu       sync.Mutex
+	sessions map[string]*sfu.Session
+}
+
+// negotiationTimeout bounds one offer/answer.
+const negotiationTimeout = 10 * time.Second
+
+// Register adds the WHIP and WHEP routes to mux.
+func (w *WHIP) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /whip/{app}/{room}/{user}", w.publish)
+	mux.HandleFunc("POST /whep/{app}/{room}/{publisher}", w.play)
+	mux.HandleFunc("DELETE /whip/session/{id}", w.leave)
+	mux.HandleFunc("DELETE /whep/session/{id}", w.leave)
+	mux.HandleFunc("PATCH /whip/session/{id}", w.noTrickle)
+	mux.HandleFunc("PATCH /whep/session/{id}", w.noTrickle)
+	for _, p := range []string{"/whip/", "/whep/"} {
+		mux.HandleFunc("OPTIONS "+p, preflight)
+	}
+}
+
+func (w *WHIP) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	g, room, ok := w.admit(rw, r, r.PathValue("user"))
+	if !ok {
+		return
+	}
+	minKbps, maxKbps, err := w.bitrates(q.Get("minBitrate"), q.Get("maxBitrate"))
+	if err == nil {
+		err = checkRecordParams(q.Get("recordId"), q.Get("pureAudioPushMod"))
+	}
+	if err != nil {
+		writeError(rw, Errorf(CodeParamCheckFailed, "%v", err))
+		return
+	}
+	offer, ok := readSDP(rw, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
+	defer cancel()
+	sess, answer, err := w.SFU.Publish(ctx, sfu.PublishRequest{
+		Room: room, UserID: r.PathValue("user"), Offer: offer,
+		MinBitrate: minKbps, MaxBitrate: maxKbps,
+		AllowAudio: g.Privilege.CanSendAudio(), AllowVideo: g.Privilege.CanSendVideo(),
+	})
+	w.answer(rw, "/whip/session/", sess, answer, err)
+}
+
+func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
+	viewer := r.URL.Query().Get("userId")
+	g, room, ok := w.admit(rw, r, viewer)
+	if !ok {
+		return
+	}
+	offer, ok := readSDP(rw, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
+	defer cancel()
+	sess, answer, err := w.SFU.Subscribe(ctx, sfu.SubscribeRequest{
+		Room: room, UserID: viewer, Publisher: r.PathValue("publisher"), Offer: offer,
+		AllowAudio: g.Privilege.CanRecvAudio(), AllowVideo: g.Privilege.CanRecvVideo(),
+	})
+	w.answer(rw, "/whep/session/", sess, answer, err)
+}
+
+// admit authenticates the request and applies the room rules: enter needs
+// the enter bit, and entering a room that does not exist creates it, which
+// needs the create bit. It returns the grant and the SFU's room key.
+func (w *WHIP) admit(rw http.ResponseWriter, r *http.Request, userID string) (*Grant, string, bool) {
+	q := r.URL.Query()
+	app, err := strconv.ParseUint(r.PathValue("app"), 10, 32)
+	if err != nil || app == 0 {
+		writeError(rw, Errorf(CodeMissingSDKAppID, "sdkAppId %q is not a number from 1 to 4294967295", r.PathValue("app")))
+		return nil, "", false
+	}
+	room, e := parseRoom(r.PathValue("room"), q.Get("strRoomId"))
+	if e != nil {
+		writeError(rw, e)
+		return nil, "", false
+	}
+	g, e := w.Apps.Authenticate(Credentials{
+		SDKAppID: uint32(app), UserID: userID, UserSig: bearer(r),
+		PrivateMapKey: q.Get("privateMapKey"), Room: room,
+	}, w.now())
+	if e != nil {
+		writeError(rw, e)
+		return nil, "", false
+	}
+	key := RoomKey(uint32(app), room)
+	switch {
+	case !g.Privilege.CanEnterRoom():
+		writeError(rw, Errorf(CodeNoEnterRoomPrivilege, "the privateMapKey does not allow entering room %s", room))
+		return nil, "", false
+	case !w.SFU.HasRoom(key) && !g.Privilege.CanCreateRoom():
+		writeError(rw, Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", room))
+		return nil, "", false
+	}
+	return g, key, true
+}
+
+// RoomKey names a room for the media plane: apps are separate, and numeric
+// and string room ids are separate namespaces.
+func RoomKey(app uint32, r tlssig.Room) string {
+	if r.IsString() {
+		return fmt.Sprintf("%d/s:%s", app, r.Str)
+	}
+	return fmt.Sprintf("%d/%d", app, r.ID)
+}
+
+// maxStrRoomID is TRTC's limit on string room ids.
+const maxStrRoomID = 64
+
+func parseRoom(id, str string) (tlssig.Room, *Error) {
+	if str != "" {
+		if len(str) > maxStrRoomID {
+			return tlssig.Room{}, Errorf(CodeParamCheckFailed, "strRoomId is longer than %d bytes", maxStrRoomID)
+		}
+		return tlssig.Room{Str: str}, nil
+	}
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil || n == 0 {
+		return tlssig.Room{}, Errorf(CodeMissingRoomID, "roomId %q is not a number from 1 to 4294967295 (use ?strRoomId= for a string room)", id)
+	}
+	return tlssig.Room{ID: uint32(n)}, nil
+}
+
+func (w *WHIP) bitrates(minText, maxText string) (int, int, error) {
+	lim := w.Bitrate
+	if lim.Ceiling == 0 {
+		lim = DefaultBitrateLimits
+	}
+	parse := func(name, text string, def int) (int, error) {
+		if text == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(text)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%s %q is not a positive number of kbps", name, text)
+		}
+		return min(max(n, lim.Floor), lim.Ceiling), nil
+	}
+	lo, err := parse("minBitrate", minText, lim.DefaultMin)
+	if err != nil {
+		return 0, 0, err
+	}
+	hi, err := parse("maxBitrate", maxText, lim.DefaultMax)
+	if err != nil {
+		return 0, 0, err
+	}
+	if lo > hi {
+		return 0, 0, fmt.Errorf("minBitrate %d is above maxBitrate %d", lo, hi)
+	}
+	return lo, hi, nil
+}
+
+// checkRecordParams validates the recording parameters (recording itself
+// comes with the recorder).
+func checkRecordParams(recordID, pureAudio string) error {
+	if len(recordID) > 64 {
+		return errors.New("recordId is longer than 64 bytes")
+	}
+	switch pureAudio {
+	case "", "0", "1", "2":
+		return nil
+	}
+	return fmt.Errorf("pureAudioPushMod %q: want 0, 1 or 2", pureAudio)
+}
+
+func bearer(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+func readSDP(rw http.ResponseWriter, r *http.Request) (string, bool) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/sdp" {
+		writeHTTPError(rw, http.StatusUnsupportedMediaType, Errorf(CodeParamCheckFailed, "the body must be application/sdp"))
+		return "", false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, sfu.MaxSDPSize))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeHTTPError(rw, http.StatusRequestEntityTooLarge, Errorf(CodeParamCheckFailed, "the offer is larger than %d bytes", sfu.MaxSDPSize))
+		} else {
+			writeHTTPError(rw, http.StatusBadRequest, Errorf(CodeParamCheckFailed, "reading the offer: %v", err))
+		}
+		return "", false
+	}
+	return string(body), true
+}
+
+// answer sends the SDP answer and remembers the session for DELETE.
+func (w *WHIP) answer(rw http.ResponseWriter, prefix string, sess *sfu.Session, answer string, err error) {
+	if err != nil {
+		writeError(rw, mediaError(err))
+		return
+	}
+	w.mu.Lock()
+	if w.sessions == nil {
+		w.sessions = map[string]*sfu.Session{}
+	}
+	w.sessions[sess.ID] = sess
+	w.mu.Unlock()
+	go func() {
+		<-sess.Done()
+		w.mu.Lock()
+		delete(w.sessions, sess.ID)
+		w.mu.Unlock()
+	}()
+	rw.Header().Set("Content-Type", "application/sdp")
+	rw.Header().Set("Location", prefix+sess.ID)
+	rw.Header().Set("Access-Control-Allow-Origin", "*")
+	rw.Header().Set("Access-Control-Expose-Headers", "Location")
+	rw.WriteHeader(http.StatusCreated)
+	io.WriteString(rw, answer)
+}
+
+// mediaError maps the media plane's refusals to TRTC codes.
+func mediaError(err error) *Error {
+	switch {
+	case errors.Is(err, sfu.ErrSendVideoDenied):
+		return Errorf(CodeNoSendVideoPrivilege, "the privateMapKey does not allow sending video")
+	case errors.Is(err, sfu.ErrRecvVideoDenied):
+		return Errorf(CodeNoRecvVideoPrivilege, "the privateMapKey does not allow receiving video")
+	case errors.Is(err, sfu.ErrSendAudioDenied):
+		return Errorf(CodePrivilegeCheckFailed, "the privateMapKey does not allow sending audio (bit 4)")
+	case errors.Is(err, sfu.ErrRecvAudioDenied):
+		return Errorf(CodePrivilegeCheckFailed, "the privateMapKey does not allow receiving audio (bit 8)")
+	case errors.Is(err, sfu.ErrNotPublishing):
+		return &Error{Code: CodeParamCheckFailed, Message: err.Error(), status: http.StatusNotFound}
+	case errors.Is(err, sfu.ErrBadOffer), errors.Is(err, sfu.ErrNoMedia), errors.Is(err, sfu.ErrNoCommonCodec), errors.Is(err, sfu.ErrCodecMismatch):
+		return Errorf(CodeParamCheckFailed, "%v", err)
+	}
+	return &Error{Code: CodeParamCheckFailed, Message: "the media server could not answer: " + err.Error(), status: http.StatusInternalServerError}
+}
+
+func (w *WHIP) leave(rw http.ResponseWriter, r *http.Request) {
+	w.mu.Lock()
+	sess := w.sessions[r.PathValue("id")]
+	w.mu.Unlock()
+	if sess == nil {
+		writeHTTPError(rw, http.StatusNotFound, Errorf(CodeParamCheckFailed, "no such session"))
+		return
+	}
+	sess.Close()
+	rw.Header().Set("Access-Control-Allow-Origin", "*")
+	rw.WriteHeader(http.StatusOK)
+}
+
+// noTrickle: answers carry every candidate (ICE-lite on one port), so
+// trickle is not needed; RFC 9725 says to answer 405.
+func (w *WHIP) noTrickle(rw http.ResponseWriter, _ *http.Request) {
+	rw.Header().Set("Allow", "DELETE")
+	rw.WriteHeader(http.StatusMethodNotAllowed)
+}
+
+func preflight(rw http.ResponseWriter, _ *http.Request) {
+	h := rw.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "POST, DELETE, PATCH, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Expose-Headers", "Location")
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+// HTTPStatus is the HTTP status that goes with a code.
+func (e *Error) HTTPStatus() int {
+	if e.status != 0 {
+		return e.status
+	}
+	switch e.Code {
+	case CodeOK:
+		return http.StatusOK
+	case CodeSDKAppIDNotFound, CodeUserSigCheckFailed, CodePrivateMapKeyEmpty, CodePrivateMapKeyExpired, CodePrivateMapKeyIncorrect:
+		return http.StatusUnauthorized
+	case CodePrivilegeCheckFailed, CodeNoCreateRoomPrivilege, CodeNoEnterRoomPrivilege, CodeNoSendVideoPrivilege, CodeNoRecvVideoPrivilege:
+		return http.StatusForbidden
+	}
+	return http.StatusBadRequest
+}
+
+func writeError(rw http.ResponseWriter, e *Error) { writeHTTPError(rw, e.HTTPStatus(), e) }
+
+func writeHTTPError(rw http.ResponseWriter, status int, e *Error) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Access-Control-Allow-Origin", "*")
+	rw.WriteHeader(status)
+	json.NewEncoder(rw).Encode(map[string]any{"code": e.Code, "message": e.Message})
+}

@@ -1,0 +1,314 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+
+	"github.com/trtcd/trtcd/internal/testpeer"
+	"github.com/trtcd/trtcd/sfu"
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// whipServer is the WHIP/WHEP API on a real SFU, on loopback.
+type whipServer struct {
+	*httptest.Server
+	sfu  *sfu.SFU
+	whip *WHIP
+}
+
+func startWHIP(t *testing.T) *whipServer {
+	t.Helper()
+	media, err := sfu.New(sfu.Config{
+		Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &WHIP{Apps: testApps(t), SFU: media}
+	mux := http.NewServeMux()
+	w.Register(mux)
+	s := &whipServer{Server: httptest.NewServer(mux), sfu: media, whip: w}
+	t.Cleanup(func() { s.Close(); media.Close() })
+	return s
+}
+
+// clientOffer makes a real pion offer: sending audio+video (publish) or
+// receiving them (play).
+func clientOffer(t *testing.T, send bool, o testpeer.Options) (*webrtc.PeerConnection, string, *testpeer.Source) {
+	t.Helper()
+	api, err := testpeer.API(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	var src *testpeer.Source
+	if send {
+		src, err = testpeer.NewSource("s", 600, 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range []webrtc.TrackLocal{src.Video, src.Audio} {
+			tx, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go src.AnswerKeyframeRequests(tx.Sender())
+		}
+	} else {
+		for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+			pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := webrtc.GatheringCompletePromise(pc)
+	pc.SetLocalDescription(offer)
+	<-done
+	return pc, pc.LocalDescription().SDP, src
+}
+
+type reply struct {
+	status   int
+	code     Code
+	message  string
+	body     string
+	location string
+}
+
+func post(t *testing.T, url, token, contentType, body string) reply {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location")}
+	if resp.Header.Get("Content-Type") == "application/json" {
+		var e struct {
+			Code    Code   `json:"code"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil {
+			t.Fatalf("error body is not JSON: %s", b)
+		}
+		r.code, r.message = e.Code, e.Message
+	}
+	return r
+}
+
+func sigFor(app uint32, user string, expire time.Duration) string {
+	return tlssig.GenUserSig(key, app, user, expire, time.Now().Add(-time.Minute))
+}
+
+func pmkFor(app uint32, user string, room tlssig.Room, priv tlssig.Privilege, expire time.Duration) string {
+	return tlssig.GenPrivateMapKey(key, app, user, expire, time.Now(), room, priv)
+}
+
+// The rules of entry, table-driven: every way in is checked before any
+// media flows, and every refusal carries the TRTC code clients know.
+func TestWHIPAndWHEPRules(t *testing.T) {
+	s := startWHIP(t)
+	_, pubOffer, _ := clientOffer(t, true, testpeer.Options{})
+	_, playOffer, _ := clientOffer(t, false, testpeer.Options{})
+	room := tlssig.Room{ID: 1234}
+	const sdpType = "application/sdp"
+	whip := func(app uint32, roomPath, user, query string) string {
+		return fmt.Sprintf("%s/whip/%d/%s/%s%s", s.URL, app, roomPath, user, query)
+	}
+	whep := func(app uint32, roomPath, publisher, viewer, query string) string {
+		return fmt.Sprintf("%s/whep/%d/%s/%s?userId=%s%s", s.URL, app, roomPath, publisher, viewer, query)
+	}
+	pmkQuery := func(user string, p tlssig.Privilege) string {
+		return "?privateMapKey=" + pmkFor(strict, user, room, p, time.Hour)
+	}
+	garbled := strings.Replace(pubOffer, "m=video", "m=vidxo", 1)
+	noMedia := pubOffer[:strings.Index(pubOffer, "m=")]
+	av1Only := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 98\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:98 AV1/90000\r\na=sendonly\r\na=mid:0\r\n"
+
+	for _, tc := range []struct {
+		story  string
+		url    string
+		token  string
+		ctype  string
+		body   string
+		status int
+		code   Code
+	}{
+		{"no userSig", whip(open, "1234", "alice", ""), "", sdpType, pubOffer, 400, CodeMissingUserSig},
+		{"an expired userSig", whip(open, "1234", "alice", ""), sigFor(open, "alice", -time.Hour), sdpType, pubOffer, 401, CodeUserSigCheckFailed},
+		{"a forged userSig", whip(open, "1234", "alice", ""), tlssig.GenUserSig(strings.Repeat("f", 64), open, "alice", time.Hour, time.Now()), sdpType, pubOffer, 401, CodeUserSigCheckFailed},
+		{"bob's userSig used by alice", whip(open, "1234", "alice", ""), sigFor(open, "bob", time.Hour), sdpType, pubOffer, 401, CodeUserSigCheckFailed},
+		{"an app the server does not know", whip(42, "1234", "alice", ""), sigFor(42, "alice", time.Hour), sdpType, pubOffer, 401, CodeSDKAppIDNotFound},
+		{"a room id that is not a number", whip(open, "abc", "alice", ""), sigFor(open, "alice", time.Hour), sdpType, pubOffer, 400, CodeMissingRoomID},
+		{"no privateMapKey where the app requires one", whip(strict, "1234", "alice", ""), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 401, CodePrivateMapKeyEmpty},
+		{"a privateMapKey for another room", whip(strict, "1235", "alice", pmkQuery("alice", 255)), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 401, CodePrivateMapKeyIncorrect},
+		{"a numeric room's key for the string room of the same digits", whip(strict, "0", "alice", pmkQuery("alice", 255)+"&strRoomId=1234"), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 401, CodePrivateMapKeyIncorrect},
+		{"an expired privateMapKey", whip(strict, "1234", "alice", "?privateMapKey="+tlssig.GenPrivateMapKey(key, strict, "alice", time.Hour, time.Now().Add(-2*time.Hour), room, 255)), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 401, CodePrivateMapKeyExpired},
+		{"a key without the enter bit", whip(strict, "1234", "alice", pmkQuery("alice", tlssig.PrivAll&^tlssig.PrivEnterRoom)), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 403, CodeNoEnterRoomPrivilege},
+		{"a key without the create bit for a room that does not exist", whip(strict, "1234", "alice", pmkQuery("alice", tlssig.PrivAll&^tlssig.PrivCreateRoom)), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 403, CodeNoCreateRoomPrivilege},
+		{"a key without the send-video bit", whip(strict, "1234", "alice", pmkQuery("alice", tlssig.PrivAll&^tlssig.PrivSendVideo)), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 403, CodeNoSendVideoPrivilege},
+		{"a key without the send-audio bit", whip(strict, "1234", "alice", pmkQuery("alice", tlssig.PrivAll&^tlssig.PrivSendAudio)), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 403, CodePrivilegeCheckFailed},
+		{"minBitrate above maxBitrate", whip(open, "1234", "alice", "?minBitrate=900&maxBitrate=500"), sigFor(open, "alice", time.Hour), sdpType, pubOffer, 400, CodeParamCheckFailed},
+		{"a bad pureAudioPushMod", whip(open, "1234", "alice", "?pureAudioPushMod=7"), sigFor(open, "alice", time.Hour), sdpType, pubOffer, 400, CodeParamCheckFailed},
+		{"a body that is not SDP", whip(open, "1234", "alice", ""), sigFor(open, "alice", time.Hour), "text/plain", pubOffer, 415, CodeParamCheckFailed},
+		{"a 1 MB body", whip(open, "1234", "alice", ""), sigFor(open, "alice", time.Hour), sdpType, strings.Repeat("a", 1<<20), 413, CodeParamCheckFailed},
+		{"garbage SDP", whip(open, "1234", "alice", ""), sigFor(open, "alice", time.Hour), sdpType, garbled, 400, CodeParamCheckFailed},
+		{"SDP without media", whip(open, "1234", "alice", ""), sigFor(open, "alice", time.Hour), sdpType, noMedia, 400, CodeParamCheckFailed},
+		{"an unknown codec only", whip(open, "1234", "alice", ""), sigFor(open, "alice", time.Hour), sdpType, av1Only, 400, CodeParamCheckFailed},
+		{"playing someone who is not publishing", whep(open, "1234", "nobody", "bob", ""), sigFor(open, "bob", time.Hour), sdpType, playOffer, 404, CodeParamCheckFailed},
+		{"a publisher with every bit", whip(strict, "1234", "alice", pmkQuery("alice", 255)), sigFor(strict, "alice", time.Hour), sdpType, pubOffer, 201, CodeOK},
+		{"a viewer without the receive-video bit", whep(strict, "1234", "alice", "bob", "&"+pmkQuery("bob", tlssig.PrivEnterRoom|tlssig.PrivRecvAudio)[1:]), sigFor(strict, "bob", time.Hour), sdpType, playOffer, 403, CodeNoRecvVideoPrivilege},
+		{"a viewer without the receive-audio bit", whep(strict, "1234", "alice", "bob", "&"+pmkQuery("bob", tlssig.PrivEnterRoom|tlssig.PrivRecvVideo)[1:]), sigFor(strict, "bob", time.Hour), sdpType, playOffer, 403, CodePrivilegeCheckFailed},
+		{"the same publisher in the string room \"1234\"", whep(open, "0", "alice", "carol", "&strRoomId=1234"), sigFor(open, "carol", time.Hour), sdpType, playOffer, 404, CodeParamCheckFailed},
+	} {
+		r := post(t, tc.url, tc.token, tc.ctype, tc.body)
+		if r.status != tc.status || r.code != tc.code {
+			t.Errorf("%s: HTTP %d code %d (%s), want HTTP %d code %d", tc.story, r.status, r.code, r.message, tc.status, tc.code)
+		}
+		if tc.status != 201 && (r.message == "" || r.location != "") {
+			t.Errorf("%s: a refusal needs a message and no session: %+v", tc.story, r)
+		}
+		if tc.status == 201 && (!strings.HasPrefix(r.body, "v=0") || r.location == "") {
+			t.Errorf("%s: no SDP answer or Location: %+v", tc.story, r)
+		}
+	}
+}
+
+// A publisher and a viewer over WHIP and WHEP see media flow; DELETE ends
+// the publisher's session and frees its room.
+func TestWHIPPublishWHEPPlayAndDelete(t *testing.T) {
+	s := startWHIP(t)
+	pub, offer, src := clientOffer(t, true, testpeer.Options{})
+	room := tlssig.Room{ID: 777}
+	r := post(t, fmt.Sprintf("%s/whip/%d/777/alice?maxBitrate=700&privateMapKey=%s", s.URL, strict, pmkFor(strict, "alice", room, 255, time.Hour)),
+		sigFor(strict, "alice", time.Hour), "application/sdp", offer)
+	if r.status != 201 {
+		t.Fatalf("WHIP: %+v", r)
+	}
+	if !strings.Contains(r.body, "b=AS:700") || !strings.Contains(r.body, "x-google-max-bitrate=700") {
+		t.Fatalf("the answer does not carry the bitrate cap:\n%s", r.body)
+	}
+	pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: r.body})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx)
+
+	viewer, playOffer, _ := clientOffer(t, false, testpeer.Options{})
+	var frames atomic.Int64
+	viewer.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			if tr.Kind() == webrtc.RTPCodecTypeVideo && p.Marker {
+				frames.Add(1)
+			}
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	var w reply
+	for { // alice's tracks arrive once her connection is up
+		// Bob's key is an audience member's (42: enter, receive audio and
+		// video): no create bit, so he can only join a room that exists.
+		w = post(t, fmt.Sprintf("%s/whep/%d/777/alice?userId=bob&privateMapKey=%s", s.URL, strict, pmkFor(strict, "bob", room, 42, time.Hour)),
+			sigFor(strict, "bob", time.Hour), "application/sdp", playOffer)
+		if w.status != 404 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if w.status != 201 {
+		t.Fatalf("WHEP: %+v", w)
+	}
+	viewer.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: w.body})
+	waitUntil(t, "video frames at the viewer", 8*time.Second, func() bool { return frames.Load() > 10 })
+
+	del := func(loc string) int {
+		req, _ := http.NewRequest("DELETE", s.URL+loc, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := del(r.location); code != 200 {
+		t.Fatalf("DELETE %s: %d", r.location, code)
+	}
+	if code := del(r.location); code != 404 {
+		t.Fatalf("second DELETE: %d, want 404", code)
+	}
+	if code := del(w.location); code != 200 {
+		t.Fatalf("DELETE viewer: %d", code)
+	}
+	waitUntil(t, "the room to close", 5*time.Second, func() bool { return !s.sfu.HasRoom(RoomKey(strict, room)) })
+}
+
+// A publisher whose network disappears without DELETE is freed by the ICE
+// timeout: its session, room and goroutines go away.
+func TestVanishedClientIsFreed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the ICE failure timeout")
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s := startWHIP(t)
+	var gone atomic.Bool
+	pub, offer, src := clientOffer(t, true, testpeer.Options{Vanish: &gone})
+	r := post(t, fmt.Sprintf("%s/whip/%d/888/alice", s.URL, open), sigFor(open, "alice", time.Hour), "application/sdp", offer)
+	if r.status != 201 {
+		t.Fatalf("WHIP: %+v", r)
+	}
+	pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: r.body})
+	ctx, cancel := context.WithCancel(context.Background())
+	go src.Run(ctx)
+	room := RoomKey(open, tlssig.Room{ID: 888})
+	waitUntil(t, "alice connected", 5*time.Second, func() bool { return s.sfu.HasRoom(room) && pub.ConnectionState() == webrtc.PeerConnectionStateConnected })
+	gone.Store(true) // the network goes away; no DELETE, no DTLS close
+	waitUntil(t, "the server to free alice", 30*time.Second, func() bool {
+		s.whip.mu.Lock()
+		defer s.whip.mu.Unlock()
+		return !s.sfu.HasRoom(room) && len(s.whip.sessions) == 0
+	})
+	cancel()
+	pub.Close()
+	s.Close()
+	s.sfu.Close()
+}
+
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
