@@ -289,7 +289,9 @@ func TestVanishedClientIsFreed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go src.Run(ctx)
 	room := RoomKey(open, tlssig.Room{ID: 888})
-	waitUntil(t, "alice connected", 5*time.Second, func() bool { return s.sfu.HasRoom(room) && pub.ConnectionState() == webrtc.PeerConnectionStateConnected })
+	waitUntil(t, "alice connected", 5*time.Second, func() bool {
+		return s.sfu.HasRoom(room) && pub.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
 	gone.Store(true) // the network goes away; no DELETE, no DTLS close
 	waitUntil(t, "the server to free alice", 30*time.Second, func() bool {
 		s.whip.mu.Lock()
