@@ -1,0 +1,156 @@
+// Package bench generates load against a media server and measures it:
+// real WebRTC clients publishing synthetic H.264 + Opus over WHIP and
+// playing it back over WHEP, with the server's CPU read from /proc. It
+// backs `trtcd bench` and the forwarding benchmarks.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/trtcd/trtcd/internal/testpeer"
+)
+
+// Target is a server under load, reached over WHIP/WHEP.
+type Target struct {
+	Name string
+	URL  string // http://host:port
+	PID  int    // the server process, for CPU readings; 0 when unknown
+	// Auth returns the bearer token and extra query for a user of a room;
+	// nil for a server without authentication.
+	Auth func(room, user string) (token, query string)
+	App  uint32 // sdkAppId in the URL path
+}
+
+// Pair is one 1v1 room's media: a publisher and a viewer of it.
+type Pair struct {
+	pub, viewer *webrtc.PeerConnection
+	cancel      context.CancelFunc
+	// Received counts RTP packets the viewer got (audio and video).
+	Received atomic.Int64
+}
+
+// StartPair publishes synthetic media into room and plays it back. It
+// returns once the viewer's answer is applied.
+func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps int) (*Pair, error) {
+	api, err := testpeer.API(testpeer.Options{})
+	if err != nil {
+		return nil, err
+	}
+	p := &Pair{}
+	pctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		return nil, err
+	}
+	src, err := testpeer.NewSource("pub", bitrateKbps, fps)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	for _, tr := range []webrtc.TrackLocal{src.Video, src.Audio} {
+		tx, err := p.pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		go src.AnswerKeyframeRequests(tx.Sender())
+	}
+	publisher := "pub-" + room
+	if err := exchange(ctx, p.pub, t, fmt.Sprintf("/whip/%d/%s/%s", t.App, room, publisher), room, publisher, "?"); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	go src.Run(pctx)
+
+	if p.viewer, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		p.Close()
+		return nil, err
+	}
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		p.viewer.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	}
+	p.viewer.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := tr.Read(buf); err != nil {
+				return
+			}
+			p.Received.Add(1)
+		}
+	})
+	viewer := "view-" + room
+	path := fmt.Sprintf("/whep/%d/%s/%s?userId=%s", t.App, room, publisher, viewer)
+	deadline := time.Now().Add(10 * time.Second)
+	for { // the publisher's tracks appear once its connection is up
+		err = exchange(ctx, p.viewer, t, path, room, viewer, "&")
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("play: %w", err)
+	}
+	return p, nil
+}
+
+// Close stops both clients.
+func (p *Pair) Close() {
+	p.cancel()
+	if p.pub != nil {
+		p.pub.Close()
+	}
+	if p.viewer != nil {
+		p.viewer.Close()
+	}
+}
+
+// exchange does one WHIP/WHEP offer/answer for pc.
+func exchange(ctx context.Context, pc *webrtc.PeerConnection, t Target, path, room, user, sep string) error {
+	if pc.LocalDescription() == nil {
+		offer, err := pc.CreateOffer(nil)
+		if err != nil {
+			return err
+		}
+		gathered := webrtc.GatheringCompletePromise(pc)
+		if err := pc.SetLocalDescription(offer); err != nil {
+			return err
+		}
+		<-gathered
+	}
+	token := ""
+	if t.Auth != nil {
+		var query string
+		token, query = t.Auth(room, user)
+		if query != "" {
+			path += sep + query
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", t.URL+path, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)})
+}
