@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,7 +67,9 @@ func startServer(tb testing.TB, ready *regexp.Regexp, bin string, args ...string
 // stock pion forwarding (TrackLocalStaticRTP with pion's default
 // interceptors) in one run and reports each server's CPU time per packet
 // delivered to a viewer. Run it with -benchtime 1x; BENCH_ROOMS and
-// BENCH_SECONDS change the load.
+// BENCH_SECONDS change the load, BENCH_STOCK_FIRST=1 swaps the order. The
+// 8 s warm-up matters: measured earlier, the first server's viewers are
+// still catching up and the per-packet figure is inflated.
 func BenchmarkForwardingCPU(b *testing.B) {
 	dir := b.TempDir()
 	trtcd := buildBinary(b, dir, "github.com/trtcd/trtcd/cmd/trtcd")
@@ -75,7 +78,21 @@ func BenchmarkForwardingCPU(b *testing.B) {
 
 	trtcdURL, trtcdPID := startServer(b, regexp.MustCompile(`msg="http listening" addr=(\S+)`), trtcd,
 		"serve", "--http", "127.0.0.1:0", "--udp", "0", "--ice-tcp", "off", "--data", dir, "--log-level", "info",
-		"--app", "1400000001:"+benchKey)
+		"--app", "1400000001:"+benchKey, "--debug-pprof")
+	if path := os.Getenv("BENCH_TRTCD_PROFILE"); path != "" {
+		// Profile trtcd during its measurement (it runs first, after warm-up).
+		go func() {
+			time.Sleep(8 * time.Second)
+			resp, err := http.Get(trtcdURL + "/debug/pprof/profile?seconds=8")
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			f, _ := os.Create(path)
+			io.Copy(f, resp.Body)
+			f.Close()
+		}()
+	}
 	stockURL, stockPID := startServer(b, regexp.MustCompile(`listening http://(\S+)`), stock)
 	auth := func(room, user string) (string, string) {
 		return tlssig.GenUserSig(benchKey, benchApp, user, time.Hour, time.Now()), ""
@@ -85,10 +102,13 @@ func BenchmarkForwardingCPU(b *testing.B) {
 		{Name: "stock pion", URL: stockURL, PID: stockPID, App: benchApp},
 	}
 	var results []Forwarding
+	if os.Getenv("BENCH_STOCK_FIRST") != "" {
+		targets[0], targets[1] = targets[1], targets[0]
+	}
 	for range b.N {
 		results = results[:0]
 		for _, t := range targets {
-			f, err := MeasureForwarding(context.Background(), t, rooms, 800, 25, 3*time.Second, time.Duration(seconds)*time.Second)
+			f, err := MeasureForwarding(context.Background(), t, rooms, 800, 25, 8*time.Second, time.Duration(seconds)*time.Second)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -96,7 +116,11 @@ func BenchmarkForwardingCPU(b *testing.B) {
 			results = append(results, f)
 		}
 	}
-	ours, theirs := results[0].PerPacket(), results[1].PerPacket()
+	perPacket := map[string]time.Duration{}
+	for _, r := range results {
+		perPacket[r.Target] = r.PerPacket()
+	}
+	ours, theirs := perPacket["trtcd"], perPacket["stock pion"]
 	b.ReportMetric(float64(ours.Nanoseconds())/1e3, "trtcd-µs/pkt")
 	b.ReportMetric(float64(theirs.Nanoseconds())/1e3, "pion-µs/pkt")
 	b.ReportMetric(float64(ours)/float64(theirs), "trtcd/pion")

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,9 @@ type Config struct {
 	Bitrate  signaling.BitrateLimits
 	Version  string
 	Logger   *slog.Logger
+	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
+	// it reveals internals, so keep it off on public listeners).
+	Pprof bool
 }
 
 // HTTP limits: every listener has them, so a slow or hostile client cannot
@@ -113,6 +117,12 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry(), promhttp.HandlerOpts{}))
+	if s.cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	whip := &signaling.WHIP{Apps: s.cfg.Apps, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}
 	whip.Register(mux)
 	return mux

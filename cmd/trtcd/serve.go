@@ -69,6 +69,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			LoopbackOnly: cfg.loopbackOnly(),
 		},
 		Bitrate: bitrate,
+		Pprof:   f.pprof,
 		Version: versionString(),
 		Logger:  log,
 	})
