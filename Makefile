@@ -1,8 +1,9 @@
 # trtcd — the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
-# Debian packages the build and tests need beyond Go, gcc and make; later
-# work adds codecs, ffmpeg, Chromium and Redis here.
-DEBIAN_PACKAGES ?=
+# Debian packages the build and tests need beyond Go, gcc and make: Chromium
+# for the browser tests, iproute2 and util-linux to run them in a private
+# network namespace. Later work adds codecs, ffmpeg and Redis here.
+DEBIAN_PACKAGES ?= chromium iproute2 util-linux
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
