@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/trtcd/trtcd/internal/testpeer"
@@ -286,4 +287,36 @@ func TestNACKRecoversUplinkLoss(t *testing.T) {
 	if got < 0.99 {
 		t.Fatalf("delivered %.4f with NACK, want ≥ 0.99", got)
 	}
+}
+
+// lyingRTCP is RTCP whose header claims far more bytes than it has.
+type lyingRTCP []byte
+
+func (l lyingRTCP) Marshal() ([]byte, error)  { return l, nil }
+func (l lyingRTCP) Unmarshal([]byte) error    { return nil }
+func (l lyingRTCP) DestinationSSRC() []uint32 { return nil }
+func (l lyingRTCP) MarshalSize() int          { return len(l) }
+
+// A viewer sending RTCP with lying lengths and garbage does not disturb
+// the server: it keeps forwarding, to that viewer too. (pion's SRTCP session
+// already discards compound packets that do not parse; the SFU's readers
+// skip any that get through.)
+func TestGarbageRTCPIsSkipped(t *testing.T) {
+	s := startSFU(t)
+	publish(t, s, "room-3", "alice", testpeer.Options{})
+	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-3"] != nil && s.rooms["room-3"].track("alice", KindVideo) != nil })
+	v := subscribe(t, s, "room-3", "bob", "alice")
+	waitFor(t, "video at the viewer", 5*time.Second, func() bool { return v.stats("video").packets > 20 })
+	for i := range 200 {
+		garbage := lyingRTCP{0x81, 205, 0xff, 0xff, 0, 0, 0, 1, byte(i), 0xde, 0xad, 0xbe, 0xef}
+		if i%2 == 1 {
+			garbage = lyingRTCP{0x80, 200, 0, 40, 1, 2, 3, 4} // a sender report cut short
+		}
+		if err := v.pc.WriteRTCP([]rtcp.Packet{garbage}); err != nil {
+			t.Fatalf("writing RTCP: %v", err)
+		}
+	}
+	before := v.stats("video").packets
+	waitFor(t, "more video after the garbage", 5*time.Second, func() bool { return v.stats("video").packets > before+50 })
+
 }

@@ -110,9 +110,17 @@ func withBitrate(answer string, minKbps, maxKbps int) (string, error) {
 			sdp.Bandwidth{Type: "AS", Bandwidth: uint64(maxKbps)},
 			sdp.Bandwidth{Type: "TIAS", Bandwidth: uint64(maxKbps) * 1000})
 		google := fmt.Sprintf("x-google-min-bitrate=%d;x-google-max-bitrate=%d;x-google-start-bitrate=%d", minKbps, maxKbps, minKbps)
+		hasFmtp := map[string]bool{}
 		for i, a := range m.Attributes {
 			if a.Key == "fmtp" {
 				m.Attributes[i].Value = a.Value + ";" + google
+				pt, _, _ := strings.Cut(a.Value, " ")
+				hasFmtp[pt] = true
+			}
+		}
+		for _, pt := range m.MediaName.Formats { // VP8 has no fmtp line of its own
+			if !hasFmtp[pt] {
+				m.Attributes = append(m.Attributes, sdp.Attribute{Key: "fmtp", Value: pt + " " + google})
 			}
 		}
 	}

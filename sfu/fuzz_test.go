@@ -1,0 +1,71 @@
+package sfu
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParsePacket: whatever arrives where RTP is expected, parsing never
+// panics, and a parsed payload lies inside the packet.
+func FuzzParsePacket(f *testing.F) {
+	f.Add(rtpBytes(f, 1, 2, 3, []byte{0x65, 1, 2}, true))
+	f.Add(rtpBytes(f, 1, 2, 3, []byte{0x7c, 0x85, 1}, false))
+	f.Add(rtpBytes(f, 1, 2, 3, []byte{0x78, 0, 2, 0x67, 0x42}, false))
+	f.Add([]byte{0xb0, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 9})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p Packet
+		n := copy(p.Buffer(), b)
+		if p.parse(n) != nil {
+			return
+		}
+		if p.payloadStart < 12 || p.payloadEnd > n || p.payloadStart > p.payloadEnd {
+			t.Fatalf("payload [%d:%d] outside a %d-byte packet", p.payloadStart, p.payloadEnd, n)
+		}
+		isKeyframe(MimeH264, p.Payload())
+		isKeyframe(MimeVP8, p.Payload())
+	})
+}
+
+// FuzzParseOffer: any text posted as an offer gets an answer or an error,
+// never a panic, and the bitrate rewriting keeps SDP parseable.
+func FuzzParseOffer(f *testing.F) {
+	f.Add(chromeLikeOffer)
+	f.Add("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")
+	f.Add(strings.Replace(chromeLikeOffer, "H264", "AV1", -1))
+	f.Fuzz(func(t *testing.T, offer string) {
+		if _, err := parseOffer(offer); err != nil {
+			return
+		}
+		if out, err := withBitrate(offer, 400, 800); err == nil {
+			if _, err := parseOffer(out); err != nil {
+				t.Fatalf("rewritten SDP no longer parses: %v", err)
+			}
+		}
+	})
+}
+
+// chromeLikeOffer lists VP8 before H.264, as browsers do.
+const chromeLikeOffer = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n" +
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n" +
+	"m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n" +
+	"a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+
+func TestOfferPrefersH264AndAnswerCarriesBitrate(t *testing.T) {
+	info, err := parseOffer(chromeLikeOffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.videoCodecs(); len(got) == 0 || got[0].MimeType != MimeH264 {
+		t.Fatalf("video codecs %v, want H.264 although VP8 is listed first", got)
+	}
+	vp8Only := strings.Replace(strings.Replace(chromeLikeOffer, " 96 102", " 96", 1), "a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n", "", 1)
+	out, err := withBitrate(vp8Only, 400, 800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"b=AS:800", "b=TIAS:800000", "a=fmtp:96 x-google-min-bitrate=400;x-google-max-bitrate=800"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("answer lacks %q:\n%s", want, out)
+		}
+	}
+}
