@@ -67,14 +67,15 @@ func startServer(tb testing.TB, ready *regexp.Regexp, bin string, args ...string
 // stock pion forwarding (TrackLocalStaticRTP with pion's default
 // interceptors) in one run and reports each server's CPU time per packet
 // delivered to a viewer. Run it with -benchtime 1x; BENCH_ROOMS and
-// BENCH_SECONDS change the load, BENCH_STOCK_FIRST=1 swaps the order. The
+// BENCH_SECONDS change the load (BENCH_VIEWERS > 1 measures fan-out),
+// BENCH_STOCK_FIRST=1 swaps the order. The
 // 8 s warm-up matters: measured earlier, the first server's viewers are
 // still catching up and the per-packet figure is inflated.
 func BenchmarkForwardingCPU(b *testing.B) {
 	dir := b.TempDir()
 	trtcd := buildBinary(b, dir, "github.com/trtcd/trtcd/cmd/trtcd")
 	stock := buildBinary(b, dir, "github.com/trtcd/trtcd/bench/stockpion")
-	rooms, seconds := envInt("BENCH_ROOMS", 4), envInt("BENCH_SECONDS", 10)
+	rooms, viewers, seconds := envInt("BENCH_ROOMS", 4), envInt("BENCH_VIEWERS", 1), envInt("BENCH_SECONDS", 10)
 
 	trtcdURL, trtcdPID := startServer(b, regexp.MustCompile(`msg="http listening" addr=(\S+)`), trtcd,
 		"serve", "--http", "127.0.0.1:0", "--udp", "0", "--ice-tcp", "off", "--data", dir, "--log-level", "info",
@@ -108,7 +109,7 @@ func BenchmarkForwardingCPU(b *testing.B) {
 	for range b.N {
 		results = results[:0]
 		for _, t := range targets {
-			f, err := MeasureForwarding(context.Background(), t, rooms, 800, 25, 8*time.Second, time.Duration(seconds)*time.Second)
+			f, err := MeasureForwarding(context.Background(), t, rooms, viewers, 800, 25, 8*time.Second, time.Duration(seconds)*time.Second)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -29,17 +29,18 @@ type Target struct {
 	App  uint32 // sdkAppId in the URL path
 }
 
-// Pair is one 1v1 room's media: a publisher and a viewer of it.
+// Pair is one room's media: a publisher and its viewers (one in a 1v1).
 type Pair struct {
-	pub, viewer *webrtc.PeerConnection
-	cancel      context.CancelFunc
-	// Received counts RTP packets the viewer got (audio and video).
+	pub     *webrtc.PeerConnection
+	viewers []*webrtc.PeerConnection
+	cancel  context.CancelFunc
+	// Received counts RTP packets the viewers got (audio and video).
 	Received atomic.Int64
 }
 
-// StartPair publishes synthetic media into room and plays it back. It
-// returns once the viewer's answer is applied.
-func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps int) (*Pair, error) {
+// StartPair publishes synthetic media into room and plays it back to
+// viewers clients. It returns once every viewer's answer is applied.
+func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps, viewers int) (*Pair, error) {
 	api, err := testpeer.API(testpeer.Options{})
 	if err != nil {
 		return nil, err
@@ -69,15 +70,25 @@ func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps int)
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	go src.Run(pctx)
+	for i := range viewers {
+		if err := p.addViewer(ctx, api, t, room, publisher, fmt.Sprintf("view%d-%s", i, room)); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("play: %w", err)
+		}
+	}
+	return p, nil
+}
 
-	if p.viewer, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
-		p.Close()
-		return nil, err
+func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, t Target, room, publisher, viewer string) error {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return err
 	}
+	p.viewers = append(p.viewers, pc)
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		p.viewer.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 	}
-	p.viewer.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := tr.Read(buf); err != nil {
@@ -86,21 +97,15 @@ func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps int)
 			p.Received.Add(1)
 		}
 	})
-	viewer := "view-" + room
 	path := fmt.Sprintf("/whep/%d/%s/%s?userId=%s", t.App, room, publisher, viewer)
 	deadline := time.Now().Add(10 * time.Second)
 	for { // the publisher's tracks appear once its connection is up
-		err = exchange(ctx, p.viewer, t, path, room, viewer, "&")
+		err = exchange(ctx, pc, t, path, room, viewer, "&")
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			break
+			return err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if err != nil {
-		p.Close()
-		return nil, fmt.Errorf("play: %w", err)
-	}
-	return p, nil
 }
 
 // Close stops both clients.
@@ -109,8 +114,8 @@ func (p *Pair) Close() {
 	if p.pub != nil {
 		p.pub.Close()
 	}
-	if p.viewer != nil {
-		p.viewer.Close()
+	for _, v := range p.viewers {
+		v.Close()
 	}
 }
 

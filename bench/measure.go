@@ -10,6 +10,7 @@ import (
 type Forwarding struct {
 	Target    string
 	Rooms     int
+	Viewers   int // per room
 	Duration  time.Duration
 	Packets   int64         // RTP packets delivered to viewers
 	ServerCPU time.Duration // user+system CPU of the server process
@@ -24,14 +25,14 @@ func (f Forwarding) PerPacket() time.Duration {
 }
 
 func (f Forwarding) String() string {
-	return fmt.Sprintf("%s: %d rooms, %d packets in %s, server CPU %s = %.2f µs/packet",
-		f.Target, f.Rooms, f.Packets, f.Duration.Round(time.Millisecond), f.ServerCPU.Round(time.Millisecond),
+	return fmt.Sprintf("%s: %d rooms × %d viewers, %d packets in %s, server CPU %s = %.2f µs/packet",
+		f.Target, f.Rooms, f.Viewers, f.Packets, f.Duration.Round(time.Millisecond), f.ServerCPU.Round(time.Millisecond),
 		float64(f.PerPacket().Nanoseconds())/1e3)
 }
 
-// MeasureForwarding runs rooms 1v1 pairs against t, waits warmup, then
-// measures for d.
-func MeasureForwarding(ctx context.Context, t Target, rooms, bitrateKbps, fps int, warmup, d time.Duration) (Forwarding, error) {
+// MeasureForwarding runs rooms rooms of one publisher and viewers viewers
+// against t, waits warmup, then measures for d.
+func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbps, fps int, warmup, d time.Duration) (Forwarding, error) {
 	var pairs []*Pair
 	defer func() {
 		for _, p := range pairs {
@@ -39,7 +40,7 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, bitrateKbps, fps in
 		}
 	}()
 	for i := range rooms {
-		p, err := StartPair(ctx, t, fmt.Sprint(1000+i), bitrateKbps, fps)
+		p, err := StartPair(ctx, t, fmt.Sprint(1000+i), bitrateKbps, fps, viewers)
 		if err != nil {
 			return Forwarding{}, fmt.Errorf("%s room %d: %w", t.Name, i, err)
 		}
@@ -66,5 +67,5 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, bitrateKbps, fps in
 	if err != nil {
 		return Forwarding{}, err
 	}
-	return Forwarding{Target: t.Name, Rooms: rooms, Duration: time.Since(start), Packets: received() - n0, ServerCPU: cpu1 - cpu0}, nil
+	return Forwarding{Target: t.Name, Rooms: rooms, Viewers: viewers, Duration: time.Since(start), Packets: received() - n0, ServerCPU: cpu1 - cpu0}, nil
 }
