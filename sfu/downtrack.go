@@ -24,6 +24,8 @@ type DownTrack struct {
 	waitKeyframe atomic.Bool
 	// estimate is the subscriber's bandwidth estimate (REMB), bits/s.
 	estimate atomic.Uint64
+	// queue, when set, carries packets to a transport that may block.
+	queue atomic.Pointer[sendQueue]
 
 	// Track goroutine only.
 	rw  rewriter
@@ -101,7 +103,16 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 	h.Padding = p.paddingSize > 0
 	h.PaddingSize = p.paddingSize
 	payload := p.Payload()
-	if _, err := b.writer.WriteRTP(h, payload); err != nil {
+	if q := d.queue.Load(); q != nil {
+		if !q.push(h, payload) {
+			d.dropped(dropSlowSubscriber)
+			d.waitKeyframe.Store(d.kind == KindVideo)
+			if t := d.track.Load(); t != nil && d.kind == KindVideo {
+				t.RequestKeyframe()
+			}
+			return
+		}
+	} else if _, err := b.writer.WriteRTP(h, payload); err != nil {
 		d.dropped(dropWriteError)
 		return
 	}
@@ -201,7 +212,20 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 // Unbind stops sending.
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.binding.Store(nil)
+	d.setQueued(false)
 	return nil
+}
+
+// setQueued switches between direct writes (UDP) and a send queue (for a
+// transport that can block, such as ICE-TCP).
+func (d *DownTrack) setQueued(queued bool) {
+	var q *sendQueue
+	if b := d.binding.Load(); queued && b != nil {
+		q = newSendQueue(b.writer, func() { d.dropped(dropWriteError) })
+	}
+	if old := d.queue.Swap(q); old != nil {
+		old.close()
+	}
 }
 
 func rtpCodecType(k Kind) webrtc.RTPCodecType {

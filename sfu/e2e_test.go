@@ -19,7 +19,7 @@ import (
 func startSFU(t *testing.T) *SFU {
 	t.Helper()
 	s, err := New(Config{
-		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Metrics:   NewMetrics(),
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -154,9 +154,13 @@ func (r *received) delivered() float64 {
 	return float64(len(r.seqs)) / float64(r.last-r.first+1)
 }
 
-func subscribe(t *testing.T, s *SFU, room, user, publisherID string) *viewer {
+func subscribe(t *testing.T, s *SFU, room, user, publisherID string, opts ...testpeer.Options) *viewer {
 	t.Helper()
-	api, err := testpeer.API(testpeer.Options{})
+	var o testpeer.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	api, err := testpeer.API(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,4 +323,35 @@ func TestGarbageRTCPIsSkipped(t *testing.T) {
 	before := v.stats("video").packets
 	waitFor(t, "more video after the garbage", 5*time.Second, func() bool { return v.stats("video").packets > before+50 })
 
+}
+
+// A publisher that can only use TCP reaches the server over ICE-TCP, and
+// viewers receive it over UDP and over TCP (through a send queue).
+func TestICETCPFallback(t *testing.T) {
+	s := startSFU(t)
+	pub := publish(t, s, "room-4", "alice", testpeer.Options{TCPOnly: true})
+	waitFor(t, "alice's tracks over TCP", 10*time.Second, func() bool {
+		return s.rooms["room-4"] != nil && s.rooms["room-4"].track("alice", KindVideo) != nil
+	})
+	pair, err := pub.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP {
+		t.Fatalf("selected pair %v (%v), want TCP", pair, err)
+	}
+	v := subscribe(t, s, "room-4", "bob", "alice")
+	tcpViewer := subscribe(t, s, "room-4", "carol", "alice", testpeer.Options{TCPOnly: true})
+	waitFor(t, "video at both viewers", 8*time.Second, func() bool {
+		return v.stats("video").packets > 100 && tcpViewer.stats("video").packets > 100
+	})
+	queued := 0
+	for _, sink := range s.rooms["room-4"].track("alice", KindVideo).Sinks() {
+		if sink.(*DownTrack).queue.Load() != nil {
+			queued++
+		}
+	}
+	if queued != 1 {
+		t.Fatalf("%d video sinks are queued, want exactly the TCP viewer's", queued)
+	}
+	if d := tcpViewer.deliveredRatio("video"); d < 0.995 {
+		t.Fatalf("the TCP viewer got %.4f of its video", d)
+	}
 }

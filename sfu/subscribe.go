@@ -84,9 +84,28 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 			readSubscriberRTCP(sender, dt)
 		}(senders[i], dt)
 	}
+	s.queueOverTCP(downs)
 	sfu.wg.Add(1)
 	go s.sendReports(downs)
 	return s, answer, nil
+}
+
+// queueOverTCP gives the viewer's DownTracks a send queue while its
+// connection runs over ICE-TCP, where a slow reader can block writes.
+func (s *Session) queueOverTCP(downs []*DownTrack) {
+	ice := s.pc.SCTP().Transport().ICETransport()
+	ice.OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
+		tcp := pair != nil && pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolTCP
+		for _, dt := range downs {
+			dt.setQueued(tcp)
+		}
+	})
+	go func() {
+		<-s.done
+		for _, dt := range downs {
+			dt.setQueued(false)
+		}
+	}()
 }
 
 // accepts reports whether the offer can receive a video codec.

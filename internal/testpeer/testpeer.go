@@ -28,6 +28,9 @@ type Options struct {
 	// Vanish, once set, drops everything the client sends: a client whose
 	// network went away without a goodbye.
 	Vanish *atomic.Bool
+	// TCPOnly restricts the client to ICE-TCP, like a client behind a
+	// firewall that blocks UDP.
+	TCPOnly bool
 }
 
 // API returns a pion API for a client on loopback.
@@ -39,6 +42,9 @@ func API(o Options) (*webrtc.API, error) {
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if o.TCPOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	}
 	if o.UplinkLoss > 0 || o.Vanish != nil {
 		n, err := stdnet.NewNet()
 		if err != nil {
