@@ -30,6 +30,11 @@ type Config struct {
 	Apps     *signaling.Apps
 	Media    sfu.TransportConfig
 	Bitrate  signaling.BitrateLimits
+	// RoomCapacity is the member limit of rooms without a 1v1 template
+	// (0: the default); HeartbeatTimeout removes silent members.
+	RoomCapacity     int
+	HeartbeatTimeout time.Duration
+	WSLimits         signaling.WSLimits
 	Version  string
 	Logger   *slog.Logger
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
@@ -56,6 +61,7 @@ type Server struct {
 	httpLn  net.Listener
 	served  chan error
 	sfu     *sfu.SFU
+	rooms   *signaling.Registry
 	metrics *sfu.Metrics
 }
 
@@ -69,8 +75,13 @@ func Start(cfg Config) (*Server, error) {
 		return nil, errors.New("server: no application configured")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), served: make(chan error, 1), metrics: sfu.NewMetrics()}
-	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger})
+	s.rooms = signaling.NewRegistry(cfg.RoomCapacity, cfg.HeartbeatTimeout)
+	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger,
+		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
+			s.rooms.Streams(room, user, kind.String(), published)
+		}})
 	if err != nil {
+		s.rooms.Close()
 		return nil, err
 	}
 	s.sfu = media
@@ -106,6 +117,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = serr
 	}
 	s.sfu.Close()
+	s.rooms.Close()
 	if err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
@@ -123,8 +135,14 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	whip := &signaling.WHIP{Apps: s.cfg.Apps, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}
+	whip := &signaling.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}
 	whip.Register(mux)
+	limits := s.cfg.WSLimits
+	if limits.MaxMessageBytes == 0 {
+		limits = signaling.DefaultWSLimits
+	}
+	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
+		Limits: limits, Logger: s.log})
 	return mux
 }
 

@@ -122,6 +122,9 @@ func (r *Room) publish(sess *Session, t *Track) bool {
 	for _, dt := range attach {
 		dt.Attach(t)
 	}
+	if f := r.sfu.onTrack; f != nil {
+		f(r.key, sess.userID, t.Kind, true)
+	}
 	return true
 }
 
@@ -129,10 +132,15 @@ func (r *Room) publish(sess *Session, t *Track) bool {
 // and continue when the user publishes again.
 func (r *Room) unpublish(sess *Session, t *Track) {
 	r.mu.Lock()
+	current := false
 	if m := r.members[sess.userID]; m != nil && m.tracks[t.Kind] == t {
 		delete(m.tracks, t.Kind)
+		current = true
 	}
 	r.mu.Unlock()
+	if f := r.sfu.onTrack; f != nil && current {
+		f(r.key, sess.userID, t.Kind, false)
+	}
 	for _, s := range t.Sinks() {
 		if dt, ok := s.(*DownTrack); ok && dt.track.CompareAndSwap(t, nil) {
 			t.RemoveSink(dt)
@@ -146,6 +154,17 @@ func (r *Room) track(userID string, k Kind) *Track {
 	defer r.mu.Unlock()
 	if m := r.members[userID]; m != nil {
 		return m.tracks[k]
+	}
+	return nil
+}
+
+// publishedKinds is what a member's publishing session sends (or has
+// negotiated to send).
+func (r *Room) publishedKinds(userID string) []Kind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.members[userID]; m != nil && m.publisher != nil {
+		return m.publisher.publishes
 	}
 	return nil
 }

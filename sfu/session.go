@@ -19,7 +19,10 @@ type Session struct {
 	room       *Room
 	userID     string
 	publishing bool
-	pc         *webrtc.PeerConnection
+	// publishes: the kinds a publisher's offer sends, so viewers can wait
+	// for tracks that are negotiated but have not sent a packet yet.
+	publishes []Kind
+	pc        *webrtc.PeerConnection
 
 	// Publishers: the bitrate range the SFU holds them to, in kbps.
 	minKbps, maxKbps int
@@ -54,7 +57,7 @@ func (s *Session) isClosed() bool {
 	return s.closed
 }
 
-func (sfu *SFU) newSession(roomKey, userID string, publishing bool) (*Session, error) {
+func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, error) {
 	room, err := sfu.join(roomKey)
 	if err != nil {
 		return nil, err
@@ -64,7 +67,8 @@ func (sfu *SFU) newSession(roomKey, userID string, publishing bool) (*Session, e
 		sfu.dropRoomIfEmpty(room)
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
 	}
-	s := &Session{ID: newID(), room: room, userID: userID, publishing: publishing, pc: pc, done: make(chan struct{})}
+	s := &Session{ID: newID(), room: room, userID: userID, publishing: len(publishes) > 0, publishes: publishes,
+		pc: pc, done: make(chan struct{})}
 	if old := room.add(s); old != nil {
 		go old.Close() // a new publish from the same user replaces the old one
 	}
@@ -130,7 +134,14 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 	case info.video && !req.AllowVideo:
 		return nil, "", ErrSendVideoDenied
 	}
-	s, err := sfu.newSession(req.Room, req.UserID, true)
+	var kinds []Kind
+	if info.audio {
+		kinds = append(kinds, KindAudio)
+	}
+	if info.video {
+		kinds = append(kinds, KindVideo)
+	}
+	s, err := sfu.newSession(req.Room, req.UserID, kinds)
 	if err != nil {
 		return nil, "", err
 	}

@@ -19,6 +19,10 @@ type Config struct {
 	Transport TransportConfig
 	Metrics   *Metrics // nil: not collected
 	Logger    *slog.Logger
+	// OnTrack, when set, is told when a member starts (published) or stops
+	// publishing a kind of track, for signalling's stream events. It runs
+	// on the media plane's goroutines and must not block.
+	OnTrack func(room, userID string, kind Kind, published bool)
 }
 
 // SFU is the media plane: rooms, their members and their tracks.
@@ -26,6 +30,7 @@ type SFU struct {
 	t       *transport
 	log     *slog.Logger
 	metrics *Metrics
+	onTrack func(room, userID string, kind Kind, published bool)
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -44,7 +49,7 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SFU{t: t, log: cfg.Logger.With("component", "sfu"), metrics: cfg.Metrics, rooms: map[string]*Room{}}
+	s := &SFU{t: t, log: cfg.Logger.With("component", "sfu"), metrics: cfg.Metrics, rooms: map[string]*Room{}, onTrack: cfg.OnTrack}
 	if m := cfg.Metrics; m != nil {
 		m.AddGauge("trtcd_sfu_rooms", "Rooms with at least one member.", func() float64 { return float64(s.count().rooms) })
 		m.AddGauge("trtcd_sfu_participants", "Room members.", func() float64 { return float64(s.count().members) })

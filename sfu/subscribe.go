@@ -35,24 +35,18 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 	if err != nil {
 		return nil, "", err
 	}
-	var sources []*Track
-	for _, k := range []Kind{KindAudio, KindVideo} {
-		if (k == KindAudio && !info.audio) || (k == KindVideo && !info.video) {
-			continue
-		}
-		if t := room.track(req.Publisher, k); t != nil {
-			if k == KindVideo && !info.accepts(t.Codec.MimeType) {
-				sfu.dropRoomIfEmpty(room)
-				return nil, "", fmt.Errorf("%w: %s", ErrCodecMismatch, t.Codec.MimeType)
-			}
-			sources = append(sources, t)
+	sources := room.awaitTracks(ctx, req.Publisher, info)
+	for _, t := range sources {
+		if t.Kind == KindVideo && !info.accepts(t.Codec.MimeType) {
+			sfu.dropRoomIfEmpty(room)
+			return nil, "", fmt.Errorf("%w: %s", ErrCodecMismatch, t.Codec.MimeType)
 		}
 	}
 	if len(sources) == 0 {
 		sfu.dropRoomIfEmpty(room)
 		return nil, "", fmt.Errorf("%w: %q", ErrNotPublishing, req.Publisher)
 	}
-	s, err := sfu.newSession(req.Room, req.UserID, false)
+	s, err := sfu.newSession(req.Room, req.UserID, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -106,6 +100,35 @@ func (s *Session) queueOverTCP(downs []*DownTrack) {
 			dt.setQueued(false)
 		}
 	}()
+}
+
+// trackWait bounds how long a viewer's offer waits for a publisher's
+// negotiated tracks to produce their first packet.
+const trackWait = 3 * time.Second
+
+// awaitTracks returns the publisher's tracks of the kinds the viewer asks
+// for. A kind the publisher negotiated but has not sent yet is waited for
+// (briefly), so a viewer that comes early still gets both audio and video.
+func (r *Room) awaitTracks(ctx context.Context, publisher string, info *offerInfo) []*Track {
+	deadline := time.Now().Add(trackWait)
+	for {
+		var tracks []*Track
+		missing := false
+		for _, k := range r.publishedKinds(publisher) {
+			if (k == KindAudio && !info.audio) || (k == KindVideo && !info.video) {
+				continue
+			}
+			if t := r.track(publisher, k); t != nil {
+				tracks = append(tracks, t)
+			} else {
+				missing = true
+			}
+		}
+		if !missing || time.Now().After(deadline) || ctx.Err() != nil {
+			return tracks
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // accepts reports whether the offer can receive a video codec.

@@ -32,6 +32,10 @@ const (
 	CodeNoEnterRoomPrivilege   Code = 102011
 	CodeNoSendVideoPrivilege   Code = 102013
 	CodeNoRecvVideoPrivilege   Code = 102019
+	CodeRoomFull               Code = 102052
+	CodeHeartbeatTimeout       Code = 14005
+	CodeForceOffline           Code = 14008
+	CodeRateLimited            Code = 14009
 )
 
 // Catalogue describes every code, in the order docs/errors.md lists them.
@@ -56,6 +60,10 @@ var Catalogue = []struct {
 	{CodeNoEnterRoomPrivilege, "no_enter_room_privilege", "The privateMapKey lacks the enter-room bit (2)."},
 	{CodeNoSendVideoPrivilege, "no_send_video_privilege", "The privateMapKey lacks the send-video bit (16) and the offer sends video."},
 	{CodeNoRecvVideoPrivilege, "no_recv_video_privilege", "The privateMapKey lacks the receive-video bit (32) and the offer asks for video."},
+	{CodeRoomFull, "room_full", "The room has as many members as it admits: two in 1v1 templates (the component's ERROR_EXCEEDS_THE_MAX_MEMBER), the configured capacity otherwise."},
+	{CodeHeartbeatTimeout, "heartbeat_timeout", "The client sent no heartbeat within the timeout and was removed from its room."},
+	{CodeForceOffline, "force_offline", "The user signed in again elsewhere (or was kicked); this connection is closed (TIC's onTICForceOffline)."},
+	{CodeRateLimited, "rate_limited", "Too many messages or joins in too short a time, or a message over the size limit; the connection is closed."},
 }
 
 // Error is a failure a client sees: a TRTC code and a human sentence. The

@@ -40,6 +40,7 @@ var DefaultBitrateLimits = BitrateLimits{DefaultMin: 400, DefaultMax: 800, Floor
 // ?pureAudioPushMod=.
 type WHIP struct {
 	Apps    *Apps
+	Rooms   *Registry // WHIP publishers are room members; WHEP viewers are not
 	SFU     *sfu.SFU
 	Bitrate BitrateLimits
 	Logger  *slog.Logger
@@ -78,7 +79,11 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	minKbps, maxKbps, err := w.bitrates(q.Get("minBitrate"), q.Get("maxBitrate"))
+	minKbps, err := queryKbps("minBitrate", q.Get("minBitrate"))
+	maxKbps, err2 := queryKbps("maxBitrate", q.Get("maxBitrate"))
+	if err = errors.Join(err, err2); err == nil {
+		minKbps, maxKbps, err = w.Bitrate.clamp(minKbps, maxKbps)
+	}
 	if err == nil {
 		err = checkRecordParams(q.Get("recordId"), q.Get("pureAudioPushMod"))
 	}
@@ -90,6 +95,14 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	app, _ := strconv.ParseUint(r.PathValue("app"), 10, 32)
+	roomID, _ := parseRoom(r.PathValue("room"), q.Get("strRoomId"))
+	peer := &whipPeer{}
+	m, _, e := w.Rooms.Enter(EnterRequest{App: uint32(app), UserID: r.PathValue("user"), Room: roomID, Grant: g, Peer: peer})
+	if e != nil {
+		writeError(rw, e)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
 	defer cancel()
 	sess, answer, err := w.SFU.Publish(ctx, sfu.PublishRequest{
@@ -97,7 +110,46 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 		MinBitrate: minKbps, MaxBitrate: maxKbps,
 		AllowAudio: g.Privilege.CanSendAudio(), AllowVideo: g.Privilege.CanSendVideo(),
 	})
+	if err != nil {
+		w.Rooms.Leave(m, "leave")
+	} else {
+		peer.set(sess)
+		go func() {
+			<-sess.Done()
+			w.Rooms.Leave(m, "leave")
+		}()
+	}
 	w.answer(rw, "/whip/session/", sess, answer, err)
+}
+
+// whipPeer is a WHIP publisher as a room member: it has no channel for
+// events, and being replaced or kicked ends its session.
+type whipPeer struct {
+	mu     sync.Mutex
+	sess   *sfu.Session
+	kicked bool
+}
+
+func (p *whipPeer) set(s *sfu.Session) {
+	p.mu.Lock()
+	p.sess = s
+	kicked := p.kicked
+	p.mu.Unlock()
+	if kicked {
+		s.Close()
+	}
+}
+
+func (p *whipPeer) Notify(Event) {}
+
+func (p *whipPeer) Kick(*Error) {
+	p.mu.Lock()
+	s := p.sess
+	p.kicked = true
+	p.mu.Unlock()
+	if s != nil {
+		go s.Close()
+	}
 }
 
 func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
@@ -147,7 +199,7 @@ func (w *WHIP) admit(rw http.ResponseWriter, r *http.Request, userID string) (*G
 	case !g.Privilege.CanEnterRoom():
 		writeError(rw, Errorf(CodeNoEnterRoomPrivilege, "the privateMapKey does not allow entering room %s", room))
 		return nil, "", false
-	case !w.SFU.HasRoom(key) && !g.Privilege.CanCreateRoom():
+	case !w.Rooms.Exists(key) && !w.SFU.HasRoom(key) && !g.Privilege.CanCreateRoom():
 		writeError(rw, Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", room))
 		return nil, "", false
 	}
@@ -180,33 +232,38 @@ func parseRoom(id, str string) (tlssig.Room, *Error) {
 	return tlssig.Room{ID: uint32(n)}, nil
 }
 
-func (w *WHIP) bitrates(minText, maxText string) (int, int, error) {
-	lim := w.Bitrate
-	if lim.Ceiling == 0 {
-		lim = DefaultBitrateLimits
+// clamp applies the limits to a client's range (0 = the default) and
+// checks that it is a range.
+func (l BitrateLimits) clamp(minKbps, maxKbps int) (int, int, error) {
+	if l.Ceiling == 0 {
+		l = DefaultBitrateLimits
 	}
-	parse := func(name, text string, def int) (int, error) {
-		if text == "" {
-			return def, nil
-		}
-		n, err := strconv.Atoi(text)
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("%s %q is not a positive number of kbps", name, text)
-		}
-		return min(max(n, lim.Floor), lim.Ceiling), nil
+	if minKbps < 0 || maxKbps < 0 {
+		return 0, 0, fmt.Errorf("bitrates must be positive kbps, got %d–%d", minKbps, maxKbps)
 	}
-	lo, err := parse("minBitrate", minText, lim.DefaultMin)
-	if err != nil {
-		return 0, 0, err
+	if minKbps == 0 {
+		minKbps = l.DefaultMin
 	}
-	hi, err := parse("maxBitrate", maxText, lim.DefaultMax)
-	if err != nil {
-		return 0, 0, err
+	if maxKbps == 0 {
+		maxKbps = l.DefaultMax
 	}
-	if lo > hi {
-		return 0, 0, fmt.Errorf("minBitrate %d is above maxBitrate %d", lo, hi)
+	minKbps, maxKbps = min(max(minKbps, l.Floor), l.Ceiling), min(max(maxKbps, l.Floor), l.Ceiling)
+	if minKbps > maxKbps {
+		return 0, 0, fmt.Errorf("minBitrate %d is above maxBitrate %d", minKbps, maxKbps)
 	}
-	return lo, hi, nil
+	return minKbps, maxKbps, nil
+}
+
+// queryKbps reads an optional bitrate query parameter (0 when absent).
+func queryKbps(name, text string) (int, error) {
+	if text == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s %q is not a positive number of kbps", name, text)
+	}
+	return n, nil
 }
 
 // checkRecordParams validates the recording parameters (recording itself

@@ -25,24 +25,32 @@ import (
 // whipServer is the WHIP/WHEP API on a real SFU, on loopback.
 type whipServer struct {
 	*httptest.Server
-	sfu  *sfu.SFU
-	whip *WHIP
+	sfu   *sfu.SFU
+	whip  *WHIP
+	rooms *Registry
 }
 
+// startWHIP runs the whole signalling surface (WHIP, WHEP, /ws) on a real
+// SFU, on loopback.
 func startWHIP(t *testing.T) *whipServer {
 	t.Helper()
+	rooms := NewRegistry(0, 0)
 	media, err := sfu.New(sfu.Config{
 		Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
+			rooms.Streams(room, user, kind.String(), published)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &WHIP{Apps: testApps(t), SFU: media}
+	w := &WHIP{Apps: testApps(t), Rooms: rooms, SFU: media}
 	mux := http.NewServeMux()
 	w.Register(mux)
-	s := &whipServer{Server: httptest.NewServer(mux), sfu: media, whip: w}
-	t.Cleanup(func() { s.Close(); media.Close() })
+	mux.Handle("GET /ws", &WebSocket{Apps: w.Apps, Rooms: rooms, SFU: media, Limits: DefaultWSLimits})
+	s := &whipServer{Server: httptest.NewServer(mux), sfu: media, whip: w, rooms: rooms}
+	t.Cleanup(func() { s.Close(); media.Close(); rooms.Close() })
 	return s
 }
 
@@ -302,6 +310,7 @@ func TestVanishedClientIsFreed(t *testing.T) {
 	pub.Close()
 	s.Close()
 	s.sfu.Close()
+	s.rooms.Close()
 }
 
 func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
