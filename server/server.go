@@ -35,8 +35,8 @@ type Config struct {
 	RoomCapacity     int
 	HeartbeatTimeout time.Duration
 	WSLimits         signaling.WSLimits
-	Version  string
-	Logger   *slog.Logger
+	Version          string
+	Logger           *slog.Logger
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
 	// it reveals internals, so keep it off on public listeners).
 	Pprof bool

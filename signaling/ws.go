@@ -75,7 +75,7 @@ func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(ws.Limits.MaxMessageBytes)
 	conn := &wsConn{ws: ws, c: c, out: make(chan []byte, outQueue), done: make(chan struct{}),
 		limiter: rate.NewLimiter(rate.Limit(ws.Limits.MessagesPerSecond), ws.Limits.MessageBurst),
-		subs: map[string]*sfu.Session{}, log: ws.Logger}
+		subs:    map[string]*sfu.Session{}, log: ws.Logger}
 	go conn.writeLoop()
 	conn.readLoop()
 }
@@ -109,10 +109,10 @@ type wsConn struct {
 	limiter *rate.Limiter
 	log     *slog.Logger
 
-	mu     sync.Mutex // guards the fields below against Kick
-	member *Member
-	pub    *sfu.Session
-	subs   map[string]*sfu.Session
+	mu               sync.Mutex // guards the fields below against Kick
+	member           *Member
+	pub              *sfu.Session
+	subs             map[string]*sfu.Session
 	minKbps, maxKbps int
 }
 
