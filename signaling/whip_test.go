@@ -32,9 +32,12 @@ type whipServer struct {
 
 // startWHIP runs the whole signalling surface (WHIP, WHEP, /ws) on a real
 // SFU, on loopback.
-func startWHIP(t *testing.T) *whipServer {
+func startWHIP(t *testing.T) *whipServer { return startSignaling(t, 0) }
+
+// startSignaling is startWHIP with a heartbeat timeout (0: the default).
+func startSignaling(t *testing.T, heartbeat time.Duration) *whipServer {
 	t.Helper()
-	rooms := NewRegistry(0, 0)
+	rooms := NewRegistry(0, heartbeat)
 	media, err := sfu.New(sfu.Config{
 		Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
