@@ -20,6 +20,7 @@ import (
 
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/web"
 )
 
 // Config is everything a server needs; cmd/trtcd fills it from the config
@@ -37,6 +38,9 @@ type Config struct {
 	WSLimits         signaling.WSLimits
 	Version          string
 	Logger           *slog.Logger
+	// DevApp, when set, is the development app: the demo page may mint
+	// userSigs for it.
+	DevApp *web.DevApp
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
 	// it reveals internals, so keep it off on public listeners).
 	Pprof bool
@@ -141,6 +145,7 @@ func (s *Server) routes() http.Handler {
 	if limits.MaxMessageBytes == 0 {
 		limits = signaling.DefaultWSLimits
 	}
+	web.Register(mux, s.cfg.DevApp)
 	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
 		Limits: limits, Logger: s.log})
 	return mux

@@ -15,6 +15,7 @@ import (
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/web"
 )
 
 // shutdownGrace is how long requests in flight get to finish after
@@ -70,6 +71,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		},
 		Bitrate: bitrate,
 		Pprof:   f.pprof,
+		DevApp:  devApp(dev),
 		Version: versionString(),
 		Logger:  log,
 	})
@@ -85,6 +87,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+func devApp(a *appConfig) *web.DevApp {
+	if a == nil {
+		return nil
+	}
+	return &web.DevApp{SDKAppID: a.SDKAppID, Key: a.Key}
 }
 
 func buildApps(list []appConfig) (*signaling.Apps, error) {

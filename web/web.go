@@ -1,0 +1,68 @@
+// Package web serves what a browser needs from trtcd: the SDK
+// (/sdk/trtcd.js with its types) and the 1v1 demo page at /.
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+//go:embed static
+var static embed.FS
+
+// DevApp is the development application whose userSigs the demo may mint
+// for itself; nil on servers with configured applications.
+type DevApp struct {
+	SDKAppID uint32
+	Key      string
+}
+
+// devSigLifetime: demo signatures are short-lived.
+const devSigLifetime = 24 * time.Hour
+
+// Register adds the SDK, the demo page and, for a development server, the
+// userSig helper to mux.
+func Register(mux *http.ServeMux, dev *DevApp) {
+	files, _ := fs.Sub(static, "static") // the embedded tree always has it
+	fileServer := http.FileServerFS(files)
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-cache")
+		if strings.HasSuffix(r.URL.Path, ".d.ts") {
+			h.Set("Content-Type", "text/plain; charset=utf-8") // not video/mp2t
+		}
+		if strings.HasSuffix(r.URL.Path, ".js") {
+			h.Set("Content-Type", "text/javascript; charset=utf-8")
+		}
+		fileServer.ServeHTTP(w, r)
+	})
+	if dev != nil {
+		mux.HandleFunc("GET /dev/usersig", dev.userSig)
+	}
+}
+
+var validUserID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// userSig mints a userSig of the development app for the demo page.
+func (d *DevApp) userSig(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("userId")
+	w.Header().Set("Content-Type", "application/json")
+	if !validUserID.MatchString(user) {
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"code": 10002, "message": "userId: 1 to 32 of A-Z a-z 0-9 _ -"})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{
+		"sdkAppId": d.SDKAppID,
+		"userId":   user,
+		"userSig":  tlssig.GenUserSig(d.Key, d.SDKAppID, user, devSigLifetime, time.Now()),
+	})
+}
