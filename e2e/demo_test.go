@@ -31,7 +31,7 @@ func startDevTrtcd(t *testing.T) *server.Server {
 		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Bitrate: signaling.DefaultBitrateLimits, Version: "e2e",
-		DevApp:  &web.DevApp{SDKAppID: app, Key: appKey},
+		DevApp: &web.DevApp{SDKAppID: app, Key: appKey},
 	})
 	if err != nil {
 		t.Fatal(err)
