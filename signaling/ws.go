@@ -117,7 +117,7 @@ type wsConn struct {
 }
 
 func (c *wsConn) readLoop() {
-	defer c.close()
+	defer c.closeAfterFlush() // whatever was queued (a last error) still goes out
 	for {
 		c.c.SetReadDeadline(time.Now().Add(c.ws.Limits.IdleTimeout))
 		_, msg, err := c.c.ReadMessage()
@@ -341,7 +341,7 @@ func (c *wsConn) Kick(e *Error) {
 		name = EventClosed
 	}
 	c.send(EventFrame{Type: "event", Event: name, Data: map[string]any{"code": e.Code, "message": e.Message}})
-	go c.closeAfterFlush()
+	c.closeAfterFlush()
 }
 
 // send queues a frame; a client too slow to take its frames is closed.
@@ -365,6 +365,11 @@ func (c *wsConn) writeLoop() {
 		select {
 		case b := <-c.out:
 			c.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if b == nil { // closeAfterFlush's marker: everything before it is written
+				c.c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, ""))
+				c.close()
+				return
+			}
 			if err := c.c.WriteMessage(websocket.TextMessage, b); err != nil {
 				c.close()
 				return
@@ -381,19 +386,18 @@ func (c *wsConn) writeLoop() {
 	}
 }
 
-// closeWith tells the client why, then closes.
+// closeWith tells the client why; the read loop then ends and closes.
 func (c *wsConn) closeWith(e *Error) {
 	c.send(Reply{Type: "reply", Code: e.Code, Message: e.Message})
-	c.closeAfterFlush()
 }
 
-// closeAfterFlush gives queued frames a moment to leave, then closes.
+// closeAfterFlush closes once the frames queued so far are written.
 func (c *wsConn) closeAfterFlush() {
-	deadline := time.Now().Add(time.Second)
-	for len(c.out) > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case c.out <- nil:
+	default: // the queue is full: this client is not reading anyway
+		c.close()
 	}
-	c.close()
 }
 
 func (c *wsConn) close() {
