@@ -60,7 +60,10 @@ func (ws *WebSocket) now() time.Time {
 // this many pile up is closed rather than holding memory.
 const outQueue = 128
 
-const writeTimeout = 10 * time.Second
+const (
+	writeTimeout = 10 * time.Second
+	closeLinger  = time.Second
+)
 
 func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ws.allowIP(r) {
@@ -367,7 +370,13 @@ func (c *wsConn) writeLoop() {
 			c.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if b == nil { // closeAfterFlush's marker: everything before it is written
 				c.c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, ""))
-				c.close()
+				// Half-close and linger: closing at once with unread input
+				// makes the kernel send RST, and the client may lose the
+				// frames that say why it was closed.
+				if tcp, ok := c.c.UnderlyingConn().(*net.TCPConn); ok {
+					tcp.CloseWrite()
+				}
+				time.AfterFunc(closeLinger, c.close)
 				return
 			}
 			if err := c.c.WriteMessage(websocket.TextMessage, b); err != nil {
