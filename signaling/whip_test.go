@@ -32,10 +32,11 @@ type whipServer struct {
 
 // startWHIP runs the whole signalling surface (WHIP, WHEP, /ws) on a real
 // SFU, on loopback.
-func startWHIP(t *testing.T) *whipServer { return startSignaling(t, 0) }
+func startWHIP(t *testing.T) *whipServer { return startSignaling(t, 0, DefaultWSLimits) }
 
-// startSignaling is startWHIP with a heartbeat timeout (0: the default).
-func startSignaling(t *testing.T, heartbeat time.Duration) *whipServer {
+// startSignaling is startWHIP with a heartbeat timeout (0: the default) and
+// WebSocket limits.
+func startSignaling(t *testing.T, heartbeat time.Duration, limits WSLimits) *whipServer {
 	t.Helper()
 	rooms := NewRegistry(0, heartbeat)
 	media, err := sfu.New(sfu.Config{
@@ -51,7 +52,7 @@ func startSignaling(t *testing.T, heartbeat time.Duration) *whipServer {
 	w := &WHIP{Apps: testApps(t), Rooms: rooms, SFU: media}
 	mux := http.NewServeMux()
 	w.Register(mux)
-	mux.Handle("GET /ws", &WebSocket{Apps: w.Apps, Rooms: rooms, SFU: media, Limits: DefaultWSLimits})
+	mux.Handle("GET /ws", &WebSocket{Apps: w.Apps, Rooms: rooms, SFU: media, Limits: limits})
 	s := &whipServer{Server: httptest.NewServer(mux), sfu: media, whip: w, rooms: rooms}
 	t.Cleanup(func() { s.Close(); media.Close(); rooms.Close() })
 	return s

@@ -243,7 +243,7 @@ func TestDuplicateLoginTakesOver(t *testing.T) {
 // A member whose heartbeats stop is removed; the others are told with
 // member-quit and player-disconnect.
 func TestHeartbeatTimeout(t *testing.T) {
-	s := startSignaling(t, 500*time.Millisecond)
+	s := startSignaling(t, 500*time.Millisecond, DefaultWSLimits)
 	quiet, alive := dial(t, s), dial(t, s)
 	quiet.join(joinData(open, "quiet", 99))
 	alive.join(joinData(open, "alive", 99))
@@ -402,4 +402,48 @@ func startSource(src *testpeer.Source) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	go src.Run(ctx)
 	return cancel
+}
+
+// A thousand clients join five hundred rooms at once (an operator raises
+// the per-address connection limit for such a test, as here): every join
+// succeeds and every room ends up with its two members.
+func TestThousandConcurrentJoins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load test")
+	}
+	limits := DefaultWSLimits
+	limits.JoinsPerSecondIP, limits.JoinBurstIP = 1e6, 1e6
+	s := startSignaling(t, 0, limits)
+	const clients, rooms = 1000, 500
+	conns := make([]*wsClient, clients)
+	for i := range conns {
+		conns[i] = dial(t, s)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := c.join(joinData(open, fmt.Sprintf("user%d", i), uint32(10000+i%rooms))); r.Code != 0 {
+				failed.Add(1)
+				t.Errorf("join %d: %d %s", i, r.Code, r.Message)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	t.Logf("%d concurrent WebSocket joins across %d rooms took %s (%.0f joins/s)", clients, rooms, elapsed.Round(time.Millisecond), clients/elapsed.Seconds())
+	if failed.Load() > 0 {
+		t.Fatalf("%d joins failed", failed.Load())
+	}
+	s.rooms.mu.Lock()
+	defer s.rooms.mu.Unlock()
+	for i := range rooms {
+		room := s.rooms.rooms[RoomKey(open, tlssig.Room{ID: uint32(10000 + i)})]
+		if room == nil || len(room.members) != 2 {
+			t.Fatalf("room %d does not have its two members", 10000+i)
+		}
+	}
 }
