@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -27,7 +28,49 @@ type fileConfig struct {
 	Data     string        `yaml:"data"`
 	LogLevel string        `yaml:"log_level"`
 	Bitrate  bitrateConfig `yaml:"bitrate"`
+	Rooms    roomsConfig   `yaml:"rooms"`
+	WS       wsConfig      `yaml:"websocket"`
 	Apps     []appConfig   `yaml:"apps"`
+}
+
+// roomsConfig: room rules that are the operator's to choose.
+type roomsConfig struct {
+	Capacity         int           `yaml:"capacity"`          // members of a non-1v1 room
+	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"` // e.g. 30s
+}
+
+// wsConfig: limits of the /ws signalling endpoint (0 keeps the default).
+type wsConfig struct {
+	MaxMessageBytes   int64         `yaml:"max_message_bytes"`
+	MessagesPerSecond float64       `yaml:"messages_per_second"`
+	MessageBurst      int           `yaml:"message_burst"`
+	JoinsPerSecondIP  float64       `yaml:"connections_per_second_per_ip"`
+	JoinBurstIP       int           `yaml:"connection_burst_per_ip"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+}
+
+// limits merges the configured values over the defaults.
+func (w wsConfig) limits() signaling.WSLimits {
+	l := signaling.DefaultWSLimits
+	if w.MaxMessageBytes > 0 {
+		l.MaxMessageBytes = w.MaxMessageBytes
+	}
+	if w.MessagesPerSecond > 0 {
+		l.MessagesPerSecond = w.MessagesPerSecond
+	}
+	if w.MessageBurst > 0 {
+		l.MessageBurst = w.MessageBurst
+	}
+	if w.JoinsPerSecondIP > 0 {
+		l.JoinsPerSecondIP = w.JoinsPerSecondIP
+	}
+	if w.JoinBurstIP > 0 {
+		l.JoinBurstIP = w.JoinBurstIP
+	}
+	if w.IdleTimeout > 0 {
+		l.IdleTimeout = w.IdleTimeout
+	}
+	return l
 }
 
 // bitrateConfig (kbps): the default range a publisher gets and the bounds a
@@ -61,6 +104,8 @@ type serveConfig struct {
 	Data     string
 	LogLevel slog.Level
 	Bitrate  bitrateConfig
+	Rooms    roomsConfig
+	WS       wsConfig
 	Apps     []appConfig // later entries replace earlier ones with the same id
 }
 
@@ -143,6 +188,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		override(&level, fc.LogLevel)
 		c.PublicIP = fc.PublicIP
 		c.Bitrate = fc.Bitrate
+		c.Rooms, c.WS = fc.Rooms, fc.WS
 		c.Apps = append(c.Apps, fc.Apps...)
 	}
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trtcd/trtcd/signaling"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -117,5 +119,18 @@ func TestDevAppIsCreatedOnceAndKept(t *testing.T) {
 	info, err := os.Stat(filepath.Join(dir, devAppFile))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("dev app file: %v mode %v, want 0600", err, info.Mode())
+	}
+}
+
+func TestConfigRoomAndWebSocketLimits(t *testing.T) {
+	path := writeConfig(t, "rooms:\n  capacity: 6\n  heartbeat_timeout: 20s\nwebsocket:\n  max_message_bytes: 32768\n  idle_timeout: 45s\n")
+	c, err := loadConfig(&serveFlags{config: path}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.WS.limits()
+	if c.Rooms.Capacity != 6 || c.Rooms.HeartbeatTimeout.Seconds() != 20 || l.MaxMessageBytes != 32768 ||
+		l.IdleTimeout.Seconds() != 45 || l.MessagesPerSecond != signaling.DefaultWSLimits.MessagesPerSecond {
+		t.Fatalf("rooms %+v, websocket limits %+v", c.Rooms, l)
 	}
 }

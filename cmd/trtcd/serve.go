@@ -69,11 +69,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			PublicIPs:    cfg.PublicIP,
 			LoopbackOnly: cfg.loopbackOnly(),
 		},
-		Bitrate: bitrate,
-		Pprof:   f.pprof,
-		DevApp:  devApp(dev),
-		Version: versionString(),
-		Logger:  log,
+		Bitrate:          bitrate,
+		RoomCapacity:     cfg.Rooms.Capacity,
+		HeartbeatTimeout: cfg.Rooms.HeartbeatTimeout,
+		WSLimits:         cfg.WS.limits(),
+		Pprof:            f.pprof,
+		DevApp:           devApp(dev),
+		Version:          versionString(),
+		Logger:           log,
 	})
 	if err != nil {
 		return err
