@@ -145,6 +145,7 @@ func (s *Server) routes() http.Handler {
 	if limits.MaxMessageBytes == 0 {
 		limits = signaling.DefaultWSLimits
 	}
+	(&signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms}).Register(mux)
 	web.Register(mux, s.cfg.DevApp)
 	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
 		Limits: limits, Logger: s.log})

@@ -3,6 +3,7 @@ package signaling
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/trtcd/trtcd/signaling/tlssig"
@@ -17,6 +18,20 @@ type App struct {
 	// RequirePrivateMapKey makes a privateMapKey mandatory to enter a room, as
 	// the console's "enable permission key" switch does.
 	RequirePrivateMapKey bool
+	// Admins are the identifiers allowed to call the room REST API
+	// (default: "administrator", as in Tencent's consoles).
+	Admins []string
+}
+
+// DefaultAdmin is the admin identifier of apps that name none.
+const DefaultAdmin = "administrator"
+
+// IsAdmin reports whether identifier may call the room REST API.
+func (a App) IsAdmin(identifier string) bool {
+	if len(a.Admins) == 0 {
+		return identifier == DefaultAdmin
+	}
+	return slices.Contains(a.Admins, identifier)
 }
 
 // Apps is the immutable registry of configured applications.

@@ -53,6 +53,7 @@ func startSignaling(t *testing.T, heartbeat time.Duration, limits WSLimits) *whi
 	mux := http.NewServeMux()
 	w.Register(mux)
 	mux.Handle("GET /ws", &WebSocket{Apps: w.Apps, Rooms: rooms, SFU: media, Limits: limits})
+	(&RoomAPI{Apps: w.Apps, Rooms: rooms}).Register(mux)
 	s := &whipServer{Server: httptest.NewServer(mux), sfu: media, whip: w, rooms: rooms}
 	t.Cleanup(func() { s.Close(); media.Close(); rooms.Close() })
 	return s

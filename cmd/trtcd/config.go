@@ -83,9 +83,10 @@ type bitrateConfig struct {
 }
 
 type appConfig struct {
-	SDKAppID             uint32 `yaml:"sdkappid" json:"sdkappid"`
-	Key                  string `yaml:"key" json:"key"`
-	RequirePrivateMapKey bool   `yaml:"require_private_map_key" json:"require_private_map_key,omitempty"`
+	SDKAppID             uint32   `yaml:"sdkappid" json:"sdkappid"`
+	Key                  string   `yaml:"key" json:"key"`
+	RequirePrivateMapKey bool     `yaml:"require_private_map_key" json:"require_private_map_key,omitempty"`
+	Admins               []string `yaml:"admins" json:"-"` // REST API identifiers (default: administrator)
 }
 
 // The embedded defaults: loopback only, data next to where trtcd runs.

@@ -66,15 +66,15 @@ apps:
 		t.Errorf("log level = %s", c.LogLevel)
 	}
 	want := map[uint32]appConfig{
-		1400000001: {1400000001, "file-key", false},
-		1400000002: {1400000002, "env-key", false},
-		1400000003: {1400000003, "flag-key", true},
+		1400000001: {SDKAppID: 1400000001, Key: "file-key"},
+		1400000002: {SDKAppID: 1400000002, Key: "env-key"},
+		1400000003: {SDKAppID: 1400000003, Key: "flag-key", RequirePrivateMapKey: true},
 	}
 	if len(c.Apps) != len(want) {
 		t.Fatalf("apps = %+v", c.Apps)
 	}
 	for _, a := range c.Apps {
-		if a != want[a.SDKAppID] {
+		if w := want[a.SDKAppID]; a.Key != w.Key || a.RequirePrivateMapKey != w.RequirePrivateMapKey {
 			t.Errorf("app %d = %+v, want %+v", a.SDKAppID, a, want[a.SDKAppID])
 		}
 	}
@@ -113,7 +113,7 @@ func TestDevAppIsCreatedOnceAndKept(t *testing.T) {
 		t.Fatalf("dev app = %d with a %d-character key", a.SDKAppID, len(a.Key))
 	}
 	b, created, err := loadOrCreateDevApp(dir)
-	if err != nil || created || b != a {
+	if err != nil || created || b.SDKAppID != a.SDKAppID || b.Key != a.Key {
 		t.Fatalf("second start: %+v created=%v err=%v, want the same app", b, created, err)
 	}
 	info, err := os.Stat(filepath.Join(dir, devAppFile))

@@ -102,7 +102,7 @@ func devApp(a *appConfig) *web.DevApp {
 func buildApps(list []appConfig) (*signaling.Apps, error) {
 	apps := make([]signaling.App, len(list))
 	for i, a := range list {
-		apps[i] = signaling.App{SDKAppID: a.SDKAppID, Key: a.Key, RequirePrivateMapKey: a.RequirePrivateMapKey}
+		apps[i] = signaling.App{SDKAppID: a.SDKAppID, Key: a.Key, RequirePrivateMapKey: a.RequirePrivateMapKey, Admins: a.Admins}
 	}
 	r, err := signaling.NewApps(apps...)
 	if err != nil {
