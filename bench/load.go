@@ -56,13 +56,9 @@ func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps, vie
 		p.Close()
 		return nil, err
 	}
-	for _, tr := range []webrtc.TrackLocal{src.Video, src.Audio} {
-		tx, err := p.pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			p.Close()
-			return nil, err
-		}
-		go src.AnswerKeyframeRequests(tx.Sender())
+	if err := src.AddTo(p.pub); err != nil {
+		p.Close()
+		return nil, err
 	}
 	publisher := "pub-" + room
 	if err := exchange(ctx, p.pub, t, fmt.Sprintf("/whip/%d/%s/%s", t.App, room, publisher), room, publisher, "?"); err != nil {
@@ -85,8 +81,8 @@ func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, t Target, room, p
 		return err
 	}
 	p.viewers = append(p.viewers, pc)
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	if err := testpeer.ReceiveAudioVideo(pc); err != nil {
+		return err
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		buf := make([]byte, 1500)

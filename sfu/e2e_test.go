@@ -51,12 +51,8 @@ func publish(t *testing.T, s *SFU, room, user string, opts testpeer.Options) *pu
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tr := range []webrtc.TrackLocal{src.Video, src.Audio} {
-		tx, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go src.AnswerKeyframeRequests(tx.Sender())
+	if err := src.AddTo(pc); err != nil {
+		t.Fatal(err)
 	}
 	answer := negotiateClient(t, pc, func(offer string) (string, error) {
 		sess, answer, err := s.Publish(context.Background(), PublishRequest{Room: room, UserID: user, Offer: offer,
@@ -169,10 +165,8 @@ func subscribe(t *testing.T, s *SFU, room, user, publisherID string, opts ...tes
 		t.Fatal(err)
 	}
 	v := &viewer{pc: pc, rx: map[string]*received{}}
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
+	if err := testpeer.ReceiveAudioVideo(pc); err != nil {
+		t.Fatal(err)
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		r := &received{codec: tr.Codec().MimeType, seqs: map[uint64]bool{}}

@@ -78,6 +78,22 @@ func parseOffer(offer string) (*offerInfo, error) {
 	return info, nil
 }
 
+// admitOffer parses an offer and refuses it when it carries a kind of media
+// the member may not send (or receive): the privileges decide before any
+// PeerConnection exists.
+func admitOffer(offer string, allowAudio, allowVideo bool, audioDenied, videoDenied error) (*offerInfo, error) {
+	info, err := parseOffer(offer)
+	switch {
+	case err != nil:
+		return nil, err
+	case info.audio && !allowAudio:
+		return nil, audioDenied
+	case info.video && !allowVideo:
+		return nil, videoDenied
+	}
+	return info, nil
+}
+
 // videoCodecs picks the video codecs to answer with: H.264 whenever it was
 // offered, even if the offer lists VP8 first; VP8 otherwise.
 func (o *offerInfo) videoCodecs() []webrtc.RTPCodecParameters {

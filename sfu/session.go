@@ -124,15 +124,9 @@ var (
 
 // Publish accepts a publisher's offer and returns the session and answer.
 func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, string, error) {
-	info, err := parseOffer(req.Offer)
+	info, err := admitOffer(req.Offer, req.AllowAudio, req.AllowVideo, ErrSendAudioDenied, ErrSendVideoDenied)
 	if err != nil {
 		return nil, "", err
-	}
-	switch {
-	case info.audio && !req.AllowAudio:
-		return nil, "", ErrSendAudioDenied
-	case info.video && !req.AllowVideo:
-		return nil, "", ErrSendVideoDenied
 	}
 	var kinds []Kind
 	if info.audio {

@@ -21,15 +21,9 @@ type SubscribeRequest struct {
 // video. The subscription outlives a republish: the viewer keeps receiving
 // when the publisher comes back.
 func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, string, error) {
-	info, err := parseOffer(req.Offer)
+	info, err := admitOffer(req.Offer, req.AllowAudio, req.AllowVideo, ErrRecvAudioDenied, ErrRecvVideoDenied)
 	if err != nil {
 		return nil, "", err
-	}
-	switch {
-	case info.audio && !req.AllowAudio:
-		return nil, "", ErrRecvAudioDenied
-	case info.video && !req.AllowVideo:
-		return nil, "", ErrRecvVideoDenied
 	}
 	room, err := sfu.join(req.Room)
 	if err != nil {

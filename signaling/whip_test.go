@@ -78,17 +78,12 @@ func clientOffer(t *testing.T, send bool, o testpeer.Options) (*webrtc.PeerConne
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, tr := range []webrtc.TrackLocal{src.Video, src.Audio} {
-			tx, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-			if err != nil {
-				t.Fatal(err)
-			}
-			go src.AnswerKeyframeRequests(tx.Sender())
-		}
+		err = src.AddTo(pc)
 	} else {
-		for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-			pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-		}
+		err = testpeer.ReceiveAudioVideo(pc)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {

@@ -122,3 +122,25 @@ func annexB(nals ...[]byte) []byte {
 	}
 	return out
 }
+
+// AddTo makes pc send the source's tracks and answer keyframe requests.
+func (s *Source) AddTo(pc *webrtc.PeerConnection) error {
+	for _, tr := range []webrtc.TrackLocal{s.Video, s.Audio} {
+		tx, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			return err
+		}
+		go s.AnswerKeyframeRequests(tx.Sender())
+	}
+	return nil
+}
+
+// ReceiveAudioVideo makes pc ask for one video and one audio track.
+func ReceiveAudioVideo(pc *webrtc.PeerConnection) error {
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
