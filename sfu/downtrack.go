@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pion/rtcp"
@@ -22,6 +23,10 @@ type DownTrack struct {
 	track   atomic.Pointer[Track]   // the source it is attached to
 	// waitKeyframe drops video until a keyframe, after attaching to a source.
 	waitKeyframe atomic.Bool
+	// resync makes the next packet re-base the numbering (a new source,
+	// or a resume after drops), for audio and video alike.
+	resync   atomic.Bool
+	attachMu sync.Mutex // serialises Attach and Detach
 	// estimate is the subscriber's bandwidth estimate (REMB), bits/s.
 	estimate atomic.Uint64
 	// queue, when set, carries packets to a transport that may block.
@@ -53,17 +58,31 @@ func NewDownTrack(id, streamID string, kind Kind, codec Codec) *DownTrack {
 // Attach connects the DownTrack to a source track, detaching it from the
 // previous one. The subscriber's numbering continues across the change.
 func (d *DownTrack) Attach(t *Track) {
+	d.attachMu.Lock()
+	defer d.attachMu.Unlock()
 	if old := d.track.Swap(t); old != nil {
-		old.RemoveSink(d)
+		old.RemoveSink(d) // returns once the old track's goroutine has let go
 	}
 	d.waitKeyframe.Store(d.kind == KindVideo)
+	d.resync.Store(true)
 	t.AddSink(d)
 }
 
 // Detach disconnects the DownTrack from its source.
 func (d *DownTrack) Detach() {
+	d.attachMu.Lock()
+	defer d.attachMu.Unlock()
 	if old := d.track.Swap(nil); old != nil {
 		old.RemoveSink(d)
+	}
+}
+
+// detachFrom disconnects the DownTrack only if t is still its source.
+func (d *DownTrack) detachFrom(t *Track) {
+	d.attachMu.Lock()
+	defer d.attachMu.Unlock()
+	if d.track.CompareAndSwap(t, nil) {
+		t.RemoveSink(d)
 	}
 }
 
@@ -82,6 +101,8 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 			return
 		}
 		d.waitKeyframe.Store(false)
+	}
+	if d.resync.Load() && d.resync.Swap(false) {
 		d.rw.resync = true
 	}
 	d.write(b, p)
@@ -107,6 +128,7 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 		if !q.push(h, payload) {
 			d.dropped(dropSlowSubscriber)
 			d.waitKeyframe.Store(d.kind == KindVideo)
+			d.resync.Store(true) // resume without a gap in the numbering
 			if t := d.track.Load(); t != nil && d.kind == KindVideo {
 				t.RequestKeyframe()
 			}
@@ -177,14 +199,21 @@ func (d *DownTrack) SenderReport(now int64) (*rtcp.SenderReport, bool) {
 	if sr == nil || uint32(m>>32) != sr.ssrc {
 		return nil, false
 	}
-	elapsed := now - sr.arrival
+	elapsed := max(now-sr.arrival, 0)
 	return &rtcp.SenderReport{
 		SSRC:        b.ssrc,
-		NTPTime:     sr.ntp + uint64(elapsed)*(1<<32)/1e9,
+		NTPTime:     sr.ntp + ntpDuration(elapsed),
 		RTPTime:     sr.rtp + uint32(m) + uint32(uint64(elapsed)*uint64(d.codec.ClockRate)/1e9),
 		PacketCount: d.sentPackets.Load(),
 		OctetCount:  d.sentOctets.Load(),
 	}, true
+}
+
+// ntpDuration converts nanoseconds to NTP's 32.32 fixed point without
+// overflowing (a naive ns·2³²/1e9 overflows after about 4.3 s).
+func ntpDuration(ns int64) uint64 {
+	secs, rest := uint64(ns)/1e9, uint64(ns)%1e9
+	return secs<<32 | rest<<32/1e9
 }
 
 // The webrtc.TrackLocal interface, so a DownTrack can be added to a

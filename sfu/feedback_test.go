@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/pion/rtcp"
@@ -89,4 +90,46 @@ func TestSlowViewerDoesNotDelayOthers(t *testing.T) {
 	}
 	close(slowW.unblock)
 	slow.setQueued(false)
+}
+
+// A viewer moved back and forth between two live tracks while it sends
+// NACKs is only ever touched by one track's goroutine (run with -race).
+func TestMovingAViewerBetweenLiveTracks(t *testing.T) {
+	opus := Codec{MimeType: MimeOpus, ClockRate: 48000}
+	t1, t2 := NewTrack("a", KindAudio, opus, nil, nil), NewTrack("b", KindAudio, opus, nil, nil)
+	d := NewDownTrack("x", "y", KindAudio, opus)
+	d.binding.Store(&binding{ssrc: 1, pt: 111, writer: &fakeWriter{}})
+	d.Attach(t1)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for _, src := range []struct {
+		tr   *Track
+		ssrc uint32
+	}{{t1, 11}, {t2, 22}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				src.tr.Write(rtpBytes(t, src.ssrc, uint16(i), uint32(i*960), []byte{1}, false))
+			}
+		}()
+	}
+	for i := range 2000 {
+		d.HandleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 5, LostPackets: 0xffff}}}})
+		if i%2 == 0 {
+			d.Attach(t2)
+		} else {
+			d.Attach(t1)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if n := len(t1.Sinks()) + len(t2.Sinks()); n != 1 {
+		t.Fatalf("the viewer is in %d sink lists, want exactly one", n)
+	}
 }

@@ -142,8 +142,8 @@ func (r *Room) unpublish(sess *Session, t *Track) {
 		f(r.key, sess.userID, t.Kind, false)
 	}
 	for _, s := range t.Sinks() {
-		if dt, ok := s.(*DownTrack); ok && dt.track.CompareAndSwap(t, nil) {
-			t.RemoveSink(dt)
+		if dt, ok := s.(*DownTrack); ok {
+			dt.detachFrom(t)
 		}
 	}
 }

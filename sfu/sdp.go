@@ -46,8 +46,14 @@ func parseOffer(offer string) (*offerInfo, error) {
 		}
 		switch m.MediaName.Media {
 		case "audio":
+			if info.audio {
+				return nil, fmt.Errorf("%w: more than one audio section (a member sends one audio and one video track)", ErrBadOffer)
+			}
 			info.audio = true
 		case "video":
+			if info.video {
+				return nil, fmt.Errorf("%w: more than one video section (a member sends one audio and one video track)", ErrBadOffer)
+			}
 			info.video = true
 		}
 		for _, f := range m.MediaName.Formats {

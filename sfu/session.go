@@ -58,18 +58,18 @@ func (s *Session) isClosed() bool {
 }
 
 func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, error) {
-	room, err := sfu.join(roomKey)
-	if err != nil {
-		return nil, err
-	}
 	pc, err := sfu.t.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		sfu.dropRoomIfEmpty(room)
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
 	}
-	s := &Session{ID: newID(), room: room, userID: userID, publishing: len(publishes) > 0, publishes: publishes,
+	s := &Session{ID: newID(), userID: userID, publishing: len(publishes) > 0, publishes: publishes,
 		pc: pc, done: make(chan struct{})}
-	if old := room.add(s); old != nil {
+	old, err := sfu.enter(roomKey, s)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	if old != nil {
 		go old.Close() // a new publish from the same user replaces the old one
 	}
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -158,8 +158,7 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 		s.Close()
 		return nil, "", err
 	}
-	sfu.wg.Add(1)
-	go s.capBitrate()
+	sfu.spawn(s.capBitrate)
 	return s, answer, nil
 }
 
@@ -177,19 +176,19 @@ func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) 
 		t.Close()
 		return
 	}
-	s.room.sfu.wg.Add(2)
-	go func() {
-		defer s.room.sfu.wg.Done()
-		readSenderReports(recv, t)
-	}()
-	go func() {
-		defer s.room.sfu.wg.Done()
+	sfu := s.room.sfu
+	sfu.spawn(func() { readSenderReports(recv, t) })
+	forward := func() {
 		if err := t.ForwardFrom(remoteReader{remote}); err != nil && !s.isClosed() {
-			s.room.sfu.log.Debug("track ended", "track", t.ID, "err", err)
+			sfu.log.Debug("track ended", "track", t.ID, "err", err)
 		}
 		s.room.unpublish(s, t)
 		t.Close()
-	}()
+	}
+	if !sfu.spawn(forward) {
+		s.room.unpublish(s, t)
+		t.Close()
+	}
 }
 
 // remoteReader adapts pion's TrackRemote (whose Read also returns
@@ -237,7 +236,6 @@ const bitrateInterval = time.Second
 // capBitrate sends the publisher a REMB every second: its maxBitrate, or
 // lower when a viewer's estimate is lower, but not under minBitrate.
 func (s *Session) capBitrate() {
-	defer s.room.sfu.wg.Done()
 	tick := time.NewTicker(bitrateInterval)
 	defer tick.Stop()
 	for {

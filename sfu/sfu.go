@@ -105,8 +105,11 @@ func (s *SFU) count() Counts {
 	return c
 }
 
-// join returns the room, creating it on first entry.
-func (s *SFU) join(key string) (*Room, error) {
+// enter puts a session into its room, creating the room on first entry,
+// and returns the publishing session it replaces. It is atomic with respect
+// to rooms closing and to Close: a session is either in a live room or
+// refused.
+func (s *SFU) enter(key string, sess *Session) (replaced *Session, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -118,7 +121,24 @@ func (s *SFU) join(key string) (*Room, error) {
 		s.rooms[key] = r
 		s.log.Info("room created", "room", key)
 	}
-	return r, nil
+	sess.room = r
+	return r.add(sess), nil
+}
+
+// spawn runs f on a goroutine that Close waits for; after Close it does
+// nothing and reports false.
+func (s *SFU) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // dropRoomIfEmpty closes a room whose last member left.

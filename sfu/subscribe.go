@@ -25,24 +25,22 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 	if err != nil {
 		return nil, "", err
 	}
-	room, err := sfu.join(req.Room)
+	// The viewer's session holds the room open while it waits.
+	s, err := sfu.newSession(req.Room, req.UserID, nil)
 	if err != nil {
 		return nil, "", err
 	}
+	room := s.room
 	sources := room.awaitTracks(ctx, req.Publisher, info)
 	for _, t := range sources {
 		if t.Kind == KindVideo && !info.accepts(t.Codec.MimeType) {
-			sfu.dropRoomIfEmpty(room)
+			s.Close()
 			return nil, "", fmt.Errorf("%w: %s", ErrCodecMismatch, t.Codec.MimeType)
 		}
 	}
 	if len(sources) == 0 {
-		sfu.dropRoomIfEmpty(room)
+		s.Close()
 		return nil, "", fmt.Errorf("%w: %q", ErrNotPublishing, req.Publisher)
-	}
-	s, err := sfu.newSession(req.Room, req.UserID, nil)
-	if err != nil {
-		return nil, "", err
 	}
 	var downs []*DownTrack
 	var senders []*webrtc.RTPSender
@@ -66,15 +64,11 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 		if t := room.track(req.Publisher, dt.kind); t != nil {
 			dt.Attach(t)
 		}
-		sfu.wg.Add(1)
-		go func(sender *webrtc.RTPSender, dt *DownTrack) {
-			defer sfu.wg.Done()
-			readSubscriberRTCP(sender, dt)
-		}(senders[i], dt)
+		sender := senders[i]
+		sfu.spawn(func() { readSubscriberRTCP(sender, dt) })
 	}
 	s.queueOverTCP(downs)
-	sfu.wg.Add(1)
-	go s.sendReports(downs)
+	sfu.spawn(func() { s.sendReports(downs) })
 	return s, answer, nil
 }
 
@@ -150,7 +144,6 @@ func readSubscriberRTCP(sender *webrtc.RTPSender, dt *DownTrack) {
 const reportInterval = time.Second
 
 func (s *Session) sendReports(downs []*DownTrack) {
-	defer s.room.sfu.wg.Done()
 	tick := time.NewTicker(reportInterval)
 	defer tick.Stop()
 	for {

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,7 +71,12 @@ type Track struct {
 	lastSR   atomic.Pointer[senderReport]
 
 	lastKeyframeRequest atomic.Int64
-	stats               *trackStats
+	keyframePending     atomic.Bool // a request held back by the throttle
+	// delivering is odd while the forwarding goroutine hands a packet to
+	// sinks; RemoveSink waits for it to move on, so a removed sink is
+	// never written to again (and may be attached elsewhere).
+	delivering atomic.Uint64
+	stats      *trackStats
 }
 
 // NewTrack makes a track that forwards packets of codec to its sinks.
@@ -106,11 +112,10 @@ func (t *Track) AddSink(s Sink) {
 	}
 }
 
-// RemoveSink detaches a sink; it gets no packet after RemoveSink returns
-// other than one already being delivered.
+// RemoveSink detaches a sink. When it returns the track's goroutine no
+// longer touches the sink. It must not be called from that goroutine.
 func (t *Track) RemoveSink(s Sink) {
 	t.sinksMu.Lock()
-	defer t.sinksMu.Unlock()
 	old := *t.sinks.Load()
 	next := make([]Sink, 0, len(old))
 	for _, x := range old {
@@ -119,6 +124,17 @@ func (t *Track) RemoveSink(s Sink) {
 		}
 	}
 	t.sinks.Store(&next)
+	t.sinksMu.Unlock()
+	t.quiesce()
+}
+
+// quiesce waits until a delivery in progress (which may still hold the
+// previous sink list) is over: a grace period of at most one packet.
+func (t *Track) quiesce() {
+	e := t.delivering.Load()
+	for e%2 == 1 && t.delivering.Load() == e {
+		runtime.Gosched()
+	}
 }
 
 // Sinks returns the current sinks (do not modify the slice).
@@ -130,9 +146,13 @@ func (t *Track) RequestKeyframe() {
 	now := monotonic()
 	last := t.lastKeyframeRequest.Load()
 	if now-last < int64(keyframeInterval) || !t.lastKeyframeRequest.CompareAndSwap(last, now) {
+		// Held back, not dropped: a viewer that attached just after the
+		// last keyframe still needs one.
+		t.keyframePending.Store(true)
 		t.stats.keyframeRequestsThrottled.Add(1)
 		return
 	}
+	t.keyframePending.Store(false)
 	t.stats.keyframeRequests.Add(1)
 	if t.upstream != nil {
 		t.upstream.RequestKeyframe(t.ssrc.Load())
@@ -185,15 +205,20 @@ func (t *Track) forward(n int, arrival int64) {
 	}
 	t.ssrc.Store(p.SSRC)
 	t.cache.commit()
+	t.delivering.Add(1)
 	for _, s := range *t.sinks.Load() {
 		s.WriteRTP(p)
 	}
+	t.serveResends()
+	t.delivering.Add(1)
 	t.stats.packets.Add(1)
 	t.stats.bytes.Add(uint64(n))
 	if p.SequenceNumber%latencySampleEvery == 0 {
 		t.stats.observeLatency(monotonic() - arrival)
 	}
-	t.serveResends()
+	if t.keyframePending.Load() && arrival-t.lastKeyframeRequest.Load() >= int64(keyframeInterval) {
+		t.RequestKeyframe()
+	}
 }
 
 // senderReport is the source's latest RTCP sender report: the pairing of
@@ -223,6 +248,7 @@ type resendRequest struct {
 type resender interface {
 	sourceSeq(seq uint16) (ssrc uint32, srcSeq uint16, ok bool)
 	resend(p *Packet)
+	Track() *Track // the track it is attached to now
 }
 
 // Resend queues a NACK from a subscriber; the track's goroutine answers it
@@ -249,6 +275,9 @@ func (t *Track) serveResends() {
 }
 
 func (t *Track) answer(r resendRequest) {
+	if r.to.Track() != t {
+		return // the sink moved to another track since it asked
+	}
 	for i := 0; i <= 16; i++ {
 		if i > 0 && r.blp&(1<<(i-1)) == 0 {
 			continue

@@ -168,6 +168,7 @@ func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
 	}
 	if old != nil {
 		r.removeLocked(old, "replaced")
+		room = r.rooms[key] // the old session may have been the last member
 	}
 	if room == nil {
 		room = &Room{Key: key, App: req.App, ID: req.Room, UUID: newUUID(), Template: req.Template,
