@@ -49,9 +49,15 @@ type RoomAPI struct {
 	Now   func() time.Time
 }
 
+// REST calls per second (and burst) one address may make.
+const (
+	restPerSecondIP = 50
+	restBurstIP     = 200
+)
+
 // Register adds the API's route to mux.
 func (a *RoomAPI) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v4/trtcd/{op}", a.serve)
+	mux.HandleFunc("POST /v4/trtcd/{op}", newIPLimiter(restPerSecondIP, restBurstIP).limited(a.serve))
 }
 
 // restRequest is the union of the ops' bodies.

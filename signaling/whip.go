@@ -53,10 +53,18 @@ type WHIP struct {
 // negotiationTimeout bounds one offer/answer.
 const negotiationTimeout = 10 * time.Second
 
+// Offers per second (and burst) one address may post: each costs a
+// PeerConnection, so they are rationed.
+const (
+	offersPerSecondIP = 10
+	offerBurstIP      = 50
+)
+
 // Register adds the WHIP and WHEP routes to mux.
 func (w *WHIP) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /whip/{app}/{room}/{user}", w.publish)
-	mux.HandleFunc("POST /whep/{app}/{room}/{publisher}", w.play)
+	perIP := newIPLimiter(offersPerSecondIP, offerBurstIP)
+	mux.HandleFunc("POST /whip/{app}/{room}/{user}", perIP.limited(w.publish))
+	mux.HandleFunc("POST /whep/{app}/{room}/{publisher}", perIP.limited(w.play))
 	mux.HandleFunc("DELETE /whip/session/{id}", w.leave)
 	mux.HandleFunc("DELETE /whep/session/{id}", w.leave)
 	mux.HandleFunc("PATCH /whip/session/{id}", w.noTrickle)

@@ -323,3 +323,21 @@ func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Offers are rationed per address: a burst beyond the limit gets HTTP 429
+// with code 14009, before any signature is checked.
+func TestWHIPRateLimitPerAddress(t *testing.T) {
+	s := startWHIP(t)
+	limited := 0
+	for range offerBurstIP + 20 {
+		if r := post(t, fmt.Sprintf("%s/whip/%d/1/alice", s.URL, open), "x", "application/sdp", "v=0"); r.status == http.StatusTooManyRequests {
+			if r.code != CodeRateLimited {
+				t.Fatalf("429 with code %d", r.code)
+			}
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatalf("%d offers in a burst were all accepted", offerBurstIP+20)
+	}
+}

@@ -44,9 +44,9 @@ type WebSocket struct {
 	Logger  *slog.Logger
 	Now     func() time.Time
 
+	once     sync.Once
 	upgrader websocket.Upgrader
-	ipMu     sync.Mutex
-	perIP    map[string]*rate.Limiter
+	perIP    *ipLimiter
 }
 
 func (ws *WebSocket) now() time.Time {
@@ -66,39 +66,27 @@ const (
 )
 
 func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !ws.allowIP(r) {
+	ws.once.Do(func() {
+		ws.upgrader.CheckOrigin = func(*http.Request) bool { return true } // tokens, not cookies, authenticate
+		ws.perIP = newIPLimiter(ws.Limits.JoinsPerSecondIP, ws.Limits.JoinBurstIP)
+	})
+	if !ws.perIP.allow(r) {
 		writeHTTPError(w, http.StatusTooManyRequests, Errorf(CodeRateLimited, "too many connections from this address"))
 		return
 	}
-	ws.upgrader.CheckOrigin = func(*http.Request) bool { return true } // tokens, not cookies, authenticate
 	c, err := ws.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader answered
 	}
 	c.SetReadLimit(ws.Limits.MaxMessageBytes)
+	c.SetPongHandler(func(string) error { // a client answering pings is not idle
+		return c.SetReadDeadline(time.Now().Add(ws.Limits.IdleTimeout))
+	})
 	conn := &wsConn{ws: ws, c: c, out: make(chan []byte, outQueue), done: make(chan struct{}),
 		limiter: rate.NewLimiter(rate.Limit(ws.Limits.MessagesPerSecond), ws.Limits.MessageBurst),
 		subs:    map[string]*sfu.Session{}, log: ws.Logger}
 	go conn.writeLoop()
 	conn.readLoop()
-}
-
-func (ws *WebSocket) allowIP(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ws.ipMu.Lock()
-	defer ws.ipMu.Unlock()
-	if ws.perIP == nil || len(ws.perIP) > 100_000 {
-		ws.perIP = map[string]*rate.Limiter{} // forget old addresses rather than grow
-	}
-	l := ws.perIP[host]
-	if l == nil {
-		l = rate.NewLimiter(rate.Limit(ws.Limits.JoinsPerSecondIP), ws.Limits.JoinBurstIP)
-		ws.perIP[host] = l
-	}
-	return l.Allow()
 }
 
 // wsConn is one client. Its read loop handles requests one at a time; the
@@ -318,11 +306,19 @@ func (c *wsConn) swapSub(user string, s *sfu.Session) bool {
 }
 
 // leave ends the membership and every media session; the socket stays.
-func (c *wsConn) leave(reason string) {
+func (c *wsConn) leave(reason string) { c.detach()(reason) }
+
+// detach forgets the membership at once, so no later request acts for it,
+// and returns the slow part: closing the media sessions and leaving.
+func (c *wsConn) detach() func(reason string) {
 	c.mu.Lock()
 	m, pub, subs := c.member, c.pub, c.subs
 	c.member, c.pub, c.subs = nil, nil, map[string]*sfu.Session{}
 	c.mu.Unlock()
+	return func(reason string) { c.release(m, pub, subs, reason) }
+}
+
+func (c *wsConn) release(m *Member, pub *sfu.Session, subs map[string]*sfu.Session, reason string) {
 	if pub != nil {
 		pub.Close()
 	}
@@ -343,6 +339,8 @@ func (c *wsConn) Kick(e *Error) {
 	if e.Code != CodeForceOffline {
 		name = EventClosed
 	}
+	finish := c.detach() // from now on this connection speaks for nobody
+	go finish("kicked")
 	c.send(EventFrame{Type: "event", Event: name, Data: map[string]any{"code": e.Code, "message": e.Message}})
 	c.closeAfterFlush()
 }
