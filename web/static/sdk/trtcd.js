@@ -113,7 +113,13 @@ class Client {
     const pc = new RTCPeerConnection();
     for (const t of stream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
     this.watch(pc, 'publish');
-    const answer = await this.negotiate(pc, 'publish', {});
+    let answer;
+    try {
+      answer = await this.negotiate(pc, 'publish', {});
+    } catch (e) {
+      pc.close();
+      throw e;
+    }
     if (this.publisher) this.publisher.pc.close();
     this.publisher = { pc, stream };
     return answer;
@@ -188,21 +194,25 @@ class Client {
 
   /** Leaves the room and stops everything. */
   async leave() {
+    const stream = this.publisher?.stream;
+    const wasJoined = this.joined;
+    this.reset();
+    for (const t of stream?.getTracks() || []) t.stop();
+    if (wasJoined) await this.request('leave').catch(() => {});
+    this.ws?.close();
+    this.ws = null;
+  }
+
+  // reset drops every connection and all room state (the local stream stays
+  // with the application), after a leave, a kick or a lost connection.
+  reset() {
+    this.joined = false;
     clearInterval(this.heartbeat);
     for (const { pc } of this.remote.values()) pc.close();
     this.remote.clear();
-    if (this.publisher) {
-      this.publisher.pc.close();
-      for (const t of this.publisher.stream.getTracks()) t.stop();
-      this.publisher = null;
-    }
+    this.publisher?.pc.close();
+    this.publisher = null;
     this.members.clear();
-    if (this.joined) {
-      this.joined = false;
-      await this.request('leave').catch(() => {});
-    }
-    this.ws?.close();
-    this.ws = null;
   }
 
   // --- internals ---
@@ -219,8 +229,9 @@ class Client {
       const timer = setTimeout(() => reject(new TrtcdError(ErrorCode.SIGNAL_CHANNEL_SETUP_FAILED, 'signalling timed out')), REQUEST_TIMEOUT_MS);
       ws.onopen = () => { clearTimeout(timer); resolve(); };
       ws.onerror = () => { clearTimeout(timer); reject(new TrtcdError(ErrorCode.SIGNAL_CHANNEL_SETUP_FAILED, `cannot reach ${this.url}`)); };
-      ws.onmessage = e => this.receive(JSON.parse(e.data));
-      ws.onclose = () => this.closed();
+      // A socket that has been replaced by a newer one has nothing to say.
+      ws.onmessage = e => { if (ws === this.ws) this.receive(JSON.parse(e.data)); };
+      ws.onclose = () => { if (ws === this.ws) this.closed(); };
     });
   }
 
@@ -276,8 +287,7 @@ class Client {
         break;
       case 'force-offline':
       case 'closed':
-        this.joined = false;
-        clearInterval(this.heartbeat);
+        this.reset();
         this.emit('error', new TrtcdError(d.code, d.message));
         break;
     }
@@ -291,8 +301,7 @@ class Client {
       this.pending.delete(id);
     }
     if (this.joined) {
-      this.joined = false;
-      clearInterval(this.heartbeat);
+      this.reset();
       this.emit('error', new TrtcdError(ErrorCode.SIGNAL_CHANNEL_ERROR, 'the connection to the server was lost'));
     }
     this.emit('connection-closed', {});
