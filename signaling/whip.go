@@ -48,6 +48,7 @@ type WHIP struct {
 
 	mu       sync.Mutex
 	sessions map[string]*sfu.Session
+	viewers  map[string]int // WHEP sessions per room
 }
 
 // negotiationTimeout bounds one offer/answer.
@@ -170,13 +171,50 @@ func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !w.reserveViewer(room) {
+		writeError(rw, Errorf(CodeRoomFull, "room already has %d WHEP viewers", maxWHEPViewers))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
 	defer cancel()
 	sess, answer, err := w.SFU.Subscribe(ctx, sfu.SubscribeRequest{
 		Room: room, UserID: viewer, Publisher: r.PathValue("publisher"), Offer: offer,
 		AllowAudio: g.Privilege.CanRecvAudio(), AllowVideo: g.Privilege.CanRecvVideo(),
 	})
+	if err != nil {
+		w.releaseViewer(room)
+	} else {
+		go func() {
+			<-sess.Done()
+			w.releaseViewer(room)
+		}()
+	}
 	w.answer(rw, "/whep/session/", sess, answer, err)
+}
+
+// maxWHEPViewers bounds the WHEP viewers of one room: they are not members,
+// so the room's capacity does not count them.
+const maxWHEPViewers = 100
+
+func (w *WHIP) reserveViewer(room string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.viewers == nil {
+		w.viewers = map[string]int{}
+	}
+	if w.viewers[room] >= maxWHEPViewers {
+		return false
+	}
+	w.viewers[room]++
+	return true
+}
+
+func (w *WHIP) releaseViewer(room string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.viewers[room]--; w.viewers[room] <= 0 {
+		delete(w.viewers, room)
+	}
 }
 
 // admit authenticates the request and applies the room rules: enter needs
