@@ -60,11 +60,10 @@ func NewDownTrack(id, streamID string, kind Kind, codec Codec) *DownTrack {
 func (d *DownTrack) Attach(t *Track) {
 	d.attachMu.Lock()
 	defer d.attachMu.Unlock()
-	if old := d.track.Swap(t); old != nil {
-		old.RemoveSink(d) // returns once the old track's goroutine has let go
-	}
+	d.release()
 	d.waitKeyframe.Store(d.kind == KindVideo)
 	d.resync.Store(true)
+	d.track.Store(t)
 	t.AddSink(d)
 }
 
@@ -72,17 +71,25 @@ func (d *DownTrack) Attach(t *Track) {
 func (d *DownTrack) Detach() {
 	d.attachMu.Lock()
 	defer d.attachMu.Unlock()
-	if old := d.track.Swap(nil); old != nil {
-		old.RemoveSink(d)
-	}
+	d.release()
 }
 
 // detachFrom disconnects the DownTrack only if t is still its source.
 func (d *DownTrack) detachFrom(t *Track) {
 	d.attachMu.Lock()
 	defer d.attachMu.Unlock()
-	if d.track.CompareAndSwap(t, nil) {
-		t.RemoveSink(d)
+	if d.track.Load() == t {
+		d.release()
+	}
+}
+
+// release hands the DownTrack back from its track. The pointer is cleared
+// first, so the old track's queued NACK answers see it has moved, and
+// RemoveSink returns once the old track's goroutine has let go: from then
+// on no other goroutine touches the numbering.
+func (d *DownTrack) release() {
+	if old := d.track.Swap(nil); old != nil {
+		old.RemoveSink(d)
 	}
 }
 
