@@ -447,3 +447,37 @@ func TestThousandConcurrentJoins(t *testing.T) {
 		}
 	}
 }
+
+// Over /ws too, the privateMapKey's send and receive bits decide what a
+// member may publish and play.
+func TestWebSocketPrivileges(t *testing.T) {
+	s := startWHIP(t)
+	room := tlssig.Room{ID: 61}
+	withKey := func(user string, p tlssig.Privilege) JoinData {
+		return joinData(strict, user, 61, func(d *JoinData) { d.PrivateMapKey = pmkFor(strict, user, room, p, time.Hour) })
+	}
+	_, pubOffer, _ := offerFor(t, true)
+	_, playOffer, _ := offerFor(t, false)
+	for _, tc := range []struct {
+		story string
+		priv  tlssig.Privilege
+		req   string
+		data  SDPData
+		code  Code
+	}{
+		{"publishing video without the send-video bit", tlssig.PrivAll &^ tlssig.PrivSendVideo, "publish", SDPData{SDP: pubOffer}, CodeNoSendVideoPrivilege},
+		{"publishing audio without the send-audio bit", tlssig.PrivAll &^ tlssig.PrivSendAudio, "publish", SDPData{SDP: pubOffer}, CodePrivilegeCheckFailed},
+		{"playing video without the receive-video bit", tlssig.PrivAll &^ tlssig.PrivRecvVideo, "subscribe", SDPData{UserID: "x", SDP: playOffer}, CodeNoRecvVideoPrivilege},
+		{"playing audio without the receive-audio bit", tlssig.PrivAll &^ tlssig.PrivRecvAudio, "subscribe", SDPData{UserID: "x", SDP: playOffer}, CodePrivilegeCheckFailed},
+		{"garbage SDP", tlssig.PrivAll, "publish", SDPData{SDP: "v=0\r\nnonsense"}, CodeParamCheckFailed},
+	} {
+		c := dial(t, s)
+		if r := c.join(withKey("m", tc.priv)); r.Code != 0 {
+			t.Fatalf("%s: join %d %s", tc.story, r.Code, r.Message)
+		}
+		if r := c.request(tc.req, tc.data); r.Code != tc.code {
+			t.Errorf("%s: code %d (%s), want %d", tc.story, r.Code, r.Message, tc.code)
+		}
+		c.request("leave", nil)
+	}
+}
