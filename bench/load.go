@@ -10,9 +10,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/trtcd/trtcd/internal/testpeer"
@@ -36,6 +38,22 @@ type Pair struct {
 	cancel  context.CancelFunc
 	// Received counts RTP packets the viewers got (audio and video).
 	Received atomic.Int64
+
+	started    time.Time // the publisher's offer went out
+	mu         sync.Mutex
+	streams    []*Stream
+	joined     time.Time // the first viewer's answer was applied
+	firstMedia time.Time // the first packet reached a viewer
+	firstVideo time.Time
+	latency    *Samples // end-to-end, milliseconds
+}
+
+// Stream is what one viewer receives of one kind.
+type Stream struct {
+	Kind   string
+	Seq    SeqStats
+	Jitter *Jitter
+	Bytes  uint64
 }
 
 // StartPair publishes synthetic media into room and plays it back to
@@ -45,7 +63,7 @@ func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps, vie
 	if err != nil {
 		return nil, err
 	}
-	p := &Pair{}
+	p := &Pair{started: time.Now(), latency: NewSamples(20000)}
 	pctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
@@ -84,23 +102,61 @@ func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, t Target, room, p
 	if err := testpeer.ReceiveAudioVideo(pc); err != nil {
 		return err
 	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := tr.Read(buf); err != nil {
-				return
-			}
-			p.Received.Add(1)
-		}
-	})
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.receive(tr) })
 	path := fmt.Sprintf("/whep/%d/%s/%s?userId=%s", t.App, room, publisher, viewer)
 	deadline := time.Now().Add(10 * time.Second)
 	for { // the publisher's tracks appear once its connection is up
 		err = exchange(ctx, pc, t, path, room, viewer, "&")
+		if err == nil {
+			p.mu.Lock()
+			if p.joined.IsZero() {
+				p.joined = time.Now()
+			}
+			p.mu.Unlock()
+		}
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// receive reads one track at a viewer and keeps its statistics: sequence
+// accounting, jitter, bytes, and the latency the sender stamped in.
+func (p *Pair) receive(tr *webrtc.TrackRemote) {
+	video := tr.Kind() == webrtc.RTPCodecTypeVideo
+	st := &Stream{Kind: tr.Kind().String(), Jitter: NewJitter(tr.Codec().ClockRate)}
+	p.mu.Lock()
+	p.streams = append(p.streams, st)
+	p.mu.Unlock()
+	var pkt rtp.Packet
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		p.Received.Add(1)
+		p.mu.Lock()
+		if p.firstMedia.IsZero() {
+			p.firstMedia = now
+		}
+		if video && p.firstVideo.IsZero() {
+			p.firstVideo = now
+		}
+		st.Seq.Add(pkt.SequenceNumber)
+		st.Jitter.Add(pkt.Timestamp, now)
+		st.Bytes += uint64(n)
+		if sent, ok := testpeer.Stamped(pkt.Payload, video); ok {
+			if d := now.Sub(sent); d >= 0 && d < 10*time.Second {
+				p.latency.Add(float64(d.Microseconds()) / 1000)
+			}
+		}
+		p.mu.Unlock()
 	}
 }
 

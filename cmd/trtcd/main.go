@@ -26,6 +26,7 @@ Usage:
   trtcd sig gen privatemapkey ...
   trtcd sig verify usersig ...   check a userSig, print JSON
   trtcd sig verify privatemapkey ...
+  trtcd bench [flags]            load-test a server over WHIP/WHEP (trtcd bench -h)
   trtcd version                  print the version
 `
 
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stdout, stderr)
 	case "sig":
 		return sig(args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "trtcd", versionString())
 		return exitOK

@@ -81,11 +81,15 @@ func (s *Source) Run(ctx context.Context) {
 		case <-tick.C:
 		}
 		var frame []byte
+		var picture []byte
 		if i%s.KeyframeEvery == 0 || s.keyframeWanted.Swap(false) {
-			frame = annexB([]byte{0x67, 0x42, 0xe0, 0x1f, 0xda}, []byte{0x68, 0xce, 0x3c, 0x80}, nal(0x65, key))
+			picture = nal(0x65, key)
+			frame = annexB([]byte{0x67, 0x42, 0xe0, 0x1f, 0xda}, []byte{0x68, 0xce, 0x3c, 0x80}, picture)
 		} else {
-			frame = annexB(nal(0x41, delta))
+			picture = nal(0x41, delta)
+			frame = annexB(picture)
 		}
+		Stamp(frame[len(frame)-len(picture)+1:]) // after the NAL header
 		s.Video.WriteSample(media.Sample{Data: frame, Duration: time.Second / time.Duration(s.FPS)})
 	}
 }
@@ -101,6 +105,7 @@ func (s *Source) runAudio(ctx context.Context) {
 		case <-tick.C:
 		}
 		frame[0] = 0x78 // a valid TOC byte: CELT FB 20 ms
+		Stamp(frame[1:])
 		s.Audio.WriteSample(media.Sample{Data: frame, Duration: 20 * time.Millisecond})
 	}
 }
@@ -143,4 +148,43 @@ func ReceiveAudioVideo(pc *webrtc.PeerConnection) error {
 		}
 	}
 	return nil
+}
+
+// The send time rides in the media payload so a receiver on the same
+// machine can measure end-to-end latency: a two-byte mark, then Unix
+// nanoseconds in nine 7-bit groups with the top bit set, so no zero byte
+// can form an H.264 start code.
+var stampMark = [2]byte{0xAB, 0xCD}
+
+const stampSize = 11
+
+// Stamp writes the current time at the start of b (which must hold 11 bytes).
+func Stamp(b []byte) {
+	b[0], b[1] = stampMark[0], stampMark[1]
+	ns := uint64(time.Now().UnixNano())
+	for i := 10; i >= 2; i-- {
+		b[i] = 0x80 | byte(ns&0x7f)
+		ns >>= 7
+	}
+}
+
+// Stamped finds a send time in an RTP payload: Opus frames carry it after
+// the TOC byte; H.264 pictures after the NAL header, in a single NAL unit
+// or the first FU-A fragment. ok is false for other packets.
+func Stamped(payload []byte, video bool) (time.Time, bool) {
+	at := 1
+	if video && len(payload) > 1 && payload[0]&0x1f == 28 { // FU-A
+		if payload[1]&0x80 == 0 {
+			return time.Time{}, false
+		}
+		at = 2
+	}
+	if len(payload) < at+stampSize || payload[at] != stampMark[0] || payload[at+1] != stampMark[1] {
+		return time.Time{}, false
+	}
+	var ns uint64
+	for _, c := range payload[at+2 : at+stampSize] {
+		ns = ns<<7 | uint64(c&0x7f)
+	}
+	return time.Unix(0, int64(ns)), true
 }

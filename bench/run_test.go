@@ -1,0 +1,46 @@
+package bench
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/server"
+	"github.com/trtcd/trtcd/sfu"
+	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// A short scenario against an in-process trtcd: every room comes up, all
+// media arrives, and latency, join time and keyframe wait are measured.
+func TestRunAgainstTrtcd(t *testing.T) {
+	apps, _ := signaling.NewApps(signaling.App{SDKAppID: benchApp, Key: benchKey})
+	srv, err := server.Start(server.Config{
+		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, Version: "test",
+		Media:  sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	target := Target{URL: "http://" + srv.HTTPAddr().String(), App: benchApp, PID: os.Getpid(),
+		Auth: func(room, user string) (string, string) {
+			return tlssig.GenUserSig(benchKey, benchApp, user, time.Hour, time.Now()), ""
+		}}
+	updates := 0
+	r, err := Run(context.Background(), Scenario{Target: target, Rooms: 3, Ramp: 10, Duration: 3 * time.Second,
+		BitrateKbps: 500, FPS: 25, ServerPID: os.Getpid()}, func(Progress) { updates++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.WriteTable(os.Stderr)
+	if r.RoomsUp != 3 || r.DeliveryRatio < 0.99 || r.LatencyMs.Count == 0 || r.JoinMs.Count != 3 || r.KeyframeWaitMs.Count != 3 {
+		t.Fatalf("report %+v", r)
+	}
+	if r.KbpsPerRoom < 300 || r.Server == nil || r.Server.CPUCores <= 0 || updates == 0 {
+		t.Fatalf("rates and resources not measured: %+v (%d progress updates)", r, updates)
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/trtcd/trtcd/bench"
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// benchCmd runs `trtcd bench`: real WebRTC clients publishing and playing
+// through a server over WHIP/WHEP, measured.
+func benchCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("trtcd bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.String("target", "http://127.0.0.1:8080", "the server's HTTP base URL (WHIP/WHEP)")
+	app := fs.Uint("sdkappid", 0, "sdkAppId (required for trtcd)")
+	key := fs.String("key", "", "the app's secret key, to mint userSigs (empty: no Authorization header)")
+	rooms := fs.Int("rooms", 10, "1v1 rooms")
+	viewers := fs.Int("viewers", 1, "viewers per room")
+	ramp := fs.Float64("ramp", 5, "rooms started per second")
+	duration := fs.Duration("duration", 30*time.Second, "how long to measure once every room is up")
+	bitrate := fs.Int("bitrate", 600, "video kbps per publisher")
+	fps := fs.Int("fps", 25, "video frames per second")
+	pid := fs.Int("server-pid", 0, "the server's process id on this machine, to read its CPU and memory from /proc")
+	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err)
+	}
+	if *app == 0 || *app > math.MaxUint32 || *rooms <= 0 || *bitrate <= 0 || *fps <= 0 {
+		return usageErrorf("--sdkappid, --rooms, --bitrate and --fps must be positive")
+	}
+	t := bench.Target{Name: "target", URL: strings.TrimSuffix(*target, "/"), App: uint32(*app), PID: *pid}
+	if *key != "" {
+		k, id := *key, uint32(*app)
+		t.Auth = func(room, user string) (string, string) {
+			return tlssig.GenUserSig(k, id, user, time.Hour, time.Now()), ""
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	report, err := bench.Run(ctx, bench.Scenario{Target: t, Rooms: *rooms, Viewers: *viewers, Ramp: *ramp,
+		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid},
+		func(p bench.Progress) {
+			cpu := "n/a"
+			if !math.IsNaN(p.ServerCPU) {
+				cpu = fmt.Sprintf("%.2f cores", p.ServerCPU)
+			}
+			fmt.Fprintf(stderr, "\r%5.0fs  rooms up %d/%d  packets %d  loss %.2f%%  server CPU %s   ",
+				p.Elapsed.Seconds(), p.RoomsUp, *rooms, p.Received, 100*p.LossRatio, cpu)
+		})
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return err
+	}
+	report.WriteTable(stdout)
+	if *jsonPath != "" {
+		f, err := os.Create(*jsonPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return report.WriteJSON(f)
+	}
+	return nil
+}
