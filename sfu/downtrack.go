@@ -31,6 +31,8 @@ type DownTrack struct {
 	estimate atomic.Uint64
 	// queue, when set, carries packets to a transport that may block.
 	queue atomic.Pointer[sendQueue]
+	// fast, when set, encrypts and sends without pion (see fastpath.go).
+	fast atomic.Pointer[fastOut]
 
 	// Track goroutine only.
 	rw  rewriter
@@ -139,6 +141,11 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 			if t := d.track.Load(); t != nil && d.kind == KindVideo {
 				t.RequestKeyframe()
 			}
+			return
+		}
+	} else if o := d.fast.Load(); o != nil {
+		if err := o.send(h, payload); err != nil {
+			d.dropped(dropWriteError)
 			return
 		}
 	} else if _, err := b.writer.WriteRTP(h, payload); err != nil {

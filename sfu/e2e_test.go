@@ -250,6 +250,7 @@ func TestPublishSubscribeAndRepublish(t *testing.T) {
 	if v.deliveredRatio("video") < 0.995 || v.deliveredRatio("audio") < 0.995 {
 		t.Fatalf("delivered video %.4f audio %.4f, want ≥ 0.995", v.deliveredRatio("video"), v.deliveredRatio("audio"))
 	}
+	assertFastPath(t, s, "room-1", "alice")
 
 	// Alice republishes: a new PeerConnection, new SSRCs, new numbering.
 	pub.stop()
@@ -347,5 +348,28 @@ func TestICETCPFallback(t *testing.T) {
 	}
 	if d := tcpViewer.deliveredRatio("video"); d < 0.995 {
 		t.Fatalf("the TCP viewer got %.4f of its video", d)
+	}
+}
+
+// assertFastPath checks that a publisher's media and its viewers' both run
+// on the fast path (fastpath.go), not through pion's SRTP pipeline.
+func assertFastPath(t *testing.T, s *SFU, room, publisher string) {
+	t.Helper()
+	r := s.rooms[room]
+	r.mu.Lock()
+	sess := r.members[publisher].publisher
+	r.mu.Unlock()
+	sess.fastMu.Lock()
+	in := sess.fastIn
+	sess.fastMu.Unlock()
+	if in == nil || len(*in.tracks.Load()) != 2 {
+		t.Fatalf("the publisher is not on the fast path")
+	}
+	for _, k := range []Kind{KindAudio, KindVideo} {
+		for _, sink := range r.track(publisher, k).Sinks() {
+			if sink.(*DownTrack).fast.Load() == nil {
+				t.Fatalf("a %s viewer is not on the fast path", k)
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,6 +28,15 @@ type Session struct {
 	// Publishers: the bitrate range the SFU holds them to, in kbps.
 	minKbps, maxKbps int
 
+	// The fast path (fastpath.go): a publisher's tracks by SSRC, a
+	// subscriber's DownTracks, and the publisher's route once connected.
+	fastMu    sync.Mutex
+	pubTracks map[uint32]*Track
+	downs     []*DownTrack
+	fastIn    *fastPublisher
+	fastAddr  netip.AddrPort
+	fastKeys  *srtpKeys
+
 	closeOnce sync.Mutex
 	closed    bool
 	done      chan struct{}
@@ -45,6 +55,7 @@ func (s *Session) Close() {
 	}
 	s.closed = true
 	s.closeOnce.Unlock()
+	s.leaveFast()
 	s.pc.Close()
 	s.room.remove(s)
 	close(s.done)
@@ -73,7 +84,12 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, 
 		go old.Close() // a new publish from the same user replaces the old one
 	}
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			if !sfu.t.slowPath {
+				go s.goFast()
+			}
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			go s.Close()
 		}
 	})
@@ -176,6 +192,7 @@ func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) 
 		t.Close()
 		return
 	}
+	s.addFastTrack(uint32(remote.SSRC()), t)
 	sfu := s.room.sfu
 	sfu.spawn(func() { readSenderReports(recv, t) })
 	forward := func() {

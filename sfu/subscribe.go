@@ -68,6 +68,12 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 		sfu.spawn(func() { readSubscriberRTCP(sender, dt) })
 	}
 	s.queueOverTCP(downs)
+	s.fastMu.Lock()
+	s.downs = downs
+	s.fastMu.Unlock()
+	if s.pc.ConnectionState() == webrtc.PeerConnectionStateConnected && !sfu.t.slowPath {
+		go s.goFast()
+	}
 	sfu.spawn(func() { s.sendReports(downs) })
 	return s, answer, nil
 }

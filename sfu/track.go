@@ -72,6 +72,8 @@ type Track struct {
 
 	lastKeyframeRequest atomic.Int64
 	keyframePending     atomic.Bool // a request held back by the throttle
+	owner               atomic.Int32
+	nacker              *nackGenerator // the fast path's NACKs to the publisher
 	// delivering is odd while the forwarding goroutine hands a packet to
 	// sinks; RemoveSink waits for it to move on, so a removed sink is
 	// never written to again (and may be attached elsewhere).
@@ -167,16 +169,42 @@ func (t *Track) SSRC() uint32 { return t.ssrc.Load() }
 
 // ForwardFrom forwards every packet read from r until r fails. Reads go
 // straight into the packet cache, so nothing is allocated per packet.
+//
+// The source can be handed over to the fast path (see handOver): from then
+// on packets read here are discarded, and ForwardFrom only waits for r to
+// end. It reads into a buffer of its own for that reason: a read in
+// progress must never write into the cache the new owner uses.
 func (t *Track) ForwardFrom(r io.Reader) error {
+	buf := make([]byte, MaxPacketSize)
 	for {
-		n, err := r.Read(t.cache.slot().Buffer())
+		n, err := r.Read(buf)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		}
-		t.forward(n, monotonic())
+		if !t.owner.CompareAndSwap(ownerFree, ownerReader) {
+			continue // handed over
+		}
+		t.forward(copy(t.cache.slot().Buffer(), buf[:n]), monotonic())
+		t.owner.Store(ownerFree)
+	}
+}
+
+// Who may call forward: the reader of ForwardFrom, until the source is
+// handed over to the fast path for good.
+const (
+	ownerFree int32 = iota
+	ownerReader
+	ownerFast
+)
+
+// handOver makes the fast path the track's only source: it waits for a
+// forward in progress on the reader to end, and keeps the reader out.
+func (t *Track) handOver() {
+	for !t.owner.CompareAndSwap(ownerFree, ownerFast) {
+		runtime.Gosched()
 	}
 }
 
@@ -205,6 +233,9 @@ func (t *Track) forward(n int, arrival int64) {
 	}
 	t.ssrc.Store(p.SSRC)
 	t.cache.commit()
+	if t.nacker != nil {
+		t.nacker.observe(p)
+	}
 	t.delivering.Add(1)
 	for _, s := range *t.sinks.Load() {
 		s.WriteRTP(p)

@@ -26,6 +26,9 @@ type TransportConfig struct {
 	// LoopbackOnly restricts ICE to the loopback interface (development and
 	// tests: nothing leaves the machine).
 	LoopbackOnly bool
+	// SlowPath keeps all media in pion's own SRTP pipeline instead of the
+	// fast path (for diagnosis and comparison).
+	SlowPath bool
 }
 
 // ICE timeouts: a client that vanishes without a goodbye is noticed after
@@ -40,20 +43,26 @@ const (
 // transport owns the media sockets and the pion API built on them.
 type transport struct {
 	api    *webrtc.API
-	udp    net.PacketConn
+	udp    *mediaConn
 	tcp    net.Listener
 	udpMux ice.UDPMux
 	tcpMux ice.TCPMux
+	// slowPath: see TransportConfig.SlowPath.
+	slowPath bool
 }
 
 func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, error) {
-	t := &transport{}
-	udp, err := net.ListenPacket("udp4", cfg.UDPAddr)
+	t := &transport{slowPath: cfg.SlowPath}
+	addr, err := net.ResolveUDPAddr("udp4", cfg.UDPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: udp address %s: %w", cfg.UDPAddr, err)
+	}
+	udp, err := net.ListenUDP("udp4", addr)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 	}
-	t.udp = udp
-	t.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice"), udp)
+	t.udp = newMediaConn(udp)
+	t.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice"), t.udp)
 
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	se.SetLite(true)

@@ -122,6 +122,7 @@ type serveFlags struct {
 	apps       appList
 	requirePMK bool
 	pprof      bool
+	slowPath   bool
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -133,6 +134,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info; $TRTCD_LOG_LEVEL)")
 	fs.Var(&f.apps, "app", "add an application as SDKAPPID:SECRETKEY (repeatable; $TRTCD_APPS takes a comma-separated list)")
+	fs.BoolVar(&f.slowPath, "no-fast-path", false, "keep media in pion's SRTP pipeline instead of trtcd's fast path (diagnosis, comparison)")
 	fs.BoolVar(&f.pprof, "debug-pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP listener (diagnosis only)")
 	fs.BoolVar(&f.requirePMK, "require-private-map-key", false,
 		"make privateMapKey mandatory for the apps given by --app ($TRTCD_REQUIRE_PRIVATE_MAP_KEY does so for $TRTCD_APPS)")

@@ -68,6 +68,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			TCPAddr:      cfg.ICETCP,
 			PublicIPs:    cfg.PublicIP,
 			LoopbackOnly: cfg.loopbackOnly(),
+			SlowPath:     f.slowPath,
 		},
 		Bitrate:          bitrate,
 		RoomCapacity:     cfg.Rooms.Capacity,

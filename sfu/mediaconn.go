@@ -1,0 +1,78 @@
+package sfu
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// mediaConn is the one UDP socket all WebRTC media uses. pion's ICE UDP mux
+// reads it through ReadFromAddrPort; before handing a packet to pion it
+// offers SRTP from a publisher on the fast path to that publisher's route,
+// which decrypts and forwards it on this very goroutine. Everything else
+// (STUN, DTLS, RTCP, media of sessions not yet on the fast path) goes to
+// pion as before.
+type mediaConn struct {
+	*net.UDPConn
+	routesMu sync.Mutex // serialises route changes
+	routes   atomic.Pointer[map[netip.AddrPort]route]
+}
+
+// route takes the SRTP packets of one remote address; false means "not
+// mine", and the packet goes to pion.
+type route interface {
+	handle(b []byte) bool
+}
+
+func newMediaConn(c *net.UDPConn) *mediaConn {
+	m := &mediaConn{UDPConn: c}
+	m.routes.Store(&map[netip.AddrPort]route{})
+	return m
+}
+
+// isRTP: RTP and RTCP share first bytes 128–191 (RFC 7983); RTCP's packet
+// types 192–223 sit in the second byte (marker bit and payload type for RTP).
+func isRTP(b []byte) bool {
+	return len(b) >= 12 && b[0] >= 128 && b[0] <= 191 && (b[1] < 192 || b[1] > 223)
+}
+
+// ReadFromAddrPort implements ice.AddrPortReaderWriter.
+func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	for {
+		n, addr, err := m.UDPConn.ReadFromUDPAddrPort(b)
+		if err != nil || !isRTP(b[:n]) {
+			return n, addr, err
+		}
+		if r := (*m.routes.Load())[addr]; r == nil || !r.handle(b[:n]) {
+			return n, addr, nil
+		}
+	}
+}
+
+// WriteToAddrPort implements ice.AddrPortReaderWriter.
+func (m *mediaConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return m.UDPConn.WriteToUDPAddrPort(b, addr)
+}
+
+// ReadFrom keeps net.PacketConn callers on the same path.
+func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := m.ReadFromAddrPort(b)
+	return n, net.UDPAddrFromAddrPort(addr), err
+}
+
+func (m *mediaConn) setRoute(addr netip.AddrPort, r route) {
+	m.routesMu.Lock()
+	defer m.routesMu.Unlock()
+	old := *m.routes.Load()
+	next := make(map[netip.AddrPort]route, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	if r == nil {
+		delete(next, addr)
+	} else {
+		next[addr] = r
+	}
+	m.routes.Store(&next)
+}
