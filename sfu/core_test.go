@@ -129,6 +129,7 @@ func (u *fakeUpstream) RequestKeyframe(uint32) { u.plis++ }
 func boundDownTrack(kind Kind, codec Codec, w *fakeWriter) *DownTrack {
 	d := NewDownTrack("t", "s", kind, codec)
 	d.binding.Store(&binding{ssrc: 99, pt: 96, writer: w})
+	d.ready.Store(true)
 	return d
 }
 

@@ -27,6 +27,9 @@ type DownTrack struct {
 	// or a resume after drops), for audio and video alike.
 	resync   atomic.Bool
 	attachMu sync.Mutex // serialises Attach and Detach
+	// ready: the subscriber's transport is up. A keyframe sent before that
+	// is lost, so the request for one waits for it.
+	ready atomic.Bool
 	// estimate is the subscriber's bandwidth estimate (REMB), bits/s.
 	estimate atomic.Uint64
 	// queue, when set, carries packets to a transport that may block.
@@ -67,6 +70,22 @@ func (d *DownTrack) Attach(t *Track) {
 	d.resync.Store(true)
 	d.track.Store(t)
 	t.AddSink(d)
+	if d.kind == KindVideo && d.ready.Load() {
+		t.RequestKeyframe()
+	}
+}
+
+// transportReady marks the subscriber's transport as up: video restarts at
+// a keyframe, asked for now.
+func (d *DownTrack) transportReady() {
+	if !d.ready.CompareAndSwap(false, true) || d.kind != KindVideo {
+		return
+	}
+	d.waitKeyframe.Store(true)
+	d.resync.Store(true)
+	if t := d.track.Load(); t != nil {
+		t.RequestKeyframe()
+	}
 }
 
 // Detach disconnects the DownTrack from its source.
@@ -243,9 +262,6 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	for _, c := range ctx.CodecParameters() {
 		if strings.EqualFold(c.MimeType, d.codec.MimeType) && fmtpCompatible(d.codec, c.RTPCodecCapability) {
 			d.binding.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
-			if t := d.track.Load(); t != nil && d.kind == KindVideo {
-				t.RequestKeyframe()
-			}
 			return c, nil
 		}
 	}

@@ -230,6 +230,21 @@ func appendNack(pairs []rtcp.NackPair, seq uint16) []rtcp.NackPair {
 	return append(pairs, rtcp.NackPair{PacketID: seq})
 }
 
+// connected runs when the session's transport is up (and again once its
+// media is set up): the fast path takes over, then viewers ask for the
+// keyframe they start with.
+func (s *Session) connected() {
+	if !s.room.sfu.t.slowPath {
+		s.goFast()
+	}
+	s.fastMu.Lock()
+	downs := s.downs
+	s.fastMu.Unlock()
+	for _, d := range downs {
+		d.transportReady()
+	}
+}
+
 // goFast moves a connected UDP session onto the fast path. It is called
 // when the session connects and again when its media is set up, and does
 // what is left to do each time.

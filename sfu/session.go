@@ -86,9 +86,7 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, 
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
-			if !sfu.t.slowPath {
-				go s.goFast()
-			}
+			go s.connected()
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			go s.Close()
 		}

@@ -71,8 +71,8 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 	s.fastMu.Lock()
 	s.downs = downs
 	s.fastMu.Unlock()
-	if s.pc.ConnectionState() == webrtc.PeerConnectionStateConnected && !sfu.t.slowPath {
-		go s.goFast()
+	if s.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		go s.connected()
 	}
 	sfu.spawn(func() { s.sendReports(downs) })
 	return s, answer, nil

@@ -99,8 +99,8 @@ func NewTrack(id string, kind Kind, codec Codec, up Upstream, m *Metrics) *Track
 	return t
 }
 
-// AddSink attaches a sink. A video sink also triggers a keyframe request,
-// so the new viewer does not wait for the next periodic keyframe.
+// AddSink attaches a sink. A video sink that needs a keyframe to start asks
+// for one (RequestKeyframe) once it can receive it.
 func (t *Track) AddSink(s Sink) {
 	t.sinksMu.Lock()
 	old := *t.sinks.Load()
@@ -109,9 +109,6 @@ func (t *Track) AddSink(s Sink) {
 	next = append(next, s)
 	t.sinks.Store(&next)
 	t.sinksMu.Unlock()
-	if t.Kind == KindVideo {
-		t.RequestKeyframe()
-	}
 }
 
 // RemoveSink detaches a sink. When it returns the track's goroutine no
