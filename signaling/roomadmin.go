@@ -73,8 +73,8 @@ func (r *Registry) Current(app uint32, userID string) *Member {
 
 // Kick removes a member: the client is told why and disconnected.
 func (r *Registry) Kick(m *Member, e *Error) {
-	m.peer.Kick(e)
 	r.Leave(m, "kicked")
+	m.peer.Kick(e)
 }
 
 // CloseRoom ends a room: every member gets room-closed and is removed.
@@ -87,8 +87,8 @@ func (r *Registry) CloseRoom(room *Room) {
 	r.mu.Unlock()
 	for _, m := range members {
 		m.peer.Notify(Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}})
-		m.peer.Kick(Errorf(CodeForceOffline, "room %s was closed", room.ID))
 		r.Leave(m, "room-closed")
+		m.peer.Kick(Errorf(CodeForceOffline, "room %s was closed", room.ID))
 	}
 }
 

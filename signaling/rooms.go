@@ -321,9 +321,9 @@ func (r *Registry) sweep() {
 			}
 		}
 		r.mu.Unlock()
-		for _, m := range stale {
-			m.peer.Kick(Errorf(CodeHeartbeatTimeout, "no heartbeat for %s", r.HeartbeatTimeout))
+		for _, m := range stale { // leave first: the others learn why
 			r.Leave(m, "timeout")
+			m.peer.Kick(Errorf(CodeHeartbeatTimeout, "no heartbeat for %s", r.HeartbeatTimeout))
 		}
 	}
 }
