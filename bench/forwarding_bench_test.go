@@ -36,6 +36,9 @@ func buildBinary(tb testing.TB, dir, pkg string) string {
 func startServer(tb testing.TB, ready *regexp.Regexp, bin string, args ...string) (url string, pid int) {
 	tb.Helper()
 	cmd := exec.Command(bin, args...)
+	if n := os.Getenv("BENCH_SERVER_GOMAXPROCS"); n != "" {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+n)
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
@@ -68,7 +71,8 @@ func startServer(tb testing.TB, ready *regexp.Regexp, bin string, args ...string
 // interceptors) in one run and reports each server's CPU time per packet
 // delivered to a viewer. Run it with -benchtime 1x; BENCH_ROOMS and
 // BENCH_SECONDS change the load (BENCH_VIEWERS > 1 measures fan-out),
-// BENCH_STOCK_FIRST=1 swaps the order. The
+// BENCH_STOCK_FIRST=1 swaps the order, BENCH_SERVER_GOMAXPROCS sets the
+// servers' GOMAXPROCS. The
 // 8 s warm-up matters: measured earlier, the first server's viewers are
 // still catching up and the per-packet figure is inflated.
 func BenchmarkForwardingCPU(b *testing.B) {

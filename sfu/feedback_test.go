@@ -133,3 +133,44 @@ func TestMovingAViewerBetweenLiveTracks(t *testing.T) {
 		t.Fatalf("the viewer is in %d sink lists, want exactly one", n)
 	}
 }
+
+// The fast path's NACK generator asks for each missing packet a few times,
+// forgets packets that arrive late, and packs neighbours into one pair.
+func TestNackGenerator(t *testing.T) {
+	asked := map[uint16]int{}
+	var sent int
+	g := &nackGenerator{send: func(_ uint32, pairs []rtcp.NackPair) {
+		sent++
+		for _, p := range pairs {
+			for _, seq := range p.PacketList() {
+				asked[seq]++
+			}
+		}
+	}}
+	at := int64(0)
+	arrive := func(seq uint16) {
+		at += int64(5e6) // 5 ms apart
+		g.observe(&Packet{SequenceNumber: seq, SSRC: 7, Arrival: at})
+	}
+	for _, s := range []uint16{65530, 65531, 65534, 65535, 2} { // 65532, 65533, 0 and 1 lost, across the wrap
+		arrive(s)
+	}
+	if asked[65532] != 1 || asked[65533] != 1 {
+		t.Fatalf("the first gap was not asked for at once: %v", asked)
+	}
+	arrive(65533) // a retransmission
+	for s := uint16(3); s < 60; s++ {
+		arrive(s)
+	}
+	if asked[65533] != 1 {
+		t.Fatalf("65533 was asked for again after it arrived: %v", asked)
+	}
+	for _, seq := range []uint16{65532, 0, 1} {
+		if asked[seq] != nackTries {
+			t.Fatalf("%d asked for %d times, want %d: %v", seq, asked[seq], nackTries, asked)
+		}
+	}
+	if len(asked) != 4 {
+		t.Fatalf("asked for packets that were not missing: %v", asked)
+	}
+}
