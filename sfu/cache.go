@@ -38,6 +38,18 @@ func (c *packetCache) commit() {
 	}
 }
 
+// last is the sequence number of the packet committed last.
+func (c *packetCache) last() (uint16, bool) {
+	i := c.next - 1
+	if i < 0 {
+		i = len(c.ring) - 1
+	}
+	if c.ring[i].n == 0 {
+		return 0, false
+	}
+	return c.ring[i].SequenceNumber, true
+}
+
 // get returns the cached packet with this sequence number from this SSRC,
 // or nil when it has been overwritten or never arrived.
 func (c *packetCache) get(ssrc uint32, seq uint16) *Packet {

@@ -308,9 +308,16 @@ func (s *Session) takeOver(ssrc uint32, t *Track) {
 	pc := s.pc
 	t.handOver()
 	if t.Kind == KindVideo {
-		t.nacker = &nackGenerator{send: func(ssrc uint32, pairs []rtcp.NackPair) {
+		g := &nackGenerator{send: func(ssrc uint32, pairs []rtcp.NackPair) {
 			pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: pairs}})
 		}}
+		// Packets pion had already queued for its reader are dropped at
+		// the hand-over; starting after the last one forwarded makes them a
+		// gap the generator asks for again.
+		if last, ok := t.cache.last(); ok {
+			g.started, g.next = true, last+1
+		}
+		t.nacker = g
 	}
 	s.fastIn.add(ssrc, t)
 }
