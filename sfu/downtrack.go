@@ -163,6 +163,10 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 			return
 		}
 	} else if o := d.fast.Load(); o != nil {
+		if !o.rocSet { // pion may have sent (and wrapped) on this SSRC before
+			o.ctx.SetROC(b.ssrc, d.rw.wraps)
+			o.rocSet = true
+		}
 		if err := o.send(h, payload); err != nil {
 			d.dropped(dropWriteError)
 			return

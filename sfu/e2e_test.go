@@ -362,6 +362,7 @@ func assertFastPath(t *testing.T, s *SFU, room, publisher string) {
 	sess.fastMu.Lock()
 	in := sess.fastIn
 	sess.fastMu.Unlock()
+	waitFor(t, "both tracks on the fast path", 2*time.Second, func() bool { return in != nil && len(*in.tracks.Load()) == 2 })
 	if in == nil || len(*in.tracks.Load()) != 2 {
 		t.Fatalf("the publisher is not on the fast path")
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/pion/dtls/v3"
@@ -63,6 +64,10 @@ func sessionKeys(pc *webrtc.PeerConnection) (*srtpKeys, error) {
 		remoteKey: cfg.Keys.RemoteMasterKey, remoteSalt: cfg.Keys.RemoteMasterSalt}, nil
 }
 
+// srtpReplayWindow is the replay window of the fast path's decryption, as
+// pion's default.
+const srtpReplayWindow = 64
+
 // remoteUDP is the remote address of a session's selected ICE pair, when
 // it is UDP.
 func remoteUDP(pc *webrtc.PeerConnection) (netip.AddrPort, bool) {
@@ -83,17 +88,32 @@ type fastPublisher struct {
 	ctx    *srtp.Context
 	hdr    rtp.Header
 	mu     sync.Mutex // serialises changes to tracks
-	tracks atomic.Pointer[map[uint32]*Track]
+	tracks atomic.Pointer[map[uint32]*fastTrack]
+}
+
+// fastTrack is a track on the fast path and the SRTP rollover counter its
+// decryption continues from (pion may have seen the numbers wrap).
+type fastTrack struct {
+	t      *Track
+	roc    uint32
+	rocSet bool // reader goroutine only
 }
 
 func (f *fastPublisher) handle(b []byte) bool {
 	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
-	t := (*f.tracks.Load())[ssrc]
-	if t == nil {
+	ft := (*f.tracks.Load())[ssrc]
+	if ft == nil {
 		return false // a stream pion has not announced yet
 	}
-	out, err := f.ctx.DecryptRTP(t.cache.slot().Buffer()[:0], b, &f.hdr)
+	if !ft.rocSet { // on this goroutine: the context is not safe for concurrent use
+		f.ctx.SetROC(ssrc, ft.roc)
+		ft.rocSet = true
+	}
+	t := ft.t
+	slot := t.cache.slot()
+	out, err := f.ctx.DecryptRTP(slot.Buffer()[:0], b, &f.hdr)
 	if err != nil {
+		slot.n = 0 // the slot may be half overwritten: no NACK may find it
 		t.stats.dropped[dropMalformed].Add(1)
 		return true
 	}
@@ -102,27 +122,28 @@ func (f *fastPublisher) handle(b []byte) bool {
 }
 
 // add routes a track's SSRC to it (the track is already handed over).
-func (f *fastPublisher) add(ssrc uint32, t *Track) {
+func (f *fastPublisher) add(ssrc uint32, t *Track, roc uint32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	old := *f.tracks.Load()
-	next := make(map[uint32]*Track, len(old)+1)
+	next := make(map[uint32]*fastTrack, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}
-	next[ssrc] = t
+	next[ssrc] = &fastTrack{t: t, roc: roc}
 	f.tracks.Store(&next)
 }
 
 // fastOut sends one DownTrack's packets straight to the subscriber. Only
 // the goroutine of the track the DownTrack is attached to uses it.
 type fastOut struct {
-	ctx   *srtp.Context
-	conn  *mediaConn
-	addr  netip.AddrPort
-	hdr   rtp.Header
-	plain [MaxPacketSize]byte
-	out   [MaxPacketSize + 32]byte // room for the auth tag
+	ctx    *srtp.Context
+	rocSet bool // the rollover counter continues pion's, set on first use
+	conn   *mediaConn
+	addr   netip.AddrPort
+	hdr    rtp.Header
+	plain  [MaxPacketSize]byte
+	out    [MaxPacketSize + 32]byte // room for the auth tag
 }
 
 // send encrypts and writes a packet: the header as given, then payload and
@@ -255,6 +276,9 @@ func (s *Session) goFast() {
 	}
 	s.fastMu.Lock()
 	defer s.fastMu.Unlock()
+	if s.fastClosed {
+		return
+	}
 	if s.fastKeys == nil {
 		keys, err := sessionKeys(s.pc)
 		if err != nil {
@@ -265,16 +289,20 @@ func (s *Session) goFast() {
 	}
 	conn := s.room.sfu.t.udp
 	if s.publishing && s.fastIn == nil {
-		ctx, err := srtp.CreateContext(s.fastKeys.remoteKey, s.fastKeys.remoteSalt, s.fastKeys.profile)
+		ctx, err := srtp.CreateContext(s.fastKeys.remoteKey, s.fastKeys.remoteSalt, s.fastKeys.profile,
+			srtp.SRTPReplayProtection(srtpReplayWindow))
 		if err != nil {
 			return
 		}
-		s.fastIn = &fastPublisher{ctx: ctx}
-		s.fastIn.tracks.Store(&map[uint32]*Track{})
-		for ssrc, t := range s.pubTracks {
-			s.takeOver(ssrc, t)
+		fp := &fastPublisher{ctx: ctx}
+		fp.tracks.Store(&map[uint32]*fastTrack{})
+		if !conn.setRoute(addr, fp) {
+			return // another session already uses this address: stay with pion
 		}
-		conn.setRoute(addr, s.fastIn)
+		s.fastIn = fp
+		for ssrc, t := range s.pubTracks {
+			s.takeOverWhenStarted(ssrc, t)
+		}
 	}
 	for _, d := range s.downs {
 		if d.fast.Load() != nil {
@@ -298,8 +326,28 @@ func (s *Session) addFastTrack(ssrc uint32, t *Track) {
 	}
 	s.pubTracks[ssrc] = t
 	if s.fastIn != nil {
-		s.takeOver(ssrc, t)
+		s.takeOverWhenStarted(ssrc, t)
 	}
+}
+
+// takeOverWhenStarted takes a track over once pion's reader has forwarded
+// its first packet, so the NACK generator knows where to continue and the
+// rollover counter is known. It gives up when the session closes.
+func (s *Session) takeOverWhenStarted(ssrc uint32, t *Track) {
+	go func() {
+		for t.stats.packets.Load() == 0 {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		s.fastMu.Lock()
+		defer s.fastMu.Unlock()
+		if !s.fastClosed {
+			s.takeOver(ssrc, t)
+		}
+	}()
 }
 
 // takeOver gives a track's packets to the fast path, with a NACK generator
@@ -319,14 +367,15 @@ func (s *Session) takeOver(ssrc uint32, t *Track) {
 		}
 		t.nacker = g
 	}
-	s.fastIn.add(ssrc, t)
+	s.fastIn.add(ssrc, t, t.wraps) // continue pion's rollover counter
 }
 
 // leaveFast removes the session's route, so its address falls back to pion.
 func (s *Session) leaveFast() {
 	s.fastMu.Lock()
 	defer s.fastMu.Unlock()
+	s.fastClosed = true
 	if s.fastIn != nil {
-		s.room.sfu.t.udp.setRoute(s.fastAddr, nil)
+		s.room.sfu.t.udp.removeRoute(s.fastAddr, s.fastIn)
 	}
 }

@@ -61,18 +61,36 @@ func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	return n, net.UDPAddrFromAddrPort(addr), err
 }
 
-func (m *mediaConn) setRoute(addr netip.AddrPort, r route) {
+// setRoute installs a route for addr; false when another route has it.
+func (m *mediaConn) setRoute(addr netip.AddrPort, r route) bool {
 	m.routesMu.Lock()
 	defer m.routesMu.Unlock()
 	old := *m.routes.Load()
+	if cur, ok := old[addr]; ok && cur != r {
+		return false
+	}
+	m.swapRoutes(old, func(next map[netip.AddrPort]route) { next[addr] = r })
+	return true
+}
+
+// removeRoute removes addr's route if it is still r.
+func (m *mediaConn) removeRoute(addr netip.AddrPort, r route) {
+	m.routesMu.Lock()
+	defer m.routesMu.Unlock()
+	old := *m.routes.Load()
+	if old[addr] != r {
+		return
+	}
+	m.swapRoutes(old, func(next map[netip.AddrPort]route) { delete(next, addr) })
+}
+
+// swapRoutes publishes a changed copy of the routes (copy-on-write: the
+// reader never locks). Callers hold routesMu.
+func (m *mediaConn) swapRoutes(old map[netip.AddrPort]route, change func(map[netip.AddrPort]route)) {
 	next := make(map[netip.AddrPort]route, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}
-	if r == nil {
-		delete(next, addr)
-	} else {
-		next[addr] = r
-	}
+	change(next)
 	m.routes.Store(&next)
 }

@@ -18,6 +18,7 @@ type rewriter struct {
 	// firstSeq is the first sequence number sent for the current source:
 	// NACKs for older numbers refer to another source and are not answered.
 	firstSeq uint16
+	wraps    uint32 // wrap-arounds of the numbers sent
 }
 
 // seqNewer reports whether a comes after b in 16-bit sequence space.
@@ -31,6 +32,9 @@ func (r *rewriter) rewrite(p *Packet) (seq uint16, ts uint32) {
 	}
 	seq, ts = p.SequenceNumber+r.seqOffset, p.Timestamp+r.tsOffset
 	if seqNewer(seq, r.lastSeq) {
+		if seq < r.lastSeq {
+			r.wraps++ // the SRTP rollover counter of the subscriber's stream
+		}
 		r.lastSeq, r.lastTS, r.lastArrival = seq, ts, p.Arrival
 	}
 	return seq, ts

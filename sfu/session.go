@@ -30,12 +30,13 @@ type Session struct {
 
 	// The fast path (fastpath.go): a publisher's tracks by SSRC, a
 	// subscriber's DownTracks, and the publisher's route once connected.
-	fastMu    sync.Mutex
-	pubTracks map[uint32]*Track
-	downs     []*DownTrack
-	fastIn    *fastPublisher
-	fastAddr  netip.AddrPort
-	fastKeys  *srtpKeys
+	fastMu     sync.Mutex
+	pubTracks  map[uint32]*Track
+	downs      []*DownTrack
+	fastIn     *fastPublisher
+	fastAddr   netip.AddrPort
+	fastKeys   *srtpKeys
+	fastClosed bool
 
 	closeOnce sync.Mutex
 	closed    bool

@@ -74,6 +74,10 @@ type Track struct {
 	keyframePending     atomic.Bool // a request held back by the throttle
 	owner               atomic.Int32
 	nacker              *nackGenerator // the fast path's NACKs to the publisher
+	// wraps counts the source's sequence-number wrap-arounds (owner only):
+	// the SRTP rollover counter the fast path must continue from.
+	wraps      uint32
+	highestSeq uint16
 	// delivering is odd while the forwarding goroutine hands a packet to
 	// sinks; RemoveSink waits for it to move on, so a removed sink is
 	// never written to again (and may be attached elsewhere).
@@ -230,6 +234,14 @@ func (t *Track) forward(n int, arrival int64) {
 	}
 	t.ssrc.Store(p.SSRC)
 	t.cache.commit()
+	if t.stats.packets.Load() == 0 {
+		t.highestSeq = p.SequenceNumber
+	} else if seqNewer(p.SequenceNumber, t.highestSeq) {
+		if p.SequenceNumber < t.highestSeq {
+			t.wraps++
+		}
+		t.highestSeq = p.SequenceNumber
+	}
 	if t.nacker != nil {
 		t.nacker.observe(p)
 	}

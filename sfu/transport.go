@@ -157,7 +157,9 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 // copies are kept.
 func newInterceptors() (*interceptor.Registry, error) {
 	ir := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor()
+	// Bounded: a track handed to the fast path leaves pion's generator with
+	// gaps that would otherwise be asked for every 100 ms for ever.
+	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorMaxNacksPerPacket(3))
 	if err != nil {
 		return nil, err
 	}
