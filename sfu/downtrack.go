@@ -163,9 +163,9 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 			return
 		}
 	} else if o := d.fast.Load(); o != nil {
-		if !o.rocSet { // pion may have sent (and wrapped) on this SSRC before
-			o.ctx.SetROC(b.ssrc, d.rw.wraps)
-			o.rocSet = true
+		if !o.srtp.rocSet { // pion may have sent (and wrapped) on this SSRC before
+			o.srtp.ctx.SetROC(b.ssrc, d.rw.wraps)
+			o.srtp.rocSet = true
 		}
 		if err := o.send(h, payload); err != nil {
 			d.dropped(dropWriteError)
@@ -282,6 +282,9 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 // setQueued switches between direct writes (UDP) and a send queue (for a
 // transport that can block, such as ICE-TCP).
 func (d *DownTrack) setQueued(queued bool) {
+	if queued == (d.queue.Load() != nil) {
+		return
+	}
 	var q *sendQueue
 	if b := d.binding.Load(); queued && b != nil {
 		q = newSendQueue(b.writer, func() { d.dropped(dropWriteError) })

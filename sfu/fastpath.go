@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,6 +90,7 @@ type fastPublisher struct {
 	hdr    rtp.Header
 	mu     sync.Mutex // serialises changes to tracks
 	tracks atomic.Pointer[map[uint32]*fastTrack]
+	busy   atomic.Int32 // packets being handled (for giveBack)
 }
 
 // fastTrack is a track on the fast path and the SRTP rollover counter its
@@ -100,6 +102,8 @@ type fastTrack struct {
 }
 
 func (f *fastPublisher) handle(b []byte) bool {
+	f.busy.Add(1)
+	defer f.busy.Add(-1)
 	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
 	ft := (*f.tracks.Load())[ssrc]
 	if ft == nil {
@@ -137,13 +141,19 @@ func (f *fastPublisher) add(ssrc uint32, t *Track, roc uint32) {
 // fastOut sends one DownTrack's packets straight to the subscriber. Only
 // the goroutine of the track the DownTrack is attached to uses it.
 type fastOut struct {
+	srtp  *outSRTP // shared by the fastOuts of one DownTrack across moves
+	conn  *mediaConn
+	addr  netip.AddrPort
+	hdr   rtp.Header
+	plain [MaxPacketSize]byte
+	out   [MaxPacketSize + 32]byte // room for the auth tag
+}
+
+// outSRTP is a DownTrack's own encryption context. The rollover counter
+// continues pion's (set on first use). Track goroutine only.
+type outSRTP struct {
 	ctx    *srtp.Context
-	rocSet bool // the rollover counter continues pion's, set on first use
-	conn   *mediaConn
-	addr   netip.AddrPort
-	hdr    rtp.Header
-	plain  [MaxPacketSize]byte
-	out    [MaxPacketSize + 32]byte // room for the auth tag
+	rocSet bool
 }
 
 // send encrypts and writes a packet: the header as given, then payload and
@@ -160,7 +170,7 @@ func (o *fastOut) send(h *rtp.Header, payload []byte) error {
 		o.plain[n+pad-1] = h.PaddingSize
 		n += pad
 	}
-	out, err := o.ctx.EncryptRTP(o.out[:0], o.plain[:n], &o.hdr)
+	out, err := o.srtp.ctx.EncryptRTP(o.out[:0], o.plain[:n], &o.hdr)
 	if err != nil {
 		return err
 	}
@@ -258,11 +268,68 @@ func (s *Session) connected() {
 	if !s.room.sfu.t.slowPath {
 		s.goFast()
 	}
+	s.pairChanged()
 	s.fastMu.Lock()
 	downs := s.downs
 	s.fastMu.Unlock()
 	for _, d := range downs {
 		d.transportReady()
+	}
+}
+
+// pairChanged follows the ICE pair the session uses. Over ICE-TCP a viewer
+// gets a send queue (a slow reader can block TCP writes) and the session
+// leaves the fast path; over UDP from a new address the fast path moves
+// with it.
+func (s *Session) pairChanged() {
+	pair, err := s.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return
+	}
+	tcp := pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolTCP
+	addr, udp := remoteUDP(s.pc)
+	s.fastMu.Lock()
+	defer s.fastMu.Unlock()
+	if s.fastClosed {
+		return
+	}
+	for _, d := range s.downs {
+		d.setQueued(tcp)
+	}
+	if s.fastKeys == nil || (udp && addr == s.fastAddr) {
+		return
+	}
+	conn := s.room.sfu.t.udp
+	if s.fastIn != nil {
+		conn.removeRoute(s.fastAddr, s.fastIn)
+		if !udp || !conn.setRoute(addr, s.fastIn) {
+			s.giveBack()
+		}
+	}
+	for _, d := range s.downs {
+		if o := d.fast.Load(); o != nil {
+			if udp {
+				d.fast.Store(&fastOut{srtp: o.srtp, conn: conn, addr: addr})
+			} else {
+				d.fast.Store(nil)
+			}
+		}
+	}
+	s.fastAddr = addr
+}
+
+// giveBack returns a publisher's tracks to pion's readers (its route is
+// already gone): once the socket reader is done with a packet in hand, the
+// readers own the tracks again.
+func (s *Session) giveBack() {
+	fp := s.fastIn
+	s.fastIn = nil
+	for fp.busy.Load() != 0 {
+		runtime.Gosched()
+	}
+	for _, ft := range *fp.tracks.Load() {
+		ft.t.nacker = nil
+		ft.t.owner.Store(ownerFree)
 	}
 }
 
@@ -312,7 +379,7 @@ func (s *Session) goFast() {
 		if err != nil {
 			return
 		}
-		d.fast.Store(&fastOut{ctx: ctx, conn: conn, addr: addr})
+		d.fast.Store(&fastOut{srtp: &outSRTP{ctx: ctx}, conn: conn, addr: addr})
 	}
 }
 

@@ -58,6 +58,11 @@ func (s *Session) Close() {
 	s.closeOnce.Unlock()
 	s.leaveFast()
 	s.pc.Close()
+	s.fastMu.Lock()
+	for _, d := range s.downs {
+		d.setQueued(false)
+	}
+	s.fastMu.Unlock()
 	s.room.remove(s)
 	close(s.done)
 	s.room.sfu.log.Info("session closed", "room", s.room.key, "user", s.userID, "session", s.ID, "publisher", s.publishing)
@@ -84,6 +89,9 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, 
 	if old != nil {
 		go old.Close() // a new publish from the same user replaces the old one
 	}
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+		go s.pairChanged()
+	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:

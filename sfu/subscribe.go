@@ -67,7 +67,6 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 		sender := senders[i]
 		sfu.spawn(func() { readSubscriberRTCP(sender, dt) })
 	}
-	s.queueOverTCP(downs)
 	s.fastMu.Lock()
 	s.downs = downs
 	s.fastMu.Unlock()
@@ -76,24 +75,6 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 	}
 	sfu.spawn(func() { s.sendReports(downs) })
 	return s, answer, nil
-}
-
-// queueOverTCP gives the viewer's DownTracks a send queue while its
-// connection runs over ICE-TCP, where a slow reader can block writes.
-func (s *Session) queueOverTCP(downs []*DownTrack) {
-	ice := s.pc.SCTP().Transport().ICETransport()
-	ice.OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
-		tcp := pair != nil && pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolTCP
-		for _, dt := range downs {
-			dt.setQueued(tcp)
-		}
-	})
-	go func() {
-		<-s.done
-		for _, dt := range downs {
-			dt.setQueued(false)
-		}
-	}()
 }
 
 // trackWait bounds how long a viewer's offer waits for a publisher's
