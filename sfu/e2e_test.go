@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -217,22 +216,12 @@ func (v *viewer) deliveredRatio(kind string) float64 {
 	return 0
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+var waitFor = testpeer.WaitFor
 
 // A viewer receives a publisher's H.264 and Opus at 800 kbps with every
 // packet, in order, and keeps receiving one continuous stream when the
 // publisher republishes.
 func TestPublishSubscribeAndRepublish(t *testing.T) {
-	goroutines := runtime.NumGoroutine()
 	s := startSFU(t)
 	pub := publish(t, s, "room-1", "alice", testpeer.Options{})
 	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-1"] != nil && s.rooms["room-1"].track("alice", KindVideo) != nil })
@@ -265,7 +254,6 @@ func TestPublishSubscribeAndRepublish(t *testing.T) {
 	if v.stats("audio").maxGap > 1 {
 		t.Fatalf("audio jumped by %d across the republish", v.stats("audio").maxGap)
 	}
-	_ = goroutines
 }
 
 // With 5 % of the publisher's packets lost on the way in, NACKs bring what

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -232,21 +233,29 @@ func (u publisherUpstream) RequestKeyframe(ssrc uint32) {
 }
 
 // readSenderReports keeps the publisher's latest sender report on the track
-// for lip-sync translation. Undecodable RTCP is skipped.
+// for lip-sync translation.
 func readSenderReports(recv *webrtc.RTPReceiver, t *Track) {
+	readRTCP(recv.ReadRTCP, func(pkts []rtcp.Packet) {
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				t.SetSenderReport(sr.SSRC, sr.NTPTime, sr.RTPTime)
+			}
+		}
+	})
+}
+
+// readRTCP hands every RTCP compound packet read to handle until the
+// transport closes; one that does not parse is skipped.
+func readRTCP(read func() ([]rtcp.Packet, interceptor.Attributes, error), handle func([]rtcp.Packet)) {
 	for {
-		pkts, _, err := recv.ReadRTCP()
+		pkts, _, err := read()
 		if err != nil {
 			if isClosedErr(err) {
 				return
 			}
 			continue
 		}
-		for _, p := range pkts {
-			if sr, ok := p.(*rtcp.SenderReport); ok {
-				t.SetSenderReport(sr.SSRC, sr.NTPTime, sr.RTPTime)
-			}
-		}
+		handle(pkts)
 	}
 }
 

@@ -112,18 +112,9 @@ func (o *offerInfo) accepts(mime string) bool {
 }
 
 // readSubscriberRTCP feeds a viewer's NACKs, keyframe requests and REMBs
-// to its DownTrack. RTCP that does not parse is skipped.
+// to its DownTrack.
 func readSubscriberRTCP(sender *webrtc.RTPSender, dt *DownTrack) {
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			if isClosedErr(err) {
-				return
-			}
-			continue
-		}
-		dt.HandleRTCP(pkts)
-	}
+	readRTCP(sender.ReadRTCP, dt.HandleRTCP)
 }
 
 // reportInterval: browsers need sender reports for lip sync; once a second

@@ -313,16 +313,7 @@ func TestVanishedClientIsFreed(t *testing.T) {
 	s.rooms.Close()
 }
 
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+var waitUntil = testpeer.WaitFor
 
 // Offers are rationed per address: a burst beyond the limit gets HTTP 429
 // with code 14009, before any signature is checked.

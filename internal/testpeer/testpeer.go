@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync/atomic"
+	"testing"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -126,4 +128,16 @@ func (c *lossyConn) WriteToUDP(b []byte, addr *net.UDPAddr) (int, error) {
 		return len(b), nil
 	}
 	return c.UDPConn.WriteToUDP(b, addr)
+}
+
+// WaitFor polls cond until it holds, failing the test after d.
+func WaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
