@@ -37,8 +37,9 @@ var errNoKeys = errors.New("sfu: SRTP keys not available")
 
 // sessionKeys derives the SRTP keys from the session's DTLS connection as
 // RFC 5764 says. pion does not export its DTLS connection, so it is read
-// from the transport by reflection (pinned pion version; a test fails if a
-// newer pion moves it).
+// from the transport by reflection (pinned pion version; if a newer pion
+// moves it, sessions stay on pion's path and assertFastPath in the SFU's
+// tests fails).
 func sessionKeys(pc *webrtc.PeerConnection) (*srtpKeys, error) {
 	dt := pc.SCTP().Transport()
 	f := reflect.ValueOf(dt).Elem().FieldByName("conn")
