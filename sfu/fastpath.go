@@ -115,6 +115,7 @@ func (f *fastPublisher) handle(b []byte) bool {
 		ft.rocSet = true
 	}
 	t := ft.t
+	t.forwardLate()
 	slot := t.cache.slot()
 	out, err := f.ctx.DecryptRTP(slot.Buffer()[:0], b, &f.hdr)
 	if err != nil {

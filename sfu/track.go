@@ -73,6 +73,7 @@ type Track struct {
 	lastKeyframeRequest atomic.Int64
 	keyframePending     atomic.Bool // a request held back by the throttle
 	owner               atomic.Int32
+	late                chan []byte    // set by handOver, see forwardLate
 	nacker              *nackGenerator // the fast path's NACKs to the publisher
 	// wraps counts the source's sequence-number wrap-arounds (owner only):
 	// the SRTP rollover counter the fast path must continue from.
@@ -186,7 +187,13 @@ func (t *Track) ForwardFrom(r io.Reader) error {
 			return err
 		}
 		if !t.owner.CompareAndSwap(ownerFree, ownerReader) {
-			continue // handed over
+			// Handed over: what pion had queued still arrives here; the
+			// fast path forwards it before its next packet.
+			select {
+			case t.late <- append([]byte(nil), buf[:n]...):
+			default:
+			}
+			continue
 		}
 		t.forward(copy(t.cache.slot().Buffer(), buf[:n]), monotonic())
 		t.owner.Store(ownerFree)
@@ -204,8 +211,22 @@ const (
 // handOver makes the fast path the track's only source: it waits for a
 // forward in progress on the reader to end, and keeps the reader out.
 func (t *Track) handOver() {
+	t.late = make(chan []byte, lateBacklog)
 	for !t.owner.CompareAndSwap(ownerFree, ownerFast) {
 		runtime.Gosched()
+	}
+}
+
+// lateBacklog bounds the packets pion still delivers to a track's old
+// reader after the hand-over (a few at most).
+const lateBacklog = 32
+
+// forwardLate forwards what the old reader received after the hand-over;
+// the fast path calls it before each packet (a length check when empty).
+func (t *Track) forwardLate() {
+	for len(t.late) > 0 {
+		b := <-t.late
+		t.forward(copy(t.cache.slot().Buffer(), b), monotonic())
 	}
 }
 
