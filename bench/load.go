@@ -56,9 +56,10 @@ type Stream struct {
 	Bytes  uint64
 }
 
-// StartPair publishes synthetic media into room and plays it back to
-// viewers clients. It returns once every viewer's answer is applied.
-func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps, viewers int) (*Pair, error) {
+// StartPair publishes synthetic media into room as user publisher and plays
+// it back to viewers clients named after viewer. It returns once every
+// viewer's answer is applied.
+func StartPair(ctx context.Context, t Target, room, publisher, viewer string, bitrateKbps, fps, viewers int) (*Pair, error) {
 	api, err := testpeer.API(testpeer.Options{})
 	if err != nil {
 		return nil, err
@@ -78,14 +79,17 @@ func StartPair(ctx context.Context, t Target, room string, bitrateKbps, fps, vie
 		p.Close()
 		return nil, err
 	}
-	publisher := "pub-" + room
 	if err := exchange(ctx, p.pub, t, fmt.Sprintf("/whip/%d/%s/%s", t.App, room, publisher), room, publisher, "?"); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	go src.Run(pctx)
 	for i := range viewers {
-		if err := p.addViewer(ctx, api, t, room, publisher, fmt.Sprintf("view%d-%s", i, room)); err != nil {
+		name := viewer
+		if viewers > 1 {
+			name = fmt.Sprintf("%s%d", viewer, i)
+		}
+		if err := p.addViewer(ctx, api, t, room, publisher, name); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("play: %w", err)
 		}

@@ -40,7 +40,8 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 		}
 	}()
 	for i := range rooms {
-		p, err := StartPair(ctx, t, fmt.Sprint(1000+i), bitrateKbps, fps, viewers)
+		room := fmt.Sprint(1000 + i)
+		p, err := StartPair(ctx, t, room, "pub-"+room, "viewer-"+room, bitrateKbps, fps, viewers)
 		if err != nil {
 			return Forwarding{}, fmt.Errorf("%s room %d: %w", t.Name, i, err)
 		}

@@ -11,12 +11,14 @@ import (
 	"time"
 )
 
-// Scenario is one load test: Rooms 1v1 rooms, each a publisher sending
-// synthetic H.264 at BitrateKbps and FPS plus Opus, and a viewer.
+// Scenario is one load test: Rooms 1v1 rooms where each participant sends
+// synthetic H.264 at BitrateKbps and FPS plus Opus and receives the other
+// (OneWay: one participant sends, the other only receives).
 type Scenario struct {
 	Target      Target
 	Rooms       int
-	Viewers     int           // per room (1 for 1v1)
+	OneWay      bool
+	Viewers     int           // per publisher (1 for 1v1)
 	Ramp        float64       // rooms started per second
 	Duration    time.Duration // after the last room is up
 	BitrateKbps int
@@ -95,16 +97,26 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 	defer tick.Stop()
 	report := func() {
 		if progress != nil {
-			progress(Progress{Elapsed: time.Since(start), RoomsUp: len(pairs), Received: totals(pairs).Received,
+			progress(Progress{Elapsed: time.Since(start), RoomsUp: roomsUp(sc, pairs), Received: totals(pairs).Received,
 				LossRatio: totals(pairs).lossRatio(), ServerCPU: cpu.interval()})
 		}
 	}
 	for i := range sc.Rooms {
-		p, err := StartPair(ctx, sc.Target, fmt.Sprint(100000+i), sc.BitrateKbps, sc.FPS, sc.Viewers)
-		if err != nil {
-			return nil, fmt.Errorf("room %d: %w", i, err)
+		room := fmt.Sprint(100000 + i)
+		// User ids are unique per app (a second login takes over), so
+		// they carry the room. Each side publishes; the other plays it.
+		a, b := "a-"+room, "b-"+room
+		sides := [][2]string{{a, b}, {b, a}}
+		if sc.OneWay {
+			sides = sides[:1]
 		}
-		pairs = append(pairs, p)
+		for _, side := range sides {
+			p, err := StartPair(ctx, sc.Target, room, side[0], side[1], sc.BitrateKbps, sc.FPS, sc.Viewers)
+			if err != nil {
+				return nil, fmt.Errorf("room %d: %w", i, err)
+			}
+			pairs = append(pairs, p)
+		}
 		select {
 		case <-tick.C:
 			report()
@@ -127,6 +139,13 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 		}
 	}
 	return build(sc, pairs, cpu, steady), nil
+}
+
+func roomsUp(sc Scenario, pairs []*Pair) int {
+	if sc.OneWay {
+		return len(pairs)
+	}
+	return len(pairs) / 2
 }
 
 // totals sums the streams of all pairs.
@@ -160,7 +179,7 @@ func totals(pairs []*Pair) sums {
 // began, for rates and CPU per packet.
 func build(sc Scenario, pairs []*Pair, cpu *cpuWatch, from sums) *Report {
 	t := totals(pairs)
-	r := &Report{Target: sc.Target.URL, Rooms: sc.Rooms, RoomsUp: len(pairs), DurationSeconds: cpu.elapsed().Seconds(),
+	r := &Report{Target: sc.Target.URL, Rooms: sc.Rooms, RoomsUp: roomsUp(sc, pairs), DurationSeconds: cpu.elapsed().Seconds(),
 		Expected: t.Expected, Received: t.Received, Lost: t.Lost, Late: t.Late, Duplicates: t.Dups}
 	if t.Expected > 0 {
 		r.DeliveryRatio = float64(t.Received) / float64(t.Expected)
@@ -192,7 +211,7 @@ func build(sc Scenario, pairs []*Pair, cpu *cpuWatch, from sums) *Report {
 		r.JitterMs = jitter / float64(videoStreams)
 	}
 	if elapsed := cpu.elapsed().Seconds(); len(pairs) > 0 && elapsed > 0 {
-		r.KbpsPerRoom = float64(t.Bytes-from.Bytes) * 8 / 1000 / elapsed / float64(len(pairs))
+		r.KbpsPerRoom = float64(t.Bytes-from.Bytes) * 8 / 1000 / elapsed / float64(roomsUp(sc, pairs))
 	}
 	r.Generator = cpu.resources(os.Getpid(), 0)
 	if sc.ServerPID != 0 {
@@ -217,7 +236,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	f("join ms\tp50 %.0f  p99 %.0f", r.JoinMs.P50, r.JoinMs.P99)
 	f("keyframe wait ms\tp50 %.0f  p99 %.0f", r.KeyframeWaitMs.P50, r.KeyframeWaitMs.P99)
 	f("video jitter\t%.1f ms", r.JitterMs)
-	f("received per room\t%.0f kbps", r.KbpsPerRoom)
+	f("received per room\t%.0f kbps (both directions)", r.KbpsPerRoom)
 	if s := r.Server; s != nil {
 		f("server\t%.2f cores, %.1f µs CPU per delivered packet, %.0f MiB", s.CPUCores, s.MicrosPerPacket, s.RSSMiB)
 	}

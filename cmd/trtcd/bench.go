@@ -24,7 +24,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	app := fs.Uint("sdkappid", 0, "sdkAppId (required for trtcd)")
 	key := fs.String("key", "", "the app's secret key, to mint userSigs (empty: no Authorization header)")
 	rooms := fs.Int("rooms", 10, "1v1 rooms")
-	viewers := fs.Int("viewers", 1, "viewers per room")
+	viewers := fs.Int("viewers", 1, "viewers per publisher")
+	oneWay := fs.Bool("one-way", false, "one participant per room publishes (default: both publish and play each other)")
 	ramp := fs.Float64("ramp", 5, "rooms started per second")
 	duration := fs.Duration("duration", 30*time.Second, "how long to measure once every room is up")
 	bitrate := fs.Int("bitrate", 600, "video kbps per publisher")
@@ -46,7 +47,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	report, err := bench.Run(ctx, bench.Scenario{Target: t, Rooms: *rooms, Viewers: *viewers, Ramp: *ramp,
+	report, err := bench.Run(ctx, bench.Scenario{Target: t, Rooms: *rooms, OneWay: *oneWay, Viewers: *viewers, Ramp: *ramp,
 		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid},
 		func(p bench.Progress) {
 			cpu := "n/a"
