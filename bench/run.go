@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -28,11 +27,11 @@ type Scenario struct {
 
 // Progress is what a live display shows while the scenario runs.
 type Progress struct {
-	Elapsed   time.Duration
-	RoomsUp   int
-	Received  uint64
-	LossRatio float64
-	ServerCPU float64 // cores, over the last interval
+	Elapsed   time.Duration `json:"elapsedNs"`
+	RoomsUp   int           `json:"roomsUp"`
+	Received  uint64        `json:"receivedPackets"`
+	LossRatio float64       `json:"lossRatio"`
+	ServerCPU float64       `json:"serverCpuCores"` // over the last interval; -1 when not measured
 }
 
 // Percentiles of a distribution, in milliseconds.
@@ -68,6 +67,9 @@ type Report struct {
 	KbpsPerRoom     float64     `json:"receivedKbpsPerRoom"`
 	Server          *Resources  `json:"server,omitempty"`
 	Generator       Resources   `json:"generator"`
+	// Timeline is the progress every two seconds: rooms up, loss and the
+	// server's CPU as the load ramped and held.
+	Timeline []Progress `json:"timeline"`
 }
 
 // Resources are a process's CPU and memory over the run.
@@ -95,10 +97,14 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 	cpu := newCPUWatch(sc.ServerPID)
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	var timeline []Progress
 	report := func() {
+		t := totals(pairs)
+		p := Progress{Elapsed: time.Since(start), RoomsUp: roomsUp(sc, pairs), Received: t.Received,
+			LossRatio: t.lossRatio(), ServerCPU: cpu.interval()}
+		timeline = append(timeline, p)
 		if progress != nil {
-			progress(Progress{Elapsed: time.Since(start), RoomsUp: roomsUp(sc, pairs), Received: totals(pairs).Received,
-				LossRatio: totals(pairs).lossRatio(), ServerCPU: cpu.interval()})
+			progress(p)
 		}
 	}
 	for i := range sc.Rooms {
@@ -138,7 +144,9 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 			return nil, ctx.Err()
 		}
 	}
-	return build(sc, pairs, cpu, steady), nil
+	r := build(sc, pairs, cpu, steady)
+	r.Timeline = timeline
+	return r, nil
 }
 
 func roomsUp(sc Scenario, pairs []*Pair) int {
@@ -274,15 +282,15 @@ func (w *cpuWatch) mark() {
 
 func (w *cpuWatch) elapsed() time.Duration { return time.Since(w.markAt) }
 
-// interval is the server's cores busy since the last call.
+// interval is the server's cores busy since the last call (-1: unknown).
 func (w *cpuWatch) interval() float64 {
 	if w.pid == 0 {
-		return math.NaN()
+		return -1
 	}
 	now := time.Now()
 	c, err := ProcessCPU(w.pid)
 	if err != nil {
-		return math.NaN()
+		return -1
 	}
 	cores := (c - w.lastCPU).Seconds() / now.Sub(w.lastAt).Seconds()
 	w.lastAt, w.lastCPU = now, c

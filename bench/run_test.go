@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,13 @@ func TestRunAgainstTrtcd(t *testing.T) {
 	r.WriteTable(os.Stderr)
 	if r.RoomsUp != 3 || r.DeliveryRatio < 0.99 || r.LatencyMs.Count == 0 || r.JoinMs.Count != 6 || r.KeyframeWaitMs.Count != 6 {
 		t.Fatalf("report %+v", r)
+	}
+	var page, doc strings.Builder
+	if err := r.WriteHTML(&page); err != nil || !strings.Contains(page.String(), "<svg") || !strings.Contains(page.String(), "<polyline") {
+		t.Fatalf("HTML report: %v\n%.300s", err, page.String())
+	}
+	if err := r.WriteJSON(&doc); err != nil || !strings.Contains(doc.String(), `"deliveryRatio"`) {
+		t.Fatalf("JSON report: %v", err)
 	}
 	if r.KbpsPerRoom < 700 || r.Server == nil || r.Server.CPUCores <= 0 || updates == 0 {
 		t.Fatalf("rates and resources not measured: %+v (%d progress updates)", r, updates)

@@ -32,6 +32,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fps := fs.Int("fps", 25, "video frames per second")
 	pid := fs.Int("server-pid", 0, "the server's process id on this machine, to read its CPU and memory from /proc")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
+	htmlPath := fs.String("html", "", "also write an HTML report with charts to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err)
 	}
@@ -51,7 +52,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid},
 		func(p bench.Progress) {
 			cpu := "n/a"
-			if !math.IsNaN(p.ServerCPU) {
+			if p.ServerCPU >= 0 {
 				cpu = fmt.Sprintf("%.2f cores", p.ServerCPU)
 			}
 			fmt.Fprintf(stderr, "\r%5.0fs  rooms up %d/%d  packets %d  loss %.2f%%  server CPU %s   ",
@@ -62,13 +63,24 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	report.WriteTable(stdout)
-	if *jsonPath != "" {
-		f, err := os.Create(*jsonPath)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return report.WriteJSON(f)
+	if err := writeFile(*jsonPath, report.WriteJSON); err != nil {
+		return err
 	}
-	return nil
+	return writeFile(*htmlPath, report.WriteHTML)
+}
+
+// writeFile writes a report to path with write, when a path is given.
+func writeFile(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
