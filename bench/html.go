@@ -58,7 +58,7 @@ func lineChart(timeline []Progress, value func(Progress) float64, title string) 
 	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 %.0f %.0f" class="chart">`+
 		`<polyline points="%s" class="line"/>`+
 		`<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/>`+
-		`<text x="%.0f" y="%.0f" class="label">rooms up (0–%.0f)</text><text x="%.0f" y="%.0f" class="label" text-anchor="start">%s, max %.2g</text></svg>`,
+		`<text x="%.0f" y="%.0f" class="label">rooms up (0–%.0f)</text><text x="%.0f" y="%.0f" class="title">%s, max %.2g</text></svg>`,
 		chartW, chartH, pts.String(),
 		pad, chartH-pad, chartW-pad, chartH-pad, pad, pad, pad, chartH-pad,
 		chartW/2, chartH-8, xMax, pad, pad-10, title, yMax))
@@ -97,7 +97,7 @@ h1{font-size:22px;margin:0 0 4px} .muted{color:#6b7385}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 .chart{width:100%;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 .bar{fill:#2f7cf6}.line{fill:none;stroke:#2f7cf6;stroke-width:2.5}.axis{stroke:#c5cad6}
-.label{font-size:11px;fill:#6b7385;text-anchor:middle}.value{font-size:11px;fill:#1d2330;text-anchor:middle}
+.label{font-size:11px;fill:#6b7385;text-anchor:middle}.title{font-size:11px;fill:#6b7385}.value{font-size:11px;fill:#1d2330;text-anchor:middle}
 table{border-collapse:collapse;background:#fff;border-radius:12px;overflow:hidden;box-shadow:0 1px 3px rgba(0,0,0,.08);width:100%}
 td{padding:8px 14px;border-bottom:1px solid #eef0f5} td:first-child{color:#6b7385;width:220px}
 </style></head><body>
