@@ -108,20 +108,10 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 		}
 	}
 	for i := range sc.Rooms {
-		room := fmt.Sprint(100000 + i)
-		// User ids are unique per app (a second login takes over), so
-		// they carry the room. Each side publishes; the other plays it.
-		a, b := "a-"+room, "b-"+room
-		sides := [][2]string{{a, b}, {b, a}}
-		if sc.OneWay {
-			sides = sides[:1]
-		}
-		for _, side := range sides {
-			p, err := StartPair(ctx, sc.Target, room, side[0], side[1], sc.BitrateKbps, sc.FPS, sc.Viewers)
-			if err != nil {
-				return nil, fmt.Errorf("room %d: %w", i, err)
-			}
-			pairs = append(pairs, p)
+		started, err := startRoom(ctx, sc, i)
+		pairs = append(pairs, started...)
+		if err != nil {
+			return nil, err
 		}
 		select {
 		case <-tick.C:

@@ -17,7 +17,9 @@ import (
 // A short scenario against an in-process trtcd: in every room both
 // participants publish and play each other, all media arrives, and
 // latency, join time and keyframe wait are measured for both directions.
-func TestRunAgainstTrtcd(t *testing.T) {
+// startTrtcd runs an in-process trtcd for the bench to load.
+func startTrtcd(t *testing.T) Target {
+	t.Helper()
 	apps, _ := signaling.NewApps(signaling.App{SDKAppID: benchApp, Key: benchKey})
 	srv, err := server.Start(server.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, Version: "test",
@@ -27,11 +29,28 @@ func TestRunAgainstTrtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown(context.Background())
-	target := Target{URL: "http://" + srv.HTTPAddr().String(), App: benchApp, PID: os.Getpid(),
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return Target{URL: "http://" + srv.HTTPAddr().String(), App: benchApp, PID: os.Getpid(),
 		Auth: func(room, user string) (string, string) {
 			return tlssig.GenUserSig(benchKey, benchApp, user, time.Hour, time.Now()), ""
 		}}
+}
+
+// A capacity search with generous limits holds every level up to the cap.
+func TestFindCapacityHoldsEasyLevels(t *testing.T) {
+	target := startTrtcd(t)
+	c, err := FindCapacity(context.Background(), Scenario{Target: target, Rooms: 2, BitrateKbps: 300, FPS: 15},
+		Limits{MaxLoss: 0.05, MaxLatency: time.Second, Step: 1, Hold: time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rooms != 2 || len(c.Steps) != 2 || !c.Steps[1].Held || c.Steps[1].LatencyP99Ms <= 0 {
+		t.Fatalf("capacity %+v", c)
+	}
+}
+
+func TestRunAgainstTrtcd(t *testing.T) {
+	target := startTrtcd(t)
 	updates := 0
 	r, err := Run(context.Background(), Scenario{Target: target, Rooms: 3, Ramp: 10, Duration: 3 * time.Second,
 		BitrateKbps: 500, FPS: 25, ServerPID: os.Getpid()}, func(Progress) { updates++ })

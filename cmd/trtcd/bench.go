@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +34,11 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	pid := fs.Int("server-pid", 0, "the server's process id on this machine, to read its CPU and memory from /proc")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	htmlPath := fs.String("html", "", "also write an HTML report with charts to this file")
+	findCapacity := fs.Bool("find-capacity", false, "add --step rooms at a time (up to --rooms) until a level breaks --max-loss or --max-p99; report the most rooms that held")
+	step := fs.Int("step", 5, "rooms added per level with --find-capacity")
+	hold := fs.Duration("hold", 10*time.Second, "how long each level is measured with --find-capacity")
+	maxLoss := fs.Float64("max-loss", 0.01, "loss ratio a level may not exceed with --find-capacity")
+	maxP99 := fs.Duration("max-p99", 100*time.Millisecond, "p99 end-to-end latency a level may not exceed with --find-capacity")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err)
 	}
@@ -48,8 +54,27 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	report, err := bench.Run(ctx, bench.Scenario{Target: t, Rooms: *rooms, OneWay: *oneWay, Viewers: *viewers, Ramp: *ramp,
-		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid},
+	sc := bench.Scenario{Target: t, Rooms: *rooms, OneWay: *oneWay, Viewers: *viewers, Ramp: *ramp,
+		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid}
+	if *findCapacity {
+		if *step <= 0 || *hold <= 0 {
+			return usageErrorf("--step and --hold must be positive")
+		}
+		c, err := bench.FindCapacity(ctx, sc, bench.Limits{MaxLoss: *maxLoss, MaxLatency: *maxP99, Step: *step, Hold: *hold},
+			func(s bench.Step) {
+				fmt.Fprintf(stderr, "%d rooms: loss %.3f %%, p99 %.1f ms, held %v\n", s.Rooms, 100*s.LossRatio, s.LatencyP99Ms, s.Held)
+			})
+		if err != nil {
+			return err
+		}
+		c.WriteTable(stdout)
+		return writeFile(*jsonPath, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(c)
+		})
+	}
+	report, err := bench.Run(ctx, sc,
 		func(p bench.Progress) {
 			cpu := "n/a"
 			if p.ServerCPU >= 0 {

@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+// Limits are the quality a room count must hold to count as capacity.
+type Limits struct {
+	MaxLoss    float64       // e.g. 0.01
+	MaxLatency time.Duration // p99 end-to-end, e.g. 100 ms
+	Step       int           // rooms added per step
+	Hold       time.Duration // how long each step is measured
+}
+
+// Step is one load level of a capacity search.
+type Step struct {
+	Rooms        int     `json:"rooms"`
+	LossRatio    float64 `json:"lossRatio"`
+	LatencyP99Ms float64 `json:"latencyP99Ms"`
+	ServerCores  float64 `json:"serverCpuCores"` // -1 when not measured
+	Held         bool    `json:"held"`
+}
+
+// Capacity is the outcome of a search: the most rooms that held the limits.
+type Capacity struct {
+	Rooms          int     `json:"capacityRooms"`
+	Steps          []Step  `json:"steps"`
+	GeneratorCores float64 `json:"generatorCpuCores"`
+}
+
+// FindCapacity adds rooms step by step (up to sc.Rooms) and measures each
+// level for lim.Hold; it stops at the first level that breaks the limits.
+func FindCapacity(ctx context.Context, sc Scenario, lim Limits, progress func(Step)) (*Capacity, error) {
+	var pairs []*Pair
+	defer func() {
+		for _, p := range pairs {
+			p.Close()
+		}
+	}()
+	cpu := newCPUWatch(sc.ServerPID)
+	c := &Capacity{}
+	for rooms := 0; rooms < sc.Rooms; {
+		next := min(rooms+lim.Step, sc.Rooms)
+		for ; rooms < next; rooms++ {
+			started, err := startRoom(ctx, sc, rooms)
+			pairs = append(pairs, started...)
+			if err != nil {
+				return c, err
+			}
+		}
+		before := totals(pairs)
+		for _, p := range pairs {
+			p.mu.Lock()
+			p.latency = NewSamples(20000) // this level's samples only
+			p.mu.Unlock()
+		}
+		cpu.interval()
+		select {
+		case <-time.After(lim.Hold):
+		case <-ctx.Done():
+			return c, ctx.Err()
+		}
+		after := totals(pairs)
+		s := Step{Rooms: rooms, ServerCores: cpu.interval(), LatencyP99Ms: windowP99(pairs)}
+		if expected := after.Expected - before.Expected; expected > 0 {
+			s.LossRatio = float64(int64(after.Lost)-int64(before.Lost)) / float64(expected)
+		}
+		s.Held = s.LossRatio <= lim.MaxLoss && s.LatencyP99Ms <= ms(lim.MaxLatency)
+		c.Steps = append(c.Steps, s)
+		if progress != nil {
+			progress(s)
+		}
+		if !s.Held {
+			break
+		}
+		c.Rooms = rooms
+	}
+	c.GeneratorCores = cpu.resources(os.Getpid(), 0).CPUCores
+	return c, nil
+}
+
+// startRoom starts room i: each participant publishes and the other plays
+// it (one publisher when OneWay). User ids are unique per app (a second
+// login takes over), so they carry the room.
+func startRoom(ctx context.Context, sc Scenario, i int) ([]*Pair, error) {
+	room := fmt.Sprint(100000 + i)
+	a, b := "a-"+room, "b-"+room
+	sides := [][2]string{{a, b}, {b, a}}
+	if sc.OneWay {
+		sides = sides[:1]
+	}
+	var out []*Pair
+	for _, side := range sides {
+		p, err := StartPair(ctx, sc.Target, room, side[0], side[1], sc.BitrateKbps, sc.FPS, max(sc.Viewers, 1))
+		if err != nil {
+			return out, fmt.Errorf("room %d: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func windowP99(pairs []*Pair) float64 {
+	all := NewSamples(200000)
+	for _, p := range pairs {
+		p.mu.Lock()
+		for _, v := range p.latency.values {
+			all.Add(v)
+		}
+		p.mu.Unlock()
+	}
+	if all.Count() == 0 {
+		return 0
+	}
+	return all.Percentile(99)
+}
+
+// WriteTable prints the search for a person.
+func (c *Capacity) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "rooms\tloss\tp99 latency\tserver CPU\theld")
+	for _, s := range c.Steps {
+		cores := "n/a"
+		if s.ServerCores >= 0 {
+			cores = fmt.Sprintf("%.2f cores", s.ServerCores)
+		}
+		fmt.Fprintf(tw, "%d\t%.3f %%\t%.1f ms\t%s\t%v\n", s.Rooms, 100*s.LossRatio, s.LatencyP99Ms, cores, s.Held)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "capacity: %d rooms held the limits (the load generator used %.2f cores of the same machine)\n", c.Rooms, c.GeneratorCores)
+}
