@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,24 @@ type Target struct {
 	// nil for a server without authentication.
 	Auth func(room, user string) (token, query string)
 	App  uint32 // sdkAppId in the URL path
+	// WHIP and WHEP are URL templates for servers whose paths differ from
+	// trtcd's, with {app}, {room}, {user} and {publisher} filled in; empty
+	// means trtcd's paths under URL.
+	WHIP, WHEP string
+}
+
+const (
+	defaultWHIP = "/whip/{app}/{room}/{user}"
+	defaultWHEP = "/whep/{app}/{room}/{publisher}?userId={user}"
+)
+
+// endpoint fills a URL template.
+func (t Target) endpoint(template, fallback, room, user, publisher string) string {
+	if template == "" {
+		template = t.URL + fallback
+	}
+	return strings.NewReplacer("{app}", fmt.Sprint(t.App), "{room}", url.QueryEscape(room),
+		"{user}", url.QueryEscape(user), "{publisher}", url.QueryEscape(publisher)).Replace(template)
 }
 
 // Pair is one room's media: a publisher and its viewers (one in a 1v1).
@@ -79,7 +98,7 @@ func StartPair(ctx context.Context, t Target, room, publisher, viewer string, bi
 		p.Close()
 		return nil, err
 	}
-	if err := exchange(ctx, p.pub, t, fmt.Sprintf("/whip/%d/%s/%s", t.App, room, publisher), room, publisher, "?"); err != nil {
+	if err := exchange(ctx, p.pub, t, t.endpoint(t.WHIP, defaultWHIP, room, publisher, publisher), room, publisher); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("publish: %w", err)
 	}
@@ -107,10 +126,10 @@ func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, t Target, room, p
 		return err
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.receive(tr) })
-	path := fmt.Sprintf("/whep/%d/%s/%s?userId=%s", t.App, room, publisher, viewer)
+	endpoint := t.endpoint(t.WHEP, defaultWHEP, room, viewer, publisher)
 	deadline := time.Now().Add(10 * time.Second)
 	for { // the publisher's tracks appear once its connection is up
-		err = exchange(ctx, pc, t, path, room, viewer, "&")
+		err = exchange(ctx, pc, t, endpoint, room, viewer)
 		if err == nil {
 			p.mu.Lock()
 			if p.joined.IsZero() {
@@ -175,8 +194,8 @@ func (p *Pair) Close() {
 	}
 }
 
-// exchange does one WHIP/WHEP offer/answer for pc.
-func exchange(ctx context.Context, pc *webrtc.PeerConnection, t Target, path, room, user, sep string) error {
+// exchange does one WHIP/WHEP offer/answer for pc at endpoint.
+func exchange(ctx context.Context, pc *webrtc.PeerConnection, t Target, endpoint, room, user string) error {
 	if pc.LocalDescription() == nil {
 		offer, err := pc.CreateOffer(nil)
 		if err != nil {
@@ -193,10 +212,14 @@ func exchange(ctx context.Context, pc *webrtc.PeerConnection, t Target, path, ro
 		var query string
 		token, query = t.Auth(room, user)
 		if query != "" {
-			path += sep + query
+			sep := "?"
+			if strings.Contains(endpoint, "?") {
+				sep = "&"
+			}
+			endpoint += sep + query
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", t.URL+path, strings.NewReader(pc.LocalDescription().SDP))
+	req, err := http.NewRequestWithContext(ctx, "POST", endpoint, strings.NewReader(pc.LocalDescription().SDP))
 	if err != nil {
 		return err
 	}

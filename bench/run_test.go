@@ -72,3 +72,14 @@ func TestRunAgainstTrtcd(t *testing.T) {
 		t.Fatalf("rates and resources not measured: %+v (%d progress updates)", r, updates)
 	}
 }
+
+func TestEndpointTemplates(t *testing.T) {
+	tg := Target{URL: "http://h:1", App: 7}
+	if got := tg.endpoint("", defaultWHEP, "r 1", "bob", "al/ice"); got != "http://h:1/whep/7/r+1/al%2Fice?userId=bob" {
+		t.Fatalf("default WHEP: %s", got)
+	}
+	srs := "http://h/rtc/v1/whip/?app=live&stream={room}_{user}"
+	if got := tg.endpoint(srs, defaultWHIP, "5", "a", "a"); got != "http://h/rtc/v1/whip/?app=live&stream=5_a" {
+		t.Fatalf("template: %s", got)
+	}
+}

@@ -31,6 +31,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 30*time.Second, "how long to measure once every room is up")
 	bitrate := fs.Int("bitrate", 600, "video kbps per publisher")
 	fps := fs.Int("fps", 25, "video frames per second")
+	whipURL := fs.String("whip-url", "", "WHIP URL template for another server, e.g. 'http://HOST/rtc/v1/whip/?app=live&stream={room}_{user}' ({app} {room} {user} {publisher})")
+	whepURL := fs.String("whep-url", "", "WHEP URL template for another server, e.g. 'http://HOST/rtc/v1/whep/?app=live&stream={room}_{publisher}'")
+	bearer := fs.String("bearer", "", "a fixed bearer token for every request (instead of userSigs minted with --key)")
 	pid := fs.Int("server-pid", 0, "the server's process id on this machine, to read its CPU and memory from /proc")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	htmlPath := fs.String("html", "", "also write an HTML report with charts to this file")
@@ -45,8 +48,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *app == 0 || *app > math.MaxUint32 || *rooms <= 0 || *bitrate <= 0 || *fps <= 0 {
 		return usageErrorf("--sdkappid, --rooms, --bitrate and --fps must be positive")
 	}
-	t := bench.Target{Name: "target", URL: strings.TrimSuffix(*target, "/"), App: uint32(*app), PID: *pid}
-	if *key != "" {
+	t := bench.Target{Name: "target", URL: strings.TrimSuffix(*target, "/"), App: uint32(*app), PID: *pid,
+		WHIP: *whipURL, WHEP: *whepURL}
+	if *bearer != "" {
+		b := *bearer
+		t.Auth = func(string, string) (string, string) { return b, "" }
+	} else if *key != "" {
 		k, id := *key, uint32(*app)
 		t.Auth = func(room, user string) (string, string) {
 			return tlssig.GenUserSig(k, id, user, time.Hour, time.Now()), ""
