@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
 
-.PHONY: run build test vet fmt-check deps fuzz clean
+.PHONY: run build test vet fmt-check deps fuzz bench-compare clean
 
 ## run: build trtcd and serve with the embedded default config (loopback, development app)
 run: build
@@ -36,6 +36,10 @@ deps:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
 	$(GO) test -run '^$$' -fuzz '^FuzzParseUserBuf$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
+
+## bench-compare: the same load through trtcd and through stock pion forwarding; CPU per packet and the ratio
+bench-compare:
+	BENCH_ROOMS=$${BENCH_ROOMS:-12} $(GO) test -run '^$$' -bench ForwardingCPU -benchtime 1x -v ./bench
 
 clean:
 	rm -rf bin
