@@ -269,21 +269,28 @@ const bitrateInterval = time.Second
 // capBitrate sends the publisher a REMB every second: its maxBitrate, or
 // lower when a viewer's estimate is lower, but not under minBitrate.
 func (s *Session) capBitrate() {
-	tick := time.NewTicker(bitrateInterval)
+	s.every(bitrateInterval, func() {
+		t := s.room.track(s.userID, KindVideo)
+		if t == nil || t.SSRC() == 0 {
+			return
+		}
+		s.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{
+			Bitrate: float32(capFor(t, s.minKbps, s.maxKbps)), SSRCs: []uint32{t.SSRC()},
+		}})
+	})
+}
+
+// every runs f each interval until the session ends.
+func (s *Session) every(interval time.Duration, f func()) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-tick.C:
+			f()
 		}
-		t := s.room.track(s.userID, KindVideo)
-		if t == nil || t.SSRC() == 0 {
-			continue
-		}
-		s.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{
-			Bitrate: float32(capFor(t, s.minKbps, s.maxKbps)), SSRCs: []uint32{t.SSRC()},
-		}})
 	}
 }
 

@@ -122,14 +122,7 @@ func readSubscriberRTCP(sender *webrtc.RTPSender, dt *DownTrack) {
 const reportInterval = time.Second
 
 func (s *Session) sendReports(downs []*DownTrack) {
-	tick := time.NewTicker(reportInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-tick.C:
-		}
+	s.every(reportInterval, func() {
 		var pkts []rtcp.Packet
 		now := monotonic()
 		for _, dt := range downs {
@@ -140,5 +133,5 @@ func (s *Session) sendReports(downs []*DownTrack) {
 		if len(pkts) > 0 {
 			s.pc.WriteRTCP(pkts)
 		}
-	}
+	})
 }

@@ -228,18 +228,7 @@ func TestWHIPPublishWHEPPlayAndDelete(t *testing.T) {
 	go src.Run(ctx)
 
 	viewer, playOffer, _ := clientOffer(t, false, testpeer.Options{})
-	var frames atomic.Int64
-	viewer.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if tr.Kind() == webrtc.RTPCodecTypeVideo && p.Marker {
-				frames.Add(1)
-			}
-		}
-	})
+	frames := countFrames(viewer)
 	deadline := time.Now().Add(5 * time.Second)
 	var w reply
 	for { // alice's tracks arrive once her connection is up
@@ -331,4 +320,21 @@ func TestWHIPRateLimitPerAddress(t *testing.T) {
 	if limited == 0 {
 		t.Fatalf("%d offers in a burst were all accepted", offerBurstIP+20)
 	}
+}
+
+// countFrames counts the video frames (marker bits) a client receives.
+func countFrames(pc *webrtc.PeerConnection) *atomic.Int64 {
+	var frames atomic.Int64
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			if tr.Kind() == webrtc.RTPCodecTypeVideo && p.Marker {
+				frames.Add(1)
+			}
+		}
+	})
+	return &frames
 }

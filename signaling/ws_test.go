@@ -309,18 +309,7 @@ func TestWebSocketAndWHIPMembersSeeEachOther(t *testing.T) {
 	}
 
 	viewer, playOffer, _ := offerFor(t, false)
-	var frames atomic.Int64
-	viewer.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if tr.Kind() == webrtc.RTPCodecTypeVideo && p.Marker {
-				frames.Add(1)
-			}
-		}
-	})
+	frames := countFrames(viewer)
 	sub := bob.request("subscribe", SDPData{UserID: "alice", SDP: playOffer})
 	if sub.Code != 0 {
 		t.Fatalf("subscribe: %d %s", sub.Code, sub.Message)
