@@ -38,14 +38,7 @@ type publisher struct {
 
 func publish(t *testing.T, s *SFU, room, user string, opts testpeer.Options) *publisher {
 	t.Helper()
-	api, err := testpeer.API(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc := testpeer.NewPeer(t, opts)
 	src, err := testpeer.NewSource(user, 800, 25)
 	if err != nil {
 		t.Fatal(err)
@@ -155,14 +148,7 @@ func subscribe(t *testing.T, s *SFU, room, user, publisherID string, opts ...tes
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	api, err := testpeer.API(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc := testpeer.NewPeer(t, o)
 	v := &viewer{pc: pc, rx: map[string]*received{}}
 	if err := testpeer.ReceiveAudioVideo(pc); err != nil {
 		t.Fatal(err)
@@ -190,7 +176,6 @@ func subscribe(t *testing.T, s *SFU, room, user, publisherID string, opts ...tes
 		}
 		return answer, err
 	})
-	t.Cleanup(func() { pc.Close() })
 	return v
 }
 

@@ -63,16 +63,9 @@ func startSignaling(t *testing.T, heartbeat time.Duration, limits WSLimits) *whi
 // receiving them (play).
 func clientOffer(t *testing.T, send bool, o testpeer.Options) (*webrtc.PeerConnection, string, *testpeer.Source) {
 	t.Helper()
-	api, err := testpeer.API(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
+	pc := testpeer.NewPeer(t, o)
 	var src *testpeer.Source
+	var err error
 	if send {
 		src, err = testpeer.NewSource("s", 600, 25)
 		if err != nil {

@@ -141,3 +141,19 @@ func WaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// NewPeer makes a loopback client PeerConnection that the test closes when
+// it ends.
+func NewPeer(t testing.TB, o Options) *webrtc.PeerConnection {
+	t.Helper()
+	api, err := API(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}
