@@ -46,17 +46,19 @@ func publish(t *testing.T, s *SFU, room, user string, opts testpeer.Options) *pu
 	if err := src.AddTo(pc); err != nil {
 		t.Fatal(err)
 	}
-	answer := negotiateClient(t, pc, func(offer string) (string, error) {
+	var session *Session
+	negotiateClient(t, pc, func(offer string) (string, error) {
 		sess, answer, err := s.Publish(context.Background(), PublishRequest{Room: room, UserID: user, Offer: offer,
 			MinBitrate: 400, MaxBitrate: 800, AllowAudio: true, AllowVideo: true})
 		if err == nil {
+			session = sess
 			t.Cleanup(sess.Close)
 		}
 		return answer, err
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go src.Run(ctx)
-	p := &publisher{pc: pc, session: answer, cancel: cancel}
+	p := &publisher{pc: pc, session: session, cancel: cancel}
 	t.Cleanup(p.stop)
 	return p
 }
@@ -67,8 +69,8 @@ func (p *publisher) stop() {
 }
 
 // negotiateClient makes the client's offer, passes it to the server and
-// applies the answer. It returns the server session created on the way.
-func negotiateClient(t *testing.T, pc *webrtc.PeerConnection, server func(offer string) (string, error)) *Session {
+// applies the answer.
+func negotiateClient(t *testing.T, pc *webrtc.PeerConnection, server func(offer string) (string, error)) {
 	t.Helper()
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
@@ -86,7 +88,6 @@ func negotiateClient(t *testing.T, pc *webrtc.PeerConnection, server func(offer 
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
 	}
-	return nil
 }
 
 // viewer is a pion client receiving a publisher's tracks, recording the
@@ -345,5 +346,50 @@ func assertFastPath(t *testing.T, s *SFU, room, publisher string) {
 				t.Fatalf("a %s viewer is not on the fast path", k)
 			}
 		}
+	}
+}
+
+// Closing a publishing session (an unpublish, a kick) reports each of its
+// tracks ended exactly once, whether the member or the track's reader goes
+// first: signalling turns these into the stream-remove events others see.
+func TestClosedPublisherReportsItsTracksEndedOnce(t *testing.T) {
+	var mu sync.Mutex
+	ended := map[Kind]int{}
+	s, err := New(Config{
+		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnTrack: func(_, _ string, k Kind, published bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !published {
+				ended[k]++
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for i := 0; i < 3; i++ {
+		p := publish(t, s, "room-close", "carol", testpeer.Options{})
+		waitFor(t, "carol's tracks", 5*time.Second, func() bool {
+			s.mu.Lock()
+			r := s.rooms["room-close"]
+			s.mu.Unlock()
+			return r != nil && r.track("carol", KindVideo) != nil && r.track("carol", KindAudio) != nil
+		})
+		p.session.Close()
+		waitFor(t, "both tracks ended", 5*time.Second, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return ended[KindAudio] == i+1 && ended[KindVideo] == i+1
+		})
+		p.stop()
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if ended[KindAudio] != 3 || ended[KindVideo] != 3 {
+		t.Fatalf("ended %v, want each kind exactly 3 times", ended)
 	}
 }

@@ -76,10 +76,13 @@ func (r *Room) add(sess *Session) (replaced *Session) {
 }
 
 // remove ends a session's part in the room; the member leaves with its last
-// session, and the room closes with its last member.
+// session, and the room closes with its last member. A member that leaves
+// stops publishing here: its tracks' readers may end only after this, and
+// by then there is no member left for unpublish to report.
 func (r *Room) remove(sess *Session) {
 	r.mu.Lock()
 	var detach []*DownTrack
+	var ended []Kind
 	for dt, sub := range r.subs {
 		if sub.session == sess {
 			detach = append(detach, dt)
@@ -92,12 +95,20 @@ func (r *Room) remove(sess *Session) {
 			m.publisher = nil
 		}
 		if len(m.sessions) == 0 {
+			for k := range m.tracks {
+				ended = append(ended, k)
+			}
 			delete(r.members, sess.userID)
 		}
 	}
 	r.mu.Unlock()
 	for _, dt := range detach {
 		dt.Detach()
+	}
+	if f := r.sfu.onTrack; f != nil {
+		for _, k := range ended {
+			f(r.key, sess.userID, k, false)
+		}
 	}
 	r.sfu.dropRoomIfEmpty(r)
 }
