@@ -114,6 +114,9 @@ func (d *DownTrack) release() {
 	}
 }
 
+// accepts: a DownTrack sends the codec negotiated with its subscriber.
+func (d *DownTrack) accepts(c Codec) bool { return c.MimeType == d.codec.MimeType }
+
 // Track is the source the DownTrack is attached to, or nil.
 func (d *DownTrack) Track() *Track { return d.track.Load() }
 

@@ -9,7 +9,19 @@ type Room struct {
 
 	mu      sync.Mutex
 	members map[string]*member
-	subs    map[*DownTrack]subscription
+	subs    map[follower]subscription
+}
+
+// follower is a sink that follows a publisher's track of one kind across
+// republishes: a WebRTC subscriber's DownTrack, or a Tap (FLV players,
+// recorders).
+type follower interface {
+	Attach(t *Track)
+	Detach()
+	// detachFrom detaches only if t is still the source.
+	detachFrom(t *Track)
+	// accepts reports whether the follower can take a track of codec c.
+	accepts(c Codec) bool
 }
 
 type member struct {
@@ -19,7 +31,7 @@ type member struct {
 	tracks    map[Kind]*Track // published now
 }
 
-// subscription is one DownTrack of a viewer, waiting for or attached to a
+// subscription is one follower of a viewer, waiting for or attached to a
 // publisher's track of one kind.
 type subscription struct {
 	publisher string
@@ -28,7 +40,7 @@ type subscription struct {
 }
 
 func newRoom(s *SFU, key string) *Room {
-	return &Room{sfu: s, key: key, members: map[string]*member{}, subs: map[*DownTrack]subscription{}}
+	return &Room{sfu: s, key: key, members: map[string]*member{}, subs: map[follower]subscription{}}
 }
 
 func (r *Room) size() (members, tracks int) {
@@ -81,12 +93,12 @@ func (r *Room) add(sess *Session) (replaced *Session) {
 // by then there is no member left for unpublish to report.
 func (r *Room) remove(sess *Session) {
 	r.mu.Lock()
-	var detach []*DownTrack
+	var detach []follower
 	var ended []Kind
-	for dt, sub := range r.subs {
+	for f, sub := range r.subs {
 		if sub.session == sess {
-			detach = append(detach, dt)
-			delete(r.subs, dt)
+			detach = append(detach, f)
+			delete(r.subs, f)
 		}
 	}
 	if m := r.members[sess.userID]; m != nil {
@@ -102,8 +114,8 @@ func (r *Room) remove(sess *Session) {
 		}
 	}
 	r.mu.Unlock()
-	for _, dt := range detach {
-		dt.Detach()
+	for _, f := range detach {
+		f.Detach()
 	}
 	if f := r.sfu.onTrack; f != nil {
 		for _, k := range ended {
@@ -123,15 +135,10 @@ func (r *Room) publish(sess *Session, t *Track) bool {
 		return false
 	}
 	m.tracks[t.Kind] = t
-	var attach []*DownTrack
-	for dt, sub := range r.subs {
-		if sub.publisher == sess.userID && sub.kind == t.Kind && dt.codec.MimeType == t.Codec.MimeType {
-			attach = append(attach, dt)
-		}
-	}
+	attach := r.followersOf(sess.userID, t)
 	r.mu.Unlock()
-	for _, dt := range attach {
-		dt.Attach(t)
+	for _, f := range attach {
+		f.Attach(t)
 	}
 	if f := r.sfu.onTrack; f != nil {
 		f(r.key, sess.userID, t.Kind, true)
@@ -148,15 +155,26 @@ func (r *Room) unpublish(sess *Session, t *Track) {
 		delete(m.tracks, t.Kind)
 		current = true
 	}
+	followers := r.followersOf(sess.userID, t)
 	r.mu.Unlock()
 	if f := r.sfu.onTrack; f != nil && current {
 		f(r.key, sess.userID, t.Kind, false)
 	}
-	for _, s := range t.Sinks() {
-		if dt, ok := s.(*DownTrack); ok {
-			dt.detachFrom(t)
+	for _, f := range followers {
+		f.detachFrom(t)
+	}
+}
+
+// followersOf returns the followers waiting for or attached to a user's
+// tracks of t's kind that can take t. The caller holds r.mu.
+func (r *Room) followersOf(userID string, t *Track) []follower {
+	var out []follower
+	for f, sub := range r.subs {
+		if sub.publisher == userID && sub.kind == t.Kind && f.accepts(t.Codec) {
+			out = append(out, f)
 		}
 	}
+	return out
 }
 
 // track returns a publisher's current track of a kind.
@@ -180,9 +198,17 @@ func (r *Room) publishedKinds(userID string) []Kind {
 	return nil
 }
 
-// subscribe registers a viewer's DownTrack for a publisher's kind.
-func (r *Room) subscribe(dt *DownTrack, sub subscription) {
+// subscribe registers a viewer's follower for a publisher's kind and
+// attaches it to the publisher's current track, if any.
+func (r *Room) subscribe(f follower, sub subscription) {
 	r.mu.Lock()
-	r.subs[dt] = sub
+	r.subs[f] = sub
+	var t *Track
+	if m := r.members[sub.publisher]; m != nil {
+		t = m.tracks[sub.kind]
+	}
 	r.mu.Unlock()
+	if t != nil && f.accepts(t.Codec) {
+		f.Attach(t)
+	}
 }

@@ -58,7 +58,9 @@ func (s *Session) Close() {
 	s.closed = true
 	s.closeOnce.Unlock()
 	s.leaveFast()
-	s.pc.Close()
+	if s.pc != nil {
+		s.pc.Close()
+	}
 	s.fastMu.Lock()
 	for _, d := range s.downs {
 		d.setQueued(false)
@@ -80,15 +82,10 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, 
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
 	}
-	s := &Session{ID: newID(), userID: userID, publishing: len(publishes) > 0, publishes: publishes,
-		pc: pc, done: make(chan struct{})}
-	old, err := sfu.enter(roomKey, s)
+	s, err := sfu.join(roomKey, userID, publishes, pc)
 	if err != nil {
 		pc.Close()
 		return nil, err
-	}
-	if old != nil {
-		go old.Close() // a new publish from the same user replaces the old one
 	}
 	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
 		go s.pairChanged()
@@ -101,6 +98,21 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, 
 			go s.Close()
 		}
 	})
+	return s, nil
+}
+
+// join enters a new session into its room; a publishing session replaces
+// the user's previous publisher.
+func (sfu *SFU) join(roomKey, userID string, publishes []Kind, pc *webrtc.PeerConnection) (*Session, error) {
+	s := &Session{ID: newID(), userID: userID, publishing: len(publishes) > 0, publishes: publishes,
+		pc: pc, done: make(chan struct{})}
+	old, err := sfu.enter(roomKey, s)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		go old.Close() // a new publish from the same user replaces the old one
+	}
 	return s, nil
 }
 

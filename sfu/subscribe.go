@@ -61,9 +61,6 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 	}
 	for i, dt := range downs {
 		room.subscribe(dt, subscription{publisher: req.Publisher, kind: dt.kind, session: s})
-		if t := room.track(req.Publisher, dt.kind); t != nil {
-			dt.Attach(t)
-		}
 		sender := senders[i]
 		sfu.spawn(func() { readSubscriberRTCP(sender, dt) })
 	}

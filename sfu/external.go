@@ -1,0 +1,40 @@
+package sfu
+
+// Sessions without a PeerConnection, for members whose media is not
+// WebRTC: an RTMP pusher publishes tracks it packetizes itself, an FLV
+// player or a recorder follows tracks through a Tap. They use the same
+// rooms, tracks and fan-out as WebRTC sessions.
+
+// Join makes userID a member of a room with a session that has no
+// PeerConnection. A session that publishes (kinds not empty) replaces the
+// user's current publisher, as a WebRTC publish does; one that does not is
+// a viewer.
+func (sfu *SFU) Join(room, userID string, publishes ...Kind) (*Session, error) {
+	return sfu.join(room, userID, publishes, nil)
+}
+
+// Publish makes t the session's track of its kind: the room's viewers of
+// this user attach to it. It fails when the session was replaced or closed.
+// The caller writes packets with t.Write from one goroutine and calls
+// Unpublish when the source ends.
+func (s *Session) Publish(t *Track) error {
+	if s.isClosed() || !s.room.publish(s, t) {
+		return ErrSessionClosed
+	}
+	return nil
+}
+
+// Unpublish ends a track published with Publish.
+func (s *Session) Unpublish(t *Track) {
+	s.room.unpublish(s, t)
+	t.Close()
+}
+
+// Follow attaches sink to publisher's track of kind now and after every
+// republish, until the session closes. accepts says which codecs the sink
+// can take (nil: any).
+func (s *Session) Follow(publisher string, kind Kind, sink Sink, accepts func(Codec) bool) *Tap {
+	tap := &Tap{sink: sink, kind: kind, accept: accepts}
+	s.room.subscribe(tap, subscription{publisher: publisher, kind: kind, session: s})
+	return tap
+}
