@@ -1,0 +1,237 @@
+package rtmp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// conn is one client connection. The read loop (serve) owns the chunk
+// reader and all command state; the write loop owns the chunk writer; play
+// goroutines only queue messages. Nothing else is shared, so there are no
+// locks on the media path.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	limits Limits
+	log    *slog.Logger
+
+	ctx    context.Context // ends when the connection ends
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // write loop and play goroutines
+
+	// read side, read loop only
+	in        *countingReader
+	cr        *chunkReader
+	ackWindow uint32 // peer's Window Acknowledgement Size; 0 = no acks
+	lastAck   uint64
+	idleSince time.Time
+
+	// command state, read loop only
+	connected bool
+	hangingUp bool // a refusal is queued; stop reading, let it flush
+	info      ConnInfo
+	app       string
+	appQuery  url.Values
+	streams   map[uint32]*netStream
+	nextSID   uint32
+
+	out chan outMsg // to the write loop
+}
+
+// outMsg is one queued message; closeAfter makes the write loop flush and
+// hang up after it (refusals must reach the client before the close).
+type outMsg struct {
+	csid       uint32
+	m          message
+	closeAfter bool
+}
+
+// countingReader counts received bytes for acknowledgements.
+type countingReader struct {
+	r io.Reader
+	n uint64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += uint64(n)
+	return n, err
+}
+
+func newConn(s *Server, nc net.Conn, limits Limits, log *slog.Logger) *conn {
+	c := &conn{srv: s, nc: nc, limits: limits, log: log, streams: make(map[uint32]*netStream),
+		out: make(chan outMsg, limits.WriteQueue)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.in = &countingReader{r: nc}
+	return c
+}
+
+// shutdown ends the connection from any goroutine; the loops notice.
+func (c *conn) shutdown() {
+	c.cancel()
+	c.nc.Close()
+}
+
+func (c *conn) serve() {
+	c.log.Debug("rtmp: connected")
+	br := bufio.NewReaderSize(c.in, 16<<10)
+	err := c.run(br)
+	// A peer hanging up, or us closing (refusal, slow player, Server.Close),
+	// is routine; anything else is the peer's fault and worth an info line.
+	routine := c.ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET)
+	c.shutdown()
+	for _, st := range c.streams {
+		st.stop()
+	}
+	c.wg.Wait()
+	if routine {
+		c.log.Debug("rtmp: disconnected", "err", err)
+	} else {
+		c.log.Info("rtmp: connection closed", "err", err)
+	}
+}
+
+func (c *conn) run(br *bufio.Reader) error {
+	complex, err := serverHandshake(c.nc, br, c.limits.ReadTimeout)
+	if err != nil {
+		return err
+	}
+	c.log.Debug("rtmp: handshake done", "digest", complex)
+	c.cr = newChunkReader(br, c.limits.MaxMessageSize, c.limits.MaxChunkStreams)
+	c.wg.Add(1)
+	go c.writeLoop()
+	c.idleSince = time.Now()
+
+	for {
+		deadline := time.Time{} // a player may be silent for minutes
+		active := c.activeStreams()
+		if !active.playing || active.publishing {
+			deadline = time.Now().Add(c.limits.ReadTimeout)
+		}
+		if err := c.nc.SetReadDeadline(deadline); err != nil {
+			return err
+		}
+		m, err := c.cr.readMessage()
+		if err != nil {
+			return err
+		}
+		if err := c.maybeAck(); err != nil {
+			return err
+		}
+		if err := c.handleMessage(m); err != nil {
+			return err
+		}
+		if c.hangingUp {
+			// The write loop closes the connection once the refusal is out;
+			// closing here could cut it off.
+			select {
+			case <-c.ctx.Done():
+			case <-time.After(c.limits.WriteTimeout):
+			}
+			return errors.New("rtmp: refused")
+		}
+		if active.playing || active.publishing {
+			c.idleSince = time.Now()
+		} else if time.Since(c.idleSince) > c.limits.IdleTimeout {
+			return errors.New("rtmp: idle: neither publishing nor playing")
+		}
+	}
+}
+
+type activity struct{ playing, publishing bool }
+
+func (c *conn) activeStreams() activity {
+	var a activity
+	for _, st := range c.streams {
+		a.publishing = a.publishing || st.publisher != nil
+		a.playing = a.playing || st.isPlaying()
+	}
+	return a
+}
+
+// maybeAck sends an Acknowledgement once the peer's window is used up;
+// publishers such as FMLE stop sending when they get none.
+func (c *conn) maybeAck() error {
+	if c.ackWindow == 0 || c.in.n-c.lastAck < uint64(c.ackWindow) {
+		return nil
+	}
+	c.lastAck = c.in.n
+	return c.send(csidControl, uint32Msg(msgAck, uint32(c.in.n))) // the sequence number wraps by design
+}
+
+// send queues m, waiting for room; used for control and command replies.
+func (c *conn) send(csid uint32, m message) error {
+	select {
+	case c.out <- outMsg{csid: csid, m: m}:
+		return nil
+	case <-c.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// sendAndClose queues m and hangs up once it is written.
+func (c *conn) sendAndClose(csid uint32, m message) {
+	select {
+	case c.out <- outMsg{csid: csid, m: m, closeAfter: true}:
+	case <-c.ctx.Done():
+	}
+}
+
+// trySend queues m without waiting; a full queue means the client cannot
+// keep up, and it is disconnected rather than allowed to hold others back.
+func (c *conn) trySend(csid uint32, m message) error {
+	if c.ctx.Err() != nil {
+		return ErrClosed
+	}
+	select {
+	case c.out <- outMsg{csid: csid, m: m}:
+		return nil
+	default:
+		c.log.Info("rtmp: player too slow, disconnecting", "queue", c.limits.WriteQueue)
+		c.shutdown()
+		return ErrSlowConsumer
+	}
+}
+
+func (c *conn) writeLoop() {
+	defer c.wg.Done()
+	bw := bufio.NewWriterSize(c.nc, 16<<10)
+	cw := newChunkWriter(bw)
+	for {
+		var om outMsg
+		select {
+		case om = <-c.out:
+		case <-c.ctx.Done():
+			return
+		}
+		if err := c.nc.SetWriteDeadline(time.Now().Add(c.limits.WriteTimeout)); err != nil {
+			c.shutdown()
+			return
+		}
+		err := cw.writeMessage(om.csid, om.m)
+		if err == nil && om.m.typeID == msgSetChunkSize {
+			cw.chunkSize = uint32(outChunkSize) // the only size we ever announce
+		}
+		// Flush when nothing else is waiting: batches bursts into few
+		// syscalls, adds no latency when idle.
+		if err == nil && (len(c.out) == 0 || om.closeAfter) {
+			err = bw.Flush()
+		}
+		if err != nil || om.closeAfter {
+			if err != nil && c.ctx.Err() == nil {
+				c.log.Debug("rtmp: write", "err", err)
+			}
+			c.shutdown()
+			return
+		}
+	}
+}
