@@ -2,8 +2,9 @@
 GO ?= go
 # Debian packages the build and tests need beyond Go, gcc and make: Chromium
 # for the browser tests, iproute2 and util-linux to run them in a private
-# network namespace. Later work adds codecs, ffmpeg and Redis here.
-DEBIAN_PACKAGES ?= chromium iproute2 util-linux
+# network namespace, ffmpeg as the RTMP/FLV peer, and the C audio codecs the
+# codec package links (Opus, AAC decode and encode, MP3, resampling).
+DEBIAN_PACKAGES ?= chromium iproute2 util-linux ffmpeg libopus-dev libfaad-dev libvo-aacenc-dev libmp3lame-dev libspeexdsp-dev
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
@@ -20,7 +21,7 @@ build: deps
 
 ## test: install what is missing, then vet, format check and every test with the race detector
 test: deps fmt-check vet
-	$(GO) test -race -count=1 ./...
+	TRTCD_REQUIRE_FFMPEG=1 $(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...

@@ -82,7 +82,7 @@ func BenchmarkForwardingCPU(b *testing.B) {
 	rooms, viewers, seconds := envInt("BENCH_ROOMS", 4), envInt("BENCH_VIEWERS", 1), envInt("BENCH_SECONDS", 10)
 
 	trtcdURL, trtcdPID := startServer(b, regexp.MustCompile(`msg="http listening" addr=(\S+)`), trtcd,
-		"serve", "--http", "127.0.0.1:0", "--udp", "0", "--ice-tcp", "off", "--data", dir, "--log-level", "info",
+		"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0", "--ice-tcp", "off", "--data", dir, "--log-level", "info",
 		"--app", "1400000001:"+benchKey, "--debug-pprof")
 	if path := os.Getenv("BENCH_TRTCD_PROFILE"); path != "" {
 		// Profile trtcd during its measurement (it runs first, after warm-up).

@@ -45,6 +45,7 @@ func startTrtcd(t *testing.T) *server.Server {
 		DataDir:  t.TempDir(),
 		Apps:     apps,
 		Media:    sfu.TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		RTMPAddr: "127.0.0.1:0",
 		Bitrate:  signaling.DefaultBitrateLimits,
 		Version:  "e2e",
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 	"github.com/trtcd/trtcd/web"
@@ -30,6 +31,9 @@ type Config struct {
 	DataDir  string
 	Apps     *signaling.Apps
 	Media    sfu.TransportConfig
+	// RTMPAddr is the RTMP listener for live-pusher and live-player
+	// (host:port; "" leaves RTMP off).
+	RTMPAddr string
 	Bitrate  signaling.BitrateLimits
 	// RoomCapacity is the member limit of rooms without a 1v1 template
 	// (0: the default); HeartbeatTimeout removes silent members.
@@ -67,6 +71,10 @@ type Server struct {
 	sfu     *sfu.SFU
 	rooms   *signaling.Registry
 	metrics *sfu.Metrics
+	live    *signaling.Live
+	rtmp    *rtmp.Server
+	rtmpLn  net.Listener
+	bframes prometheus.Counter
 }
 
 // Start binds the listeners and starts serving. It returns once the server
@@ -89,10 +97,20 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.sfu = media
+	s.bframes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "trtcd_rtmp_bframe_refusals_total",
+		Help: "RTMP pushes ended because their H.264 has B-frames, which WebRTC cannot play.",
+	})
+	s.live = &signaling.Live{Apps: cfg.Apps, Rooms: s.rooms, SFU: media, Logger: cfg.Logger, OnBFrames: s.bframes.Inc}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		media.Close()
 		return nil, fmt.Errorf("server: listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if err := s.startRTMP(); err != nil {
+		ln.Close()
+		media.Close()
+		return nil, err
 	}
 	s.httpLn = ln
 	s.http = &http.Server{
@@ -109,6 +127,30 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// startRTMP opens the RTMP listener, when configured.
+func (s *Server) startRTMP() error {
+	if s.cfg.RTMPAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.RTMPAddr)
+	if err != nil {
+		return fmt.Errorf("server: listen rtmp %s: %w", s.cfg.RTMPAddr, err)
+	}
+	s.rtmpLn = ln
+	s.rtmp = &rtmp.Server{Handler: s.live, Logger: s.log}
+	go s.rtmp.Serve(ln)
+	s.log.Info("rtmp listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// RTMPAddr is the address the RTMP listener is bound to (nil when off).
+func (s *Server) RTMPAddr() net.Addr {
+	if s.rtmpLn == nil {
+		return nil
+	}
+	return s.rtmpLn.Addr()
+}
+
 // HTTPAddr is the address the HTTP listener is bound to.
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
 
@@ -119,6 +161,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
+	}
+	if s.rtmp != nil {
+		s.rtmp.Close()
 	}
 	s.sfu.Close()
 	s.rooms.Close()
@@ -141,6 +186,10 @@ func (s *Server) routes() http.Handler {
 	}
 	whip := &signaling.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}
 	whip.Register(mux)
+	s.live.Register(mux)
+	if s.rtmpLn != nil {
+		(&signaling.RoomSig{Apps: s.cfg.Apps, RTMPPort: s.rtmpLn.Addr().(*net.TCPAddr).Port}).Register(mux)
+	}
 	limits := s.cfg.WSLimits
 	if limits.MaxMessageBytes == 0 {
 		limits = signaling.DefaultWSLimits
@@ -168,6 +217,7 @@ func (s *Server) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		s.metrics,
+		s.bframes,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

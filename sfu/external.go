@@ -13,15 +13,17 @@ func (sfu *SFU) Join(room, userID string, publishes ...Kind) (*Session, error) {
 	return sfu.join(room, userID, publishes, nil)
 }
 
-// Publish makes t the session's track of its kind: the room's viewers of
-// this user attach to it. It fails when the session was replaced or closed.
-// The caller writes packets with t.Write from one goroutine and calls
-// Unpublish when the source ends.
-func (s *Session) Publish(t *Track) error {
+// PublishTrack makes a new track the session's track of its kind: the
+// room's viewers of this user attach to it. It fails when the session was
+// replaced or closed. The caller writes packets with Track.Write from one
+// goroutine and calls Unpublish when the source ends.
+func (s *Session) PublishTrack(id string, kind Kind, codec Codec, up Upstream) (*Track, error) {
+	t := NewTrack(id, kind, codec, up, s.room.sfu.metrics)
 	if s.isClosed() || !s.room.publish(s, t) {
-		return ErrSessionClosed
+		t.Close()
+		return nil, ErrSessionClosed
 	}
-	return nil
+	return t, nil
 }
 
 // Unpublish ends a track published with Publish.

@@ -54,8 +54,8 @@ func TestExternalPublisherAndTapFollowRepublish(t *testing.T) {
 			t.Fatal(err)
 		}
 		up := &keyRequests{}
-		track := NewTrack("pusher/video", KindVideo, Codec{MimeType: MimeH264, ClockRate: 90000}, up, nil)
-		if err := pub.Publish(track); err != nil {
+		track, err := pub.PublishTrack("pusher/video", KindVideo, Codec{MimeType: MimeH264, ClockRate: 90000}, up)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if tap.Track() != track || up.n.Load() == 0 {
@@ -81,7 +81,9 @@ func TestExternalPublisherAndTapFollowRepublish(t *testing.T) {
 	viewer.Close()
 	pub, _ := s.Join("room-x", "pusher", KindVideo)
 	defer pub.Close()
-	track := NewTrack("pusher/video", KindVideo, Codec{MimeType: MimeH264, ClockRate: 90000}, nil, nil)
-	pub.Publish(track)
+	track, err := pub.PublishTrack("pusher/video", KindVideo, Codec{MimeType: MimeH264, ClockRate: 90000}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "no tap", time.Second, func() bool { return tap.Track() == nil && len(track.Sinks()) == 0 })
 }

@@ -361,3 +361,7 @@ var clockStart = time.Now()
 
 // monotonic is nanoseconds on the monotonic clock since start.
 func monotonic() int64 { return int64(time.Since(clockStart)) }
+
+// Monotonic is the clock of Packet.Arrival: nanoseconds since the media
+// plane's clock started.
+func Monotonic() int64 { return monotonic() }

@@ -93,6 +93,9 @@ type Registry struct {
 
 	stopSweep chan struct{}
 	sweepOnce sync.Once
+
+	viewersMu sync.Mutex
+	viewers   map[string]int // viewers who are not members, per room key
 }
 
 type userKey struct {

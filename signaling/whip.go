@@ -40,7 +40,7 @@ var DefaultBitrateLimits = BitrateLimits{DefaultMin: 400, DefaultMax: 800, Floor
 // ?pureAudioPushMod=.
 type WHIP struct {
 	Apps    *Apps
-	Rooms   *Registry // WHIP publishers are room members; WHEP viewers are not
+	Rooms   *Registry // WHIP publishers are room members; WHEP viewers are not (see ReserveViewer)
 	SFU     *sfu.SFU
 	Bitrate BitrateLimits
 	Logger  *slog.Logger
@@ -48,7 +48,6 @@ type WHIP struct {
 
 	mu       sync.Mutex
 	sessions map[string]*sfu.Session
-	viewers  map[string]int // WHEP sessions per room
 }
 
 // negotiationTimeout bounds one offer/answer.
@@ -171,8 +170,8 @@ func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !w.reserveViewer(room) {
-		writeError(rw, Errorf(CodeRoomFull, "room already has %d WHEP viewers", maxWHEPViewers))
+	if e := w.Rooms.ReserveViewer(room); e != nil {
+		writeError(rw, e)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
@@ -182,44 +181,17 @@ func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
 		AllowAudio: g.Privilege.CanRecvAudio(), AllowVideo: g.Privilege.CanRecvVideo(),
 	})
 	if err != nil {
-		w.releaseViewer(room)
+		w.Rooms.ReleaseViewer(room)
 	} else {
 		go func() {
 			<-sess.Done()
-			w.releaseViewer(room)
+			w.Rooms.ReleaseViewer(room)
 		}()
 	}
 	w.answer(rw, "/whep/session/", sess, answer, err)
 }
 
-// maxWHEPViewers bounds the WHEP viewers of one room: they are not members,
-// so the room's capacity does not count them.
-const maxWHEPViewers = 100
-
-func (w *WHIP) reserveViewer(room string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.viewers == nil {
-		w.viewers = map[string]int{}
-	}
-	if w.viewers[room] >= maxWHEPViewers {
-		return false
-	}
-	w.viewers[room]++
-	return true
-}
-
-func (w *WHIP) releaseViewer(room string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.viewers[room]--; w.viewers[room] <= 0 {
-		delete(w.viewers, room)
-	}
-}
-
-// admit authenticates the request and applies the room rules: enter needs
-// the enter bit, and entering a room that does not exist creates it, which
-// needs the create bit. It returns the grant and the SFU's room key.
+// admit authenticates a WHIP or WHEP request (see admit).
 func (w *WHIP) admit(rw http.ResponseWriter, r *http.Request, userID string) (*Grant, string, bool) {
 	q := r.URL.Query()
 	app, err := strconv.ParseUint(r.PathValue("app"), 10, 32)
@@ -232,7 +204,7 @@ func (w *WHIP) admit(rw http.ResponseWriter, r *http.Request, userID string) (*G
 		writeError(rw, e)
 		return nil, "", false
 	}
-	g, e := w.Apps.Authenticate(Credentials{
+	g, key, e := admit(w.Apps, w.Rooms, w.SFU, Credentials{
 		SDKAppID: uint32(app), UserID: userID, UserSig: bearer(r),
 		PrivateMapKey: q.Get("privateMapKey"), Room: room,
 	}, w.now())
@@ -240,16 +212,26 @@ func (w *WHIP) admit(rw http.ResponseWriter, r *http.Request, userID string) (*G
 		writeError(rw, e)
 		return nil, "", false
 	}
-	key := RoomKey(uint32(app), room)
+	return g, key, true
+}
+
+// admit authenticates a member for any entry point (WHIP, WHEP, RTMP,
+// HTTP-FLV) and applies the room rules: enter needs the enter bit, and
+// entering a room that does not exist creates it, which needs the create
+// bit. It returns the grant and the SFU's room key.
+func admit(apps *Apps, rooms *Registry, media *sfu.SFU, c Credentials, now time.Time) (*Grant, string, *Error) {
+	g, e := apps.Authenticate(c, now)
+	if e != nil {
+		return nil, "", e
+	}
+	key := RoomKey(c.SDKAppID, c.Room)
 	switch {
 	case !g.Privilege.CanEnterRoom():
-		writeError(rw, Errorf(CodeNoEnterRoomPrivilege, "the privateMapKey does not allow entering room %s", room))
-		return nil, "", false
-	case !w.Rooms.Exists(key) && !w.SFU.HasRoom(key) && !g.Privilege.CanCreateRoom():
-		writeError(rw, Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", room))
-		return nil, "", false
+		return nil, "", Errorf(CodeNoEnterRoomPrivilege, "the privateMapKey does not allow entering room %s", c.Room)
+	case !rooms.Exists(key) && !media.HasRoom(key) && !g.Privilege.CanCreateRoom():
+		return nil, "", Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", c.Room)
 	}
-	return g, key, true
+	return g, key, nil
 }
 
 // RoomKey names a room for the media plane: apps are separate, and numeric

@@ -24,6 +24,7 @@ type fileConfig struct {
 	HTTP     string        `yaml:"http"`
 	UDP      string        `yaml:"udp"`
 	ICETCP   string        `yaml:"ice_tcp"`
+	RTMP     string        `yaml:"rtmp"`
 	PublicIP []string      `yaml:"public_ip"`
 	Data     string        `yaml:"data"`
 	LogLevel string        `yaml:"log_level"`
@@ -93,6 +94,7 @@ type appConfig struct {
 const (
 	defaultHTTP      = "127.0.0.1:8080"
 	defaultMediaPort = "8000"
+	defaultRTMPPort  = "1935"
 	defaultData      = "trtcd-data"
 )
 
@@ -101,6 +103,7 @@ type serveConfig struct {
 	HTTP     string
 	UDP      string // WebRTC media (ICE UDP mux): host:port
 	ICETCP   string // ICE-TCP fallback: host:port, "" when off
+	RTMP     string // RTMP listener: host:port, "" when off
 	PublicIP []string
 	Data     string
 	LogLevel slog.Level
@@ -116,6 +119,7 @@ type serveFlags struct {
 	http       string
 	udp        string
 	iceTCP     string
+	rtmp       string
 	publicIP   stringList
 	data       string
 	logLevel   string
@@ -130,6 +134,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.http, "http", "", "HTTP listen address (default "+defaultHTTP+"; $TRTCD_HTTP)")
 	fs.StringVar(&f.udp, "udp", "", "WebRTC media UDP port or address, one for all media (default "+defaultMediaPort+" on the --http host; $TRTCD_UDP)")
 	fs.StringVar(&f.iceTCP, "ice-tcp", "", "ICE-TCP fallback port or address, or off (default: the --udp port over TCP; $TRTCD_ICE_TCP)")
+	fs.StringVar(&f.rtmp, "rtmp", "", "RTMP listen port or address for live-pusher/live-player, or off (default "+defaultRTMPPort+" on the --http host; $TRTCD_RTMP)")
 	fs.Var(&f.publicIP, "public-ip", "IP address to advertise in ICE candidates (NAT 1:1; repeatable; $TRTCD_PUBLIC_IP, comma-separated)")
 	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info; $TRTCD_LOG_LEVEL)")
@@ -174,7 +179,7 @@ func parseApp(v string) (appConfig, error) {
 // and the flags, each overriding the one before.
 func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error) {
 	c := &serveConfig{HTTP: defaultHTTP, Data: defaultData}
-	level, udp, iceTCP := "info", "", ""
+	level, udp, iceTCP, rtmp := "info", "", "", ""
 	path := f.config
 	if path == "" {
 		path = getenv("TRTCD_CONFIG")
@@ -187,6 +192,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		override(&c.HTTP, fc.HTTP)
 		override(&udp, fc.UDP)
 		override(&iceTCP, fc.ICETCP)
+		override(&rtmp, fc.RTMP)
 		override(&c.Data, fc.Data)
 		override(&level, fc.LogLevel)
 		c.PublicIP = fc.PublicIP
@@ -198,6 +204,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&c.HTTP, getenv("TRTCD_HTTP"))
 	override(&udp, getenv("TRTCD_UDP"))
 	override(&iceTCP, getenv("TRTCD_ICE_TCP"))
+	override(&rtmp, getenv("TRTCD_RTMP"))
 	if v := getenv("TRTCD_PUBLIC_IP"); v != "" {
 		c.PublicIP = strings.Split(v, ",")
 	}
@@ -212,6 +219,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&c.HTTP, f.http)
 	override(&udp, f.udp)
 	override(&iceTCP, f.iceTCP)
+	override(&rtmp, f.rtmp)
 	if len(f.publicIP) > 0 {
 		c.PublicIP = f.publicIP
 	}
@@ -226,16 +234,16 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
 	c.Apps = dedupeApps(c.Apps)
-	if err := c.resolveMedia(udp, iceTCP); err != nil {
+	if err := c.resolveMedia(udp, iceTCP, rtmp); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// resolveMedia turns the --udp and --ice-tcp values (a port, an address,
-// or nothing) into addresses. A bare port goes on the HTTP listener's host,
-// so a loopback server keeps its media on loopback too.
-func (c *serveConfig) resolveMedia(udp, iceTCP string) error {
+// resolveMedia turns the --udp, --ice-tcp and --rtmp values (a port, an
+// address, or nothing) into addresses. A bare port goes on the HTTP
+// listener's host, so a loopback server keeps its media on loopback too.
+func (c *serveConfig) resolveMedia(udp, iceTCP, rtmp string) error {
 	host, _, err := net.SplitHostPort(c.HTTP)
 	if err != nil {
 		return fmt.Errorf("http address %q: %w", c.HTTP, err)
@@ -257,6 +265,14 @@ func (c *serveConfig) resolveMedia(udp, iceTCP string) error {
 		c.ICETCP = c.UDP
 	default:
 		c.ICETCP = withHost(iceTCP)
+	}
+	switch rtmp {
+	case "off", "false", "none":
+		c.RTMP = ""
+	case "":
+		c.RTMP = withHost(defaultRTMPPort)
+	default:
+		c.RTMP = withHost(rtmp)
 	}
 	for _, ip := range c.PublicIP {
 		if net.ParseIP(strings.TrimSpace(ip)) == nil {

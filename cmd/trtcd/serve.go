@@ -70,6 +70,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			LoopbackOnly: cfg.loopbackOnly(),
 			SlowPath:     f.slowPath,
 		},
+		RTMPAddr:         cfg.RTMP,
 		Bitrate:          bitrate,
 		RoomCapacity:     cfg.Rooms.Capacity,
 		HeartbeatTimeout: cfg.Rooms.HeartbeatTimeout,

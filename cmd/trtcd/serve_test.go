@@ -62,7 +62,7 @@ var listening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 func startServe(t *testing.T, args ...string) *runningServer {
 	t.Helper()
 	s := &runningServer{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	s.cmd = exec.Command(binary, append([]string{"serve", "--http", "127.0.0.1:0", "--udp", "0"}, args...)...)
+	s.cmd = exec.Command(binary, append([]string{"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0"}, args...)...)
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no TRTCD_* from the developer's shell
 	s.cmd.Stdout = s.stdout
 	pipe, _ := s.cmd.StderrPipe()
@@ -177,7 +177,7 @@ func TestServeWithConfiguredAppPrintsNoSecret(t *testing.T) {
 }
 
 func TestServeRefusesBadConfiguration(t *testing.T) {
-	cmd := exec.Command(binary, "serve", "--http", "127.0.0.1:0", "--udp", "0", "--app", "not-an-app")
+	cmd := exec.Command(binary, "serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0", "--app", "not-an-app")
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Fatalf("bad --app: %v, want exit 2\n%s", err, out)

@@ -1,0 +1,258 @@
+package live
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/rtmp/flv"
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// Codecs of the tracks an RTMP pusher publishes: what browsers and pion
+// negotiate by default, so WebRTC viewers get them untouched.
+var (
+	H264Codec = sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+	OpusCodec = sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}
+)
+
+// Payload types written by the ingest; each viewer's DownTrack maps them to
+// what it negotiated.
+const (
+	h264PayloadType = 102
+	opusPayloadType = 111
+)
+
+// opusBitrate for transcoded AAC: what WebRTC clients send for speech and
+// music at the TRTC defaults.
+const opusBitrate = 48000
+
+// ErrBFrames refuses video whose pictures are reordered: WebRTC decoders
+// play frames in arrival order, so B-frames would show as judder and
+// artefacts. Publishers must use the baseline profile (or -bf 0), as
+// live-pusher does.
+var ErrBFrames = errors.New("live: the H.264 stream has B-frames (reordered pictures), which WebRTC cannot play; publish baseline profile or disable B-frames")
+
+// IngestConfig is what an ingest publishes.
+type IngestConfig struct {
+	ID         string // names the tracks ("user/video")
+	AudioOnly  bool   // pureAudioPushMod: video tags are dropped
+	Logger     *slog.Logger
+	OnBFrames  func() // counted by the caller's metrics
+	Transcoder func(asc []byte) (AudioTranscoder, error)
+}
+
+// AudioTranscoder turns AAC frames into 20 ms Opus frames; codec.AACToOpus
+// is the real one.
+type AudioTranscoder interface {
+	Push(aacFrame []byte, ptsMs uint32, emit func(opus []byte, rtpTimestamp48k uint32)) error
+	Close() error
+}
+
+func newAACToOpus(asc []byte) (AudioTranscoder, error) { return codec.NewAACToOpus(asc, opusBitrate) }
+
+// Ingest is an RTMP publisher's stream becoming room tracks: it takes FLV
+// tags (rtmp.Publisher) and writes RTP to the session's tracks.
+type Ingest struct {
+	sess *sfu.Session
+	cfg  IngestConfig
+	log  *slog.Logger
+	tl   timeline
+
+	video      *sfu.Track
+	videoRTP   rtpWriter
+	videoClock streamClock
+	avc        flv.AVCConfig
+	sps, pps   []byte
+	nalus      [][]byte
+
+	audio      *sfu.Track
+	audioRTP   rtpWriter
+	audioClock streamClock
+	aac        AudioTranscoder
+	audioErrs  int
+
+	started time.Time
+	srAt    time.Time // when the last sender reports were set
+}
+
+// NewIngest publishes into sess (a session from sfu.Join) whatever the
+// tags carry. The tracks are created on the first sequence headers.
+func NewIngest(sess *sfu.Session, cfg IngestConfig) *Ingest {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Transcoder == nil {
+		cfg.Transcoder = newAACToOpus
+	}
+	in := &Ingest{sess: sess, cfg: cfg, log: cfg.Logger, started: time.Now()}
+	in.videoRTP = rtpWriter{payloadType: h264PayloadType, ssrc: randomSSRC()}
+	in.audioRTP = rtpWriter{payloadType: opusPayloadType, ssrc: randomSSRC()}
+	return in
+}
+
+func randomSSRC() uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// WriteTag implements rtmp.Publisher.
+func (in *Ingest) WriteTag(t flv.Tag) error {
+	switch t.Type {
+	case flv.TagVideo:
+		if in.cfg.AudioOnly {
+			return nil
+		}
+		return in.writeVideo(t)
+	case flv.TagAudio:
+		return in.writeAudio(t)
+	}
+	return nil // script data (onMetaData) carries nothing the room needs
+}
+
+// Close implements rtmp.Publisher: the tracks end and viewers see the
+// stream go; the session is closed by whoever made it.
+func (in *Ingest) Close() {
+	if in.video != nil {
+		in.sess.Unpublish(in.video)
+	}
+	if in.audio != nil {
+		in.sess.Unpublish(in.audio)
+	}
+	if in.aac != nil {
+		in.aac.Close()
+	}
+}
+
+func (in *Ingest) writeVideo(t flv.Tag) error {
+	v, err := flv.ParseVideoTag(t.Data)
+	if err != nil {
+		if errors.Is(err, flv.ErrUnsupportedCodec) {
+			return fmt.Errorf("live: %w (only H.264 video is accepted)", err)
+		}
+		return fmt.Errorf("live: video tag: %w", err)
+	}
+	switch {
+	case v.FrameType == flv.FrameCommand || v.AVCPacketType == flv.AVCEndOfSequence:
+		return nil
+	case v.AVCPacketType == flv.AVCSequenceHeader:
+		return in.setAVCConfig(v.Data)
+	case v.CompositionTime != 0:
+		if in.cfg.OnBFrames != nil {
+			in.cfg.OnBFrames()
+		}
+		return ErrBFrames
+	case in.video == nil:
+		return nil // pictures before the sequence header cannot be decoded
+	}
+	nalus, err := flv.SplitAVCC(v.Data, in.avc.NALULengthSize)
+	if err != nil {
+		return nil // one broken picture: viewers recover at the next keyframe
+	}
+	in.nalus = in.nalus[:0]
+	for _, n := range nalus {
+		switch nalType(n) {
+		case nalSPS, nalPPS, nalAUD: // sent ahead of each IDR from the config
+		case nalIDR:
+			if len(in.nalus) == 0 || nalType(in.nalus[0]) != nalSPS {
+				in.nalus = append(in.nalus, in.sps, in.pps)
+			}
+			in.nalus = append(in.nalus, n)
+		default:
+			in.nalus = append(in.nalus, n)
+		}
+	}
+	ms := in.videoClock.next(in.tl.at(t.Timestamp))
+	ts := uint32(ms * 90)
+	for i, n := range in.nalus {
+		in.videoRTP.packetizeNALU(n, ts, i == len(in.nalus)-1, in.video.Write)
+	}
+	in.senderReports(ms)
+	return nil
+}
+
+func (in *Ingest) setAVCConfig(record []byte) error {
+	c, err := flv.ParseAVCConfig(record)
+	if err != nil || len(c.SPS) == 0 || len(c.PPS) == 0 {
+		return fmt.Errorf("live: AVC sequence header without SPS and PPS: %v", err)
+	}
+	in.avc = c
+	in.sps = append(in.sps[:0], c.SPS[0]...)
+	in.pps = append(in.pps[:0], c.PPS[0]...)
+	if in.video == nil {
+		in.video, err = in.sess.PublishTrack(in.cfg.ID+"/video", sfu.KindVideo, H264Codec, nil)
+	}
+	return err
+}
+
+func (in *Ingest) writeAudio(t flv.Tag) error {
+	a, err := flv.ParseAudioTag(t.Data)
+	if err != nil {
+		return fmt.Errorf("live: audio tag: %w (only AAC audio is accepted)", err)
+	}
+	if a.AACPacketType == flv.AACSequenceHeader {
+		return in.setAAC(a.Data)
+	}
+	if in.aac == nil {
+		return nil
+	}
+	ms := in.audioClock.next(in.tl.at(t.Timestamp))
+	err = in.aac.Push(a.Data, uint32(ms), in.sendOpus)
+	if err != nil {
+		// A bad frame is replaced by silence; say so once in a while.
+		if in.audioErrs++; in.audioErrs%100 == 1 {
+			in.log.Warn("AAC frame did not decode", "stream", in.cfg.ID, "err", err, "count", in.audioErrs)
+		}
+	}
+	return nil
+}
+
+func (in *Ingest) setAAC(asc []byte) error {
+	if in.aac != nil {
+		in.aac.Close()
+	}
+	var err error
+	if in.aac, err = in.cfg.Transcoder(asc); err != nil {
+		in.aac = nil
+		return fmt.Errorf("live: AAC to Opus: %w", err)
+	}
+	if in.audio == nil {
+		in.audio, err = in.sess.PublishTrack(in.cfg.ID+"/audio", sfu.KindAudio, OpusCodec, nil)
+	}
+	return err
+}
+
+func (in *Ingest) sendOpus(opus []byte, ts48k uint32) {
+	in.audio.Write(in.audioRTP.packet(ts48k, false, opus))
+}
+
+// senderReports gives the tracks an RTCP sender report mapping: browsers
+// need one per stream to line up audio and video. Both streams share the
+// repaired timeline, so time ms of either maps to the same wall clock.
+func (in *Ingest) senderReports(ms int64) {
+	now := time.Now()
+	if now.Sub(in.srAt) < time.Second {
+		return
+	}
+	in.srAt = now
+	wall := in.started.Add(time.Duration(ms) * time.Millisecond)
+	ntp := toNTP(wall)
+	in.video.SetSenderReport(in.videoRTP.ssrc, ntp, uint32(ms*90))
+	if in.audio != nil {
+		in.audio.SetSenderReport(in.audioRTP.ssrc, ntp, uint32(ms*48))
+	}
+}
+
+// toNTP is RFC 3550's 64-bit NTP timestamp of t.
+func toNTP(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return secs<<32 | frac
+}
