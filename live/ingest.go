@@ -10,6 +10,7 @@ import (
 
 	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/rtmp/flv"
+	"github.com/trtcd/trtcd/rtpav"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -65,14 +66,14 @@ type Ingest struct {
 	tl   timeline
 
 	video      *sfu.Track
-	videoRTP   rtpWriter
+	videoRTP   rtpav.Packetizer
 	videoClock streamClock
 	avc        flv.AVCConfig
 	sps, pps   []byte
 	nalus      [][]byte
 
 	audio      *sfu.Track
-	audioRTP   rtpWriter
+	audioRTP   rtpav.Packetizer
 	audioClock streamClock
 	aac        AudioTranscoder
 	audioErrs  int
@@ -91,8 +92,8 @@ func NewIngest(sess *sfu.Session, cfg IngestConfig) *Ingest {
 		cfg.Transcoder = newAACToOpus
 	}
 	in := &Ingest{sess: sess, cfg: cfg, log: cfg.Logger, started: time.Now()}
-	in.videoRTP = rtpWriter{payloadType: h264PayloadType, ssrc: randomSSRC()}
-	in.audioRTP = rtpWriter{payloadType: opusPayloadType, ssrc: randomSSRC()}
+	in.videoRTP = rtpav.Packetizer{PayloadType: h264PayloadType, SSRC: randomSSRC()}
+	in.audioRTP = rtpav.Packetizer{PayloadType: opusPayloadType, SSRC: randomSSRC()}
 	return in
 }
 
@@ -157,10 +158,10 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 	}
 	in.nalus = in.nalus[:0]
 	for _, n := range nalus {
-		switch nalType(n) {
-		case nalSPS, nalPPS, nalAUD: // sent ahead of each IDR from the config
-		case nalIDR:
-			if len(in.nalus) == 0 || nalType(in.nalus[0]) != nalSPS {
+		switch rtpav.NALType(n) {
+		case rtpav.NALSPS, rtpav.NALPPS, rtpav.NALAUD: // sent ahead of each IDR from the config
+		case rtpav.NALIDR:
+			if len(in.nalus) == 0 || rtpav.NALType(in.nalus[0]) != rtpav.NALSPS {
 				in.nalus = append(in.nalus, in.sps, in.pps)
 			}
 			in.nalus = append(in.nalus, n)
@@ -171,7 +172,7 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 	ms := in.videoClock.next(in.tl.at(t.Timestamp))
 	ts := uint32(ms * 90)
 	for i, n := range in.nalus {
-		in.videoRTP.packetizeNALU(n, ts, i == len(in.nalus)-1, in.video.Write)
+		in.videoRTP.PacketizeNALU(n, ts, i == len(in.nalus)-1, in.video.Write)
 	}
 	in.senderReports(ms)
 	return nil
@@ -229,7 +230,7 @@ func (in *Ingest) setAAC(asc []byte) error {
 }
 
 func (in *Ingest) sendOpus(opus []byte, ts48k uint32) {
-	in.audio.Write(in.audioRTP.packet(ts48k, false, opus))
+	in.audio.Write(in.audioRTP.Packet(ts48k, false, opus))
 }
 
 // senderReports gives the tracks an RTCP sender report mapping: browsers
@@ -243,9 +244,9 @@ func (in *Ingest) senderReports(ms int64) {
 	in.srAt = now
 	wall := in.started.Add(time.Duration(ms) * time.Millisecond)
 	ntp := toNTP(wall)
-	in.video.SetSenderReport(in.videoRTP.ssrc, ntp, uint32(ms*90))
+	in.video.SetSenderReport(in.videoRTP.SSRC, ntp, uint32(ms*90))
 	if in.audio != nil {
-		in.audio.SetSenderReport(in.audioRTP.ssrc, ntp, uint32(ms*48))
+		in.audio.SetSenderReport(in.audioRTP.SSRC, ntp, uint32(ms*48))
 	}
 }
 

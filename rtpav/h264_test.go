@@ -1,4 +1,4 @@
-package live
+package rtpav
 
 import (
 	"bytes"
@@ -14,11 +14,11 @@ func TestPacketizeDepacketizeRoundTrip(t *testing.T) {
 	slice := []byte{0x41, 0x9a, 0x02}
 	pictures := [][][]byte{{sps, pps, idr}, {slice}, {slice}}
 
-	w := rtpWriter{payloadType: 102, ssrc: 7}
+	w := Packetizer{PayloadType: 102, SSRC: 7}
 	var packets [][]byte
 	for i, nalus := range pictures {
 		for j, n := range nalus {
-			w.packetizeNALU(n, uint32(i*3000), j == len(nalus)-1, func(p []byte) { packets = append(packets, append([]byte(nil), p...)) })
+			w.PacketizeNALU(n, uint32(i*3000), j == len(nalus)-1, func(p []byte) { packets = append(packets, append([]byte(nil), p...)) })
 		}
 	}
 	if len(packets) != 8 {

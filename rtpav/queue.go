@@ -1,4 +1,4 @@
-package live
+package rtpav
 
 import (
 	"sync/atomic"

@@ -1,44 +1,45 @@
-package live
+package rtpav
 
 import "encoding/binary"
 
 // H.264 NAL unit types used here (ITU-T H.264 table 7-1, RFC 6184).
 const (
-	nalSlice = 1
-	nalIDR   = 5
-	nalSPS   = 7
-	nalPPS   = 8
-	nalAUD   = 9
+	NALSlice = 1
+	NALIDR   = 5
+	NALSPS   = 7
+	NALPPS   = 8
+	NALAUD   = 9
 	nalSTAPA = 24
 	nalFUA   = 28
 )
 
-func nalType(nal []byte) byte { return nal[0] & 0x1f }
+// NALType is the type of a NAL unit (its first byte's low five bits).
+func NALType(nal []byte) byte { return nal[0] & 0x1f }
 
 // rtpHeaderSize: RTP headers written here carry no CSRCs or extensions.
 const rtpHeaderSize = 12
 
-// rtpWriter numbers and stamps the RTP packets of one outgoing stream and
+// Packetizer numbers and stamps the RTP packets of one outgoing stream and
 // builds each in a buffer it reuses.
-type rtpWriter struct {
-	payloadType uint8
-	ssrc        uint32
+type Packetizer struct {
+	PayloadType uint8
+	SSRC        uint32
 	seq         uint16
 	buf         [1500]byte
 }
 
-// packet writes the header and payload parts into the buffer and returns
+// Packet writes the header and payload parts into the buffer and returns
 // the packet; it is valid until the next call.
-func (w *rtpWriter) packet(ts uint32, marker bool, parts ...[]byte) []byte {
+func (w *Packetizer) Packet(ts uint32, marker bool, parts ...[]byte) []byte {
 	b := w.buf[:rtpHeaderSize]
 	b[0] = 0x80
-	b[1] = w.payloadType
+	b[1] = w.PayloadType
 	if marker {
 		b[1] |= 0x80
 	}
 	binary.BigEndian.PutUint16(b[2:], w.seq)
 	binary.BigEndian.PutUint32(b[4:], ts)
-	binary.BigEndian.PutUint32(b[8:], w.ssrc)
+	binary.BigEndian.PutUint32(b[8:], w.SSRC)
 	w.seq++
 	for _, p := range parts {
 		b = append(b, p...)
@@ -49,16 +50,16 @@ func (w *rtpWriter) packet(ts uint32, marker bool, parts ...[]byte) []byte {
 // maxRTPPayload keeps packets under a 1200-byte MTU budget, as browsers do.
 const maxRTPPayload = 1200 - rtpHeaderSize
 
-// packetizeNALU sends one NAL unit as a single-NAL packet, or as FU-A
+// PacketizeNALU sends one NAL unit as a single-NAL packet, or as FU-A
 // fragments when it is larger than maxRTPPayload (RFC 6184 5.6 and 5.8).
 // last marks the access unit's final NAL: its last packet carries the
 // marker bit.
-func (w *rtpWriter) packetizeNALU(nal []byte, ts uint32, last bool, send func([]byte)) {
+func (w *Packetizer) PacketizeNALU(nal []byte, ts uint32, last bool, send func([]byte)) {
 	if len(nal) == 0 {
 		return
 	}
 	if len(nal) <= maxRTPPayload {
-		send(w.packet(ts, last, nal))
+		send(w.Packet(ts, last, nal))
 		return
 	}
 	indicator := nal[0]&0xe0 | nalFUA
@@ -76,7 +77,7 @@ func (w *rtpWriter) packetizeNALU(nal []byte, ts uint32, last bool, send func([]
 		if end {
 			fu[1] |= 0x40
 		}
-		send(w.packet(ts, last && end, fu[:], data[:n]))
+		send(w.Packet(ts, last && end, fu[:], data[:n]))
 		data = data[n:]
 	}
 }
@@ -133,7 +134,7 @@ func (d *depacketizer) add(p []byte) {
 		d.broken = true
 		return
 	}
-	switch t := nalType(p); {
+	switch t := NALType(p); {
 	case t >= 1 && t <= 23:
 		d.nal(p)
 	case t == nalSTAPA:
@@ -188,12 +189,12 @@ func (d *depacketizer) nal(n []byte) {
 
 // note remembers parameter sets and whether the picture is a keyframe.
 func (d *depacketizer) note(n []byte) {
-	switch nalType(n) {
-	case nalIDR:
+	switch NALType(n) {
+	case NALIDR:
 		d.keyframe = true
-	case nalSPS:
+	case NALSPS:
 		d.sps = append(d.sps[:0], n...)
-	case nalPPS:
+	case NALPPS:
 		d.pps = append(d.pps[:0], n...)
 	}
 }
