@@ -121,7 +121,7 @@ func TestWebRTCPublisherPlaysOverFLVAndRTMP(t *testing.T) {
 	requireFFmpeg(t)
 	srv := startTrtcd(t)
 	base := "http://" + srv.HTTPAddr().String()
-	publishFiles(t, base, "6400", "alice")
+	publishFiles(t, base, "6400", "alice", "")
 	stream := fmt.Sprintf("%d_6400_alice_main?userid=viewer&usersig=%s", app, userSig("viewer"))
 	flvURL := fmt.Sprintf("%s/live/%d_6400_alice_main.flv?userid=viewer&usersig=%s", base, app, userSig("viewer"))
 	rtmpURL := fmt.Sprintf("rtmp://%s/live/%s", srv.RTMPAddr().String(), stream)
@@ -147,8 +147,9 @@ func TestWebRTCPublisherPlaysOverFLVAndRTMP(t *testing.T) {
 }
 
 // publishFiles makes 20 s of H.264 and Opus with ffmpeg and publishes them
-// over WHIP from a pion client until the test ends.
-func publishFiles(t *testing.T, base, room, user string) {
+// over WHIP (with query added to the URL) from a pion client until the test
+// ends or stop is called.
+func publishFiles(t *testing.T, base, room, user, query string) (stop func()) {
 	t.Helper()
 	dir := t.TempDir()
 	h264, ogg := filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.ogg")
@@ -174,7 +175,7 @@ func publishFiles(t *testing.T, base, room, user string) {
 	gathered := webrtc.GatheringCompletePromise(pc)
 	pc.SetLocalDescription(offer)
 	<-gathered
-	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/whip/%d/%s/%s", base, app, room, user), strings.NewReader(pc.LocalDescription().SDP))
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/whip/%d/%s/%s%s", base, app, room, user, query), strings.NewReader(pc.LocalDescription().SDP))
 	req.Header.Set("Content-Type", "application/sdp")
 	req.Header.Set("Authorization", "Bearer "+userSig(user))
 	resp, err := http.DefaultClient.Do(req)
@@ -189,10 +190,17 @@ func publishFiles(t *testing.T, base, room, user string) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
 		t.Fatal(err)
 	}
+	// Media written before the connection is up is lost, and this sender,
+	// unlike a browser, does not answer keyframe requests: start at the
+	// file's first keyframe once connected.
+	testpeer.WaitFor(t, "the WHIP publisher's connection", 10*time.Second, func() bool {
+		return pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go sendH264(ctx, h264, video)
 	go sendOgg(ctx, ogg, audio)
+	return func() { cancel(); pc.Close() }
 }
 
 // sendH264 sends an Annex-B file at 25 pictures a second: each sample is

@@ -12,12 +12,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
@@ -34,7 +36,9 @@ type Config struct {
 	// RTMPAddr is the RTMP listener for live-pusher and live-player
 	// (host:port; "" leaves RTMP off).
 	RTMPAddr string
-	Bitrate  signaling.BitrateLimits
+	// Record configures recording (files under DataDir/record).
+	Record  RecordConfig
+	Bitrate signaling.BitrateLimits
 	// RoomCapacity is the member limit of rooms without a 1v1 template
 	// (0: the default); HeartbeatTimeout removes silent members.
 	RoomCapacity     int
@@ -48,6 +52,18 @@ type Config struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
 	// it reveals internals, so keep it off on public listeners).
 	Pprof bool
+}
+
+// RecordConfig: where recording callbacks go and how recordings behave.
+type RecordConfig struct {
+	CallbackURL  string
+	CallbackKey  string
+	ResumeWindow time.Duration // 0: the recorder's default
+	KeepOpus     bool
+	// PublicURL is this server's base URL as application servers reach it,
+	// for the download links in callbacks (default: http:// + the HTTP
+	// listener's address).
+	PublicURL string
 }
 
 // HTTP limits: every listener has them, so a slow or hostile client cannot
@@ -72,6 +88,7 @@ type Server struct {
 	rooms   *signaling.Registry
 	metrics *sfu.Metrics
 	live    *signaling.Live
+	rec     *record.Recorder
 	rtmp    *rtmp.Server
 	rtmpLn  net.Listener
 	bframes prometheus.Counter
@@ -107,8 +124,15 @@ func Start(cfg Config) (*Server, error) {
 		media.Close()
 		return nil, fmt.Errorf("server: listen http %s: %w", cfg.HTTPAddr, err)
 	}
+	if s.rec, err = s.startRecorder(ln.Addr()); err != nil {
+		ln.Close()
+		media.Close()
+		return nil, err
+	}
+	s.live.Recorder = s.rec
 	if err := s.startRTMP(); err != nil {
 		ln.Close()
+		s.rec.Close()
 		media.Close()
 		return nil, err
 	}
@@ -125,6 +149,21 @@ func Start(cfg Config) (*Server, error) {
 	go func() { s.served <- s.http.Serve(ln) }()
 	s.log.Info("http listening", "addr", ln.Addr().String(), "apps", cfg.Apps.Len())
 	return s, nil
+}
+
+// startRecorder opens the recording index (finalising what a crash left)
+// and starts the callbacks.
+func (s *Server) startRecorder(httpAddr net.Addr) (*record.Recorder, error) {
+	c := s.cfg.Record
+	public := c.PublicURL
+	if public == "" {
+		public = "http://" + httpAddr.String()
+	}
+	return record.New(record.Config{
+		Dir: filepath.Join(s.cfg.DataDir, "record"), SFU: s.sfu, PublicURL: public,
+		Callback:     record.CallbackConfig{URL: c.CallbackURL, Key: c.CallbackKey},
+		ResumeWindow: c.ResumeWindow, KeepOpus: c.KeepOpus, Logger: s.log,
+	})
 }
 
 // startRTMP opens the RTMP listener, when configured.
@@ -165,6 +204,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.rtmp != nil {
 		s.rtmp.Close()
 	}
+	s.rec.Close() // finalises recordings in progress
 	s.sfu.Close()
 	s.rooms.Close()
 	if err != nil {
@@ -184,7 +224,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	whip := &signaling.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}
+	whip := &signaling.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Recorder: s.rec, Logger: s.log}
 	whip.Register(mux)
 	s.live.Register(mux)
 	if s.rtmpLn != nil {
@@ -194,10 +234,12 @@ func (s *Server) routes() http.Handler {
 	if limits.MaxMessageBytes == 0 {
 		limits = signaling.DefaultWSLimits
 	}
-	(&signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms}).Register(mux)
+	roomAPI := &signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms}
+	roomAPI.Register(mux)
+	(&signaling.RecordAPI{Rooms: roomAPI, Recorder: s.rec}).Register(mux)
 	web.Register(mux, s.cfg.DevApp)
 	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
-		Limits: limits, Logger: s.log})
+		Limits: limits, Recorder: s.rec, Logger: s.log})
 	return mux
 }
 

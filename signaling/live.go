@@ -37,6 +37,8 @@ type Live struct {
 	Now    func() time.Time // for tests; time.Now when nil
 	// OnBFrames counts pushes refused for B-frames (a metric).
 	OnBFrames func()
+	// Recorder records pushers that give a recordId (nil: none are).
+	Recorder Recorder
 }
 
 // streamID is a parsed TRTC stream id.
@@ -103,15 +105,17 @@ func refuse(status string, e *Error) error {
 // Publish implements rtmp.Handler.
 func (l *Live) Publish(_ context.Context, c *rtmp.ConnInfo, app, name string, q url.Values) (rtmp.Publisher, error) {
 	id, e := parseStreamID(name, q)
+	var rec RecordParams
 	if e == nil {
-		if err := checkRecordParams(query(q, "recordid"), pureAudioParam(q)); err != nil {
+		var err error
+		if rec, err = parseRecordParams(recordIDParam(q), pureAudioParam(q)); err != nil {
 			e = Errorf(CodeParamCheckFailed, "%v", err)
 		}
 	}
 	if e != nil {
 		return nil, refuse("NetStream.Publish.BadName", e)
 	}
-	audioOnly := pureAudioParam(q) == "1" || pureAudioParam(q) == "2"
+	audioOnly := rec.PureAudio != 0
 	g, key, e := admit(l.Apps, l.Rooms, l.SFU, Credentials{SDKAppID: id.app, UserID: id.userID,
 		UserSig: query(q, "usersig"), PrivateMapKey: query(q, "privatemapkey"), Room: id.room}, l.now())
 	if e == nil {
@@ -121,7 +125,7 @@ func (l *Live) Publish(_ context.Context, c *rtmp.ConnInfo, app, name string, q 
 		return nil, refuse("NetStream.Publish.Unauthorized", e)
 	}
 	peer := &livePeer{}
-	m, _, e := l.Rooms.Enter(EnterRequest{App: id.app, UserID: id.userID, Room: id.room, Grant: g, Peer: peer})
+	m, _, e := l.Rooms.Enter(EnterRequest{App: id.app, UserID: id.userID, Room: id.room, Grant: g, Record: rec, Peer: peer})
 	if e != nil {
 		return nil, refuse("NetStream.Publish.Rejected", e)
 	}
@@ -137,7 +141,17 @@ func (l *Live) Publish(_ context.Context, c *rtmp.ConnInfo, app, name string, q 
 	peer.set(sess)
 	l.logger().Info("rtmp publish", "room", key, "user", id.userID, "remote", c.RemoteAddr, "audio_only", audioOnly)
 	in := live.NewIngest(sess, live.IngestConfig{ID: id.userID, AudioOnly: audioOnly, Logger: l.logger(), OnBFrames: l.OnBFrames})
+	startRecording(l.Recorder, m, l.logger())
 	return &livePublisher{Ingest: in, sess: sess, leave: func() { l.Rooms.Leave(m, "leave") }}, nil
+}
+
+// recordIDParam: the old component's recordid, or the newer SDKs'
+// userdefinerecordid.
+func recordIDParam(q url.Values) string {
+	if v := query(q, "recordid"); v != "" {
+		return v
+	}
+	return query(q, "userdefinerecordid")
 }
 
 func pureAudioParam(q url.Values) string {

@@ -30,6 +30,7 @@ const (
 	RestHeartbeatFailed Code = 14005
 	RestMemberQuery     Code = 14006
 	RestNoSuchRoom      Code = 14007
+	RestRecordFailed    Code = 14008 // the recording files API
 )
 
 // maxRESTBody bounds a REST request body.

@@ -55,6 +55,9 @@ type Member struct {
 	UserID string
 	Room   *Room
 	Grant  *Grant
+	// Record is what the member asked to have recorded (RecordID empty:
+	// nothing).
+	Record RecordParams
 	peer   Peer
 	// heartbeats: a member that stops sending them is removed.
 	heartbeats bool
@@ -72,6 +75,9 @@ type Room struct {
 	Template string
 	Capacity int
 	Created  time.Time
+	// RecordID is the business recordId the room's members record with:
+	// TRTC requires one per room.
+	RecordID string
 
 	members map[string]*Member
 }
@@ -136,6 +142,7 @@ type EnterRequest struct {
 	Room     tlssig.Room
 	Grant    *Grant
 	Template string
+	Record   RecordParams // checked against the room's recordId
 	Peer     Peer
 	// Heartbeats: the client promises heartbeats (WebSocket clients);
 	// others (WHIP) are watched by their transport instead.
@@ -164,6 +171,11 @@ func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
 		r.mu.Unlock()
 		return nil, nil, Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", req.Room)
 	}
+	if rid := req.Record.RecordID; room != nil && rid != "" && room.RecordID != "" && room.RecordID != rid {
+		r.mu.Unlock()
+		return nil, nil, Errorf(CodeParamCheckFailed, "room %s records with recordId %q: every member must use the same recordId, not %q",
+			req.Room, room.RecordID, rid)
+	}
 	old := r.users[userKey{req.App, req.UserID}]
 	if room != nil && len(room.members) >= room.Capacity && !(old != nil && old.Room == room) {
 		r.mu.Unlock()
@@ -178,7 +190,10 @@ func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
 			Capacity: r.capacityFor(req.Template), Created: time.Now(), members: map[string]*Member{}}
 		r.rooms[key] = room
 	}
-	m := &Member{App: req.App, UserID: req.UserID, Room: room, Grant: req.Grant, peer: req.Peer,
+	if room.RecordID == "" {
+		room.RecordID = req.Record.RecordID
+	}
+	m := &Member{App: req.App, UserID: req.UserID, Room: room, Grant: req.Grant, Record: req.Record, peer: req.Peer,
 		heartbeats: req.Heartbeats, info: MemberInfo{UserID: req.UserID}}
 	m.lastSeen.Store(time.Now().UnixNano())
 	others := make([]MemberInfo, 0, len(room.members))

@@ -43,8 +43,10 @@ type WHIP struct {
 	Rooms   *Registry // WHIP publishers are room members; WHEP viewers are not (see ReserveViewer)
 	SFU     *sfu.SFU
 	Bitrate BitrateLimits
-	Logger  *slog.Logger
-	Now     func() time.Time // for tests; time.Now when nil
+	// Recorder records publishers that give a recordId (nil: none are).
+	Recorder Recorder
+	Logger   *slog.Logger
+	Now      func() time.Time // for tests; time.Now when nil
 
 	mu       sync.Mutex
 	sessions map[string]*sfu.Session
@@ -92,8 +94,9 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	if err = errors.Join(err, err2); err == nil {
 		minKbps, maxKbps, err = w.Bitrate.clamp(minKbps, maxKbps)
 	}
+	var rec RecordParams
 	if err == nil {
-		err = checkRecordParams(q.Get("recordId"), q.Get("pureAudioPushMod"))
+		rec, err = parseRecordParams(q.Get("recordId"), q.Get("pureAudioPushMod"))
 	}
 	if err != nil {
 		writeError(rw, Errorf(CodeParamCheckFailed, "%v", err))
@@ -106,7 +109,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	app, _ := strconv.ParseUint(r.PathValue("app"), 10, 32)
 	roomID, _ := parseRoom(r.PathValue("room"), q.Get("strRoomId"))
 	peer := &whipPeer{}
-	m, _, e := w.Rooms.Enter(EnterRequest{App: uint32(app), UserID: r.PathValue("user"), Room: roomID, Grant: g, Peer: peer})
+	m, _, e := w.Rooms.Enter(EnterRequest{App: uint32(app), UserID: r.PathValue("user"), Room: roomID, Grant: g, Record: rec, Peer: peer})
 	if e != nil {
 		writeError(rw, e)
 		return
@@ -122,6 +125,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 		w.Rooms.Leave(m, "leave")
 	} else {
 		peer.set(sess)
+		startRecording(w.Recorder, m, w.Logger)
 		go func() {
 			<-sess.Done()
 			w.Rooms.Leave(m, "leave")
@@ -294,17 +298,30 @@ func queryKbps(name, text string) (int, error) {
 	return n, nil
 }
 
-// checkRecordParams validates the recording parameters (recording itself
-// comes with the recorder).
-func checkRecordParams(recordID, pureAudio string) error {
-	if len(recordID) > 64 {
+// parseRecordParams checks a recordId and pureAudioPushMod from a query.
+func parseRecordParams(recordID, pureAudio string) (RecordParams, error) {
+	p := RecordParams{RecordID: recordID}
+	switch pureAudio {
+	case "", "0":
+	case "1", "2":
+		p.PureAudio = int(pureAudio[0] - '0')
+	default:
+		return p, fmt.Errorf("pureAudioPushMod %q: want 0, 1 or 2", pureAudio)
+	}
+	return p, checkRecordID(recordID)
+}
+
+// checkRecordID: a recordId names files, so it is short and plain.
+func checkRecordID(id string) error {
+	if len(id) > 64 {
 		return errors.New("recordId is longer than 64 bytes")
 	}
-	switch pureAudio {
-	case "", "0", "1", "2":
-		return nil
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') || id[0] == '.' {
+			return fmt.Errorf("recordId %q: use letters, digits, '-', '_' and '.' only", id)
+		}
 	}
-	return fmt.Errorf("pureAudioPushMod %q: want 0, 1 or 2", pureAudio)
+	return nil
 }
 
 func bearer(r *http.Request) string {

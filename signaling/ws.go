@@ -41,8 +41,10 @@ type WebSocket struct {
 	SFU     *sfu.SFU
 	Bitrate BitrateLimits
 	Limits  WSLimits
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Recorder records publishers that joined with a recordId (nil: none).
+	Recorder Recorder
+	Logger   *slog.Logger
+	Now      func() time.Time
 
 	once     sync.Once
 	upgrader websocket.Upgrader
@@ -209,6 +211,9 @@ func (c *wsConn) join(req *Request) (any, *Error) {
 	if d.PureAudioPushMod < 0 || d.PureAudioPushMod > 2 {
 		return nil, Errorf(CodeParamCheckFailed, "pureAudioPushMod %d: want 0, 1 or 2", d.PureAudioPushMod)
 	}
+	if err := checkRecordID(string(d.RecordID)); err != nil {
+		return nil, Errorf(CodeParamCheckFailed, "%v", err)
+	}
 	minKbps, maxKbps, err := c.ws.Bitrate.clamp(d.MinBitrate, d.MaxBitrate)
 	if err != nil {
 		return nil, Errorf(CodeParamCheckFailed, "%v", err)
@@ -219,7 +224,7 @@ func (c *wsConn) join(req *Request) (any, *Error) {
 		return nil, e
 	}
 	m, others, e := c.ws.Rooms.Enter(EnterRequest{App: d.SDKAppID, UserID: d.UserID, Room: room, Grant: g,
-		Template: d.Template, Peer: c, Heartbeats: true})
+		Template: d.Template, Record: RecordParams{RecordID: string(d.RecordID), PureAudio: d.PureAudioPushMod}, Peer: c, Heartbeats: true})
 	if e != nil {
 		return nil, e
 	}
@@ -247,6 +252,7 @@ func (c *wsConn) publish(req *Request, m *Member) (any, *Error) {
 		sess.Close()
 		return nil, Errorf(CodeParamCheckFailed, "left the room during the publish")
 	}
+	startRecording(c.ws.Recorder, m, c.ws.Logger)
 	return SDPData{SDP: answer}, nil
 }
 

@@ -31,7 +31,18 @@ type fileConfig struct {
 	Bitrate  bitrateConfig `yaml:"bitrate"`
 	Rooms    roomsConfig   `yaml:"rooms"`
 	WS       wsConfig      `yaml:"websocket"`
+	Record   recordConfig  `yaml:"record"`
 	Apps     []appConfig   `yaml:"apps"`
+}
+
+// recordConfig: recordings (files under the data directory) and their
+// completion callbacks.
+type recordConfig struct {
+	CallbackURL  string        `yaml:"callback_url"`  // POSTed when a file is final
+	CallbackKey  string        `yaml:"callback_key"`  // sign = MD5(key + t)
+	ResumeWindow time.Duration `yaml:"resume_window"` // a publisher back within it continues its file
+	KeepOpus     bool          `yaml:"keep_opus"`     // MP4 audio as Opus instead of AAC
+	PublicURL    string        `yaml:"public_url"`    // base of the download links in callbacks
 }
 
 // roomsConfig: room rules that are the operator's to choose.
@@ -110,6 +121,7 @@ type serveConfig struct {
 	Bitrate  bitrateConfig
 	Rooms    roomsConfig
 	WS       wsConfig
+	Record   recordConfig
 	Apps     []appConfig // later entries replace earlier ones with the same id
 }
 
@@ -120,6 +132,7 @@ type serveFlags struct {
 	udp        string
 	iceTCP     string
 	rtmp       string
+	callback   string
 	publicIP   stringList
 	data       string
 	logLevel   string
@@ -135,6 +148,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.udp, "udp", "", "WebRTC media UDP port or address, one for all media (default "+defaultMediaPort+" on the --http host; $TRTCD_UDP)")
 	fs.StringVar(&f.iceTCP, "ice-tcp", "", "ICE-TCP fallback port or address, or off (default: the --udp port over TCP; $TRTCD_ICE_TCP)")
 	fs.StringVar(&f.rtmp, "rtmp", "", "RTMP listen port or address for live-pusher/live-player, or off (default "+defaultRTMPPort+" on the --http host; $TRTCD_RTMP)")
+	fs.StringVar(&f.callback, "record-callback", "", "URL that gets a POST when a recording is final ($TRTCD_RECORD_CALLBACK_URL; its key: record.callback_key or $TRTCD_RECORD_CALLBACK_KEY)")
 	fs.Var(&f.publicIP, "public-ip", "IP address to advertise in ICE candidates (NAT 1:1; repeatable; $TRTCD_PUBLIC_IP, comma-separated)")
 	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info; $TRTCD_LOG_LEVEL)")
@@ -197,7 +211,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		override(&level, fc.LogLevel)
 		c.PublicIP = fc.PublicIP
 		c.Bitrate = fc.Bitrate
-		c.Rooms, c.WS = fc.Rooms, fc.WS
+		c.Rooms, c.WS, c.Record = fc.Rooms, fc.WS, fc.Record
 		c.Apps = append(c.Apps, fc.Apps...)
 	}
 
@@ -209,6 +223,8 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		c.PublicIP = strings.Split(v, ",")
 	}
 	override(&c.Data, getenv("TRTCD_DATA"))
+	override(&c.Record.CallbackURL, getenv("TRTCD_RECORD_CALLBACK_URL"))
+	override(&c.Record.CallbackKey, getenv("TRTCD_RECORD_CALLBACK_KEY"))
 	override(&level, getenv("TRTCD_LOG_LEVEL"))
 	envApps, err := parseEnvApps(getenv)
 	if err != nil {
@@ -224,6 +240,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		c.PublicIP = f.publicIP
 	}
 	override(&c.Data, f.data)
+	override(&c.Record.CallbackURL, f.callback)
 	override(&level, f.logLevel)
 	for _, a := range f.apps {
 		a.RequirePrivateMapKey = f.requirePMK

@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/record"
+	"github.com/trtcd/trtcd/server"
+	"github.com/trtcd/trtcd/sfu"
+	"github.com/trtcd/trtcd/signaling"
+)
+
+const callbackKey = "callback-key-for-tests"
+
+// callbackReceiver is an application server's recording callback endpoint.
+type callbackReceiver struct {
+	mu  sync.Mutex
+	got []record.Callback
+	*httptest.Server
+}
+
+func newCallbackReceiver(t *testing.T) *callbackReceiver {
+	c := &callbackReceiver{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var cb record.Callback
+		if err := json.NewDecoder(r.Body).Decode(&cb); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		c.mu.Lock()
+		c.got = append(c.got, cb)
+		c.mu.Unlock()
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+// forRecord waits for the callback of a recordId.
+func (c *callbackReceiver) forRecord(t *testing.T, recordID string, d time.Duration) record.Callback {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		for _, cb := range c.got {
+			if strings.Contains(cb.StreamParam, "userdefinerecordid="+recordID) {
+				c.mu.Unlock()
+				return cb
+			}
+		}
+		c.mu.Unlock()
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no callback for recordId %s within %s", recordID, d)
+	return record.Callback{}
+}
+
+func checkSign(t *testing.T, cb record.Callback) {
+	t.Helper()
+	sum := md5.Sum([]byte(callbackKey + strconv.FormatInt(cb.T, 10)))
+	if cb.Sign != hex.EncodeToString(sum[:]) || cb.EventType != 100 {
+		t.Fatalf("callback sign %s (t %d) or event_type %d is wrong", cb.Sign, cb.T, cb.EventType)
+	}
+}
+
+func startRecordingTrtcd(t *testing.T, callbackURL string) *server.Server {
+	t.Helper()
+	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(server.Config{
+		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, RTMPAddr: "127.0.0.1:0",
+		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Bitrate: signaling.DefaultBitrateLimits, Version: "e2e",
+		Record:  server.RecordConfig{CallbackURL: callbackURL, CallbackKey: callbackKey, ResumeWindow: 2 * time.Second},
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv
+}
+
+// probe is what ffprobe says of a recording.
+type probe struct {
+	Streams []struct {
+		CodecName string `json:"codec_name"`
+		CodecType string `json:"codec_type"`
+		StartTime string `json:"start_time"`
+	} `json:"streams"`
+	Format struct {
+		Duration string `json:"duration"`
+	} `json:"format"`
+}
+
+func probeFile(t *testing.T, path string) probe {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name,codec_type,start_time", "-of", "json", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var p probe
+	json.Unmarshal(out, &p)
+	if dec, _ := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); len(strings.TrimSpace(string(dec))) > 0 {
+		t.Fatalf("ffmpeg reports errors decoding %s:\n%s", path, dec)
+	}
+	return p
+}
+
+func (p probe) duration() float64 { d, _ := strconv.ParseFloat(p.Format.Duration, 64); return d }
+
+// download fetches a callback's video_url into dir.
+func download(t *testing.T, url, dir string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("video_url %s: %s", url, resp.Status)
+	}
+	path := filepath.Join(dir, "download")
+	f, _ := os.Create(path)
+	io.Copy(f, resp.Body)
+	f.Close()
+	return path
+}
+
+// A pion WHIP publisher and an ffmpeg RTMP pusher, 20 s each with a
+// recordId, give MP4s with H.264 and AAC of 20 s whose audio and video
+// start together, each announced by one signed callback whose video_url
+// downloads the file; an audio-only push with pureAudioPushMod=2 gives an
+// MP3.
+func TestRecordingsOfWebRTCAndRTMPPublishers(t *testing.T) {
+	requireFFmpeg(t)
+	cb := newCallbackReceiver(t)
+	srv := startRecordingTrtcd(t, cb.URL)
+	base := "http://" + srv.HTTPAddr().String()
+	rtmpAddr := srv.RTMPAddr().String()
+
+	stopWHIP := publishFiles(t, base, "7100", "alice", "?recordId=rec-whip")
+	startFFmpeg(t, pushArgs(pushURL(rtmpAddr, "7200", "bob", "&recordid=rec-rtmp"), "20")...)
+	startFFmpeg(t, "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "20", "-c:a", "aac", "-f", "flv",
+		pushURL(rtmpAddr, "7300", "carol", "&recordid=rec-mp3&pureaudiomode=2"))
+	time.Sleep(20 * time.Second)
+	stopWHIP()
+
+	dir := t.TempDir()
+	for _, c := range []struct{ recordID, format string }{{"rec-whip", "mp4"}, {"rec-rtmp", "mp4"}, {"rec-mp3", "mp3"}} {
+		got := cb.forRecord(t, c.recordID, 20*time.Second)
+		checkSign(t, got)
+		if got.FileFormat != c.format || !strings.HasPrefix(filepath.Base(got.VideoURL), got.FileID) {
+			t.Fatalf("%s: callback %+v", c.recordID, got)
+		}
+		p := probeFile(t, download(t, got.VideoURL, dir))
+		d := p.duration()
+		t.Logf("%s: %s, %.2f s, %d bytes, streams %+v", c.recordID, c.format, d, got.FileSize, p.Streams)
+		if d < 19.3 || d > 20.7 {
+			t.Fatalf("%s lasts %.2f s, want 20 ± 0.5 (ffmpeg and the publisher ran 20 s)", c.recordID, d)
+		}
+		if c.format == "mp3" {
+			if len(p.Streams) != 1 || p.Streams[0].CodecName != "mp3" {
+				t.Fatalf("%s: streams %+v", c.recordID, p.Streams)
+			}
+			continue
+		}
+		starts := map[string]float64{}
+		for _, s := range p.Streams {
+			starts[s.CodecName], _ = strconv.ParseFloat(s.StartTime, 64)
+		}
+		if len(p.Streams) != 2 || len(starts) != 2 {
+			t.Fatalf("%s: streams %+v, want h264 and aac", c.recordID, p.Streams)
+		}
+		if v, a := starts["h264"], starts["aac"]; v-a > 0.1 || a-v > 0.1 {
+			t.Fatalf("%s: video starts at %.3f s and audio at %.3f s", c.recordID, v, a)
+		}
+	}
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if len(cb.got) != 3 {
+		t.Fatalf("%d callbacks, want exactly one per file", len(cb.got))
+	}
+}

@@ -1,0 +1,32 @@
+package record
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A 3 s MP3 from ffmpeg scans as 3 s; cut in the middle of a frame, the
+// broken frame is left out.
+func TestScanMP3(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg is not installed")
+	}
+	path := filepath.Join(t.TempDir(), "a.mp3")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", "3", "-c:a", "libmp3lame", "-b:a", "128k", "-write_xing", "0", "-id3v2_version", "0", path).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	data, _ := os.ReadFile(path)
+	end, samples, rate := scanMP3(data)
+	d := time.Duration(samples) * time.Second / time.Duration(rate)
+	if rate != 48000 || end != len(data) || d < 2900*time.Millisecond || d > 3100*time.Millisecond {
+		t.Fatalf("scanned %d of %d bytes, %v at %d Hz", end, len(data), d, rate)
+	}
+	cut, _, _ := scanMP3(data[:len(data)-100])
+	if cut >= len(data)-100 || cut < len(data)-1000 {
+		t.Fatalf("a cut file kept %d bytes", cut)
+	}
+}

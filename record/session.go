@@ -1,0 +1,147 @@
+package record
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// container is where a session's media goes: a fragmented MP4, or an MP3
+// for audio-only recordings that want one.
+type container interface {
+	writeVideo(au []byte, t time.Duration, keyframe bool) error
+	writeAudio(opus []byte, rtpTime uint32, t time.Duration, restarted bool) error
+	// close ends the partial file (Recorder.finalize makes the final one).
+	close() error
+}
+
+// session records one publisher from its first keyframe (or first audio,
+// for audio-only recordings) until it has sent nothing for the resume
+// window.
+type session struct {
+	r      *Recorder
+	file   *File
+	viewer *sfu.Session
+	rx     *rtpav.Receiver
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	lastSeen time.Time // the last frame, for the resume window
+
+	out     container
+	origin  time.Duration // receiver time of the recording's first frame
+	started bool
+}
+
+func (s *session) run(ctx context.Context) {
+	defer close(s.done)
+	err := s.rx.Run(ctx, s.frame)
+	if err != nil {
+		s.r.log.Warn("recording stopped on an error", "file", s.file.ID, "err", err)
+	}
+}
+
+func (s *session) touch() {
+	s.mu.Lock()
+	s.lastSeen = time.Now()
+	s.mu.Unlock()
+}
+
+func (s *session) idleFor(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return now.Sub(s.lastSeen)
+}
+
+func (s *session) frame(f *rtpav.Frame) error {
+	s.touch()
+	if !s.started {
+		if f.Kind == sfu.KindVideo && !f.Keyframe || f.Kind == sfu.KindAudio && !s.file.AudioOnly {
+			return nil // a video recording starts at its first keyframe
+		}
+		if err := s.open(); err != nil {
+			return err
+		}
+		s.started, s.origin = true, f.Time
+	}
+	t := f.Time - s.origin
+	if t < 0 {
+		return nil // audio captured before the first keyframe
+	}
+	if f.Kind == sfu.KindVideo {
+		return s.out.writeVideo(f.Data, t, f.Keyframe)
+	}
+	return s.out.writeAudio(f.Data, f.RTPTime, t, f.Restarted)
+}
+
+// open creates the partial file at the first frame (video needs the
+// stream's SPS and PPS for its sample description).
+func (s *session) open() error {
+	path := s.r.path(s.file.Partial)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("record: create %s: %w", path, err)
+	}
+	if s.file.Format == "mp3" {
+		s.out, err = newMP3Out(f)
+	} else {
+		s.out, err = newMP4Out(f, s.rx.SPS(), s.rx.PPS(), s.file.AudioOnly, s.r.cfg.KeepOpus, s.r.cfg.FragmentDuration)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	s.file.Start = time.Now()
+	return s.r.cfg.Store.Put(s.file)
+}
+
+// mp3Out is an MP3 written as it comes: MP3 frames stand alone, so a file
+// cut by a crash plays up to its last whole frame.
+type mp3Out struct {
+	f   *os.File
+	enc *codec.OpusToMP3
+	err error
+}
+
+func newMP3Out(f *os.File) (*mp3Out, error) {
+	enc, err := codec.NewOpusToMP3(2, 48000, 128000)
+	if err != nil {
+		return nil, fmt.Errorf("record: MP3 encoder: %w", err)
+	}
+	return &mp3Out{f: f, enc: enc}, nil
+}
+
+func (m *mp3Out) writeVideo([]byte, time.Duration, bool) error { return nil }
+
+func (m *mp3Out) writeAudio(opus []byte, rtpTime uint32, _ time.Duration, _ bool) error {
+	if err := m.enc.Push(opus, rtpTime, m.write); err != nil {
+		return nil // one bad packet: concealed by the encoder's timeline
+	}
+	return m.err
+}
+
+func (m *mp3Out) write(b []byte) {
+	if m.err == nil {
+		_, m.err = m.f.Write(b)
+	}
+}
+
+func (m *mp3Out) close() error {
+	m.enc.Flush(m.write)
+	m.enc.Close()
+	if err := m.f.Sync(); err != nil && m.err == nil {
+		m.err = err
+	}
+	if err := m.f.Close(); err != nil && m.err == nil {
+		m.err = err
+	}
+	return m.err
+}

@@ -1,0 +1,197 @@
+// Package record records room members keyed by the business recordId:
+// fragmented MP4 while recording (a crash loses at most a second), a
+// progressive MP4 or an MP3 when done, an index of every file, the
+// completion callback in Tencent's shape with a durable outbox, and the
+// files API.
+package record
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// File states in the index.
+const (
+	StateRecording = "recording" // fragments are being written
+	StateDone      = "done"      // final file in place, callback queued
+	StateFailed    = "failed"    // nothing playable could be made
+)
+
+// File is one recording in the index.
+type File struct {
+	ID        string    `json:"id"`
+	RecordID  string    `json:"recordId,omitempty"`
+	SDKAppID  uint32    `json:"sdkAppId"`
+	Room      string    `json:"room"` // numeric room id, or the string room id
+	RoomKey   string    `json:"roomKey"`
+	UserID    string    `json:"userId"`
+	StreamID  string    `json:"streamId"` // {sdkAppId}_{room}_{user}_main
+	Format    string    `json:"format"`   // mp4 or mp3
+	State     string    `json:"state"`
+	Start     time.Time `json:"startTime"`
+	End       time.Time `json:"endTime,omitzero"`
+	Duration  float64   `json:"duration"` // seconds of media
+	Size      int64     `json:"size"`
+	Name      string    `json:"name"`    // final file name under the data directory
+	Partial   string    `json:"partial"` // the fragmented MP4 being written
+	AudioOnly bool      `json:"audioOnly,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// Job is a queued completion callback.
+type Job struct {
+	FileID   string    `json:"fileId"`
+	Attempts int       `json:"attempts"`
+	Next     time.Time `json:"next"`
+	LastErr  string    `json:"lastError,omitempty"`
+}
+
+var (
+	bucketFiles  = []byte("files")
+	bucketOutbox = []byte("outbox")
+)
+
+// ErrNotFound is returned for an unknown file id.
+var ErrNotFound = errors.New("record: no such file")
+
+// Store is the recording index and the callback outbox, in one bbolt file
+// so a file's state and its callback change together.
+type Store struct{ db *bolt.DB }
+
+// OpenStore opens (or creates) the index at path.
+func OpenStore(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("record: open index %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketFiles, bucketOutbox} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("record: init index: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the index.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Put writes a file's entry.
+func (s *Store) Put(f *File) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketFiles), f.ID, f) })
+}
+
+// Finish records a final file and queues its callback in one transaction:
+// a crash between the two can never lose the callback.
+func (s *Store) Finish(f *File, queue bool) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putJSON(tx.Bucket(bucketFiles), f.ID, f); err != nil {
+			return err
+		}
+		if !queue {
+			return nil
+		}
+		return putJSON(tx.Bucket(bucketOutbox), f.ID, &Job{FileID: f.ID, Next: time.Now()})
+	})
+}
+
+// Get reads a file's entry.
+func (s *Store) Get(id string) (*File, error) {
+	var f File
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFiles).Get([]byte(id))
+		if b == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(b, &f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// Delete removes a file's entry and any pending callback.
+func (s *Store) Delete(id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketFiles).Get([]byte(id)) == nil {
+			return ErrNotFound
+		}
+		tx.Bucket(bucketOutbox).Delete([]byte(id))
+		return tx.Bucket(bucketFiles).Delete([]byte(id))
+	})
+}
+
+// Files returns the entries that match keep, oldest first (ids sort by
+// time, see newFileID).
+func (s *Store) Files(keep func(*File) bool) ([]*File, error) {
+	var out []*File
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFiles).ForEach(func(_, v []byte) error {
+			var f File
+			if err := json.Unmarshal(v, &f); err != nil {
+				return err
+			}
+			if keep(&f) {
+				out = append(out, &f)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DueJobs returns the callbacks whose next attempt is at or before now.
+func (s *Store) DueJobs(now time.Time) ([]*Job, error) {
+	var out []*Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			if !j.Next.After(now) {
+				out = append(out, &j)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Reschedule stores a failed attempt; Done removes a delivered job.
+func (s *Store) Reschedule(j *Job) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketOutbox), j.FileID, j) })
+}
+
+// Done removes a delivered callback from the outbox.
+func (s *Store) Done(fileID string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketOutbox).Delete([]byte(fileID)) })
+}
+
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
+}
+
+// newFileID is time-ordered (so the index lists oldest first) and unique.
+func newFileID(now time.Time, seq uint32) string {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:], uint64(now.UnixNano()))
+	binary.BigEndian.PutUint32(b[8:], seq)
+	return fmt.Sprintf("%x", b)
+}

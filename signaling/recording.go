@@ -1,0 +1,38 @@
+package signaling
+
+import (
+	"log/slog"
+
+	"github.com/trtcd/trtcd/record"
+)
+
+// RecordParams are a member's recording wishes, from any entry point
+// (join's recordId and pureAudioPushMod, WHIP's and RTMP's query).
+type RecordParams struct {
+	RecordID  string
+	PureAudio int // pureAudioPushMod: 0 audio and video, 1 audio only, 2 audio only as MP3
+}
+
+// Recorder records members who asked for it; record.Recorder is the real
+// one.
+type Recorder interface {
+	Start(record.Request) error
+}
+
+// startRecording asks rec to record a member who publishes with a
+// recordId (again: a publisher back within the resume window continues
+// its file).
+func startRecording(rec Recorder, m *Member, log *slog.Logger) {
+	if rec == nil || m.Record.RecordID == "" {
+		return
+	}
+	room := m.Room.ID.Str
+	if !m.Room.ID.IsString() {
+		room = m.Room.ID.String()
+	}
+	err := rec.Start(record.Request{SDKAppID: m.App, Room: room, RoomKey: m.Room.Key, UserID: m.UserID,
+		RecordID: m.Record.RecordID, PureAudio: m.Record.PureAudio})
+	if err != nil && log != nil {
+		log.Error("recording did not start", "room", m.Room.Key, "user", m.UserID, "record_id", m.Record.RecordID, "err", err)
+	}
+}
