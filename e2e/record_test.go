@@ -86,8 +86,8 @@ func startRecordingTrtcd(t *testing.T, callbackURL string) *server.Server {
 		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, RTMPAddr: "127.0.0.1:0",
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Bitrate: signaling.DefaultBitrateLimits, Version: "e2e",
-		Record:  server.RecordConfig{CallbackURL: callbackURL, CallbackKey: callbackKey, ResumeWindow: 2 * time.Second},
-		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Record: server.RecordConfig{CallbackURL: callbackURL, CallbackKey: callbackKey, ResumeWindow: 2 * time.Second},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)
