@@ -147,3 +147,7 @@ func (s *streamState) place(c *rtpCopy, start int64, clockKHz int64) (t time.Dur
 	ticks := int64(int32(c.ts - s.firstTS))
 	return s.base + time.Duration(ticks*int64(time.Millisecond)/clockKHz), restarted, lost
 }
+
+// Dropped counts packets the receiver's queue had no room for: a handler
+// that cannot keep up.
+func (r *Receiver) Dropped() uint64 { return r.q.dropped.Load() }
