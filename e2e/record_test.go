@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -196,8 +197,64 @@ func TestRecordingsOfWebRTCAndRTMPPublishers(t *testing.T) {
 		}
 	}
 	cb.mu.Lock()
-	defer cb.mu.Unlock()
 	if len(cb.got) != 3 {
 		t.Fatalf("%d callbacks, want exactly one per file", len(cb.got))
+	}
+	cb.mu.Unlock()
+	checkFilesAPI(t, base)
+}
+
+// The files API lists by recordId, serves byte ranges, deletes, and
+// refuses callers who are not admins.
+func checkFilesAPI(t *testing.T, base string) {
+	t.Helper()
+	auth := fmt.Sprintf("sdkappid=%d&identifier=administrator&usersig=%s", app, userSig("administrator"))
+	var list struct {
+		Code  int
+		Files []struct {
+			File     record.File
+			VideoURL string
+		}
+	}
+	getJSON(t, base+"/v1/record/files?recordId=rec-rtmp&"+auth, &list)
+	if list.Code != 0 || len(list.Files) != 1 || list.Files[0].File.RecordID != "rec-rtmp" || list.Files[0].File.State != record.StateDone {
+		t.Fatalf("listing rec-rtmp: %+v", list)
+	}
+	id := list.Files[0].File.ID
+	req, _ := http.NewRequest("GET", base+"/v1/record/files/"+id+"?"+auth, nil)
+	req.Header.Set("Range", "bytes=0-7")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || len(head) != 8 || string(head[4:8]) != "ftyp" {
+		t.Fatalf("a range request got %s and %q", resp.Status, head)
+	}
+	var reply struct{ Code int }
+	getJSON(t, base+"/v1/record/files?"+fmt.Sprintf("sdkappid=%d&identifier=mallory&usersig=%s", app, userSig("mallory")), &reply)
+	if reply.Code != int(signaling.RestUnauthorized) {
+		t.Fatalf("a non-admin listed files: code %d", reply.Code)
+	}
+	del, _ := http.NewRequest("DELETE", base+"/v1/record/files/"+id+"?"+auth, nil)
+	if resp, err := http.DefaultClient.Do(del); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("delete: %v %v", resp, err)
+	}
+	getJSON(t, base+"/v1/record/files/"+id+"?"+auth, &reply)
+	if reply.Code != int(signaling.RestRecordFailed) {
+		t.Fatalf("a deleted file answered code %d, want %d", reply.Code, signaling.RestRecordFailed)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", url, err)
 	}
 }

@@ -37,3 +37,27 @@ func TestTakeoverWhileAloneKeepsTheRoom(t *testing.T) {
 		t.Fatalf("b joined another room object or does not see a: %+v", others)
 	}
 }
+
+// TRTC wants one recordId per room: a member who brings another one is
+// refused with 82; members without a recordId, or with the same, are not.
+func TestOneRecordIDPerRoom(t *testing.T) {
+	r := NewRegistry(20, 0)
+	defer r.Close()
+	g := &Grant{Privilege: tlssig.PrivAll}
+	room := tlssig.Room{ID: 8}
+	enter := func(user, recordID string) Code {
+		_, _, e := r.Enter(EnterRequest{App: 1, UserID: user, Room: room, Grant: g, Record: RecordParams{RecordID: recordID}, Peer: &silentPeer{}})
+		if e != nil {
+			return e.Code
+		}
+		return CodeOK
+	}
+	for _, c := range []struct {
+		user, recordID string
+		code           Code
+	}{{"a", "class-1", 0}, {"b", "", 0}, {"c", "class-1", 0}, {"d", "class-2", CodeParamCheckFailed}} {
+		if code := enter(c.user, c.recordID); code != c.code {
+			t.Fatalf("%s with recordId %q: code %d, want %d", c.user, c.recordID, code, c.code)
+		}
+	}
+}
