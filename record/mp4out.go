@@ -1,6 +1,7 @@
 package record
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -94,8 +95,12 @@ func (m *mp4Out) writeAudio(opus []byte, rtpTime uint32, t time.Duration, restar
 }
 
 func (m *mp4Out) writeAAC(frame []byte, ptsMs uint32) {
-	if m.err == nil {
-		m.err = m.w.WriteAudio(frame, m.audioBase+time.Duration(ptsMs)*time.Millisecond)
+	if m.err != nil {
+		return
+	}
+	err := m.w.WriteAudio(frame, m.audioBase+time.Duration(ptsMs)*time.Millisecond)
+	if !errors.Is(err, mp4.ErrTimestampOrder) { // a frame out of order is dropped, the rest goes on
+		m.err = err
 	}
 }
 

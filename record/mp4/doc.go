@@ -17,6 +17,12 @@
 // next sample, and the next fragment's tfdt restates the absolute time.
 // Finalize turns the per-track start times into edit lists (an empty edit
 // before a late track) relative to the earliest sample of the recording.
+// Audio frames whose time is within 1/16 of a frame of where the previous
+// frame ends are put exactly there, so times rounded to milliseconds still
+// give AAC frames of exactly 1024 samples.
+//
+// Scan may run on a file that is still being written: it reads only whole
+// fragments.
 //
 // Codecs: H.264 video (avc1, samples in AVCC form with 4-byte NALU lengths),
 // AAC audio (mp4a/esds, raw frames without ADTS headers) and Opus audio

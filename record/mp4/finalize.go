@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -59,6 +60,11 @@ func Finalize(fragmentedPath, outPath string) (Info, error) {
 	}
 	if err := os.Rename(tmp, outPath); err != nil {
 		return Info{}, err
+	}
+	// The rename itself is durable only once the directory is synced.
+	if dir, err := os.Open(filepath.Dir(outPath)); err == nil {
+		dir.Sync()
+		dir.Close()
 	}
 	info.Size = int64(len(head)) + payload
 	return info, nil

@@ -2,11 +2,12 @@ package mp4
 
 import (
 	"encoding/binary"
-	"errors"
+	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -96,71 +97,6 @@ func TestFinalizedRecordingIsFaststartAndKeepsVideoStart(t *testing.T) {
 	}
 }
 
-func TestRecordingCutByCrashInItsLastFragmentStillFinalises(t *testing.T) {
-	v, a := testH264(t), testAAC(t)
-	dir := t.TempDir()
-	frag := filepath.Join(dir, "frag.mp4")
-	writeFragmented(t, frag, &v, &a, 40*time.Millisecond)
-	whole, err := os.ReadFile(frag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := Scan(frag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	types, offs := topLevelBoxes(t, frag)
-	lastMoof := int64(0)
-	for i, typ := range types {
-		if typ == "moof" {
-			lastMoof = offs[i]
-		}
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	cuts := []int64{lastMoof + 1, lastMoof + 20, int64(len(whole)) - 1}
-	for range 3 {
-		cuts = append(cuts, lastMoof+1+rng.Int64N(int64(len(whole))-lastMoof-1))
-	}
-	for _, cut := range cuts {
-		cutPath, out := filepath.Join(dir, "cut.mp4"), filepath.Join(dir, "cut-out.mp4")
-		if err := os.WriteFile(cutPath, whole[:cut], 0o644); err != nil {
-			t.Fatal(err)
-		}
-		info, err := Finalize(cutPath, out)
-		if err != nil {
-			t.Fatalf("cut at %d: %v", cut, err)
-		}
-		if info.Duration < full.Duration-1100*time.Millisecond || info.Ignored != cut-lastMoof {
-			t.Errorf("cut at %d of %d: %+v", cut, len(whole), info)
-		}
-		if msg := ffmpegDecodeErrors(t, out); msg != "" {
-			t.Errorf("cut at %d: ffmpeg:\n%s", cut, msg)
-		}
-		d := seconds(t, ffprobe(t, out).Format.Duration)
-		if d < full.Duration.Seconds()-1.1 {
-			t.Errorf("cut at %d: ffprobe duration %.3f s of %.3f", cut, d, full.Duration.Seconds())
-		}
-	}
-
-	// A power loss can leave zeroed blocks after the last good fragment.
-	zeroed := append(whole[:len(whole):len(whole)], make([]byte, 4096)...)
-	path := filepath.Join(dir, "zeroed.mp4")
-	if err := os.WriteFile(path, zeroed, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if info, err := Finalize(path, filepath.Join(dir, "zeroed-out.mp4")); err != nil || info.Ignored != 4096 || info.Duration != full.Duration {
-		t.Errorf("zeroed tail: %+v, %v", info, err)
-	}
-
-	// Cut inside the first fragment: there is nothing to keep.
-	if err := os.WriteFile(path, whole[:offs[2]+10], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Finalize(path, filepath.Join(dir, "empty.mp4")); !errors.Is(err, ErrNoMedia) {
-		t.Errorf("cut in the first fragment: %v, want ErrNoMedia", err)
-	}
-}
-
 func TestOpusRecording(t *testing.T) {
 	v, a := testH264(t), testOpus(t)
 	dir := t.TempDir()
@@ -221,5 +157,94 @@ func TestAudioOnlyRecording(t *testing.T) {
 				t.Errorf("duration %.3f s, want 10 ± 0.1", d)
 			}
 		})
+	}
+}
+
+func TestBFramesKeepTheirPresentationTimes(t *testing.T) {
+	requireFFmpeg(t)
+	dir := t.TempDir()
+	frag, out := filepath.Join(dir, "frag.mp4"), filepath.Join(dir, "out.mp4")
+	f, _ := os.Create(frag)
+	fw, err := NewFragmentWriter(f, H264Track(testSPS, testPPS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Decode order I0 P3 B1 B2 P6 B4 B5 …: presented two frames late.
+	order := []int{0, 3, 1, 2, 6, 4, 5, 9, 7, 8}
+	for i, idx := range order {
+		dts := time.Duration(i) * 40 * time.Millisecond
+		pts := time.Duration(idx)*40*time.Millisecond + 80*time.Millisecond
+		if err := fw.WriteVideoDTS([]byte{0, 0, 0, 1, 0x65}, dts, pts, i == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw.Close()
+	f.Close()
+	if _, err := Finalize(frag, out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time",
+		"-of", "csv=p=0", out).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ""
+	for _, idx := range order {
+		want += fmt.Sprintf("%.6f\n", float64(idx)*0.04)
+	}
+	if string(got) != want {
+		t.Errorf("presentation times\n%s\nwant (the first frame at 0)\n%s", got, want)
+	}
+}
+
+func TestMutedAudioLeavesAGapNotADrift(t *testing.T) {
+	v, a := testH264(t), testAAC(t)
+	dir := t.TempDir()
+	frag, out := filepath.Join(dir, "frag.mp4"), filepath.Join(dir, "out.mp4")
+	f, _ := os.Create(frag)
+	fw, err := NewFragmentWriter(f, H264Track(v.sps, v.pps), a.track)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The publisher mutes from 3 s to 5 s: no audio frames, video goes on.
+	muted := a
+	muted.frames, muted.durs = nil, nil
+	skipped := 0
+	pos := 0
+	for i, fr := range a.frames {
+		at := float64(pos) / 48000
+		pos += a.durs[i]
+		if at >= 3 && at < 5 {
+			skipped++
+			// Keep the clock: the next frame's time jumps over the gap.
+			muted.durs[len(muted.durs)-1] += a.durs[i]
+			continue
+		}
+		muted.frames = append(muted.frames, fr)
+		muted.durs = append(muted.durs, a.durs[i])
+	}
+	writeRecording(t, fw, &v, &muted, 40*time.Millisecond)
+	fw.Close()
+	f.Close()
+	info, err := Finalize(frag, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AudioSamples != len(a.frames)-skipped {
+		t.Errorf("%d audio samples, want %d", info.AudioSamples, len(a.frames)-skipped)
+	}
+	if msg := ffmpegDecodeErrors(t, out); msg != "" {
+		t.Fatalf("ffmpeg:\n%s", msg)
+	}
+	// The audio still ends with the video: the gap did not shift it.
+	got, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time",
+		"-of", "csv=p=0", out).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(string(got))
+	want := float64(pos-a.durs[len(a.durs)-1]) / 48000
+	if last := seconds(t, lines[len(lines)-1]); math.Abs(last-want) > 0.001 {
+		t.Errorf("last audio frame at %.4f s, written at %.4f s", last, want)
 	}
 }

@@ -60,6 +60,7 @@ type fragTrack struct {
 	data      []byte // the samples' bytes, back to back
 	lastDTS   int64  // in timescale; valid when started
 	lastDur   uint32 // the latest measured sample duration
+	nominal   uint32 // the codec's duration of the last audio frame; 0 for video
 	started   bool
 }
 
@@ -170,6 +171,10 @@ func (fw *FragmentWriter) write(t *fragTrack, data []byte, dts, pts time.Duratio
 		return nil // nothing to play; Scan refuses empty samples
 	}
 	d, p := toTicks(dts, t.timescale), toTicks(pts, t.timescale)
+	if !t.info.isVideo() {
+		d = t.snap(d)
+		p = d
+	}
 	if d < 0 || (t.started && d <= t.lastDTS) {
 		return fmt.Errorf("%w: track %d at %v", ErrTimestampOrder, t.id, dts)
 	}
@@ -196,6 +201,7 @@ func (fw *FragmentWriter) write(t *fragTrack, data []byte, dts, pts time.Duratio
 	t.samples = append(t.samples, fragSample{dts: d, size: uint32(len(data)), cto: int32(p - d), sync: sync})
 	t.data = append(t.data, data...)
 	t.lastDTS, t.started = d, true
+	t.nominal = t.info.frameDuration(data)
 	return nil
 }
 
@@ -255,19 +261,4 @@ func (fw *FragmentWriter) commit(p []byte) error {
 		return fw.err
 	}
 	return nil
-}
-
-// toTicks converts d to a clock of rate ticks per second, rounding to the
-// nearest tick so times that came from that clock convert back exactly. The
-// split avoids overflowing int64 for recordings of many hours.
-func toTicks(d time.Duration, rate uint32) int64 {
-	sec, frac := int64(d/time.Second), int64(d%time.Second)
-	return sec*int64(rate) + (frac*int64(rate)+int64(time.Second)/2)/int64(time.Second)
-}
-
-func clampDuration(d int64) uint32 {
-	if d > 0xffffffff {
-		return 0xffffffff
-	}
-	return uint32(d)
 }

@@ -174,69 +174,6 @@ func testAAC(t testing.TB) testAudio {
 	return a
 }
 
-// testOpus is 10 s of a 440 Hz tone as Opus packets, pulled out of Ogg.
-func testOpus(t testing.TB) testAudio {
-	requireFFmpeg(t)
-	ogg := runFFmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "10",
-		"-c:a", "libopus", "-b:a", "48k", "-f", "ogg", "-")
-	a := testAudio{track: OpusTrack(1)}
-	for i, p := range oggPackets(t, ogg) {
-		if i < 2 { // OpusHead, OpusTags
-			continue
-		}
-		a.frames = append(a.frames, p)
-		a.durs = append(a.durs, opusSamples(p))
-	}
-	return a
-}
-
-// oggPackets joins the lacing segments of every page into packets
-// (RFC 3533 §6).
-func oggPackets(t testing.TB, b []byte) [][]byte {
-	var packets [][]byte
-	var cur []byte
-	for len(b) > 0 {
-		if len(b) < 27 || string(b[:4]) != "OggS" {
-			t.Fatal("bad Ogg page")
-		}
-		nseg := int(b[26])
-		segs := b[27 : 27+nseg]
-		body := b[27+nseg:]
-		for _, l := range segs {
-			cur = append(cur, body[:l]...)
-			body = body[l:]
-			if l < 255 {
-				packets = append(packets, cur)
-				cur = nil
-			}
-		}
-		b = body
-	}
-	return packets
-}
-
-// opusSamples is a packet's duration at 48 kHz from its TOC (RFC 6716 §3.1).
-func opusSamples(p []byte) int {
-	config := p[0] >> 3
-	var frame int // in 1/400 s (2.5 ms) units
-	switch {
-	case config < 12:
-		frame = []int{4, 8, 16, 24}[config%4]
-	case config < 16:
-		frame = []int{4, 8}[config%2]
-	default:
-		frame = []int{1, 2, 4, 8}[config%4]
-	}
-	frames := 1
-	switch p[0] & 3 {
-	case 1, 2:
-		frames = 2
-	case 3:
-		frames = int(p[1] & 0x3f)
-	}
-	return frames * frame * 120
-}
-
 // writeRecording feeds the media in time order, as the recorder would:
 // audio from the origin, video starting videoStart later.
 func writeRecording(t testing.TB, fw *FragmentWriter, v *testVideo, a *testAudio, videoStart time.Duration) {

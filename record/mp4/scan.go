@@ -91,6 +91,9 @@ boxes:
 			return nil, err
 		}
 		if pos+boxSize > size {
+			if ff.tracks == nil {
+				return nil, fmt.Errorf("%w: the file ends inside its %s (%d of %d bytes)", ErrNoMedia, typ, size-pos, boxSize)
+			}
 			break boxes // cut short
 		}
 		switch typ {
@@ -109,6 +112,8 @@ boxes:
 				} else {
 					ff.tracks, err = parseMoov(body)
 				}
+			} else if ff.tracks == nil {
+				err = fmt.Errorf("%w: moof at %d before any moov", ErrNotFragmented, pos)
 			} else {
 				moof, moofAt = body, pos
 			}
@@ -196,9 +201,4 @@ func (ff *fragFile) info() Info {
 	}
 	in.Start, in.Duration = start, end-start
 	return in
-}
-
-func fromTicks(ticks int64, rate uint32) time.Duration {
-	sec, frac := ticks/int64(rate), ticks%int64(rate)
-	return time.Duration(sec)*time.Second + time.Duration(frac)*time.Second/time.Duration(rate)
 }

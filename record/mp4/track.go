@@ -151,3 +151,44 @@ func parseASC(asc []byte) (rate, channels int, err error) {
 	}
 	return rate, channels, nil
 }
+
+// frameDuration is the nominal duration of an audio frame in the track's
+// timescale, read from the codec rather than from timestamps; 0 if unknown.
+func (t TrackInfo) frameDuration(frame []byte) uint32 {
+	switch t.Codec {
+	case CodecAAC:
+		return 1024 // AAC-LC; for HE-AAC the timescale is the core rate, also 1024
+	case CodecOpus:
+		return opusSamples(frame)
+	}
+	return 0
+}
+
+// opusSamples is an Opus packet's duration at 48 kHz from its TOC byte
+// (RFC 6716 §3.1); 0 for a packet too short to say.
+func opusSamples(p []byte) uint32 {
+	if len(p) == 0 {
+		return 0
+	}
+	config := p[0] >> 3
+	var frame uint32 // in 2.5 ms units
+	switch {
+	case config < 12: // SILK: 10, 20, 40, 60 ms
+		frame = [4]uint32{4, 8, 16, 24}[config%4]
+	case config < 16: // hybrid: 10, 20 ms
+		frame = [2]uint32{4, 8}[config%2]
+	default: // CELT: 2.5, 5, 10, 20 ms
+		frame = [4]uint32{1, 2, 4, 8}[config%4]
+	}
+	frames := uint32(1)
+	switch p[0] & 3 {
+	case 1, 2:
+		frames = 2
+	case 3:
+		if len(p) < 2 {
+			return 0
+		}
+		frames = uint32(p[1] & 0x3f)
+	}
+	return frames * frame * 120
+}
