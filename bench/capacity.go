@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 )
@@ -23,7 +22,10 @@ type Step struct {
 	LossRatio    float64 `json:"lossRatio"`
 	LatencyP99Ms float64 `json:"latencyP99Ms"`
 	ServerCores  float64 `json:"serverCpuCores"` // -1 when not measured
-	Held         bool    `json:"held"`
+	// UDPBufferDrops: datagrams the kernel dropped for a full socket
+	// receive buffer during the level, machine-wide.
+	UDPBufferDrops uint64 `json:"udpReceiveBufferDrops"`
+	Held           bool   `json:"held"`
 }
 
 // Capacity is the outcome of a search: the most rooms that held the limits.
@@ -42,7 +44,7 @@ func FindCapacity(ctx context.Context, sc Scenario, lim Limits, progress func(St
 			p.Close()
 		}
 	}()
-	cpu := newCPUWatch(sc.ServerPID)
+	cpu := newCPUWatch(newServerProbe(sc.ServerPID, sc.Target))
 	c := &Capacity{}
 	for rooms := 0; rooms < sc.Rooms; {
 		next := min(rooms+lim.Step, sc.Rooms)
@@ -60,13 +62,14 @@ func FindCapacity(ctx context.Context, sc Scenario, lim Limits, progress func(St
 			p.mu.Unlock()
 		}
 		cpu.interval()
+		cpu.markUDPDrops, _ = UDPReceiveBufferErrors()
 		select {
 		case <-time.After(lim.Hold):
 		case <-ctx.Done():
 			return c, ctx.Err()
 		}
 		after := totals(pairs)
-		s := Step{Rooms: rooms, ServerCores: cpu.interval(), LatencyP99Ms: windowP99(pairs)}
+		s := Step{Rooms: rooms, ServerCores: cpu.interval(), LatencyP99Ms: windowP99(pairs), UDPBufferDrops: cpu.udpDrops()}
 		if expected := after.Expected - before.Expected; expected > 0 {
 			s.LossRatio = float64(int64(after.Lost)-int64(before.Lost)) / float64(expected)
 		}
@@ -80,40 +83,12 @@ func FindCapacity(ctx context.Context, sc Scenario, lim Limits, progress func(St
 		}
 		c.Rooms = rooms
 	}
-	c.GeneratorCores = cpu.resources(os.Getpid(), 0).CPUCores
+	c.GeneratorCores = cpu.generator().CPUCores
 	return c, nil
 }
 
-// startRoom starts room i: each participant publishes and the other plays
-// it (one publisher when OneWay). User ids are unique per app (a second
-// login takes over), so they carry the room.
-func startRoom(ctx context.Context, sc Scenario, i int) ([]*Pair, error) {
-	room := fmt.Sprint(100000 + i)
-	a, b := "a-"+room, "b-"+room
-	sides := [][2]string{{a, b}, {b, a}}
-	if sc.OneWay {
-		sides = sides[:1]
-	}
-	var out []*Pair
-	for _, side := range sides {
-		p, err := StartPair(ctx, sc.Target, room, side[0], side[1], sc.BitrateKbps, sc.FPS, max(sc.Viewers, 1))
-		if err != nil {
-			return out, fmt.Errorf("room %d: %w", i, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 func windowP99(pairs []*Pair) float64 {
-	all := NewSamples(200000)
-	for _, p := range pairs {
-		p.mu.Lock()
-		for _, v := range p.latency.values {
-			all.Add(v)
-		}
-		p.mu.Unlock()
-	}
+	all := latencyOf(pairs)
 	if all.Count() == 0 {
 		return 0
 	}
@@ -123,13 +98,13 @@ func windowP99(pairs []*Pair) float64 {
 // WriteTable prints the search for a person.
 func (c *Capacity) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "rooms\tloss\tp99 latency\tserver CPU\theld")
+	fmt.Fprintln(tw, "rooms\tloss\tp99 latency\tserver CPU\tUDP buffer drops\theld")
 	for _, s := range c.Steps {
 		cores := "n/a"
 		if s.ServerCores >= 0 {
 			cores = fmt.Sprintf("%.2f cores", s.ServerCores)
 		}
-		fmt.Fprintf(tw, "%d\t%.3f %%\t%.1f ms\t%s\t%v\n", s.Rooms, 100*s.LossRatio, s.LatencyP99Ms, cores, s.Held)
+		fmt.Fprintf(tw, "%d\t%.3f %%\t%.1f ms\t%s\t%d\t%v\n", s.Rooms, 100*s.LossRatio, s.LatencyP99Ms, cores, s.UDPBufferDrops, s.Held)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "capacity: %d rooms held the limits (the load generator used %.2f cores of the same machine)\n", c.Rooms, c.GeneratorCores)

@@ -50,3 +50,31 @@ func ProcessRSS(pid int) (uint64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
+
+// UDPReceiveBufferErrors is the machine's count of UDP datagrams the
+// kernel dropped because a socket's receive buffer was full (RcvbufErrors
+// in /proc/net/snmp). Over loopback that is where loss comes from when a
+// reader falls behind, so the report shows it next to the loss.
+func UDPReceiveBufferErrors() (uint64, error) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, err
+	}
+	var header []string
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "Udp:" {
+			continue
+		}
+		if header == nil {
+			header = fields
+			continue
+		}
+		for i, name := range header {
+			if name == "RcvbufErrors" && i < len(fields) {
+				return strconv.ParseUint(fields[i], 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("no Udp RcvbufErrors in /proc/net/snmp")
+}

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -121,11 +122,13 @@ func BenchmarkForwardingCPU(b *testing.B) {
 			results = append(results, f)
 		}
 	}
-	perPacket := map[string]time.Duration{}
-	for _, r := range results {
-		perPacket[r.Target] = r.PerPacket()
+	if os.Getenv("BENCH_STOCK_FIRST") != "" {
+		results[0], results[1] = results[1], results[0] // the table reads trtcd first either way
 	}
-	ours, theirs := perPacket["trtcd"], perPacket["stock pion"]
+	fmt.Println()
+	WriteComparison(os.Stdout, results)
+	fmt.Println()
+	ours, theirs := results[0].PerPacket(), results[1].PerPacket()
 	b.ReportMetric(float64(ours.Nanoseconds())/1e3, "trtcd-µs/pkt")
 	b.ReportMetric(float64(theirs.Nanoseconds())/1e3, "pion-µs/pkt")
 	b.ReportMetric(float64(ours)/float64(theirs), "trtcd/pion")

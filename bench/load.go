@@ -1,14 +1,13 @@
 // Package bench generates load against a media server and measures it:
-// real WebRTC clients publishing synthetic H.264 + Opus over WHIP and
-// playing it back over WHEP, with the server's CPU read from /proc. It
-// backs `trtcd bench` and the forwarding benchmarks.
+// real WebRTC clients publishing synthetic H.264 + Opus over WHIP or the
+// /ws signalling, RTMP pushers, all played back over WHEP or /ws, with the
+// server's CPU read from /proc or its /metrics. It backs `trtcd bench` and
+// the forwarding benchmarks.
 package bench
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -34,6 +33,9 @@ type Target struct {
 	// trtcd's, with {app}, {room}, {user} and {publisher} filled in; empty
 	// means trtcd's paths under URL.
 	WHIP, WHEP string
+	// RTMP is where RTMP pushers publish, rtmp://host:port; empty means
+	// the URL's host on port 1935.
+	RTMP string
 }
 
 const (
@@ -52,8 +54,11 @@ func (t Target) endpoint(template, fallback, room, user, publisher string) strin
 
 // Pair is one room's media: a publisher and its viewers (one in a 1v1).
 type Pair struct {
-	pub     *webrtc.PeerConnection
+	Kind    ClientKind
+	room    string
+	pub     *webrtc.PeerConnection // nil when the publisher pushes RTMP
 	viewers []*webrtc.PeerConnection
+	closers []func() // signalling connections and RTMP pushers
 	cancel  context.CancelFunc
 	// Received counts RTP packets the viewers got (audio and video).
 	Received atomic.Int64
@@ -75,21 +80,51 @@ type Stream struct {
 	Bytes  uint64
 }
 
-// StartPair publishes synthetic media into room as user publisher and plays
-// it back to viewers clients named after viewer. It returns once every
-// viewer's answer is applied.
+// StartPair publishes synthetic media into room as user publisher over
+// WHIP and plays it back over WHEP to viewers clients named after viewer.
+// It returns once every viewer's answer is applied.
 func StartPair(ctx context.Context, t Target, room, publisher, viewer string, bitrateKbps, fps, viewers int) (*Pair, error) {
-	api, err := testpeer.API(testpeer.Options{})
+	return startPairOfKind(ctx, t, pairSpec{Kind: KindWHIP, Room: room, Publisher: publisher,
+		Viewers: viewerNames(viewer, viewers), BitrateKbps: bitrateKbps, FPS: fps}, nil)
+}
+
+// viewerNames are the user ids of a publisher's viewers: viewer itself
+// when there is one, numbered after it when there are more.
+func viewerNames(viewer string, n int) []string {
+	if n <= 1 {
+		return []string{viewer}
+	}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s%d", viewer, i)
+	}
+	return names
+}
+
+// pairSpec says how one publisher and its viewers reach the server.
+type pairSpec struct {
+	Kind        ClientKind
+	Room        string
+	Publisher   string
+	Viewers     []string
+	BitrateKbps int
+	FPS         int
+	UplinkLoss  float64 // dropped from what the publisher sends
+	Publish     signal  // the publisher's offer → answer
+	Play        func(viewer string) signal
+}
+
+// startWebRTCPair runs a synthetic WebRTC publisher and its viewers.
+func startWebRTCPair(ctx context.Context, s pairSpec) (*Pair, error) {
+	pubAPI, err := testpeer.API(testpeer.Options{UplinkLoss: s.UplinkLoss})
 	if err != nil {
 		return nil, err
 	}
-	p := &Pair{started: time.Now(), latency: NewSamples(20000)}
-	pctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	p := newPair(s)
+	if p.pub, err = pubAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, err
 	}
-	src, err := testpeer.NewSource("pub", bitrateKbps, fps)
+	src, err := testpeer.NewSource("pub", s.BitrateKbps, s.FPS)
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -98,25 +133,40 @@ func StartPair(ctx context.Context, t Target, room, publisher, viewer string, bi
 		p.Close()
 		return nil, err
 	}
-	if err := exchange(ctx, p.pub, t, t.endpoint(t.WHIP, defaultWHIP, room, publisher, publisher), room, publisher); err != nil {
+	if err := exchange(ctx, p.pub, s.Publish); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("publish: %w", err)
 	}
+	pctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
 	go src.Run(pctx)
-	for i := range viewers {
-		name := viewer
-		if viewers > 1 {
-			name = fmt.Sprintf("%s%d", viewer, i)
-		}
-		if err := p.addViewer(ctx, api, t, room, publisher, name); err != nil {
-			p.Close()
-			return nil, fmt.Errorf("play: %w", err)
-		}
+	if err := p.addViewers(ctx, s); err != nil {
+		p.Close()
+		return nil, err
 	}
 	return p, nil
 }
 
-func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, t Target, room, publisher, viewer string) error {
+func newPair(s pairSpec) *Pair {
+	return &Pair{Kind: s.Kind, room: s.Room, started: time.Now(), latency: NewSamples(20000), cancel: func() {}}
+}
+
+// addViewers plays the publisher to every viewer; viewers have no loss.
+func (p *Pair) addViewers(ctx context.Context, s pairSpec) error {
+	api, err := testpeer.API(testpeer.Options{})
+	if err != nil {
+		return err
+	}
+	for _, v := range s.Viewers {
+		if err := p.addViewer(ctx, api, s.Play(v)); err != nil {
+			return fmt.Errorf("play: %w", err)
+		}
+	}
+	return nil
+}
+
+// addViewer retries until the publisher's tracks are there to play.
+func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, play signal) error {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return err
@@ -126,10 +176,9 @@ func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, t Target, room, p
 		return err
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.receive(tr) })
-	endpoint := t.endpoint(t.WHEP, defaultWHEP, room, viewer, publisher)
 	deadline := time.Now().Add(10 * time.Second)
 	for { // the publisher's tracks appear once its connection is up
-		err = exchange(ctx, pc, t, endpoint, room, viewer)
+		err = exchange(ctx, pc, play)
 		if err == nil {
 			p.mu.Lock()
 			if p.joined.IsZero() {
@@ -183,7 +232,7 @@ func (p *Pair) receive(tr *webrtc.TrackRemote) {
 	}
 }
 
-// Close stops both clients.
+// Close stops the clients and the publisher's signalling or push.
 func (p *Pair) Close() {
 	p.cancel()
 	if p.pub != nil {
@@ -192,10 +241,13 @@ func (p *Pair) Close() {
 	for _, v := range p.viewers {
 		v.Close()
 	}
+	for _, c := range p.closers {
+		c()
+	}
 }
 
-// exchange does one WHIP/WHEP offer/answer for pc at endpoint.
-func exchange(ctx context.Context, pc *webrtc.PeerConnection, t Target, endpoint, room, user string) error {
+// exchange does one offer/answer for pc through signal.
+func exchange(ctx context.Context, pc *webrtc.PeerConnection, send signal) error {
 	if pc.LocalDescription() == nil {
 		offer, err := pc.CreateOffer(nil)
 		if err != nil {
@@ -207,34 +259,9 @@ func exchange(ctx context.Context, pc *webrtc.PeerConnection, t Target, endpoint
 		}
 		<-gathered
 	}
-	token := ""
-	if t.Auth != nil {
-		var query string
-		token, query = t.Auth(room, user)
-		if query != "" {
-			sep := "?"
-			if strings.Contains(endpoint, "?") {
-				sep = "&"
-			}
-			endpoint += sep + query
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, "POST", endpoint, strings.NewReader(pc.LocalDescription().SDP))
+	answer, err := send(ctx, pc.LocalDescription().SDP)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/sdp")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)})
+	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
 }

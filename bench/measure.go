@@ -3,17 +3,23 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"text/tabwriter"
 	"time"
 )
 
 // Forwarding is what a forwarding run measured.
 type Forwarding struct {
-	Target    string
-	Rooms     int
-	Viewers   int // per room
-	Duration  time.Duration
-	Packets   int64         // RTP packets delivered to viewers
+	Target   string
+	Rooms    int
+	Viewers  int // per room
+	Duration time.Duration
+	// Packets are the RTP packets delivered to viewers. On loopback none
+	// is lost, so it is also what the server forwarded; counting at the
+	// viewers measures both servers the same way.
+	Packets   int64
 	ServerCPU time.Duration // user+system CPU of the server process
+	Latency   Percentiles   // end-to-end, over the measured window
 }
 
 // PerPacket is the server's CPU time per delivered packet.
@@ -58,6 +64,11 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 	if err != nil {
 		return Forwarding{}, err
 	}
+	for _, p := range pairs {
+		p.mu.Lock()
+		p.latency = NewSamples(20000) // the measured window's samples only
+		p.mu.Unlock()
+	}
 	n0, start := received(), time.Now()
 	select {
 	case <-time.After(d):
@@ -68,5 +79,43 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 	if err != nil {
 		return Forwarding{}, err
 	}
-	return Forwarding{Target: t.Name, Rooms: rooms, Viewers: viewers, Duration: time.Since(start), Packets: received() - n0, ServerCPU: cpu1 - cpu0}, nil
+	return Forwarding{Target: t.Name, Rooms: rooms, Viewers: viewers, Duration: time.Since(start), Packets: received() - n0,
+		ServerCPU: cpu1 - cpu0, Latency: percentilesOf(latencyOf(pairs))}, nil
 }
+
+// WriteComparison prints forwarding runs side by side: CPU per forwarded
+// packet, each against the first, and the latency distributions.
+func WriteComparison(w io.Writer, runs []Forwarding) {
+	if len(runs) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row := func(label string, value func(Forwarding) string) {
+		fmt.Fprint(tw, label, "\t")
+		for _, r := range runs {
+			fmt.Fprint(tw, value(r), "\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	row("", func(f Forwarding) string { return f.Target })
+	row("rooms × viewers", func(f Forwarding) string { return fmt.Sprintf("%d × %d", f.Rooms, f.Viewers) })
+	row("packets forwarded", func(f Forwarding) string { return fmt.Sprint(f.Packets) })
+	row("server CPU (cores)", func(f Forwarding) string { return fmt.Sprintf("%.2f", f.ServerCPU.Seconds()/f.Duration.Seconds()) })
+	row("µs CPU per forwarded packet", func(f Forwarding) string { return fmt.Sprintf("%.2f", micros(f.PerPacket())) })
+	row("ratio to "+runs[0].Target, func(f Forwarding) string {
+		if runs[0].PerPacket() == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2f", float64(f.PerPacket())/float64(runs[0].PerPacket()))
+	})
+	for _, q := range []struct {
+		name string
+		v    func(Percentiles) float64
+	}{{"latency p50 ms", func(p Percentiles) float64 { return p.P50 }}, {"latency p90 ms", func(p Percentiles) float64 { return p.P90 }},
+		{"latency p99 ms", func(p Percentiles) float64 { return p.P99 }}, {"latency max ms", func(p Percentiles) float64 { return p.Max }}} {
+		row(q.name, func(f Forwarding) string { return fmt.Sprintf("%.1f", q.v(f.Latency)) })
+	}
+	tw.Flush()
+}
+
+func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }

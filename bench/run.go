@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 )
@@ -22,7 +21,14 @@ type Scenario struct {
 	Duration    time.Duration // after the last room is up
 	BitrateKbps int
 	FPS         int
-	ServerPID   int // 0: server CPU and memory are not read
+	// ServerPID is the server's process on this machine, read in /proc;
+	// 0: read trtcd's /metrics instead (other servers: not measured).
+	ServerPID int
+	// UplinkLoss drops this fraction of the RTP every WebRTC publisher
+	// sends (RTMP pushers use TCP and lose nothing).
+	UplinkLoss float64
+	// Mix is the share of rooms of each client kind; zero: all WHIP.
+	Mix Mix
 }
 
 // Progress is what a live display shows while the scenario runs.
@@ -36,14 +42,14 @@ type Progress struct {
 
 // Percentiles of a distribution, in milliseconds.
 type Percentiles struct {
-	P50, P95, P99, Max float64
-	Count              uint64
+	P50, P90, P95, P99, Max float64
+	Count                   uint64
 }
 
 func percentilesOf(s *Samples) Percentiles {
 	p := Percentiles{Count: s.Count()}
 	if s.Count() > 0 {
-		p.P50, p.P95, p.P99, p.Max = s.Percentile(50), s.Percentile(95), s.Percentile(99), s.Percentile(100)
+		p.P50, p.P90, p.P95, p.P99, p.Max = s.Percentile(50), s.Percentile(90), s.Percentile(95), s.Percentile(99), s.Percentile(100)
 	}
 	return p
 }
@@ -64,9 +70,14 @@ type Report struct {
 	JoinMs          Percentiles `json:"joinMs"`         // publish request → first packet at the viewer
 	KeyframeWaitMs  Percentiles `json:"keyframeWaitMs"` // viewer answer → first video packet
 	JitterMs        float64     `json:"videoJitterMs"`  // mean over video streams
-	KbpsPerRoom     float64     `json:"receivedKbpsPerRoom"`
-	Server          *Resources  `json:"server,omitempty"`
-	Generator       Resources   `json:"generator"`
+	// UDPBufferDrops are datagrams the kernel dropped in the window
+	// because a socket's receive buffer was full, machine-wide.
+	UDPBufferDrops uint64  `json:"udpReceiveBufferDrops"`
+	KbpsPerRoom    float64 `json:"receivedKbpsPerRoom"`
+	// ByKind splits delivery and latency by client kind (--mix).
+	ByKind    []KindReport `json:"byKind"`
+	Server    *Resources   `json:"server,omitempty"`
+	Generator Resources    `json:"generator"`
 	// Timeline is the progress every two seconds: rooms up, loss and the
 	// server's CPU as the load ramped and held.
 	Timeline []Progress `json:"timeline"`
@@ -74,9 +85,14 @@ type Report struct {
 
 // Resources are a process's CPU and memory over the run.
 type Resources struct {
-	CPUCores        float64 `json:"cpuCores"` // average cores busy
+	Source          string  `json:"source,omitempty"` // "/proc" or "/metrics"
+	CPUCores        float64 `json:"cpuCores"`         // average cores busy
 	MicrosPerPacket float64 `json:"cpuMicrosPerPacket,omitempty"`
-	RSSMiB          float64 `json:"rssMiB"`
+	// ForwardedPackets is the server's own count (trtcd's /metrics) of
+	// packets written to subscribers in the window.
+	ForwardedPackets   uint64  `json:"forwardedPackets,omitempty"`
+	MicrosPerForwarded float64 `json:"cpuMicrosPerForwardedPacket,omitempty"`
+	RSSMiB             float64 `json:"rssMiB"`
 }
 
 // Run executes a scenario, calling progress every two seconds.
@@ -94,13 +110,13 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 			p.Close()
 		}
 	}()
-	cpu := newCPUWatch(sc.ServerPID)
+	cpu := newCPUWatch(newServerProbe(sc.ServerPID, sc.Target))
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	var timeline []Progress
 	report := func() {
 		t := totals(pairs)
-		p := Progress{Elapsed: time.Since(start), RoomsUp: roomsUp(sc, pairs), Received: t.Received,
+		p := Progress{Elapsed: time.Since(start), RoomsUp: roomsUp(pairs), Received: t.Received,
 			LossRatio: t.lossRatio(), ServerCPU: cpu.interval()}
 		timeline = append(timeline, p)
 		if progress != nil {
@@ -121,7 +137,7 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 		case <-time.After(time.Duration(float64(time.Second) / sc.Ramp)):
 		}
 	}
-	cpu.mark() // measure the steady state only
+	cpu.markNow() // measure the steady state only
 	steady := totals(pairs)
 	end := time.After(sc.Duration)
 	for waiting := true; waiting; {
@@ -139,11 +155,13 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 	return r, nil
 }
 
-func roomsUp(sc Scenario, pairs []*Pair) int {
-	if sc.OneWay {
-		return len(pairs)
+// roomsUp counts the rooms with media started.
+func roomsUp(pairs []*Pair) int {
+	rooms := map[string]bool{}
+	for _, p := range pairs {
+		rooms[p.room] = true
 	}
-	return len(pairs) / 2
+	return len(rooms)
 }
 
 // totals sums the streams of all pairs.
@@ -156,9 +174,15 @@ func (s sums) lossRatio() float64 {
 	return float64(s.Lost) / float64(s.Expected)
 }
 
-func totals(pairs []*Pair) sums {
+func totals(pairs []*Pair) sums { return totalsOf(pairs, "") }
+
+// totalsOf sums the pairs of one kind ("": every kind).
+func totalsOf(pairs []*Pair, kind ClientKind) sums {
 	var s sums
 	for _, p := range pairs {
+		if kind != "" && p.Kind != kind {
+			continue
+		}
 		p.mu.Lock()
 		for _, st := range p.streams {
 			s.Expected += st.Seq.Expected()
@@ -177,7 +201,7 @@ func totals(pairs []*Pair) sums {
 // began, for rates and CPU per packet.
 func build(sc Scenario, pairs []*Pair, cpu *cpuWatch, from sums) *Report {
 	t := totals(pairs)
-	r := &Report{Target: sc.Target.URL, Rooms: sc.Rooms, RoomsUp: roomsUp(sc, pairs), DurationSeconds: cpu.elapsed().Seconds(),
+	r := &Report{Target: sc.Target.URL, Rooms: sc.Rooms, RoomsUp: roomsUp(pairs), DurationSeconds: cpu.elapsed().Seconds(),
 		Expected: t.Expected, Received: t.Received, Lost: t.Lost, Late: t.Late, Duplicates: t.Dups}
 	if t.Expected > 0 {
 		r.DeliveryRatio = float64(t.Received) / float64(t.Expected)
@@ -209,13 +233,12 @@ func build(sc Scenario, pairs []*Pair, cpu *cpuWatch, from sums) *Report {
 		r.JitterMs = jitter / float64(videoStreams)
 	}
 	if elapsed := cpu.elapsed().Seconds(); len(pairs) > 0 && elapsed > 0 {
-		r.KbpsPerRoom = float64(t.Bytes-from.Bytes) * 8 / 1000 / elapsed / float64(roomsUp(sc, pairs))
+		r.KbpsPerRoom = float64(t.Bytes-from.Bytes) * 8 / 1000 / elapsed / float64(roomsUp(pairs))
 	}
-	r.Generator = cpu.resources(os.Getpid(), 0)
-	if sc.ServerPID != 0 {
-		res := cpu.resources(sc.ServerPID, t.Received-from.Received)
-		r.Server = &res
-	}
+	r.ByKind = byKind(pairs)
+	r.UDPBufferDrops = cpu.udpDrops()
+	r.Generator = cpu.generator()
+	r.Server = cpu.server(t.Received - from.Received)
 	return r
 }
 
@@ -234,9 +257,18 @@ func (r *Report) WriteTable(w io.Writer) {
 	f("join ms\tp50 %.0f  p99 %.0f", r.JoinMs.P50, r.JoinMs.P99)
 	f("keyframe wait ms\tp50 %.0f  p99 %.0f", r.KeyframeWaitMs.P50, r.KeyframeWaitMs.P99)
 	f("video jitter\t%.1f ms", r.JitterMs)
+	f("UDP buffer drops\t%d datagrams dropped by the kernel for a full socket receive buffer (machine-wide)", r.UDPBufferDrops)
 	f("received per room\t%.0f kbps (both directions)", r.KbpsPerRoom)
+	for _, k := range r.ByKind {
+		f("%s rooms\t%d: delivery %.4f (%d of %d), latency %s", k.Kind, k.Rooms, k.DeliveryRatio, k.Received, k.Expected, k.latencyText())
+	}
 	if s := r.Server; s != nil {
-		f("server\t%.2f cores, %.1f µs CPU per delivered packet, %.0f MiB", s.CPUCores, s.MicrosPerPacket, s.RSSMiB)
+		f("server (%s)\t%.2f cores, %.1f µs CPU per delivered packet, %.0f MiB", s.Source, s.CPUCores, s.MicrosPerPacket, s.RSSMiB)
+		if s.ForwardedPackets > 0 {
+			f("server forwarded\t%d packets, %.1f µs CPU per forwarded packet", s.ForwardedPackets, s.MicrosPerForwarded)
+		}
+	} else {
+		f("server\tnot measured (give --server-pid, or point --target at a trtcd with /metrics)")
 	}
 	f("generator\t%.2f cores, %.0f MiB (shares the machine with the server)", r.Generator.CPUCores, r.Generator.RSSMiB)
 	tw.Flush()
@@ -247,62 +279,4 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
-}
-
-// cpuWatch reads a server's CPU over the run's steady state.
-type cpuWatch struct {
-	pid              int
-	markAt, lastAt   time.Time
-	markCPU, lastCPU time.Duration
-	markSelf         time.Duration
-}
-
-func newCPUWatch(pid int) *cpuWatch {
-	w := &cpuWatch{pid: pid, lastAt: time.Now()}
-	w.lastCPU, _ = ProcessCPU(pid)
-	w.mark()
-	return w
-}
-
-func (w *cpuWatch) mark() {
-	w.markAt = time.Now()
-	w.markCPU, _ = ProcessCPU(w.pid)
-	w.markSelf, _ = ProcessCPU(os.Getpid())
-}
-
-func (w *cpuWatch) elapsed() time.Duration { return time.Since(w.markAt) }
-
-// interval is the server's cores busy since the last call (-1: unknown).
-func (w *cpuWatch) interval() float64 {
-	if w.pid == 0 {
-		return -1
-	}
-	now := time.Now()
-	c, err := ProcessCPU(w.pid)
-	if err != nil {
-		return -1
-	}
-	cores := (c - w.lastCPU).Seconds() / now.Sub(w.lastAt).Seconds()
-	w.lastAt, w.lastCPU = now, c
-	return cores
-}
-
-// resources are a process's CPU since the mark, per packet delivered in
-// that time when packets is given, and its memory now.
-func (w *cpuWatch) resources(pid int, packets uint64) Resources {
-	var r Resources
-	base := w.markCPU
-	if pid == os.Getpid() {
-		base = w.markSelf
-	}
-	if c, err := ProcessCPU(pid); err == nil {
-		r.CPUCores = (c - base).Seconds() / w.elapsed().Seconds()
-		if packets > 0 {
-			r.MicrosPerPacket = float64((c - base).Microseconds()) / float64(packets)
-		}
-	}
-	if rss, err := ProcessRSS(pid); err == nil {
-		r.RSSMiB = float64(rss) / (1 << 20)
-	}
-	return r
 }

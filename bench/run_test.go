@@ -14,15 +14,12 @@ import (
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
-// A short scenario against an in-process trtcd: in every room both
-// participants publish and play each other, all media arrives, and
-// latency, join time and keyframe wait are measured for both directions.
 // startTrtcd runs an in-process trtcd for the bench to load.
 func startTrtcd(t *testing.T) Target {
 	t.Helper()
 	apps, _ := signaling.NewApps(signaling.App{SDKAppID: benchApp, Key: benchKey})
 	srv, err := server.Start(server.Config{
-		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, Version: "test",
+		HTTPAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, Version: "test",
 		Media:  sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -30,7 +27,7 @@ func startTrtcd(t *testing.T) Target {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return Target{URL: "http://" + srv.HTTPAddr().String(), App: benchApp, PID: os.Getpid(),
+	return Target{URL: "http://" + srv.HTTPAddr().String(), App: benchApp, PID: os.Getpid(), RTMP: "rtmp://" + srv.RTMPAddr().String(),
 		Auth: func(room, user string) (string, string) {
 			return tlssig.GenUserSig(benchKey, benchApp, user, time.Hour, time.Now()), ""
 		}}
@@ -49,6 +46,9 @@ func TestFindCapacityHoldsEasyLevels(t *testing.T) {
 	}
 }
 
+// A short scenario against an in-process trtcd: in every room both
+// participants publish and play each other, all media arrives, and
+// latency, join time and keyframe wait are measured for both directions.
 func TestRunAgainstTrtcd(t *testing.T) {
 	target := startTrtcd(t)
 	updates := 0

@@ -16,8 +16,8 @@ import (
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
-// benchCmd runs `trtcd bench`: real WebRTC clients publishing and playing
-// through a server over WHIP/WHEP, measured.
+// benchCmd runs `trtcd bench`: real clients publishing and playing through
+// a server (WHIP/WHEP, the /ws signalling, RTMP pushers), measured.
 func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("trtcd bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,14 +42,28 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	hold := fs.Duration("hold", 10*time.Second, "how long each level is measured with --find-capacity")
 	maxLoss := fs.Float64("max-loss", 0.01, "loss ratio a level may not exceed with --find-capacity")
 	maxP99 := fs.Duration("max-p99", 100*time.Millisecond, "p99 end-to-end latency a level may not exceed with --find-capacity")
+	loss := fs.Float64("loss", 0, "fraction (0..1) of RTP packets dropped on every WebRTC publisher's uplink (RTMP pushers use TCP: none)")
+	mixText := fs.String("mix", "whip=1", "share of rooms per client kind: whip (WHIP/WHEP), ws (/ws signalling), rtmp (RTMP pusher → WHEP viewer, always one-way), e.g. whip=2,ws=1,rtmp=1")
+	rtmpURL := fs.String("rtmp-url", "", "where RTMP pushers publish, rtmp://HOST:PORT (default: the target's host, port 1935)")
+	fs.String("scenario", "", "a YAML file of these flags' values (rooms: 50, one_way: true, mix: {whip: 1, rtmp: 1}, …); flags given on the command line win")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err)
+	}
+	if err := applyScenarioFile(fs); err != nil {
+		return err
 	}
 	if *app == 0 || *app > math.MaxUint32 || *rooms <= 0 || *bitrate <= 0 || *fps <= 0 {
 		return usageErrorf("--sdkappid, --rooms, --bitrate and --fps must be positive")
 	}
+	if *loss < 0 || *loss >= 1 {
+		return usageErrorf("--loss %v: want a fraction from 0 to below 1", *loss)
+	}
+	mix, err := bench.ParseMix(*mixText)
+	if err != nil {
+		return usageErrorf("--mix: %v", err)
+	}
 	t := bench.Target{Name: "target", URL: strings.TrimSuffix(*target, "/"), App: uint32(*app), PID: *pid,
-		WHIP: *whipURL, WHEP: *whepURL}
+		WHIP: *whipURL, WHEP: *whepURL, RTMP: strings.TrimSuffix(*rtmpURL, "/")}
 	if *bearer != "" {
 		b := *bearer
 		t.Auth = func(string, string) (string, string) { return b, "" }
@@ -62,7 +76,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	sc := bench.Scenario{Target: t, Rooms: *rooms, OneWay: *oneWay, Viewers: *viewers, Ramp: *ramp,
-		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid}
+		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid, UplinkLoss: *loss, Mix: mix}
 	if *findCapacity {
 		if *step <= 0 || *hold <= 0 {
 			return usageErrorf("--step and --hold must be positive")
@@ -99,6 +113,19 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return writeFile(*htmlPath, report.WriteHTML)
+}
+
+// applyScenarioFile sets every flag the --scenario file names and the
+// command line did not.
+func applyScenarioFile(fs *flag.FlagSet) error {
+	path := fs.Lookup("scenario").Value.String()
+	if path == "" {
+		return nil
+	}
+	if err := bench.ApplyScenarioFile(fs, path, "scenario"); err != nil {
+		return usageError(err)
+	}
+	return nil
 }
 
 // writeFile writes a report to path with write, when a path is given.
