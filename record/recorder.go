@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/trtcd/trtcd/rtpav"
 	"github.com/trtcd/trtcd/sfu"
 )
@@ -39,7 +41,11 @@ type Config struct {
 	DownloadTTL time.Duration
 	Logger      *slog.Logger
 
-	// Store is opened by New in Dir.
+	// DB, when set, holds the index (a database shared with the rest of
+	// the server); otherwise New opens Dir/index.db.
+	DB *bolt.DB
+
+	// Store is set up by New.
 	Store *Store
 }
 
@@ -93,7 +99,12 @@ func New(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Store, err = OpenStore(filepath.Join(cfg.Dir, "index.db")); err != nil {
+	if cfg.DB != nil {
+		cfg.Store, err = NewStore(cfg.DB)
+	} else {
+		cfg.Store, err = OpenStore(filepath.Join(cfg.Dir, "index.db"))
+	}
+	if err != nil {
 		return nil, err
 	}
 	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{}}

@@ -59,17 +59,32 @@ var (
 // ErrNotFound is returned for an unknown file id.
 var ErrNotFound = errors.New("record: no such file")
 
-// Store is the recording index and the callback outbox, in one bbolt file
-// so a file's state and its callback change together.
-type Store struct{ db *bolt.DB }
+// Store is the recording index and the callback outbox, in one bbolt
+// database so a file's state and its callback change together.
+type Store struct {
+	db    *bolt.DB
+	owned bool // opened by OpenStore: Close closes it
+}
 
-// OpenStore opens (or creates) the index at path.
+// OpenStore opens (or creates) an index of its own at path.
 func OpenStore(path string) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("record: open index %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	s, err := NewStore(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// NewStore keeps the index in db, a database shared with other parts of
+// the server.
+func NewStore(db *bolt.DB) (*Store, error) {
+	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketFiles, bucketOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -78,14 +93,18 @@ func OpenStore(path string) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("record: init index: %w", err)
 	}
 	return &Store{db: db}, nil
 }
 
-// Close closes the index.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the index's database if the Store opened it.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	return s.db.Close()
+}
 
 // Put writes a file's entry.
 func (s *Store) Put(f *File) error {

@@ -12,12 +12,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/rtmp"
@@ -37,8 +39,10 @@ type Config struct {
 	// (host:port; "" leaves RTMP off).
 	RTMPAddr string
 	// Record configures recording (files under DataDir/record).
-	Record  RecordConfig
-	Bitrate signaling.BitrateLimits
+	Record RecordConfig
+	// ClassLimits bound classroom messages (zero: the defaults).
+	ClassLimits signaling.ClassLimits
+	Bitrate     signaling.BitrateLimits
 	// RoomCapacity is the member limit of rooms without a 1v1 template
 	// (0: the default); HeartbeatTimeout removes silent members.
 	RoomCapacity     int
@@ -88,7 +92,10 @@ type Server struct {
 	rooms   *signaling.Registry
 	metrics *sfu.Metrics
 	live    *signaling.Live
+	db      *bolt.DB // the data directory's embedded database
 	rec     *record.Recorder
+	classes *signaling.Classrooms
+	store   *signaling.ClassStore
 	rtmp    *rtmp.Server
 	rtmpLn  net.Listener
 	bframes prometheus.Counter
@@ -124,15 +131,14 @@ func Start(cfg Config) (*Server, error) {
 		media.Close()
 		return nil, fmt.Errorf("server: listen http %s: %w", cfg.HTTPAddr, err)
 	}
-	if s.rec, err = s.startRecorder(ln.Addr()); err != nil {
+	if err := s.openData(ln.Addr()); err != nil {
 		ln.Close()
 		media.Close()
 		return nil, err
 	}
-	s.live.Recorder = s.rec
 	if err := s.startRTMP(); err != nil {
 		ln.Close()
-		s.rec.Close()
+		s.closeData()
 		media.Close()
 		return nil, err
 	}
@@ -151,19 +157,53 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// startRecorder opens the recording index (finalising what a crash left)
-// and starts the callbacks.
-func (s *Server) startRecorder(httpAddr net.Addr) (*record.Recorder, error) {
+// openData opens the data directory's database and what keeps state in
+// it: the recorder (finalising what a crash left, then sending callbacks)
+// and the classrooms with their message history.
+func (s *Server) openData(httpAddr net.Addr) error {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("server: data directory: %w", err)
+	}
+	path := filepath.Join(s.cfg.DataDir, "trtcd.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("server: open %s (is another trtcd using this data directory?): %w", path, err)
+	}
+	s.db = db
 	c := s.cfg.Record
 	public := c.PublicURL
 	if public == "" {
 		public = "http://" + httpAddr.String()
 	}
-	return record.New(record.Config{
-		Dir: filepath.Join(s.cfg.DataDir, "record"), SFU: s.sfu, PublicURL: public,
+	s.rec, err = record.New(record.Config{
+		Dir: filepath.Join(s.cfg.DataDir, "record"), SFU: s.sfu, PublicURL: public, DB: db,
 		Callback:     record.CallbackConfig{URL: c.CallbackURL, Key: c.CallbackKey},
 		ResumeWindow: c.ResumeWindow, KeepOpus: c.KeepOpus, Logger: s.log,
 	})
+	if err == nil {
+		s.store, err = signaling.OpenClassStore(db)
+	}
+	if err == nil {
+		s.classes, err = signaling.LoadClassrooms(s.rooms, s.store, s.cfg.ClassLimits)
+	}
+	if err != nil {
+		s.closeData()
+		return err
+	}
+	s.classes.OnGroupMessage = func(roomKey, recordID string, m signaling.Message) { s.rec.ClassMessage(roomKey, recordID, m) }
+	s.live.Recorder = s.rec
+	return nil
+}
+
+// closeData ends what openData started, in reverse.
+func (s *Server) closeData() {
+	if s.rec != nil {
+		s.rec.Close() // finalises recordings in progress
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+	s.db.Close()
 }
 
 // startRTMP opens the RTMP listener, when configured.
@@ -204,7 +244,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.rtmp != nil {
 		s.rtmp.Close()
 	}
-	s.rec.Close() // finalises recordings in progress
+	s.closeData()
 	s.sfu.Close()
 	s.rooms.Close()
 	if err != nil {
@@ -234,12 +274,12 @@ func (s *Server) routes() http.Handler {
 	if limits.MaxMessageBytes == 0 {
 		limits = signaling.DefaultWSLimits
 	}
-	roomAPI := &signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms}
+	roomAPI := &signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms, Classrooms: s.classes}
 	roomAPI.Register(mux)
 	(&signaling.RecordAPI{Rooms: roomAPI, Recorder: s.rec}).Register(mux)
 	web.Register(mux, s.cfg.DevApp)
 	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
-		Limits: limits, Recorder: s.rec, Logger: s.log})
+		Limits: limits, Recorder: s.rec, Classrooms: s.classes, Logger: s.log})
 	return mux
 }
 

@@ -47,7 +47,9 @@ const maxRESTBody = 16 << 10
 type RoomAPI struct {
 	Apps  *Apps
 	Rooms *Registry
-	Now   func() time.Time
+	// Classrooms adds the classroom operations (nil: not offered).
+	Classrooms *Classrooms
+	Now        func() time.Time
 }
 
 // REST calls per second (and burst) one address may make.
@@ -68,6 +70,13 @@ type restRequest struct {
 	StrRoomID string `json:"strRoomId"`
 	RoomUUID  string `json:"roomUUID"`
 	Template  string `json:"template"`
+	// Classroom operations.
+	ClassID    uint32 `json:"classId"`
+	StrClassID string `json:"strClassId"`
+	Creator    string `json:"creator"`
+	Text       string `json:"text"`
+	AfterSeq   uint64 `json:"afterSeq"`
+	Limit      int    `json:"limit"`
 }
 
 func (a *RoomAPI) serve(w http.ResponseWriter, r *http.Request) {
@@ -98,6 +107,8 @@ func (a *RoomAPI) serve(w http.ResponseWriter, r *http.Request) {
 		data = map[string]any{"rooms": a.Rooms.List(app.SDKAppID)}
 	case "get_room_members":
 		data, e = a.members(app, req)
+	case "create_classroom", "destroy_classroom", "list_classrooms", "classroom_members", "send_system_message", "classroom_history":
+		data, e = a.classroomOp(app, r.PathValue("op"), req)
 	case "close_room":
 		data, e = a.close(app, req)
 	default:

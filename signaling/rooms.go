@@ -199,7 +199,7 @@ func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
 	others := make([]MemberInfo, 0, len(room.members))
 	for _, o := range room.members {
 		others = append(others, o.info)
-		o.peer.Notify(Event{Name: EventMemberJoin, Data: MemberInfo{UserID: req.UserID}})
+		o.peer.Notify(Event{Name: EventMemberJoin, Data: memberEvent{UserID: req.UserID, UserIDs: []string{req.UserID}}})
 	}
 	room.members[req.UserID] = m
 	r.users[userKey{req.App, req.UserID}] = m
@@ -234,7 +234,7 @@ func (r *Registry) removeLocked(m *Member, reason string) {
 	}
 	delete(room.members, m.UserID)
 	for _, o := range room.members {
-		o.peer.Notify(Event{Name: EventMemberQuit, Data: map[string]string{"userId": m.UserID, "reason": reason}})
+		o.peer.Notify(Event{Name: EventMemberQuit, Data: memberEvent{UserID: m.UserID, UserIDs: []string{m.UserID}, Reason: reason}})
 		if reason == "timeout" {
 			o.peer.Notify(Event{Name: EventPlayerDisconnect, Data: map[string]string{"userId": m.UserID}})
 		}
@@ -242,6 +242,14 @@ func (r *Registry) removeLocked(m *Member, reason string) {
 	if len(room.members) == 0 {
 		delete(r.rooms, room.Key)
 	}
+}
+
+// memberEvent is member-join and member-quit: userIds is the array TIC's
+// onTICMemberJoin/onTICMemberQuit take.
+type memberEvent struct {
+	UserID  string   `json:"userId"`
+	UserIDs []string `json:"userIds"`
+	Reason  string   `json:"reason,omitempty"`
 }
 
 func (r *Registry) left(m *Member, reason string) {
@@ -353,4 +361,16 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Broadcast sends an event to every member of a room. Members' queues get
+// events in the order Broadcast is called.
+func (r *Registry) Broadcast(roomKey string, ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if room := r.rooms[roomKey]; room != nil {
+		for _, m := range room.members {
+			m.peer.Notify(ev)
+		}
+	}
 }

@@ -43,8 +43,10 @@ type WebSocket struct {
 	Limits  WSLimits
 	// Recorder records publishers that joined with a recordId (nil: none).
 	Recorder Recorder
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Classrooms serves TIC's classrooms and messages (nil: refused).
+	Classrooms *Classrooms
+	Logger     *slog.Logger
+	Now        func() time.Time
 
 	once     sync.Once
 	upgrader websocket.Upgrader
@@ -60,7 +62,7 @@ func (ws *WebSocket) now() time.Time {
 
 // outQueue: events and replies waiting for a slow client; a client that lets
 // this many pile up is closed rather than holding memory.
-const outQueue = 128
+const outQueue = 1024
 
 const (
 	writeTimeout = 10 * time.Second
@@ -103,6 +105,7 @@ type wsConn struct {
 	log     *slog.Logger
 
 	mu               sync.Mutex // guards the fields below against Kick
+	login            *loginState
 	member           *Member
 	pub              *sfu.Session
 	subs             map[string]*sfu.Session
@@ -143,8 +146,14 @@ func (c *wsConn) readLoop() {
 }
 
 func (c *wsConn) handle(req *Request) (any, *Error) {
-	if req.Type == "join" {
+	switch req.Type {
+	case "join":
 		return c.join(req)
+	case "login":
+		return c.signIn(req)
+	}
+	if data, e, ok := c.classroomRequest(req); ok {
+		return data, e
 	}
 	c.mu.Lock()
 	m := c.member
@@ -204,33 +213,40 @@ func (c *wsConn) join(req *Request) (any, *Error) {
 	if e := decodeData(req, &d); e != nil {
 		return nil, e
 	}
+	return c.enter(d)
+}
+
+// enter authenticates and enters a room (join, joinClassroom); the
+// connection is then signed in as the member too.
+func (c *wsConn) enter(d JoinData) (JoinResult, *Error) {
 	room, e := parseRoom(formatRoomID(d.RoomID), d.StrRoomID)
 	if e != nil {
-		return nil, e
+		return JoinResult{}, e
 	}
 	if d.PureAudioPushMod < 0 || d.PureAudioPushMod > 2 {
-		return nil, Errorf(CodeParamCheckFailed, "pureAudioPushMod %d: want 0, 1 or 2", d.PureAudioPushMod)
+		return JoinResult{}, Errorf(CodeParamCheckFailed, "pureAudioPushMod %d: want 0, 1 or 2", d.PureAudioPushMod)
 	}
 	if err := checkRecordID(string(d.RecordID)); err != nil {
-		return nil, Errorf(CodeParamCheckFailed, "%v", err)
+		return JoinResult{}, Errorf(CodeParamCheckFailed, "%v", err)
 	}
 	minKbps, maxKbps, err := c.ws.Bitrate.clamp(d.MinBitrate, d.MaxBitrate)
 	if err != nil {
-		return nil, Errorf(CodeParamCheckFailed, "%v", err)
+		return JoinResult{}, Errorf(CodeParamCheckFailed, "%v", err)
 	}
 	g, e := c.ws.Apps.Authenticate(Credentials{SDKAppID: d.SDKAppID, UserID: d.UserID, UserSig: d.UserSig,
 		PrivateMapKey: d.PrivateMapKey, Room: room}, c.ws.now())
 	if e != nil {
-		return nil, e
+		return JoinResult{}, e
 	}
 	m, others, e := c.ws.Rooms.Enter(EnterRequest{App: d.SDKAppID, UserID: d.UserID, Room: room, Grant: g,
 		Template: d.Template, Record: RecordParams{RecordID: string(d.RecordID), PureAudio: d.PureAudioPushMod}, Peer: c, Heartbeats: true})
 	if e != nil {
-		return nil, e
+		return JoinResult{}, e
 	}
 	c.mu.Lock()
 	c.member, c.minKbps, c.maxKbps = m, minKbps, maxKbps
 	c.mu.Unlock()
+	c.signInAs(d.SDKAppID, d.UserID, d.UserSig)
 	return JoinResult{RoomUUID: m.Room.UUID, Template: m.Room.Template, Capacity: m.Room.Capacity, Members: others,
 		MinBitrate: minKbps, MaxBitrate: maxKbps}, nil
 }
@@ -418,6 +434,7 @@ func (c *wsConn) close() {
 		close(c.done)
 		c.c.Close()
 		c.leave("disconnect")
+		c.signOut()
 	})
 }
 

@@ -1,0 +1,364 @@
+package signaling
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// Tencent IM's codes where one fits a classroom or message failure
+// (docs/errors.md).
+const (
+	CodeIMNoPermission    Code = 10007 // not the class's creator, or not in a class
+	CodeIMGroupNotFound   Code = 10010 // no such class, or it was destroyed
+	CodeIMGroupExists     Code = 10021 // createClassroom of an existing class
+	CodeIMRateLimited     Code = 10023 // a sender over its message rate
+	CodeIMUnknownReceiver Code = 20003 // a C2C receiver who is not signed in
+	CodeIMMessageTooLong  Code = 80002 // over the message size limit
+)
+
+// BoardExt marks group custom messages that carry whiteboard data.
+const BoardExt = "TXWhiteBoardExt"
+
+// Message is a C2C or group message as members receive it.
+type Message struct {
+	Seq         uint64 `json:"seq"` // the class's sequence number; 0 for C2C
+	Time        int64  `json:"time"`
+	From        string `json:"from"`
+	To          string `json:"to,omitempty"`
+	ClassID     uint32 `json:"classId,omitempty"`
+	StrClassID  string `json:"strClassId,omitempty"`
+	Type        string `json:"type"` // text or custom
+	Text        string `json:"text,omitempty"`
+	Data        string `json:"data,omitempty"`
+	Ext         string `json:"ext,omitempty"`
+	ClientMsgID string `json:"clientMsgId"`
+}
+
+// ClassLimits bound messaging.
+type ClassLimits struct {
+	MaxMessageBytes   int     // text or data [12 KB]
+	MessagesPerSecond float64 // per sender [20]
+	MessageBurst      int     // [40]
+	HistoryCap        int     // stored group messages per class [10000]
+}
+
+// DefaultClassLimits are Tencent IM's message size and a classroom's pace.
+var DefaultClassLimits = ClassLimits{MaxMessageBytes: 12 << 10, MessagesPerSecond: 20, MessageBurst: 40, HistoryCap: 10000}
+
+// Classrooms are TIC's classes on top of rooms: creation and destruction,
+// the C2C and group messages of signed-in users, ordered and stored.
+type Classrooms struct {
+	Rooms  *Registry
+	Store  *ClassStore
+	Limits ClassLimits
+	// OnGroupMessage, when set, sees every stored group message (recorded
+	// classes write them next to their recordings).
+	OnGroupMessage func(roomKey, recordID string, m Message)
+
+	mu      sync.Mutex
+	classes map[string]*class // by room key
+	peers   map[userKey]*signedIn
+}
+
+// class is one classroom.
+type class struct {
+	stored storedClass
+
+	mu        sync.Mutex // orders the class's messages
+	seq       uint64
+	destroyed bool
+}
+
+// signedIn is a signed-in connection: where a user's C2C messages go.
+type signedIn struct {
+	peer    Peer
+	limiter *rate.Limiter
+	mu      sync.Mutex
+	sent    map[string]Message // recent messages by clientMsgId, for retries
+	order   []string
+}
+
+// recentIDs: how many clientMsgIds a sender's retries are checked against.
+const recentIDs = 1024
+
+// LoadClassrooms restores the classes kept in store.
+func LoadClassrooms(rooms *Registry, store *ClassStore, limits ClassLimits) (*Classrooms, error) {
+	if limits.MaxMessageBytes == 0 {
+		limits = DefaultClassLimits
+	}
+	cs := &Classrooms{Rooms: rooms, Store: store, Limits: limits, classes: map[string]*class{}, peers: map[userKey]*signedIn{}}
+	stored, err := store.classes()
+	if err != nil {
+		return nil, err
+	}
+	for c, seq := range stored {
+		cs.classes[c.Key] = &class{stored: c, seq: seq}
+	}
+	return cs, nil
+}
+
+// SignIn makes peer the place where user's messages go; a peer signed in
+// before as the same user is returned, to be told it was replaced.
+func (cs *Classrooms) SignIn(app uint32, user string, peer Peer) (old Peer) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	k := userKey{app, user}
+	if p := cs.peers[k]; p != nil {
+		if p.peer == peer {
+			return nil
+		}
+		old = p.peer
+	}
+	cs.peers[k] = &signedIn{peer: peer, sent: map[string]Message{},
+		limiter: rate.NewLimiter(rate.Limit(cs.Limits.MessagesPerSecond), cs.Limits.MessageBurst)}
+	return old
+}
+
+// SignOut forgets peer (if it is still the user's connection).
+func (cs *Classrooms) SignOut(app uint32, user string, peer Peer) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if p := cs.peers[userKey{app, user}]; p != nil && p.peer == peer {
+		delete(cs.peers, userKey{app, user})
+	}
+}
+
+func classKey(app uint32, id tlssig.Room) string { return RoomKey(app, id) }
+
+// Create registers a class; its creator may destroy it.
+func (cs *Classrooms) Create(app uint32, id tlssig.Room, creator string) *Error {
+	key := classKey(app, id)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.classes[key] != nil {
+		return Errorf(CodeIMGroupExists, "classroom %s already exists", id)
+	}
+	c := &class{stored: storedClass{Key: key, App: app, RoomID: id.ID, StrRoom: id.Str, Creator: creator, Created: time.Now()}}
+	if err := cs.Store.putClass(c.stored); err != nil {
+		return Errorf(CodeParamCheckFailed, "storing classroom %s: %v", id, err)
+	}
+	cs.classes[key] = c
+	return nil
+}
+
+func (cs *Classrooms) find(app uint32, id tlssig.Room) (*class, *Error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.classes[classKey(app, id)]
+	if c == nil {
+		return nil, Errorf(CodeIMGroupNotFound, "classroom %s does not exist (create it first) or was destroyed", id)
+	}
+	return c, nil
+}
+
+// Destroy ends a class: the creator or an admin may. Its members get
+// classroom-destroyed and then leave the closed room; its history goes.
+func (cs *Classrooms) Destroy(app App, id tlssig.Room, by string) *Error {
+	c, e := cs.mayDestroy(app, id, by)
+	if e != nil {
+		return e
+	}
+	c.mu.Lock()
+	c.destroyed = true
+	c.mu.Unlock()
+	cs.mu.Lock()
+	delete(cs.classes, c.stored.Key)
+	cs.mu.Unlock()
+	cs.Rooms.Broadcast(c.stored.Key, Event{Name: EventClassroomDestroyed, Data: classRef(id)})
+	if room := cs.Rooms.Find(app.SDKAppID, "", id); room != nil {
+		cs.Rooms.CloseRoom(room)
+	}
+	if err := cs.Store.deleteClass(c.stored.Key); err != nil {
+		return Errorf(CodeParamCheckFailed, "deleting classroom %s: %v", id, err)
+	}
+	return nil
+}
+
+// mayDestroy finds a class that by may destroy.
+func (cs *Classrooms) mayDestroy(app App, id tlssig.Room, by string) (*class, *Error) {
+	c, e := cs.find(app.SDKAppID, id)
+	if e == nil && by != c.stored.Creator && !app.IsAdmin(by) {
+		e = Errorf(CodeIMNoPermission, "only the creator (%s) or an admin may destroy classroom %s", c.stored.Creator, id)
+	}
+	return c, e
+}
+
+func classRef(id tlssig.Room) map[string]any {
+	return map[string]any{"classId": id.ID, "strClassId": id.Str}
+}
+
+// EventClassroomDestroyed tells members their class ended for good.
+const EventClassroomDestroyed = "classroom-destroyed"
+
+// Info describes a class for joiners and the REST API.
+func (cs *Classrooms) Info(app uint32, id tlssig.Room) (creator string, lastSeq uint64, e *Error) {
+	c, e := cs.find(app, id)
+	if e != nil {
+		return "", 0, e
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stored.Creator, c.seq, nil
+}
+
+// SendRequest is a message to send.
+type SendRequest struct {
+	To          string `json:"to"`
+	Type        string `json:"type"`
+	Text        string `json:"text"`
+	Data        string `json:"data"`
+	Ext         string `json:"ext"`
+	ClientMsgID string `json:"clientMsgId"`
+}
+
+// Send delivers a message from a signed-in user: C2C when To is set, else
+// to the class of the room m is in (m may be nil for C2C).
+func (cs *Classrooms) Send(app uint32, from string, m *Member, req SendRequest) (Message, *Error) {
+	if e := cs.check(req); e != nil {
+		return Message{}, e
+	}
+	cs.mu.Lock()
+	sender := cs.peers[userKey{app, from}]
+	cs.mu.Unlock()
+	if sender == nil {
+		return Message{}, Errorf(CodeParamCheckFailed, "sign in (login) before sending messages")
+	}
+	if prev, ok := sender.recent(req.ClientMsgID); ok {
+		return prev, nil // a retry: delivered already
+	}
+	if !sender.limiter.Allow() {
+		return Message{}, Errorf(CodeIMRateLimited, "more than %.0f messages per second", cs.Limits.MessagesPerSecond)
+	}
+	msg := Message{Time: time.Now().UnixMilli(), From: from, To: req.To, Type: req.Type, Text: req.Text, Data: req.Data,
+		Ext: req.Ext, ClientMsgID: req.ClientMsgID}
+	var e *Error
+	if req.To != "" {
+		e = cs.sendC2C(app, sender, msg)
+	} else {
+		msg, e = cs.sendGroup(app, m, msg)
+	}
+	if e == nil {
+		sender.remember(msg)
+	}
+	return msg, e
+}
+
+func (cs *Classrooms) check(req SendRequest) *Error {
+	switch {
+	case req.Type != "text" && req.Type != "custom":
+		return Errorf(CodeParamCheckFailed, "message type %q: want text or custom", req.Type)
+	case req.ClientMsgID == "" || len(req.ClientMsgID) > 64:
+		return Errorf(CodeParamCheckFailed, "clientMsgId must be 1 to 64 characters")
+	case len(req.Text)+len(req.Data)+len(req.Ext) > cs.Limits.MaxMessageBytes:
+		return Errorf(CodeIMMessageTooLong, "the message is %d bytes; the limit is %d", len(req.Text)+len(req.Data)+len(req.Ext), cs.Limits.MaxMessageBytes)
+	}
+	return nil
+}
+
+func (cs *Classrooms) sendC2C(app uint32, sender *signedIn, msg Message) *Error {
+	cs.mu.Lock()
+	to := cs.peers[userKey{app, msg.To}]
+	cs.mu.Unlock()
+	if to == nil {
+		return Errorf(CodeIMUnknownReceiver, "user %q is not signed in", msg.To)
+	}
+	to.peer.Notify(Event{Name: EventMessage, Data: msg})
+	return nil
+}
+
+// EventMessage carries a C2C or group message.
+const EventMessage = "message"
+
+// sendGroup numbers, delivers and stores a group message. The class's lock
+// makes numbering and delivery one step, so every member's queue holds the
+// messages in sequence order; the reply waits until the message is stored.
+func (cs *Classrooms) sendGroup(app uint32, m *Member, msg Message) (Message, *Error) {
+	if m == nil {
+		return msg, Errorf(CodeIMNoPermission, "join a classroom before sending group messages")
+	}
+	c, e := cs.find(app, m.Room.ID)
+	if e != nil {
+		return msg, e
+	}
+	msg.ClassID, msg.StrClassID = m.Room.ID.ID, m.Room.ID.Str
+	c.mu.Lock()
+	if c.destroyed {
+		c.mu.Unlock()
+		return msg, Errorf(CodeIMGroupNotFound, "classroom %s was destroyed", m.Room.ID)
+	}
+	c.seq++
+	msg.Seq = c.seq
+	data, _ := json.Marshal(msg)
+	stored := cs.Store.append(c.stored.Key, msg.Seq, data, cs.Limits.HistoryCap)
+	cs.Rooms.Broadcast(c.stored.Key, Event{Name: EventMessage, Data: json.RawMessage(data)})
+	c.mu.Unlock()
+	if f := cs.OnGroupMessage; f != nil && m.Room.RecordID != "" {
+		f(c.stored.Key, m.Room.RecordID, msg)
+	}
+	if err := <-stored; err != nil {
+		return msg, Errorf(CodeParamCheckFailed, "storing the message: %v", err)
+	}
+	return msg, nil
+}
+
+// History returns a class's stored messages after seq.
+func (cs *Classrooms) History(app uint32, id tlssig.Room, after uint64, limit int) (map[string]any, *Error) {
+	c, e := cs.find(app, id)
+	if e != nil {
+		return nil, e
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	msgs, more, err := cs.Store.history(c.stored.Key, after, limit)
+	if err != nil {
+		return nil, Errorf(CodeParamCheckFailed, "reading history: %v", err)
+	}
+	c.mu.Lock()
+	last := c.seq
+	c.mu.Unlock()
+	if msgs == nil {
+		msgs = []json.RawMessage{}
+	}
+	return map[string]any{"messages": msgs, "lastSeq": last, "more": more}, nil
+}
+
+// List describes the live classes of an app.
+func (cs *Classrooms) List(app uint32) []map[string]any {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	var out []map[string]any
+	for _, c := range cs.classes {
+		if c.stored.App != app {
+			continue
+		}
+		c.mu.Lock()
+		out = append(out, map[string]any{"classId": c.stored.RoomID, "strClassId": c.stored.StrRoom,
+			"creator": c.stored.Creator, "created": c.stored.Created, "lastSeq": c.seq})
+		c.mu.Unlock()
+	}
+	return out
+}
+
+func (s *signedIn) recent(id string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.sent[id]
+	return m, ok
+}
+
+func (s *signedIn) remember(m Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.order) == recentIDs {
+		delete(s.sent, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.sent[m.ClientMsgID] = m
+	s.order = append(s.order, m.ClientMsgID)
+}
