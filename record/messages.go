@@ -3,6 +3,8 @@ package record
 import (
 	"encoding/json"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,6 +61,13 @@ func (r *Recorder) messageLog(roomKey, recordID string, origin time.Time) (*File
 	}
 	r.seq++
 	f := &File{ID: newFileID(time.Now(), r.seq), RecordID: recordID, RoomKey: roomKey, Format: "jsonl", State: StateDone,
-		Start: origin, Name: name}
+		Start: origin, Name: name, SDKAppID: appOf(roomKey)}
 	return f, r.cfg.Store.Put(f)
+}
+
+// appOf reads the sdkAppId a room key starts with ("1400000001/1234").
+func appOf(roomKey string) uint32 {
+	app, _, _ := strings.Cut(roomKey, "/")
+	n, _ := strconv.ParseUint(app, 10, 32)
+	return uint32(n)
 }

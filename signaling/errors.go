@@ -64,6 +64,12 @@ var Catalogue = []struct {
 	{CodeHeartbeatTimeout, "heartbeat_timeout", "The client sent no heartbeat within the timeout and was removed from its room."},
 	{CodeForceOffline, "force_offline", "The user signed in again elsewhere (or was kicked); this connection is closed (TIC's onTICForceOffline)."},
 	{CodeRateLimited, "rate_limited", "Too many messages or joins in too short a time, or a message over the size limit; the connection is closed."},
+	{CodeIMNoPermission, "im_no_permission", "Classrooms: only the creator or an admin may destroy a class; group messages and history need membership of a class (Tencent IM's code)."},
+	{CodeIMGroupNotFound, "im_group_not_found", "Classrooms: no class with this id, or it was destroyed (Tencent IM's code)."},
+	{CodeIMGroupExists, "im_group_exists", "Classrooms: a class with this id exists already (Tencent IM's code)."},
+	{CodeIMRateLimited, "im_rate_limited", "Classrooms: the sender is over its message rate (Tencent IM's code)."},
+	{CodeIMUnknownReceiver, "im_unknown_receiver", "Classrooms: the C2C receiver is not signed in (Tencent IM's code)."},
+	{CodeIMMessageTooLong, "im_message_too_long", "Classrooms: the message is over the size limit, 12 KB by default (Tencent IM's code)."},
 }
 
 // Error is a failure a client sees: a TRTC code and a human sentence. The

@@ -103,10 +103,7 @@ func (a *RecordAPI) serveFile(w http.ResponseWriter, r *http.Request, id string,
 		return
 	}
 	defer file.Close()
-	ctype := "video/mp4"
-	if f.Format == "mp3" {
-		ctype = "audio/mpeg"
-	}
+	ctype := map[string]string{"mp4": "video/mp4", "mp3": "audio/mpeg", "jsonl": "application/x-ndjson"}[f.Format]
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+f.Name+`"`)
 	http.ServeContent(w, r, f.Name, f.End, file)
