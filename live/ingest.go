@@ -65,7 +65,7 @@ type Ingest struct {
 	log  *slog.Logger
 	tl   timeline
 
-	video      *sfu.Track
+	video      *sfu.Track // published with its first packet
 	videoRTP   rtpav.Packetizer
 	videoClock streamClock
 	avc        flv.AVCConfig
@@ -149,7 +149,7 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 			in.cfg.OnBFrames()
 		}
 		return ErrBFrames
-	case in.video == nil:
+	case in.sps == nil:
 		return nil // pictures before the sequence header cannot be decoded
 	}
 	nalus, err := flv.SplitAVCC(v.Data, in.avc.NALULengthSize)
@@ -171,6 +171,11 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 	}
 	ms := in.videoClock.next(in.tl.at(t.Timestamp))
 	ts := uint32(ms * 90)
+	if in.video == nil {
+		if in.video, err = in.sess.PublishTrack(in.cfg.ID+"/video", sfu.KindVideo, H264Codec, nil); err != nil {
+			return err
+		}
+	}
 	for i, n := range in.nalus {
 		in.videoRTP.PacketizeNALU(n, ts, i == len(in.nalus)-1, in.video.Write)
 	}
@@ -186,10 +191,7 @@ func (in *Ingest) setAVCConfig(record []byte) error {
 	in.avc = c
 	in.sps = append(in.sps[:0], c.SPS[0]...)
 	in.pps = append(in.pps[:0], c.PPS[0]...)
-	if in.video == nil {
-		in.video, err = in.sess.PublishTrack(in.cfg.ID+"/video", sfu.KindVideo, H264Codec, nil)
-	}
-	return err
+	return nil
 }
 
 func (in *Ingest) writeAudio(t flv.Tag) error {
@@ -223,13 +225,19 @@ func (in *Ingest) setAAC(asc []byte) error {
 		in.aac = nil
 		return fmt.Errorf("live: AAC to Opus: %w", err)
 	}
-	if in.audio == nil {
-		in.audio, err = in.sess.PublishTrack(in.cfg.ID+"/audio", sfu.KindAudio, OpusCodec, nil)
-	}
-	return err
+	return nil
 }
 
+// sendOpus writes one Opus frame. The track is published with its first
+// packet, as a WebRTC publisher's is: a viewer that comes earlier waits for
+// it instead of attaching to a track that has sent nothing.
 func (in *Ingest) sendOpus(opus []byte, ts48k uint32) {
+	if in.audio == nil {
+		var err error
+		if in.audio, err = in.sess.PublishTrack(in.cfg.ID+"/audio", sfu.KindAudio, OpusCodec, nil); err != nil {
+			return // the session ended; the next WriteTag says so
+		}
+	}
 	in.audio.Write(in.audioRTP.Packet(ts48k, false, opus))
 }
 

@@ -61,6 +61,12 @@ func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, 
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 	}
+	// Every participant's media shares this socket: the kernel's default
+	// 208 KB receive buffer overflows in bursts (keyframes of many rooms at
+	// once) long before the CPU is busy. The kernel caps these at
+	// net.core.rmem_max / wmem_max.
+	udp.SetReadBuffer(udpSocketBuffer)
+	udp.SetWriteBuffer(udpSocketBuffer)
 	t.udp = newMediaConn(udp)
 	t.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice"), t.udp)
 
@@ -171,3 +177,7 @@ func newInterceptors() (*interceptor.Registry, error) {
 	ir.Add(rr)
 	return ir, nil
 }
+
+// udpSocketBuffer is the media socket's buffer size asked for: about a
+// second of 50 rooms' media.
+const udpSocketBuffer = 8 << 20
