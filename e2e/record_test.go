@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
@@ -256,5 +259,85 @@ func getJSON(t *testing.T, url string, v any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("%s: %v", url, err)
+	}
+}
+
+// A recorded class: its group messages are written next to the recording
+// as JSON Lines whose offsets follow the media timeline, and the files API
+// lists the log with the recording.
+func TestRecordedClassKeepsItsMessages(t *testing.T) {
+	requireFFmpeg(t)
+	srv := startRecordingTrtcd(t, "")
+	base := "http://" + srv.HTTPAddr().String()
+	teacher, _, err := websocket.DefaultDialer.Dial("ws://"+srv.HTTPAddr().String()+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer teacher.Close()
+	call := func(id int, typ string, data any) {
+		raw, _ := json.Marshal(data)
+		teacher.WriteJSON(map[string]any{"id": id, "type": typ, "data": json.RawMessage(raw)})
+		for {
+			var f map[string]any
+			teacher.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if err := teacher.ReadJSON(&f); err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			if f["type"] == "reply" && f["id"] == float64(id) {
+				if f["code"] != 0.0 {
+					t.Fatalf("%s: %v %v", typ, f["code"], f["message"])
+				}
+				return
+			}
+		}
+	}
+	call(1, "login", map[string]any{"sdkAppId": app, "userId": "teacher", "userSig": userSig("teacher")})
+	call(2, "createClassroom", map[string]any{"classId": 7400})
+	call(3, "joinClassroom", map[string]any{"classId": 7400, "recordId": "lesson-1"})
+	stop := publishFiles(t, base, "7400", "teacher-cam", "?recordId=lesson-1")
+	for i, at := range []time.Duration{2 * time.Second, 2 * time.Second} {
+		time.Sleep(at)
+		call(10+i, "sendMessage", map[string]any{"type": "text", "text": fmt.Sprintf("point %d", i+1), "clientMsgId": fmt.Sprint(i)})
+	}
+	time.Sleep(time.Second)
+	stop()
+
+	auth := fmt.Sprintf("sdkappid=%d&identifier=administrator&usersig=%s", app, userSig("administrator"))
+	var list struct {
+		Files []struct{ File record.File }
+	}
+	testpeer.WaitFor(t, "the recording and its message log", 15*time.Second, func() bool {
+		getJSON(t, base+"/v1/record/files?recordId=lesson-1&"+auth, &list)
+		done := 0
+		for _, f := range list.Files {
+			if f.File.State == record.StateDone && f.File.Format == "mp4" {
+				done++
+			}
+		}
+		return done == 1 && len(list.Files) == 2
+	})
+	var logID string
+	for _, f := range list.Files {
+		if f.File.Format == "jsonl" {
+			logID = f.File.ID
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(get(t, base+"/v1/record/files/"+logID+"?"+auth)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("the message log has %d lines: %q", len(lines), lines)
+	}
+	var prev float64
+	for i, l := range lines {
+		var entry struct {
+			OffsetMs float64
+			Message  map[string]any
+		}
+		json.Unmarshal([]byte(l), &entry)
+		want := float64(2000 * (i + 1))
+		t.Logf("message %d at %.0f ms into the recording", i+1, entry.OffsetMs)
+		if entry.Message["text"] != fmt.Sprintf("point %d", i+1) || entry.OffsetMs < want-1000 || entry.OffsetMs > want+1000 || entry.OffsetMs <= prev {
+			t.Fatalf("line %d: %s", i, l)
+		}
+		prev = entry.OffsetMs
 	}
 }

@@ -63,6 +63,9 @@ type Classrooms struct {
 	mu      sync.Mutex
 	classes map[string]*class // by room key
 	peers   map[userKey]*signedIn
+	// sent outlives sign-ins: a send retried on a new connection after a
+	// dropped one is still recognised.
+	sent map[userKey]*recentSends
 }
 
 // class is one classroom.
@@ -78,20 +81,31 @@ type class struct {
 type signedIn struct {
 	peer    Peer
 	limiter *rate.Limiter
-	mu      sync.Mutex
-	sent    map[string]Message // recent messages by clientMsgId, for retries
-	order   []string
+}
+
+// recentSends are a user's last messages, by clientMsgId, so a retry gets
+// the first send's answer instead of a second delivery.
+type recentSends struct {
+	mu    sync.Mutex
+	byID  map[string]sentMessage
+	order []string
+}
+
+type sentMessage struct {
+	Seq  uint64
+	Time int64
 }
 
 // recentIDs: how many clientMsgIds a sender's retries are checked against.
-const recentIDs = 1024
+const recentIDs = 256
 
 // LoadClassrooms restores the classes kept in store.
 func LoadClassrooms(rooms *Registry, store *ClassStore, limits ClassLimits) (*Classrooms, error) {
 	if limits.MaxMessageBytes == 0 {
 		limits = DefaultClassLimits
 	}
-	cs := &Classrooms{Rooms: rooms, Store: store, Limits: limits, classes: map[string]*class{}, peers: map[userKey]*signedIn{}}
+	cs := &Classrooms{Rooms: rooms, Store: store, Limits: limits, classes: map[string]*class{}, peers: map[userKey]*signedIn{},
+		sent: map[userKey]*recentSends{}}
 	stored, err := store.classes()
 	if err != nil {
 		return nil, err
@@ -114,8 +128,10 @@ func (cs *Classrooms) SignIn(app uint32, user string, peer Peer) (old Peer) {
 		}
 		old = p.peer
 	}
-	cs.peers[k] = &signedIn{peer: peer, sent: map[string]Message{},
-		limiter: rate.NewLimiter(rate.Limit(cs.Limits.MessagesPerSecond), cs.Limits.MessageBurst)}
+	cs.peers[k] = &signedIn{peer: peer, limiter: rate.NewLimiter(rate.Limit(cs.Limits.MessagesPerSecond), cs.Limits.MessageBurst)}
+	if cs.sent[k] == nil {
+		cs.sent[k] = &recentSends{byID: map[string]sentMessage{}}
+	}
 	return old
 }
 
@@ -171,7 +187,7 @@ func (cs *Classrooms) Destroy(app App, id tlssig.Room, by string) *Error {
 	cs.mu.Unlock()
 	cs.Rooms.Broadcast(c.stored.Key, Event{Name: EventClassroomDestroyed, Data: classRef(id)})
 	if room := cs.Rooms.Find(app.SDKAppID, "", id); room != nil {
-		cs.Rooms.CloseRoom(room)
+		cs.Rooms.EndRoom(room)
 	}
 	if err := cs.Store.deleteClass(c.stored.Key); err != nil {
 		return Errorf(CodeParamCheckFailed, "deleting classroom %s: %v", id, err)
@@ -223,13 +239,14 @@ func (cs *Classrooms) Send(app uint32, from string, m *Member, req SendRequest) 
 		return Message{}, e
 	}
 	cs.mu.Lock()
-	sender := cs.peers[userKey{app, from}]
+	sender, recent := cs.peers[userKey{app, from}], cs.sent[userKey{app, from}]
 	cs.mu.Unlock()
 	if sender == nil {
 		return Message{}, Errorf(CodeParamCheckFailed, "sign in (login) before sending messages")
 	}
-	if prev, ok := sender.recent(req.ClientMsgID); ok {
-		return prev, nil // a retry: delivered already
+	if prev, ok := recent.get(req.ClientMsgID); ok {
+		// A retry: delivered already.
+		return Message{Seq: prev.Seq, Time: prev.Time, ClientMsgID: req.ClientMsgID}, nil
 	}
 	if !sender.limiter.Allow() {
 		return Message{}, Errorf(CodeIMRateLimited, "more than %.0f messages per second", cs.Limits.MessagesPerSecond)
@@ -243,7 +260,7 @@ func (cs *Classrooms) Send(app uint32, from string, m *Member, req SendRequest) 
 		msg, e = cs.sendGroup(app, m, msg)
 	}
 	if e == nil {
-		sender.remember(msg)
+		recent.add(msg)
 	}
 	return msg, e
 }
@@ -345,20 +362,20 @@ func (cs *Classrooms) List(app uint32) []map[string]any {
 	return out
 }
 
-func (s *signedIn) recent(id string) (Message, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.sent[id]
+func (r *recentSends) get(id string) (sentMessage, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.byID[id]
 	return m, ok
 }
 
-func (s *signedIn) remember(m Message) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.order) == recentIDs {
-		delete(s.sent, s.order[0])
-		s.order = s.order[1:]
+func (r *recentSends) add(m Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.order) == recentIDs {
+		delete(r.byID, r.order[0])
+		r.order = r.order[1:]
 	}
-	s.sent[m.ClientMsgID] = m
-	s.order = append(s.order, m.ClientMsgID)
+	r.byID[m.ClientMsgID] = sentMessage{Seq: m.Seq, Time: m.Time}
+	r.order = append(r.order, m.ClientMsgID)
 }

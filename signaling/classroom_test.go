@@ -116,6 +116,16 @@ func TestClassroomRules(t *testing.T) {
 	if d, ok := teacher.event(EventMessage, 300*time.Millisecond); ok {
 		t.Fatalf("the retried message arrived twice: %v", d)
 	}
+	// The same retry on a new connection (the old one dropped) is still
+	// recognised once the student is back in the class.
+	student = loggedIn(t, s, "student")
+	student.request("joinClassroom", class)
+	if again := student.request("sendMessage", text("", "hello class", "g-1")); fmt.Sprint(again.Data) != fmt.Sprint(first.Data) {
+		t.Fatalf("a retry after reconnecting answered %v, the first send %v", again.Data, first.Data)
+	}
+	if d, ok := teacher.event(EventMessage, 300*time.Millisecond); ok {
+		t.Fatalf("the retry after reconnecting arrived again: %v", d)
+	}
 
 	// Over the rate: a burst of 30, then 10023.
 	code := Code(0)
@@ -130,8 +140,17 @@ func TestClassroomRules(t *testing.T) {
 	if r := teacher.request("destroyClassroom", class); r.Code != 0 {
 		t.Fatalf("destroy: %d %s", r.Code, r.Message)
 	}
-	if _, ok := student.event(EventClassroomDestroyed, 2*time.Second); !ok {
-		t.Fatal("the student was not told the class was destroyed")
+	for who, c := range map[string]*wsClient{"student": student, "teacher": teacher} {
+		if _, ok := c.event(EventClassroomDestroyed, 2*time.Second); !ok {
+			t.Fatalf("the %s was not told the class was destroyed", who)
+		}
+		if _, ok := c.event(EventForceOffline, 200*time.Millisecond); ok {
+			t.Fatalf("the %s was forced offline by the class ending", who)
+		}
+	}
+	// Both stay signed in: C2C still works.
+	if r := student.request("sendMessage", text("teacher", "thanks!", "after")); r.Code != 0 {
+		t.Fatalf("C2C after the class ended: %d %s", r.Code, r.Message)
 	}
 	if r := loggedIn(t, s, "late").request("joinClassroom", class); r.Code != CodeIMGroupNotFound {
 		t.Fatalf("joining a destroyed class: code %d", r.Code)

@@ -64,6 +64,10 @@ func (c *wsConn) signInAs(app uint32, user, userSig string) {
 	}
 }
 
+// LeaveRoom implements roomLeaver: the room ended (its class was
+// destroyed) and the connection stays, signed in.
+func (c *wsConn) LeaveRoom(reason string) { c.leave(reason) }
+
 func (c *wsConn) signOut() {
 	c.mu.Lock()
 	l := c.login
@@ -128,12 +132,6 @@ func (c *wsConn) classroomRequest(req *Request) (data any, e *Error, ok bool) {
 		return c.createClassroom(l, id, d.PrivateMapKey)
 	case "destroyClassroom":
 		app, _ := c.ws.Apps.Lookup(l.app)
-		if _, e := cs.mayDestroy(app, id, l.user); e != nil {
-			return nil, e, true
-		}
-		if m != nil && m.Room.Key == RoomKey(l.app, id) {
-			c.leave("leave") // the destroyer gets a reply, not the room-closed kick
-		}
 		return nil, cs.Destroy(app, id, l.user), true
 	}
 	return c.joinClassroom(l, id, d, m)

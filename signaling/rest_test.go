@@ -91,6 +91,9 @@ func TestRoomRESTAPI(t *testing.T) {
 	if _, ok := erin.event(EventRoomClosed, 2*time.Second); !ok {
 		t.Fatal("erin did not get room-closed")
 	}
+	if d, ok := erin.event(EventClosed, 2*time.Second); !ok || d["code"] != float64(RestRoomClosed) {
+		t.Fatalf("erin's connection did not end with closed/14003 (not force-offline): %v", d)
+	}
 	if got := rest(t, s, "get_room_members", DefaultAdmin, admin, `{"roomId":51}`); codeOf(got) != RestRoomClosed {
 		t.Fatalf("the closed room is still live: %v", got)
 	}

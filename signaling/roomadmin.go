@@ -88,7 +88,33 @@ func (r *Registry) CloseRoom(room *Room) {
 	for _, m := range members {
 		m.peer.Notify(Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}})
 		r.Leave(m, "room-closed")
-		m.peer.Kick(Errorf(CodeForceOffline, "room %s was closed", room.ID))
+		m.peer.Kick(Errorf(RestRoomClosed, "room %s was closed", room.ID))
+	}
+}
+
+// roomLeaver is a peer that can leave its room and stay connected (a
+// WebSocket client stays signed in for its C2C messages).
+type roomLeaver interface {
+	LeaveRoom(reason string)
+}
+
+// EndRoom closes a room whose class ended: members get room-closed and
+// leave it; those that can stay connected do (no kick).
+func (r *Registry) EndRoom(room *Room) {
+	r.mu.Lock()
+	members := make([]*Member, 0, len(room.members))
+	for _, m := range room.members {
+		members = append(members, m)
+	}
+	r.mu.Unlock()
+	for _, m := range members {
+		m.peer.Notify(Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}})
+		if l, ok := m.peer.(roomLeaver); ok {
+			l.LeaveRoom("room-closed")
+			continue
+		}
+		r.Leave(m, "room-closed")
+		m.peer.Kick(Errorf(RestRoomClosed, "room %s was closed", room.ID))
 	}
 }
 

@@ -72,6 +72,10 @@ export interface ClientEvents {
   'error': TrtcdError;
   'connection-state': { what: 'publish' | 'subscribe'; userId?: string; state: RTCPeerConnectionState };
   'connection-closed': {};
+  // Classroom events (docs/classroom.md); tic.js turns them into TIC listeners.
+  'message': import('./tic.js').TICMessage;
+  'classroom-destroyed': { classId: number; strClassId: string };
+  'room-closed': unknown;
 }
 
 export interface Client {
@@ -88,6 +92,22 @@ export interface Client {
   muteVideo(muted: boolean): Promise<void>;
   switchCamera(deviceId?: string): Promise<MediaStreamTrack>;
   leave(): Promise<void>;
+
+  // For SDKs built on this one (tic.js): the signalling channel itself.
+  readonly userSig: string;
+  /** True between entering a room and leaving it (or losing the connection). */
+  readonly joined: boolean;
+  /** The others in the room. */
+  readonly members: Map<string, MemberInfo>;
+  /** Opens the WebSocket if it is not open. */
+  connect(): Promise<void>;
+  /** Sends one request and resolves with its reply's data (rejects with TrtcdError). */
+  request<T = any>(type: string, data?: object): Promise<T>;
+  /** Takes on the room state of a reply that entered a room (join, joinClassroom). */
+  entered<T extends JoinResult>(data: T): T;
+  /** Drops the room's connections and state; the socket stays. */
+  reset(): void;
+  emit(event: string, data: unknown): void;
 }
 
 export declare function createClient(options: ClientOptions): Client;

@@ -83,6 +83,15 @@ class Client {
       recordId: params.recordId ?? '', pureAudioPushMod: params.pureAudioPushMod || 0,
       minBitrate: params.minBitrate || 0, maxBitrate: params.maxBitrate || 0,
     });
+    return this.entered(data);
+  }
+
+  /**
+   * Takes on the room state of a successful `join` reply (or of a reply that
+   * enters a room the same way, such as tic.js's `joinClassroom`): heartbeats,
+   * the member list, and subscriptions to those already publishing.
+   */
+  entered(data) {
     this.joined = true;
     this.room = data;
     this.heartbeat = setInterval(() => this.request('heartbeat').catch(() => {}), HEARTBEAT_MS);
