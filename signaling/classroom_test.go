@@ -290,3 +290,42 @@ func TestLateJoinerReplaysHistoryAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+// The application server runs classes over REST: create, list, members,
+// a system message members receive, history, destroy.
+func TestClassroomREST(t *testing.T) {
+	s := startClassServer(t, t.TempDir(), DefaultWSLimits, DefaultClassLimits)
+	ws := &whipServer{Server: s.Server}
+	admin := sigFor(open, DefaultAdmin, time.Hour)
+	call := func(op, body string, want Code) map[string]any {
+		t.Helper()
+		got := rest(t, ws, op, DefaultAdmin, admin, body)
+		if codeOf(got) != want {
+			t.Fatalf("%s %s: %v, want code %d", op, body, got, want)
+		}
+		return got
+	}
+	call("create_classroom", `{"classId":601}`, RestInvalidParam) // no creator
+	call("create_classroom", `{"classId":601,"creator":"ms-li"}`, 0)
+	call("create_classroom", `{"classId":601,"creator":"ms-li"}`, CodeIMGroupExists)
+	student := loggedIn(t, s, "tom")
+	student.request("joinClassroom", ClassData{ClassID: 601})
+	if list := call("list_classrooms", "", 0)["classrooms"].([]any); len(list) != 1 || list[0].(map[string]any)["members"] != 1.0 {
+		t.Fatalf("list: %v", list)
+	}
+	if m := call("classroom_members", `{"classId":601}`, 0)["members"].([]any); len(m) != 1 {
+		t.Fatalf("members: %v", m)
+	}
+	call("send_system_message", `{"classId":601,"text":"class starts in 5 minutes"}`, 0)
+	if d, ok := student.event(EventMessage, 2*time.Second); !ok || d["text"] != "class starts in 5 minutes" || d["from"] != DefaultAdmin {
+		t.Fatalf("the student got %v", d)
+	}
+	if h := call("classroom_history", `{"classId":601,"afterSeq":0}`, 0)["messages"].([]any); len(h) != 1 {
+		t.Fatalf("history: %v", h)
+	}
+	call("destroy_classroom", `{"classId":601}`, 0)
+	if _, ok := student.event(EventClassroomDestroyed, 2*time.Second); !ok {
+		t.Fatal("the student was not told")
+	}
+	call("classroom_history", `{"classId":601}`, CodeIMGroupNotFound)
+}

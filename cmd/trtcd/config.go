@@ -32,7 +32,30 @@ type fileConfig struct {
 	Rooms    roomsConfig   `yaml:"rooms"`
 	WS       wsConfig      `yaml:"websocket"`
 	Record   recordConfig  `yaml:"record"`
+	Classes  classConfig   `yaml:"classrooms"`
 	Apps     []appConfig   `yaml:"apps"`
+}
+
+// classConfig: limits of classroom messages (0 keeps the default).
+type classConfig struct {
+	MaxMessageBytes   int     `yaml:"max_message_bytes"`   // text or data of one message [12288]
+	MessagesPerSecond float64 `yaml:"messages_per_second"` // per sender [20]
+	MessageBurst      int     `yaml:"message_burst"`       // [40]
+	HistoryCap        int     `yaml:"history_cap"`         // group messages kept per class [10000]
+}
+
+// limits merges the configured values over the defaults.
+func (c classConfig) limits() signaling.ClassLimits {
+	l := signaling.DefaultClassLimits
+	for _, f := range []struct{ dst, v *int }{{&l.MaxMessageBytes, &c.MaxMessageBytes}, {&l.MessageBurst, &c.MessageBurst}, {&l.HistoryCap, &c.HistoryCap}} {
+		if *f.v > 0 {
+			*f.dst = *f.v
+		}
+	}
+	if c.MessagesPerSecond > 0 {
+		l.MessagesPerSecond = c.MessagesPerSecond
+	}
+	return l
 }
 
 // recordConfig: recordings (files under the data directory) and their
@@ -122,6 +145,7 @@ type serveConfig struct {
 	Rooms    roomsConfig
 	WS       wsConfig
 	Record   recordConfig
+	Classes  classConfig
 	Apps     []appConfig // later entries replace earlier ones with the same id
 }
 
@@ -211,7 +235,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		override(&level, fc.LogLevel)
 		c.PublicIP = fc.PublicIP
 		c.Bitrate = fc.Bitrate
-		c.Rooms, c.WS, c.Record = fc.Rooms, fc.WS, fc.Record
+		c.Rooms, c.WS, c.Record, c.Classes = fc.Rooms, fc.WS, fc.Record, fc.Classes
 		c.Apps = append(c.Apps, fc.Apps...)
 	}
 
