@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/trtcd/trtcd/live"
@@ -124,7 +123,7 @@ func (l *Live) Publish(_ context.Context, c *rtmp.ConnInfo, app, name string, q 
 	if e != nil {
 		return nil, refuse("NetStream.Publish.Unauthorized", e)
 	}
-	peer := &livePeer{}
+	peer := &sessionPeer{}
 	m, _, e := l.Rooms.Enter(EnterRequest{App: id.app, UserID: id.userID, Room: id.room, Grant: g, Record: rec, Peer: peer})
 	if e != nil {
 		return nil, refuse("NetStream.Publish.Rejected", e)
@@ -200,36 +199,6 @@ func (p *livePublisher) Close() {
 	p.Ingest.Close()
 	p.sess.Close()
 	p.leave()
-}
-
-// livePeer is an RTMP pusher as a room member: no event channel; a kick
-// ends its session, and with it the push.
-type livePeer struct {
-	mu     sync.Mutex
-	sess   *sfu.Session
-	kicked bool
-}
-
-func (p *livePeer) set(s *sfu.Session) {
-	p.mu.Lock()
-	p.sess = s
-	kicked := p.kicked
-	p.mu.Unlock()
-	if kicked {
-		s.Close()
-	}
-}
-
-func (p *livePeer) Notify(Event) {}
-
-func (p *livePeer) Kick(*Error) {
-	p.mu.Lock()
-	s := p.sess
-	p.kicked = true
-	p.mu.Unlock()
-	if s != nil {
-		go s.Close()
-	}
 }
 
 // Play implements rtmp.Handler.

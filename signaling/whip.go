@@ -108,7 +108,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	}
 	app, _ := strconv.ParseUint(r.PathValue("app"), 10, 32)
 	roomID, _ := parseRoom(r.PathValue("room"), q.Get("strRoomId"))
-	peer := &whipPeer{}
+	peer := &sessionPeer{}
 	m, _, e := w.Rooms.Enter(EnterRequest{App: uint32(app), UserID: r.PathValue("user"), Room: roomID, Grant: g, Record: rec, Peer: peer})
 	if e != nil {
 		writeError(rw, e)
@@ -134,15 +134,16 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	w.answer(rw, "/whip/session/", sess, answer, err)
 }
 
-// whipPeer is a WHIP publisher as a room member: it has no channel for
-// events, and being replaced or kicked ends its session.
-type whipPeer struct {
+// sessionPeer is a member whose only tie to trtcd is its media session (a
+// WHIP publisher, an RTMP pusher): it has no channel for events, and being
+// replaced or kicked ends its session.
+type sessionPeer struct {
 	mu     sync.Mutex
 	sess   *sfu.Session
 	kicked bool
 }
 
-func (p *whipPeer) set(s *sfu.Session) {
+func (p *sessionPeer) set(s *sfu.Session) {
 	p.mu.Lock()
 	p.sess = s
 	kicked := p.kicked
@@ -152,9 +153,9 @@ func (p *whipPeer) set(s *sfu.Session) {
 	}
 }
 
-func (p *whipPeer) Notify(Event) {}
+func (p *sessionPeer) Notify(Event) {}
 
-func (p *whipPeer) Kick(*Error) {
+func (p *sessionPeer) Kick(*Error) {
 	p.mu.Lock()
 	s := p.sess
 	p.kicked = true
