@@ -94,12 +94,9 @@ func (p *AACToOpus) Push(aacFrame []byte, ptsMs uint32, emit func(opus []byte, r
 		p.lastN = n
 	}
 	pcm := p.pcm[:n*p.channels]
-	if p.rs != nil && n > 0 {
-		m, err := p.rs.Process(pcm, p.rsOut)
-		if err != nil {
-			return fmt.Errorf("aac to opus: %w", err)
-		}
-		pcm = p.rsOut[:m*p.channels]
+	pcm, err := resampled(p.rs, pcm, p.rsOut, p.channels)
+	if err != nil {
+		return fmt.Errorf("aac to opus: %w", err)
 	}
 	if err := p.append(pcm, emit); err != nil {
 		return err

@@ -98,3 +98,16 @@ func (r *opusReceiver) close() {
 	r.dec.Close()
 	r.dec = nil
 }
+
+// resampled is the pipelines' rate conversion: pcm through rs into out, or
+// pcm itself when the rates already match (rs nil).
+func resampled(rs *Resampler, pcm, out []int16, channels int) ([]int16, error) {
+	if rs == nil {
+		return pcm, nil
+	}
+	n, err := rs.Process(pcm, out)
+	if err != nil {
+		return nil, err
+	}
+	return out[:n*channels], nil
+}

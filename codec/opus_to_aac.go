@@ -99,12 +99,9 @@ func (p *OpusToAAC) Flush(emit func(aac []byte, ptsMs uint32)) error {
 
 // sink takes 48 kHz PCM from the receiver.
 func (p *OpusToAAC) sink(pcm []int16) error {
-	if p.rs != nil {
-		n, err := p.rs.Process(pcm, p.rsOut)
-		if err != nil {
-			return err
-		}
-		pcm = p.rsOut[:n*p.channels]
+	pcm, err := resampled(p.rs, pcm, p.rsOut, p.channels)
+	if err != nil {
+		return err
 	}
 	for len(pcm) > 0 {
 		k := copy(p.frame[p.fill*p.channels:], pcm)

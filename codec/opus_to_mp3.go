@@ -80,12 +80,9 @@ func (p *OpusToMP3) Flush(emit func(mp3 []byte)) error {
 }
 
 func (p *OpusToMP3) sink(pcm []int16) error {
-	if p.rs != nil {
-		n, err := p.rs.Process(pcm, p.rsOut)
-		if err != nil {
-			return err
-		}
-		pcm = p.rsOut[:n*p.channels]
+	pcm, err := resampled(p.rs, pcm, p.rsOut, p.channels)
+	if err != nil {
+		return err
 	}
 	n, err := p.enc.Encode(pcm, p.out)
 	if err != nil {

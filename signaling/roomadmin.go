@@ -77,20 +77,9 @@ func (r *Registry) Kick(m *Member, e *Error) {
 	m.peer.Kick(e)
 }
 
-// CloseRoom ends a room: every member gets room-closed and is removed.
-func (r *Registry) CloseRoom(room *Room) {
-	r.mu.Lock()
-	members := make([]*Member, 0, len(room.members))
-	for _, m := range room.members {
-		members = append(members, m)
-	}
-	r.mu.Unlock()
-	for _, m := range members {
-		m.peer.Notify(Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}})
-		r.Leave(m, "room-closed")
-		m.peer.Kick(Errorf(RestRoomClosed, "room %s was closed", room.ID))
-	}
-}
+// CloseRoom closes a room on the application server's word: members get
+// room-closed, leave it, and their connections end (closed, 14003).
+func (r *Registry) CloseRoom(room *Room) { r.endRoom(room, false) }
 
 // roomLeaver is a peer that can leave its room and stay connected (a
 // WebSocket client stays signed in for its C2C messages).
@@ -100,7 +89,9 @@ type roomLeaver interface {
 
 // EndRoom closes a room whose class ended: members get room-closed and
 // leave it; those that can stay connected do (no kick).
-func (r *Registry) EndRoom(room *Room) {
+func (r *Registry) EndRoom(room *Room) { r.endRoom(room, true) }
+
+func (r *Registry) endRoom(room *Room, stay bool) {
 	r.mu.Lock()
 	members := make([]*Member, 0, len(room.members))
 	for _, m := range room.members {
@@ -109,7 +100,7 @@ func (r *Registry) EndRoom(room *Room) {
 	r.mu.Unlock()
 	for _, m := range members {
 		m.peer.Notify(Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}})
-		if l, ok := m.peer.(roomLeaver); ok {
+		if l, ok := m.peer.(roomLeaver); ok && stay {
 			l.LeaveRoom("room-closed")
 			continue
 		}
