@@ -162,12 +162,11 @@ func TestRecordingsOfWebRTCAndRTMPPublishers(t *testing.T) {
 	base := "http://" + srv.HTTPAddr().String()
 	rtmpAddr := srv.RTMPAddr().String()
 
-	stopWHIP := publishFiles(t, base, "7100", "alice", "?recordId=rec-whip")
+	whip := publishFiles(t, base, "7100", "alice", "?recordId=rec-whip")
 	startFFmpeg(t, pushArgs(pushURL(rtmpAddr, "7200", "bob", "&recordid=rec-rtmp"), "20")...)
 	startFFmpeg(t, "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "20", "-c:a", "aac", "-f", "flv",
 		pushURL(rtmpAddr, "7300", "carol", "&recordid=rec-mp3&pureaudiomode=2"))
-	time.Sleep(20 * time.Second)
-	stopWHIP()
+	whip.finish() // its 20 s of media, however long a busy machine takes to send them
 
 	dir := t.TempDir()
 	for _, c := range []struct{ recordID, format string }{{"rec-whip", "mp4"}, {"rec-rtmp", "mp4"}, {"rec-mp3", "mp3"}} {
@@ -294,13 +293,13 @@ func TestRecordedClassKeepsItsMessages(t *testing.T) {
 	call(1, "login", map[string]any{"sdkAppId": app, "userId": "teacher", "userSig": userSig("teacher")})
 	call(2, "createClassroom", map[string]any{"classId": 7400})
 	call(3, "joinClassroom", map[string]any{"classId": 7400, "recordId": "lesson-1"})
-	stop := publishFiles(t, base, "7400", "teacher-cam", "?recordId=lesson-1")
+	cam := publishFiles(t, base, "7400", "teacher-cam", "?recordId=lesson-1")
 	for i, at := range []time.Duration{2 * time.Second, 2 * time.Second} {
 		time.Sleep(at)
 		call(10+i, "sendMessage", map[string]any{"type": "text", "text": fmt.Sprintf("point %d", i+1), "clientMsgId": fmt.Sprint(i)})
 	}
 	time.Sleep(time.Second)
-	stop()
+	cam.stop()
 
 	auth := fmt.Sprintf("sdkappid=%d&identifier=administrator&usersig=%s", app, userSig("administrator"))
 	var list struct {

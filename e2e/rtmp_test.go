@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,10 +147,23 @@ func TestWebRTCPublisherPlaysOverFLVAndRTMP(t *testing.T) {
 	}
 }
 
+// filePublisher is a pion WHIP client sending files made by ffmpeg.
+type filePublisher struct {
+	pc     *webrtc.PeerConnection
+	cancel context.CancelFunc
+	sent   sync.WaitGroup // the senders, until the end of their files
+}
+
+// stop ends the publish at once.
+func (p *filePublisher) stop() { p.cancel(); p.pc.Close() }
+
+// finish lets the files play to their end, then stops.
+func (p *filePublisher) finish() { p.sent.Wait(); p.stop() }
+
 // publishFiles makes 20 s of H.264 and Opus with ffmpeg and publishes them
 // over WHIP (with query added to the URL) from a pion client until the test
-// ends or stop is called.
-func publishFiles(t *testing.T, base, room, user, query string) (stop func()) {
+// ends or the publisher is stopped.
+func publishFiles(t *testing.T, base, room, user, query string) *filePublisher {
 	t.Helper()
 	dir := t.TempDir()
 	h264, ogg := filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.ogg")
@@ -198,9 +212,11 @@ func publishFiles(t *testing.T, base, room, user, query string) (stop func()) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go sendH264(ctx, h264, video)
-	go sendOgg(ctx, ogg, audio)
-	return func() { cancel(); pc.Close() }
+	p := &filePublisher{pc: pc, cancel: cancel}
+	p.sent.Add(2)
+	go func() { defer p.sent.Done(); sendH264(ctx, h264, video) }()
+	go func() { defer p.sent.Done(); sendOgg(ctx, ogg, audio) }()
+	return p
 }
 
 // sendH264 sends an Annex-B file at 25 pictures a second: each sample is

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 	"github.com/trtcd/trtcd/web"
+	"github.com/trtcd/trtcd/websdk"
 )
 
 // Config is everything a server needs; cmd/trtcd fills it from the config
@@ -53,6 +55,12 @@ type Config struct {
 	// DevApp, when set, is the development app: the demo page may mint
 	// userSigs for it.
 	DevApp *web.DevApp
+	// HTTPSAddr, when set, is a TLS listener serving the same routes: the
+	// TRTC Web SDK only talks to wss:// and https:// proxies. TLSCert and
+	// TLSKey are its PEM files; without them a self-signed development
+	// certificate is made in DataDir.
+	HTTPSAddr       string
+	TLSCert, TLSKey string
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
 	// it reveals internals, so keep it off on public listeners).
 	Pprof bool
@@ -88,6 +96,9 @@ type Server struct {
 	http    *http.Server
 	httpLn  net.Listener
 	served  chan error
+	https   *http.Server // nil without HTTPSAddr
+	httpsLn net.Listener
+	tlsDone chan error
 	sfu     *sfu.SFU
 	rooms   *signaling.Registry
 	metrics *sfu.Metrics
@@ -152,9 +163,59 @@ func Start(cfg Config) (*Server, error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	if err := s.startHTTPS(); err != nil {
+		ln.Close()
+		if s.rtmp != nil {
+			s.rtmp.Close()
+		}
+		s.closeData()
+		media.Close()
+		return nil, err
+	}
 	go func() { s.served <- s.http.Serve(ln) }()
 	s.log.Info("http listening", "addr", ln.Addr().String(), "apps", cfg.Apps.Len())
 	return s, nil
+}
+
+// startHTTPS opens the TLS listener, when configured, serving the HTTP
+// listener's routes.
+func (s *Server) startHTTPS() error {
+	if s.cfg.HTTPSAddr == "" {
+		return nil
+	}
+	var cert tls.Certificate
+	var err error
+	if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+		cert, err = tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+	} else {
+		cert, err = websdk.SelfSigned(s.cfg.DataDir)
+		s.log.Warn("https uses a self-signed development certificate; set tls_cert and tls_key for production")
+	}
+	if err != nil {
+		return fmt.Errorf("server: tls certificate: %w", err)
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTPSAddr)
+	if err != nil {
+		return fmt.Errorf("server: listen https %s: %w", s.cfg.HTTPSAddr, err)
+	}
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.https = &http.Server{ // the same routes and limits
+		Handler: s.http.Handler, TLSConfig: tlsCfg,
+		ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+		IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: s.http.ErrorLog,
+	}
+	s.httpsLn, s.tlsDone = ln, make(chan error, 1)
+	go func() { s.tlsDone <- s.https.Serve(tls.NewListener(ln, tlsCfg)) }()
+	s.log.Info("https listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// HTTPSAddr is the address the TLS listener is bound to (nil when off).
+func (s *Server) HTTPSAddr() net.Addr {
+	if s.httpsLn == nil {
+		return nil
+	}
+	return s.httpsLn.Addr()
 }
 
 // openData opens the data directory's database and what keeps state in
@@ -241,6 +302,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	if s.https != nil {
+		s.https.Shutdown(ctx)
+		<-s.tlsDone
+	}
 	if s.rtmp != nil {
 		s.rtmp.Close()
 	}
@@ -278,6 +343,7 @@ func (s *Server) routes() http.Handler {
 	roomAPI.Register(mux)
 	(&signaling.RecordAPI{Rooms: roomAPI, Recorder: s.rec}).Register(mux)
 	web.Register(mux, s.cfg.DevApp)
+	(&websdk.Handler{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}).Register(mux)
 	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
 		Limits: limits, Recorder: s.rec, Classrooms: s.classes, Logger: s.log})
 	return mux

@@ -22,6 +22,9 @@ import (
 // environment (TRTCD_*) and flags override it, in that order.
 type fileConfig struct {
 	HTTP     string        `yaml:"http"`
+	HTTPS    string        `yaml:"https"`    // the same routes over TLS (the TRTC Web SDK needs it)
+	TLSCert  string        `yaml:"tls_cert"` // its certificate and key; without them a self-signed
+	TLSKey   string        `yaml:"tls_key"`  // development certificate is made in the data directory
 	UDP      string        `yaml:"udp"`
 	ICETCP   string        `yaml:"ice_tcp"`
 	RTMP     string        `yaml:"rtmp"`
@@ -138,6 +141,9 @@ type serveConfig struct {
 	UDP      string // WebRTC media (ICE UDP mux): host:port
 	ICETCP   string // ICE-TCP fallback: host:port, "" when off
 	RTMP     string // RTMP listener: host:port, "" when off
+	HTTPS    string // TLS listener: host:port, "" when off
+	TLSCert  string // its certificate and key (PEM files); "": self-signed
+	TLSKey   string
 	PublicIP []string
 	Data     string
 	LogLevel slog.Level
@@ -153,6 +159,7 @@ type serveConfig struct {
 type serveFlags struct {
 	config     string
 	http       string
+	https      string
 	udp        string
 	iceTCP     string
 	rtmp       string
@@ -169,6 +176,7 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "YAML configuration file (also $TRTCD_CONFIG)")
 	fs.StringVar(&f.http, "http", "", "HTTP listen address (default "+defaultHTTP+"; $TRTCD_HTTP)")
+	fs.StringVar(&f.https, "https", "", "HTTPS listen address for the TRTC Web SDK's proxy (off by default; a self-signed certificate unless tls_cert and tls_key are configured; $TRTCD_HTTPS)")
 	fs.StringVar(&f.udp, "udp", "", "WebRTC media UDP port or address, one for all media (default "+defaultMediaPort+" on the --http host; $TRTCD_UDP)")
 	fs.StringVar(&f.iceTCP, "ice-tcp", "", "ICE-TCP fallback port or address, or off (default: the --udp port over TCP; $TRTCD_ICE_TCP)")
 	fs.StringVar(&f.rtmp, "rtmp", "", "RTMP listen port or address for live-pusher/live-player, or off (default "+defaultRTMPPort+" on the --http host; $TRTCD_RTMP)")
@@ -228,6 +236,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 			return nil, err
 		}
 		override(&c.HTTP, fc.HTTP)
+		c.HTTPS, c.TLSCert, c.TLSKey = fc.HTTPS, fc.TLSCert, fc.TLSKey
 		override(&udp, fc.UDP)
 		override(&iceTCP, fc.ICETCP)
 		override(&rtmp, fc.RTMP)
@@ -240,6 +249,9 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	}
 
 	override(&c.HTTP, getenv("TRTCD_HTTP"))
+	override(&c.HTTPS, getenv("TRTCD_HTTPS"))
+	override(&c.TLSCert, getenv("TRTCD_TLS_CERT"))
+	override(&c.TLSKey, getenv("TRTCD_TLS_KEY"))
 	override(&udp, getenv("TRTCD_UDP"))
 	override(&iceTCP, getenv("TRTCD_ICE_TCP"))
 	override(&rtmp, getenv("TRTCD_RTMP"))
@@ -257,6 +269,10 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	c.Apps = append(c.Apps, envApps...)
 
 	override(&c.HTTP, f.http)
+	override(&c.HTTPS, f.https)
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, errors.New("config: tls_cert and tls_key go together")
+	}
 	override(&udp, f.udp)
 	override(&iceTCP, f.iceTCP)
 	override(&rtmp, f.rtmp)

@@ -60,9 +60,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.Start(server.Config{
-		HTTPAddr: cfg.HTTP,
-		DataDir:  cfg.Data,
-		Apps:     apps,
+		HTTPAddr:  cfg.HTTP,
+		HTTPSAddr: cfg.HTTPS,
+		TLSCert:   cfg.TLSCert,
+		TLSKey:    cfg.TLSKey,
+		DataDir:   cfg.Data,
+		Apps:      apps,
 		Media: sfu.TransportConfig{
 			UDPAddr:      cfg.UDP,
 			TCPAddr:      cfg.ICETCP,

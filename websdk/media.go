@@ -1,0 +1,251 @@
+package websdk
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/trtcd/trtcd/sfu"
+	"github.com/trtcd/trtcd/signaling"
+)
+
+// negotiationTimeout bounds one offer/answer; the SDK gives up after 10 s.
+const negotiationTimeout = 9 * time.Second
+
+// codeH264NotSupported is the subscribe code the SDK turns into its
+// NOT_SUPPORTED_H264 error (16457): the viewer's browser cannot decode the
+// publisher's codec.
+const codeH264NotSupported = 77393
+
+// publishData is the SDK's publish: its offer and which of its four
+// senders have a track.
+type publishData struct {
+	SDP   string `json:"sdp"`
+	State *struct {
+		Audio    bool `json:"audio"`
+		BigVideo bool `json:"bigVideo"`
+	} `json:"state"`
+	Constraint struct {
+		VideoBps int `json:"videoBps"`
+	} `json:"constraintConfig"`
+}
+
+// sdpReply is the data of publish and subscribe replies.
+type sdpReply struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+func (c *conn) publish(req *Request, m *signaling.Member) (any, *signaling.Error) {
+	var d publishData
+	if err := req.decodeData(&d); err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	audio, video := true, true
+	if d.State != nil {
+		audio, video = d.State.Audio, d.State.BigVideo
+	}
+	// The SFU takes the microphone and camera sections; the small-video
+	// and screen-share sections are answered but carry nothing.
+	o, err := parseOffer(d.SDP, func(i int, kind string) bool {
+		return (i == upAudio && kind == "audio" && audio) || (i == upVideo && kind == "video" && video)
+	})
+	if err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	offer, err := o.forSFU()
+	if err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	g := c.currentGrant()
+	if g == nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the publish")
+	}
+	minKbps, maxKbps := videoRange(c.h.bitrate(), d.Constraint.VideoBps)
+	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
+	defer cancel()
+	sess, answer, err := c.h.SFU.Publish(ctx, sfu.PublishRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer,
+		MinBitrate: minKbps, MaxBitrate: maxKbps,
+		AllowAudio: g.Privilege.CanSendAudio(), AllowVideo: g.Privilege.CanSendVideo()})
+	if err != nil {
+		return nil, mediaError(err)
+	}
+	answer, err = o.widen(answer, "recvonly")
+	if err != nil {
+		sess.Close()
+		return nil, mediaError(err)
+	}
+	if !c.swapPub(sess) {
+		sess.Close()
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the publish")
+	}
+	return sdpReply{Type: "answer", SDP: answer}, nil
+}
+
+func (c *conn) unpublish(*Request, *signaling.Member) (any, *signaling.Error) {
+	c.swapPub(nil)
+	return nil, nil
+}
+
+// subscribeData is the SDK's subscribe: one downlink per remote user, and
+// what it wants of that user's streams.
+type subscribeData struct {
+	SDP        string `json:"sdp"`
+	SrcUserID  string `json:"srcUserId"`
+	Audio      bool   `json:"audio"`
+	BigVideo   bool   `json:"bigVideo"`
+	SmallVideo bool   `json:"smallVideo"`
+}
+
+func (c *conn) subscribe(req *Request, m *signaling.Member) (any, *signaling.Error) {
+	var d subscribeData
+	if err := req.decodeData(&d); err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	if d.SrcUserID == "" {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "subscribe names no srcUserId")
+	}
+	// The small stream is the big one here: the SFU forwards one video.
+	video := d.BigVideo || d.SmallVideo
+	o, err := parseOffer(d.SDP, func(i int, kind string) bool {
+		return (i == downAudio && kind == "audio" && d.Audio) || (i == downVideo && kind == "video" && video)
+	})
+	if err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	offer, err := o.forSFU()
+	if err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	g := c.currentGrant()
+	if g == nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the subscribe")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
+	defer cancel()
+	sess, answer, err := c.h.SFU.Subscribe(ctx, sfu.SubscribeRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer,
+		Publisher: d.SrcUserID, AllowAudio: g.Privilege.CanRecvAudio(), AllowVideo: g.Privilege.CanRecvVideo()})
+	if err != nil {
+		return nil, mediaError(err)
+	}
+	answer, err = asMainStream(answer)
+	if err == nil {
+		answer, err = o.widen(answer, "inactive")
+	}
+	if err != nil {
+		sess.Close()
+		return nil, mediaError(err)
+	}
+	if !c.swapSub(d.SrcUserID, sess) {
+		sess.Close()
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the subscribe")
+	}
+	return sdpReply{Type: "answer", SDP: answer}, nil
+}
+
+type unsubscribeData struct {
+	SrcUserID string `json:"srcUserId"`
+}
+
+func (c *conn) unsubscribe(req *Request, _ *signaling.Member) (any, *signaling.Error) {
+	var d unsubscribeData
+	if err := req.decodeData(&d); err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	c.swapSub(d.SrcUserID, nil)
+	return nil, nil
+}
+
+// roleData is change_role: 20 anchor, 21 audience, with the privateMapKey
+// for the new role.
+type roleData struct {
+	Role          int    `json:"role"`
+	PrivateMapKey string `json:"privateMapKey"`
+}
+
+// changeRole: an audience stops publishing (the SDK closes its uplink
+// without unpublish). A new privateMapKey replaces the privileges, checked
+// as at join.
+func (c *conn) changeRole(req *Request, m *signaling.Member) (any, *signaling.Error) {
+	var d roleData
+	if err := req.decodeData(&d); err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	if d.PrivateMapKey != "" {
+		g, e := c.h.Apps.Authenticate(signaling.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
+			PrivateMapKey: d.PrivateMapKey, Room: m.Room.ID}, c.h.now())
+		if e != nil {
+			return nil, e
+		}
+		c.mu.Lock()
+		if c.member == m {
+			c.grant = g
+		}
+		c.mu.Unlock()
+	}
+	if d.Role == roleAudience {
+		c.swapPub(nil)
+	}
+	return nil, nil
+}
+
+func (c *conn) currentGrant() *signaling.Grant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.grant
+}
+
+// swapPub installs a new publisher session (nil: none), closing the old.
+// It refuses when the member has left meanwhile.
+func (c *conn) swapPub(s *sfu.Session) bool {
+	c.mu.Lock()
+	if s != nil && c.member == nil {
+		c.mu.Unlock()
+		return false
+	}
+	old := c.pub
+	c.pub = s
+	c.mu.Unlock()
+	if old != nil && old != s {
+		old.Close()
+	}
+	return true
+}
+
+// swapSub does the same for the downlink from one remote user.
+func (c *conn) swapSub(user string, s *sfu.Session) bool {
+	c.mu.Lock()
+	if s != nil && c.member == nil {
+		c.mu.Unlock()
+		return false
+	}
+	old := c.subs[user]
+	if s == nil {
+		delete(c.subs, user)
+	} else {
+		c.subs[user] = s
+	}
+	c.mu.Unlock()
+	if old != nil && old != s {
+		old.Close()
+	}
+	return true
+}
+
+// mediaError maps the media plane's refusals to TRTC codes, as the other
+// entry points do.
+func mediaError(err error) *signaling.Error {
+	switch {
+	case errors.Is(err, sfu.ErrSendVideoDenied):
+		return signaling.Errorf(signaling.CodeNoSendVideoPrivilege, "the privateMapKey does not allow sending video")
+	case errors.Is(err, sfu.ErrRecvVideoDenied):
+		return signaling.Errorf(signaling.CodeNoRecvVideoPrivilege, "the privateMapKey does not allow receiving video")
+	case errors.Is(err, sfu.ErrSendAudioDenied):
+		return signaling.Errorf(signaling.CodePrivilegeCheckFailed, "the privateMapKey does not allow sending audio (bit 4)")
+	case errors.Is(err, sfu.ErrRecvAudioDenied):
+		return signaling.Errorf(signaling.CodePrivilegeCheckFailed, "the privateMapKey does not allow receiving audio (bit 8)")
+	case errors.Is(err, sfu.ErrCodecMismatch):
+		return &signaling.Error{Code: codeH264NotSupported, Message: err.Error()}
+	}
+	return signaling.Errorf(signaling.CodeParamCheckFailed, "the media server could not answer: %v", err)
+}

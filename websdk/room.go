@@ -1,0 +1,255 @@
+package websdk
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/trtcd/trtcd/sfu"
+	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// joinData is what the SDK's join frame says; sdkAppId, userId and userSig
+// come in the socket's URL instead.
+type joinData struct {
+	RoomID          string `json:"roomId"` // text even for numeric rooms
+	UseStringRoomID bool   `json:"useStringRoomId"`
+	PrivateMapKey   string `json:"privateMapKey"`
+	Role            int    `json:"trtcRole"`
+}
+
+// maxStrRoomID is TRTC's limit on string room ids.
+const maxStrRoomID = 64
+
+// room turns the join's room id into a trtcd room: numeric and string ids
+// are separate namespaces, as everywhere in TRTC.
+func (d joinData) room() (tlssig.Room, *signaling.Error) {
+	if d.UseStringRoomID {
+		if d.RoomID == "" || len(d.RoomID) > maxStrRoomID {
+			return tlssig.Room{}, signaling.Errorf(signaling.CodeMissingRoomID, "a string roomId has 1 to %d bytes", maxStrRoomID)
+		}
+		return tlssig.Room{Str: d.RoomID}, nil
+	}
+	n, err := strconv.ParseUint(d.RoomID, 10, 32)
+	if err != nil || n == 0 {
+		return tlssig.Room{}, signaling.Errorf(signaling.CodeMissingRoomID, "roomId %q is not a number from 1 to 4294967295 (set useStringRoomId for string rooms)", d.RoomID)
+	}
+	return tlssig.Room{ID: uint32(n)}, nil
+}
+
+// join authenticates and enters the room. The reply (20) always has data:
+// the SDK reads it even when the code says the join failed.
+func (c *conn) join(req *Request) {
+	r := Reply{Cmd: cmdJoinResult, Seq: req.Seq}
+	pubs, e := c.enter(req)
+	if e != nil {
+		r.Code, r.Message = int(e.Code), e.Message
+		c.log.Info("join refused", "code", e.Code, "message", e.Message)
+	} else {
+		r.Data = map[string]any{"publishers": pubs}
+	}
+	c.send(r)
+}
+
+func (c *conn) enter(req *Request) ([]publisher, *signaling.Error) {
+	if c.current() != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "already in a room; leave first")
+	}
+	var d joinData
+	if err := req.decodeData(&d); err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	room, e := d.room()
+	if e != nil {
+		return nil, e
+	}
+	g, e := c.h.Apps.Authenticate(signaling.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
+		PrivateMapKey: d.PrivateMapKey, Room: room}, c.h.now())
+	if e != nil {
+		return nil, e
+	}
+	m, others, e := c.h.Rooms.Enter(signaling.EnterRequest{App: c.app, UserID: c.userID, Room: room, Grant: g,
+		Peer: c, Heartbeats: true})
+	if e != nil {
+		return nil, e
+	}
+	c.mu.Lock()
+	closed := c.isClosed()
+	if !closed {
+		c.member, c.grant, c.roomClosed = m, g, false
+	}
+	c.mu.Unlock()
+	if closed { // the socket went while entering
+		c.h.Rooms.Leave(m, "disconnect")
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "the connection closed")
+	}
+	c.log.Info("joined", "room", m.Room.Key, "members", len(others)+1)
+	return publishers(others), nil
+}
+
+func (c *conn) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *conn) leaveCmd(*Request, *signaling.Member) (any, *signaling.Error) {
+	c.leave("leave")
+	return nil, nil
+}
+
+// leave ends the membership and closes every media session; the socket
+// stays (the SDK closes it).
+func (c *conn) leave(reason string) {
+	m, pub, subs := c.detach()
+	if pub != nil {
+		pub.Close()
+	}
+	for _, s := range subs {
+		s.Close()
+	}
+	if m != nil {
+		c.h.Rooms.Leave(m, reason)
+	}
+}
+
+// detach forgets the membership at once, so no later command acts for it.
+func (c *conn) detach() (*signaling.Member, *sfu.Session, map[string]*sfu.Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, pub, subs := c.member, c.pub, c.subs
+	c.member, c.grant, c.pub, c.subs = nil, nil, nil, map[string]*sfu.Session{}
+	return m, pub, subs
+}
+
+func (c *conn) userList(_ *Request, m *signaling.Member) (any, *signaling.Error) {
+	return map[string]any{"userList": users(c.h.Rooms.Members(m))}, nil
+}
+
+// muteData is mute_uplink: true means muted, for the main stream.
+type muteData struct {
+	Audio    bool `json:"audio"`
+	BigVideo bool `json:"bigVideo"`
+}
+
+func (c *conn) mute(req *Request, m *signaling.Member) (any, *signaling.Error) {
+	var d muteData
+	if err := req.decodeData(&d); err != nil {
+		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	c.h.Rooms.Mute(m, d.Audio, d.BigVideo) // the others get a new 23
+	return nil, nil
+}
+
+// Notify implements signaling.Peer. The registry calls it under its lock,
+// so it only queues the event; the event loop makes the frames.
+func (c *conn) Notify(ev signaling.Event) {
+	if ev.Name == signaling.EventRoomClosed { // the kick that follows must know at once
+		c.mu.Lock()
+		c.roomClosed = true
+		c.mu.Unlock()
+		return
+	}
+	select {
+	case c.events <- ev:
+	default: // a stuck client; the periodic 23 and user-list polls heal what is lost
+	}
+}
+
+// Kick implements signaling.Peer: the registry has already removed the
+// member. The SDK is told why with cmd 9, then the socket closes.
+func (c *conn) Kick(e *signaling.Error) {
+	go func() {
+		m, _, _ := c.detach()
+		reason := c.banReason(m, e)
+		c.leave("kicked") // closes the media; the member is gone already
+		c.send(Reply{Cmd: cmdClientBanned, Message: e.Message, Data: map[string]string{"reason": reason}})
+		c.log.Info("removed", "reason", reason, "code", e.Code)
+		if reason != "user_time_out" {
+			c.closeAfterFlush()
+		}
+	}()
+}
+
+// banReason says why a member was removed in the SDK's words: "kick" (the
+// same user signed in elsewhere), "room_disband", "user_time_out" (the SDK
+// then joins again by itself) or "banned" (removed by the application).
+func (c *conn) banReason(m *signaling.Member, e *signaling.Error) string {
+	c.mu.Lock()
+	closed := c.roomClosed
+	c.mu.Unlock()
+	switch {
+	case closed:
+		return "room_disband"
+	case e.Code == signaling.CodeHeartbeatTimeout:
+		return "user_time_out"
+	case m != nil:
+		if cur := c.h.Rooms.Current(m.App, m.UserID); cur != nil && cur != m {
+			return "kick"
+		}
+	}
+	return "banned"
+}
+
+// eventLoop turns room events into SDK frames, and pushes the publisher
+// list periodically.
+func (c *conn) eventLoop() {
+	tick := time.NewTicker(publishersInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-tick.C:
+			c.pushPublishers()
+		case ev := <-c.events:
+			c.event(ev)
+		}
+	}
+}
+
+// memberEvent is the data of member-join and member-quit.
+type memberEvent struct {
+	UserID string `json:"userId"`
+	Reason string `json:"reason"`
+}
+
+func (c *conn) event(ev signaling.Event) {
+	switch ev.Name {
+	case signaling.EventMemberJoin:
+		if u, ok := decodeMember(ev.Data); ok {
+			c.send(Reply{Cmd: cmdPeerJoin, Data: user{UserID: u.UserID, SrcTinyID: TinyID(u.UserID), Role: roleAnchor}})
+		}
+	case signaling.EventMemberQuit:
+		if u, ok := decodeMember(ev.Data); ok {
+			c.send(Reply{Cmd: cmdPeerLeave, Data: map[string]any{"userId": u.UserID, "srcTinyId": TinyID(u.UserID), "reason": leaveReason(u.Reason)}})
+			c.pushPublishers()
+		}
+	case signaling.EventStreamAdd, signaling.EventStreamRemove, signaling.EventMute:
+		c.pushPublishers()
+	}
+}
+
+// decodeMember reads a member event's data (a signaling type of its own,
+// read through its JSON form).
+func decodeMember(data any) (memberEvent, bool) {
+	var u memberEvent
+	b, err := json.Marshal(data)
+	if err != nil || json.Unmarshal(b, &u) != nil || u.UserID == "" {
+		return u, false
+	}
+	return u, true
+}
+
+// pushPublishers sends the complete list of publishers (23).
+func (c *conn) pushPublishers() {
+	m := c.current()
+	if m == nil {
+		return
+	}
+	c.send(Reply{Cmd: cmdPublishers, Data: map[string]any{"userList": publishers(c.h.Rooms.Members(m))}})
+}

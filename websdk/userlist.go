@@ -1,0 +1,111 @@
+package websdk
+
+import (
+	"hash/fnv"
+	"slices"
+	"strings"
+
+	"github.com/trtcd/trtcd/signaling"
+)
+
+// TinyID is the number the SDK knows a user by. It is derived from the
+// userId, so every connection, every entry point (WHIP, RTMP, /ws) and every
+// node agrees on it without a table. It stays below 2^52 because the SDK
+// keeps it in a JavaScript number and compares it with ===; it is never 0,
+// which the SDK treats as "no user".
+func TinyID(userID string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(userID))
+	id := h.Sum64() & (1<<52 - 1)
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+// The flag bits of a published-user entry (cmd 23).
+const (
+	flagVideo      = 1  // main (camera) video
+	flagSmallVideo = 2  // the downscaled copy of the main video
+	flagAuxVideo   = 4  // screen share
+	flagAudio      = 8  //
+	flagVideoMuted = 16 //
+	flagAudioMuted = 64 //
+)
+
+// publishFlags is a member's entry flags: what it sends, and what of that
+// it has muted.
+func publishFlags(m signaling.MemberInfo) int {
+	f := 0
+	if m.Audio {
+		f |= flagAudio
+		if m.AudioMuted {
+			f |= flagAudioMuted
+		}
+	}
+	if m.Video {
+		f |= flagVideo
+		if m.VideoMuted {
+			f |= flagVideoMuted
+		}
+	}
+	return f
+}
+
+// publisher is an entry of cmd 23 and of the join reply's publishers.
+type publisher struct {
+	UserID    string `json:"userId"`
+	SrcTinyID uint64 `json:"srcTinyId"`
+	Flag      int    `json:"flag"`
+}
+
+// publishers lists the members that publish something, sorted so that
+// frames are stable. The SDK treats this list as complete: a user with a
+// subscription who is missing is taken as having stopped publishing.
+func publishers(members []signaling.MemberInfo) []publisher {
+	out := []publisher{}
+	for _, m := range members {
+		if f := publishFlags(m); f&(flagAudio|flagVideo) != 0 {
+			out = append(out, publisher{UserID: m.UserID, SrcTinyID: TinyID(m.UserID), Flag: f})
+		}
+	}
+	slices.SortFunc(out, func(a, b publisher) int { return strings.Compare(a.UserID, b.UserID) })
+	return out
+}
+
+// Roles as the SDK numbers them.
+const (
+	roleAnchor   = 20
+	roleAudience = 21
+)
+
+// user is an entry of the user list (4137) and a peer-join (4134).
+type user struct {
+	UserID    string `json:"userId"`
+	SrcTinyID uint64 `json:"srcTinyId"`
+	Role      int    `json:"role"`
+}
+
+// users lists every member. It must be complete: the SDK takes a known
+// user missing from it as having left. Everyone is an anchor: trtcd's rooms
+// do not record roles, and the SDK only logs them.
+func users(members []signaling.MemberInfo) []user {
+	out := make([]user, 0, len(members))
+	for _, m := range members {
+		out = append(out, user{UserID: m.UserID, SrcTinyID: TinyID(m.UserID), Role: roleAnchor})
+	}
+	slices.SortFunc(out, func(a, b user) int { return strings.Compare(a.UserID, b.UserID) })
+	return out
+}
+
+// leaveReason is the reason number of a peer-leave (4135) for a registry
+// leave reason (the SDK only logs it).
+func leaveReason(reason string) int {
+	switch reason {
+	case "timeout":
+		return 1
+	case "kicked", "replaced", "room-closed":
+		return 2
+	}
+	return 0
+}

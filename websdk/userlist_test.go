@@ -1,0 +1,117 @@
+package websdk
+
+import (
+	"testing"
+
+	"github.com/trtcd/trtcd/signaling"
+)
+
+func TestTinyIDIsStableSmallAndNonZero(t *testing.T) {
+	seen := map[uint64]string{}
+	for _, u := range []string{"", "alice", "bob", "Alice", "用户", "a-very-long-user-id-of-thirty-two-bytes!"} {
+		id := TinyID(u)
+		if id == 0 || id >= 1<<52 || id != TinyID(u) {
+			t.Errorf("TinyID(%q) = %d", u, id)
+		}
+		if other, dup := seen[id]; dup {
+			t.Errorf("%q and %q share tinyId %d", u, other, id)
+		}
+		seen[id] = u
+	}
+}
+
+func TestPublishFlags(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		m    signaling.MemberInfo
+		want int
+	}{
+		{"audio and video", signaling.MemberInfo{Audio: true, Video: true}, 9},
+		{"audio and video, both muted", signaling.MemberInfo{Audio: true, Video: true, AudioMuted: true, VideoMuted: true}, 9 | 16 | 64},
+		{"video only, muted", signaling.MemberInfo{Video: true, VideoMuted: true}, 1 | 16},
+		{"audio only", signaling.MemberInfo{Audio: true}, 8},
+		{"muted but not publishing", signaling.MemberInfo{AudioMuted: true, VideoMuted: true}, 0},
+	} {
+		if got := publishFlags(c.m); got != c.want {
+			t.Errorf("%s: flag %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// The published-user list names only publishers, in a stable order.
+func TestPublishersListsPublishersOnly(t *testing.T) {
+	got := publishers([]signaling.MemberInfo{{UserID: "zoe", Audio: true}, {UserID: "viewer"}, {UserID: "amy", Video: true, Audio: true}})
+	if len(got) != 2 || got[0].UserID != "amy" || got[1].UserID != "zoe" || got[0].Flag != 9 || got[0].SrcTinyID != TinyID("amy") {
+		t.Fatalf("publishers: %+v", got)
+	}
+	if publishers(nil) == nil {
+		t.Fatal("an empty list must encode as [], not null")
+	}
+}
+
+func TestJoinRoomIDs(t *testing.T) {
+	for _, c := range []struct {
+		d    joinData
+		want string // RoomKey, "" for a refusal
+	}{
+		{joinData{RoomID: "1234"}, "1/1234"},
+		{joinData{RoomID: "4294967295"}, "1/4294967295"},
+		{joinData{RoomID: "1234", UseStringRoomID: true}, "1/s:1234"}, // another namespace
+		{joinData{RoomID: "class 7", UseStringRoomID: true}, "1/s:class 7"},
+		{joinData{RoomID: "0"}, ""},
+		{joinData{RoomID: "4294967296"}, ""},
+		{joinData{RoomID: "abc"}, ""},
+		{joinData{RoomID: "", UseStringRoomID: true}, ""},
+		{joinData{RoomID: string(make([]byte, 65)), UseStringRoomID: true}, ""},
+	} {
+		room, e := c.d.room()
+		got := ""
+		if e == nil {
+			got = signaling.RoomKey(1, room)
+		} else if e.Code != signaling.CodeMissingRoomID {
+			t.Errorf("%+v: code %d", c.d, e.Code)
+		}
+		if got != c.want {
+			t.Errorf("%+v: room %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+func TestVideoRange(t *testing.T) {
+	l := signaling.DefaultBitrateLimits // 400–800 within 100–4000
+	for _, c := range []struct{ bps, min, max int }{
+		{0, 400, 800},
+		{500_000, 400, 500},
+		{200_000, 200, 200}, // a low profile: the floor follows the ceiling down
+		{50_000, 100, 100},
+		{10_000_000, 400, 4000},
+	} {
+		if lo, hi := videoRange(l, c.bps); lo != c.min || hi != c.max {
+			t.Errorf("videoBps %d: %d–%d kbps, want %d–%d", c.bps, lo, hi, c.min, c.max)
+		}
+	}
+}
+
+// Every command the SDK waits on gets the reply number it waits for.
+func TestCommandReplies(t *testing.T) {
+	want := map[string]int{
+		"get_user_list": 4137, "publish": 4098, "unpublish": 4100, "subscribe": 4102, "unsubscribe": 4104,
+		"subscribe_change": 4106, "mute_uplink": 4108, "change_role": 4110, "publish_state_change": 4112,
+		"update_constraint_config": 772, "leave": 0, "quality_report": 0,
+		"start_publishing": 1286, "stop_publishing": 1288, "start_push_user_cdn": 777, "stop_push_user_cdn": 779,
+		"start_mcu_mix": 781, "stop_mcu_mix": 783, "connect_other_room": 8209, "disconnect_other_room": 8211,
+		"update_other_room_forward_mode": 8213, "publish_change": 4128,
+	}
+	for name, reply := range want {
+		got, ok := commands[name].reply, true
+		if _, known := commands[name]; !known {
+			got, ok = unsupported[name]
+		}
+		if !ok || got != reply {
+			t.Errorf("%s: reply %d, want %d", name, got, reply)
+		}
+	}
+	if len(commands)+len(unsupported) != len(want) {
+		t.Errorf("%d commands served, %d in this table", len(commands)+len(unsupported), len(want))
+	}
+}
