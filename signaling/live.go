@@ -164,9 +164,9 @@ func pureAudioParam(q url.Values) string {
 func sendPrivilege(g *Grant, audioOnly bool) *Error {
 	switch {
 	case !audioOnly && !g.Privilege.CanSendVideo():
-		return mediaError(sfu.ErrSendVideoDenied)
+		return MediaError(sfu.ErrSendVideoDenied)
 	case !g.Privilege.CanSendAudio():
-		return mediaError(sfu.ErrSendAudioDenied)
+		return MediaError(sfu.ErrSendAudioDenied)
 	}
 	return nil
 }
@@ -236,7 +236,7 @@ func (l *Live) admitPlayer(name string, q url.Values) (*sfu.Session, string, pla
 	cfg := playerConfig{publisher: id.userID,
 		PlayConfig: live.PlayConfig{Logger: l.logger(), NoAudio: !g.Privilege.CanRecvAudio(), NoVideo: !g.Privilege.CanRecvVideo()}}
 	if cfg.NoAudio && cfg.NoVideo {
-		return nil, "", playerConfig{}, mediaError(sfu.ErrRecvVideoDenied)
+		return nil, "", playerConfig{}, MediaError(sfu.ErrRecvVideoDenied)
 	}
 	if e := l.Rooms.ReserveViewer(key); e != nil {
 		return nil, "", playerConfig{}, e

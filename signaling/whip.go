@@ -354,7 +354,7 @@ func readSDP(rw http.ResponseWriter, r *http.Request) (string, bool) {
 // answer sends the SDP answer and remembers the session for DELETE.
 func (w *WHIP) answer(rw http.ResponseWriter, prefix string, sess *sfu.Session, answer string, err error) {
 	if err != nil {
-		writeError(rw, mediaError(err))
+		writeError(rw, MediaError(err))
 		return
 	}
 	w.mu.Lock()
@@ -377,8 +377,9 @@ func (w *WHIP) answer(rw http.ResponseWriter, prefix string, sess *sfu.Session, 
 	io.WriteString(rw, answer)
 }
 
-// mediaError maps the media plane's refusals to TRTC codes.
-func mediaError(err error) *Error {
+// MediaError maps the media plane's refusals to TRTC codes, for every
+// entry point (WHIP, /ws, RTMP, the Web SDK).
+func MediaError(err error) *Error {
 	switch {
 	case errors.Is(err, sfu.ErrSendVideoDenied):
 		return Errorf(CodeNoSendVideoPrivilege, "the privateMapKey does not allow sending video")

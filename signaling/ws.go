@@ -262,7 +262,7 @@ func (c *wsConn) publish(req *Request, m *Member) (any, *Error) {
 		MinBitrate: c.minKbps, MaxBitrate: c.maxKbps,
 		AllowAudio: m.Grant.Privilege.CanSendAudio(), AllowVideo: m.Grant.Privilege.CanSendVideo()})
 	if err != nil {
-		return nil, mediaError(err)
+		return nil, MediaError(err)
 	}
 	if !c.swapPub(sess) {
 		sess.Close()
@@ -282,7 +282,7 @@ func (c *wsConn) subscribe(req *Request, m *Member) (any, *Error) {
 	sess, answer, err := c.ws.SFU.Subscribe(ctx, sfu.SubscribeRequest{Room: m.Room.Key, UserID: m.UserID, Publisher: d.UserID,
 		Offer: d.SDP, AllowAudio: m.Grant.Privilege.CanRecvAudio(), AllowVideo: m.Grant.Privilege.CanRecvVideo()})
 	if err != nil {
-		return nil, mediaError(err)
+		return nil, MediaError(err)
 	}
 	if !c.swapSub(d.UserID, sess) {
 		sess.Close()

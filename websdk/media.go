@@ -232,20 +232,12 @@ func (c *conn) swapSub(user string, s *sfu.Session) bool {
 	return true
 }
 
-// mediaError maps the media plane's refusals to TRTC codes, as the other
-// entry points do.
+// mediaError maps the media plane's refusals to TRTC codes as the other
+// entry points do, but for a codec mismatch, which the SDK knows by its own
+// code.
 func mediaError(err error) *signaling.Error {
-	switch {
-	case errors.Is(err, sfu.ErrSendVideoDenied):
-		return signaling.Errorf(signaling.CodeNoSendVideoPrivilege, "the privateMapKey does not allow sending video")
-	case errors.Is(err, sfu.ErrRecvVideoDenied):
-		return signaling.Errorf(signaling.CodeNoRecvVideoPrivilege, "the privateMapKey does not allow receiving video")
-	case errors.Is(err, sfu.ErrSendAudioDenied):
-		return signaling.Errorf(signaling.CodePrivilegeCheckFailed, "the privateMapKey does not allow sending audio (bit 4)")
-	case errors.Is(err, sfu.ErrRecvAudioDenied):
-		return signaling.Errorf(signaling.CodePrivilegeCheckFailed, "the privateMapKey does not allow receiving audio (bit 8)")
-	case errors.Is(err, sfu.ErrCodecMismatch):
+	if errors.Is(err, sfu.ErrCodecMismatch) {
 		return &signaling.Error{Code: codeH264NotSupported, Message: err.Error()}
 	}
-	return signaling.Errorf(signaling.CodeParamCheckFailed, "the media server could not answer: %v", err)
+	return signaling.MediaError(err)
 }
