@@ -99,7 +99,8 @@ func (c *conn) onConnect(cmd command) error {
 	}
 	c.info.App = c.app
 	c.connected = true
-	c.log.Debug("rtmp: connect", "app", c.app, "tcUrl", c.info.TCURL, "flashVer", c.info.FlashVer)
+	tcURL, _, _ := strings.Cut(c.info.TCURL, "?") // the query may carry a userSig: never logged
+	c.log.Debug("rtmp: connect", "app", c.app, "tcUrl", tcURL, "flashVer", c.info.FlashVer)
 
 	const window = 2500000 // what FMS sends; bytes between acks
 	encoding, _ := cmd.obj.Get("objectEncoding")
