@@ -2,12 +2,14 @@ package record
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/record/mp4"
 	"github.com/trtcd/trtcd/rtpav"
 	"github.com/trtcd/trtcd/sfu"
 )
@@ -76,7 +78,11 @@ func (s *session) frame(f *rtpav.Frame) error {
 		return nil // audio captured before the first keyframe
 	}
 	if f.Kind == sfu.KindVideo {
-		return s.out.writeVideo(f.Data, t, f.Keyframe)
+		err := s.out.writeVideo(f.Data, t, f.Keyframe)
+		if errors.Is(err, mp4.ErrTimestampOrder) {
+			return nil // a picture out of order is dropped; the recording goes on
+		}
+		return err
 	}
 	return s.out.writeAudio(f.Data, f.RTPTime, t, f.Restarted)
 }
