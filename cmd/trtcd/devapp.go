@@ -104,6 +104,7 @@ func printDevApp(w io.Writer, app appConfig, path string, created bool, httpAddr
 	fmt.Fprintf(w, "  sdkAppId  %d\n  key       %s\n", app.SDKAppID, app.Key)
 	fmt.Fprintf(w, "  userSig   for userId %q, valid %s:\n            %s\n\n", devUser, devSigValid, sig)
 	fmt.Fprintf(w, "  Demo:      http://%s/   (open it twice for a 1v1 call; the page shows the invite link)\n", httpAddr)
+	fmt.Fprintf(w, "  Classroom: http://%s/classroom.html?classId=3101&role=teacher   (students: role=student)\n", httpAddr)
 	fmt.Fprintf(w, "  Health:    http://%s/healthz\n", httpAddr)
 	fmt.Fprintf(w, "  Publish:   WHIP POST http://%s/whip/%d/<roomId>/<userId>  (Authorization: Bearer <userSig>)\n", httpAddr, app.SDKAppID)
 	fmt.Fprintf(w, "  Play:      WHEP POST http://%s/whep/%d/<roomId>/<publisherId>?userId=<viewerId>\n", httpAddr, app.SDKAppID)
