@@ -55,13 +55,14 @@ type runningServer struct {
 	cmd            *exec.Cmd
 	addr           string
 	stdout, stderr *syncBuffer
+	stderrRead     chan struct{} // closed when stderr reached its end
 }
 
 var listening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 
 func startServe(t *testing.T, args ...string) *runningServer {
 	t.Helper()
-	s := &runningServer{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	s := &runningServer{stdout: &syncBuffer{}, stderr: &syncBuffer{}, stderrRead: make(chan struct{})}
 	s.cmd = exec.Command(binary, append([]string{"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0"}, args...)...)
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no TRTCD_* from the developer's shell
 	s.cmd.Stdout = s.stdout
@@ -72,6 +73,7 @@ func startServe(t *testing.T, args ...string) *runningServer {
 	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
 	found := make(chan string, 1)
 	go func() {
+		defer close(s.stderrRead)
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			s.stderr.Write([]byte(sc.Text() + "\n"))
@@ -93,7 +95,15 @@ func (s *runningServer) stop(t *testing.T) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
+	go func() {
+		// Read stderr to its end before Wait, which closes the pipe and
+		// would lose the last lines ("stopped").
+		select {
+		case <-s.stderrRead:
+		case <-time.After(15 * time.Second):
+		}
+		done <- s.cmd.Wait()
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
