@@ -4,12 +4,12 @@ GO ?= go
 # for the browser tests, iproute2 and util-linux to run them in a private
 # network namespace, ffmpeg as the RTMP/FLV peer, and the C audio codecs the
 # codec package links (Opus, AAC decode and encode, MP3, resampling).
-DEBIAN_PACKAGES ?= chromium iproute2 util-linux ffmpeg libopus-dev libfaad-dev libvo-aacenc-dev libmp3lame-dev libspeexdsp-dev
+DEBIAN_PACKAGES ?= chromium iproute2 util-linux ffmpeg libopus-dev libfaad-dev libvo-aacenc-dev libmp3lame-dev libspeexdsp-dev redis-server
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
 
-.PHONY: run build test vet fmt-check deps fuzz bench bench-compare clean
+.PHONY: run build test vet fmt-check deps fuzz bench bench-compare clean cluster-demo
 
 ## run: build trtcd and serve with the embedded default config (loopback, development app)
 run: build
@@ -21,7 +21,7 @@ build: deps
 
 ## test: install what is missing, then vet, format check and every test with the race detector
 test: deps fmt-check vet
-	TRTCD_REQUIRE_FFMPEG=1 TRTCD_REQUIRE_NPM=1 $(GO) test -race -count=1 ./...
+	TRTCD_REQUIRE_FFMPEG=1 TRTCD_REQUIRE_NPM=1 TRTCD_REQUIRE_REDIS=1 $(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...
@@ -48,3 +48,16 @@ bench-compare:
 
 clean:
 	rm -rf bin
+
+# cluster-demo: Redis and two trtcd nodes on loopback (docs/cluster.md).
+cluster-demo: build
+	@command -v redis-server >/dev/null || scripts/install-deps redis-server
+	@mkdir -p /tmp/trtcd-cluster-demo && cd /tmp/trtcd-cluster-demo && \
+	trap 'kill 0' INT TERM EXIT; \
+	redis-server --port 6390 --bind 127.0.0.1 --save '' --appendonly no >redis.log & \
+	sleep 0.5; \
+	TRTCD_CLUSTER_KEY=demo-cluster-key $(CURDIR)/bin/trtcd serve --http 127.0.0.1:8080 --udp 8000 --rtmp 1935 --data ./a \
+		--redis redis://127.0.0.1:6390/0 --node-id a --relay 127.0.0.1:7900 & \
+	TRTCD_CLUSTER_KEY=demo-cluster-key $(CURDIR)/bin/trtcd serve --http 127.0.0.1:8081 --udp 8001 --rtmp 1936 --data ./b \
+		--redis redis://127.0.0.1:6390/0 --node-id b --relay 127.0.0.1:7901 & \
+	wait

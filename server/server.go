@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/sfu"
@@ -61,6 +63,8 @@ type Config struct {
 	// certificate is made in DataDir.
 	HTTPSAddr       string
 	TLSCert, TLSKey string
+	// Cluster joins other trtcd nodes (RedisURL empty: a single node).
+	Cluster ClusterConfig
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
 	// it reveals internals, so keep it off on public listeners).
 	Pprof bool
@@ -110,6 +114,7 @@ type Server struct {
 	rtmp    *rtmp.Server
 	rtmpLn  net.Listener
 	bframes prometheus.Counter
+	cluster atomic.Pointer[cluster.Node] // nil when single
 }
 
 // Start binds the listeners and starts serving. It returns once the server
@@ -126,6 +131,9 @@ func Start(cfg Config) (*Server, error) {
 	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger,
 		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
 			s.rooms.Streams(room, user, kind.String(), published)
+			if n := s.cluster.Load(); n != nil {
+				n.OnTrack(room, user, kind, published)
+			}
 		}})
 	if err != nil {
 		s.rooms.Close()
@@ -155,7 +163,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.httpLn = ln
 	s.http = &http.Server{
-		Handler:           s.routes(),
+		Handler:           s.withCluster(s.routes()),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -165,6 +173,19 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if err := s.startHTTPS(); err != nil {
 		ln.Close()
+		if s.rtmp != nil {
+			s.rtmp.Close()
+		}
+		s.closeData()
+		media.Close()
+		return nil, err
+	}
+	if err := s.startCluster(); err != nil {
+		ln.Close()
+		if s.https != nil {
+			s.https.Close()
+			<-s.tlsDone
+		}
 		if s.rtmp != nil {
 			s.rtmp.Close()
 		}
@@ -308,6 +329,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if s.rtmp != nil {
 		s.rtmp.Close()
+	}
+	if n := s.cluster.Load(); n != nil {
+		n.Close()
 	}
 	s.closeData()
 	s.sfu.Close()

@@ -37,6 +37,16 @@ type fileConfig struct {
 	Record   recordConfig  `yaml:"record"`
 	Classes  classConfig   `yaml:"classrooms"`
 	Apps     []appConfig   `yaml:"apps"`
+	Cluster  clusterConfig `yaml:"cluster"`
+}
+
+// clusterConfig joins other trtcd nodes (docs/cluster.md); redis empty:
+// a single node.
+type clusterConfig struct {
+	Redis  string `yaml:"redis"`   // redis://host:port/db, the directory
+	NodeID string `yaml:"node_id"` // unique per node [hostname]
+	Relay  string `yaml:"relay"`   // QUIC relay UDP address [port 7900 on the --http host]
+	Key    string `yaml:"key"`     // the shared secret nodes prove to each other
 }
 
 // classConfig: limits of classroom messages (0 keeps the default).
@@ -153,6 +163,7 @@ type serveConfig struct {
 	Record   recordConfig
 	Classes  classConfig
 	Apps     []appConfig // later entries replace earlier ones with the same id
+	Cluster  clusterConfig
 }
 
 // serveFlags are the flags of `trtcd serve`; empty means "not given".
@@ -171,6 +182,9 @@ type serveFlags struct {
 	requirePMK bool
 	pprof      bool
 	slowPath   bool
+	redis      string
+	nodeID     string
+	relay      string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -185,6 +199,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info; $TRTCD_LOG_LEVEL)")
 	fs.Var(&f.apps, "app", "add an application as SDKAPPID:SECRETKEY (repeatable; $TRTCD_APPS takes a comma-separated list)")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL of a cluster's directory, e.g. redis://127.0.0.1:6379/0 (off by default; $TRTCD_REDIS; the cluster key: cluster.key or $TRTCD_CLUSTER_KEY)")
+	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (default: the host name; $TRTCD_NODE_ID)")
+	fs.StringVar(&f.relay, "relay", "", "QUIC relay UDP address between cluster nodes (default "+defaultRelayPort+" on the --http host; $TRTCD_RELAY)")
 	fs.BoolVar(&f.slowPath, "no-fast-path", false, "keep media in pion's SRTP pipeline instead of trtcd's fast path (diagnosis, comparison)")
 	fs.BoolVar(&f.pprof, "debug-pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP listener (diagnosis only)")
 	fs.BoolVar(&f.requirePMK, "require-private-map-key", false,
@@ -246,6 +263,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		c.Bitrate = fc.Bitrate
 		c.Rooms, c.WS, c.Record, c.Classes = fc.Rooms, fc.WS, fc.Record, fc.Classes
 		c.Apps = append(c.Apps, fc.Apps...)
+		c.Cluster = fc.Cluster
 	}
 
 	override(&c.HTTP, getenv("TRTCD_HTTP"))
@@ -262,6 +280,10 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&c.Record.CallbackURL, getenv("TRTCD_RECORD_CALLBACK_URL"))
 	override(&c.Record.CallbackKey, getenv("TRTCD_RECORD_CALLBACK_KEY"))
 	override(&level, getenv("TRTCD_LOG_LEVEL"))
+	override(&c.Cluster.Redis, getenv("TRTCD_REDIS"))
+	override(&c.Cluster.NodeID, getenv("TRTCD_NODE_ID"))
+	override(&c.Cluster.Relay, getenv("TRTCD_RELAY"))
+	override(&c.Cluster.Key, getenv("TRTCD_CLUSTER_KEY"))
 	envApps, err := parseEnvApps(getenv)
 	if err != nil {
 		return nil, err
@@ -282,6 +304,9 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&c.Data, f.data)
 	override(&c.Record.CallbackURL, f.callback)
 	override(&level, f.logLevel)
+	override(&c.Cluster.Redis, f.redis)
+	override(&c.Cluster.NodeID, f.nodeID)
+	override(&c.Cluster.Relay, f.relay)
 	for _, a := range f.apps {
 		a.RequirePrivateMapKey = f.requirePMK
 		c.Apps = append(c.Apps, a)
@@ -292,6 +317,9 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	}
 	c.Apps = dedupeApps(c.Apps)
 	if err := c.resolveMedia(udp, iceTCP, rtmp); err != nil {
+		return nil, err
+	}
+	if err := c.resolveCluster(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -434,4 +462,36 @@ func dedupeApps(apps []appConfig) []appConfig {
 		}
 	}
 	return out
+}
+
+// defaultRelayPort is the QUIC relay's UDP port.
+const defaultRelayPort = "7900"
+
+// resolveCluster fills the cluster defaults when a directory is set.
+func (c *serveConfig) resolveCluster() error {
+	cl := &c.Cluster
+	if cl.Redis == "" {
+		return nil
+	}
+	if cl.Key == "" {
+		return errors.New("config: a cluster needs a shared key (cluster.key or $TRTCD_CLUSTER_KEY)")
+	}
+	if cl.NodeID == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("config: node id: %w", err)
+		}
+		cl.NodeID = host
+	}
+	host, _, err := net.SplitHostPort(c.HTTP)
+	if err != nil {
+		return fmt.Errorf("config: http address %q: %w", c.HTTP, err)
+	}
+	switch {
+	case cl.Relay == "":
+		cl.Relay = net.JoinHostPort(host, defaultRelayPort)
+	case !strings.Contains(cl.Relay, ":"):
+		cl.Relay = net.JoinHostPort(host, cl.Relay)
+	}
+	return nil
 }

@@ -134,3 +134,17 @@ func TestConfigRoomAndWebSocketLimits(t *testing.T) {
 		t.Fatalf("rooms %+v, websocket limits %+v", c.Rooms, l)
 	}
 }
+
+func TestClusterFlagsJoinANodeToADirectory(t *testing.T) {
+	env := map[string]string{"TRTCD_CLUSTER_KEY": "k"}
+	c, err := loadConfig(&serveFlags{http: "127.0.0.1:8080", redis: "redis://127.0.0.1:6379/0", nodeID: "a"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster.Redis != "redis://127.0.0.1:6379/0" || c.Cluster.NodeID != "a" || c.Cluster.Relay != "127.0.0.1:7900" || c.Cluster.Key != "k" {
+		t.Fatalf("cluster config = %+v", c.Cluster)
+	}
+	if _, err := loadConfig(&serveFlags{redis: "redis://127.0.0.1:6379/0"}, func(string) string { return "" }); err == nil {
+		t.Fatal("a cluster without a key was accepted")
+	}
+}

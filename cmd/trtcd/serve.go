@@ -82,9 +82,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		HeartbeatTimeout: cfg.Rooms.HeartbeatTimeout,
 		WSLimits:         cfg.WS.limits(),
 		Pprof:            f.pprof,
-		DevApp:           devApp(dev),
-		Version:          versionString(),
-		Logger:           log,
+		Cluster: server.ClusterConfig{RedisURL: cfg.Cluster.Redis, NodeID: cfg.Cluster.NodeID,
+			RelayAddr: cfg.Cluster.Relay, Key: cfg.Cluster.Key},
+		DevApp:  devApp(dev),
+		Version: versionString(),
+		Logger:  log,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,233 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// Config is what a node needs to join a cluster.
+type Config struct {
+	NodeID    string
+	RedisURL  string
+	RelayAddr string // UDP host:port of the QUIC relay listener (port 0 picks one)
+	// Key is the cluster's shared secret: nodes prove they hold it before
+	// they may subscribe to each other's tracks.
+	Key []byte
+	// MediaAddr and HTTPAddr are published in the node's directory record.
+	MediaAddr, HTTPAddr string
+	SFU                 *sfu.SFU
+	// Rooms reports whether this node has members in a room (the
+	// signalling registry): a node relays remote publishers into rooms it
+	// has members in.
+	Rooms interface{ Exists(key string) bool }
+	// Heartbeat is how often the node renews its directory entries
+	// (default 1 s); TTL is how long they outlive a silent node (default
+	// 3 heartbeats). Poll is how often the node looks for remote
+	// publications (default 250 ms).
+	Heartbeat, TTL, Poll time.Duration
+	Logger               *slog.Logger
+}
+
+// Node is this server's membership in a cluster.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	dir    *Directory
+	ln     *quic.Listener
+	dialer dialer
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	events chan trackEvent
+	seq    atomic.Uint64
+
+	mu    sync.Mutex
+	local map[Publication]bool // what local members publish (Node field empty)
+	pulls map[pullKey]*pull
+	// relayed remembers when each (room, user) was last relayed here, so
+	// the sfu's late track events for relayed tracks are not announced.
+	relayed map[pullKey]time.Time
+	syncMu  sync.Mutex            // one reconciliation at a time
+	wanted  map[pullKey]time.Time // WHEP viewers about to arrive, until when
+
+	relayedIn, relayedOut, denied atomic.Uint64
+}
+
+type pullKey struct{ room, user string }
+
+type trackEvent struct {
+	pub       Publication
+	published bool
+}
+
+// Errors.
+var (
+	ErrNoNodeID = errors.New("cluster: a node id is required")
+	ErrNoKey    = errors.New("cluster: a cluster key is required")
+)
+
+// wantFor is how long a node relays a publisher for a viewer that asked
+// before anything local follows it.
+const wantFor = 10 * time.Second
+
+// Start joins the cluster: it registers the node in the directory and
+// opens the relay listener.
+func Start(cfg Config) (*Node, error) {
+	switch {
+	case cfg.NodeID == "":
+		return nil, ErrNoNodeID
+	case len(cfg.Key) == 0:
+		return nil, ErrNoKey
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = time.Second
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = 3 * cfg.Heartbeat
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 250 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	dir, err := NewDirectory(cfg.RedisURL, cfg.TTL)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := dir.Ping(ctx); err != nil {
+		cancel()
+		dir.Close()
+		return nil, err
+	}
+	tlsConf, err := serverTLS()
+	if err != nil {
+		cancel()
+		dir.Close()
+		return nil, err
+	}
+	ln, err := quic.ListenAddr(cfg.RelayAddr, tlsConf, quicConfig)
+	if err != nil {
+		cancel()
+		dir.Close()
+		return nil, fmt.Errorf("cluster: listen relay %s: %w", cfg.RelayAddr, err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, ln: ln,
+		dialer: dialer{conns: map[string]*quic.Conn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
+		local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
+	if err := n.heartbeat(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.spawn(func() { n.serve(ln) })
+	n.spawn(n.run)
+	n.log.Info("cluster node started", "relay", n.RelayAddr())
+	return n, nil
+}
+
+func (n *Node) spawn(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
+
+// RelayAddr is the bound relay address.
+func (n *Node) RelayAddr() string { return n.ln.Addr().(*net.UDPAddr).String() }
+
+// Directory is the node's directory client.
+func (n *Node) Directory() *Directory { return n.dir }
+
+// ID is the node's id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// RelayedPackets counts RTP packets received from and sent to peers.
+func (n *Node) RelayedPackets() (in, out uint64) { return n.relayedIn.Load(), n.relayedOut.Load() }
+
+// OnTrack is told when a member of this node starts or stops publishing a
+// kind (sfu.Config.OnTrack). It never blocks; the relayed tracks this node
+// publishes itself are not announced.
+func (n *Node) OnTrack(room, user string, kind sfu.Kind, published bool) {
+	select {
+	case n.events <- trackEvent{pub: Publication{Room: room, User: user, Kind: kind.String()}, published: published}:
+	default:
+		n.log.Warn("cluster track event queue full; the next heartbeat repairs the directory")
+	}
+}
+
+// Want starts relaying publisher's tracks into room when another node
+// publishes them, and waits (until ctx ends) for them to be published
+// here: a viewer that is not a room member (WHEP, FLV) calls it before it
+// subscribes. It returns false when no other node publishes them.
+func (n *Node) Want(ctx context.Context, room, publisher string) bool {
+	k := pullKey{room, publisher}
+	n.mu.Lock()
+	n.wanted[k] = time.Now().Add(wantFor)
+	n.mu.Unlock()
+	if err := n.sync(); err != nil {
+		n.log.Warn("cluster sync", "err", err)
+	}
+	for {
+		n.mu.Lock()
+		p := n.pulls[k]
+		n.mu.Unlock()
+		ready := p != nil && p.ready()
+		if p == nil || ready {
+			return p != nil
+		}
+		select {
+		case <-ctx.Done():
+			return true
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Close leaves the cluster: relays stop and the node's directory entries
+// are deleted.
+func (n *Node) Close() {
+	n.cancel()
+	n.ln.Close()
+	n.mu.Lock()
+	pulls := n.pulls
+	n.pulls = map[pullKey]*pull{}
+	local := n.local
+	n.mu.Unlock()
+	for _, p := range pulls {
+		p.stop()
+	}
+	n.dialer.close()
+	n.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for pub := range local {
+		n.dir.Withdraw(ctx, n.cfg.NodeID, pub)
+	}
+	n.dir.RemoveNode(ctx, n.cfg.NodeID)
+	n.dir.Close()
+	n.log.Info("cluster node stopped")
+}
+
+// Relays lists the remote publishers relayed into this node, as
+// "room/user" strings.
+func (n *Node) Relays() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]string, 0, len(n.pulls))
+	for k := range n.pulls {
+		out = append(out, k.room+"/"+k.user)
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// The near side of the relay: a node with an audience for a publisher on
+// another node publishes that publisher's tracks locally, as a session
+// with the publisher's user id, fed from relay streams.
+
+// pull relays one remote user's tracks into the local room.
+type pull struct {
+	n          *Node
+	room, user string
+	node       string // the publisher's node
+	sess       *sfu.Session
+	started    time.Time
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+
+	mu     sync.Mutex
+	kinds  map[sfu.Kind]context.CancelFunc // the kinds relayed now
+	tracks map[sfu.Kind]*sfu.Track
+}
+
+// retryDelay paces reconnecting a relay stream that failed.
+const retryDelay = 500 * time.Millisecond
+
+func (n *Node) startPull(room, user, node string, kinds []sfu.Kind) (*pull, error) {
+	// The session declares both kinds, as a WebRTC publisher that
+	// negotiated both does: a viewer that subscribes while one kind is
+	// still on its way waits for it briefly instead of missing it.
+	sess, err := n.cfg.SFU.Join(room, user, sfu.KindAudio, sfu.KindVideo)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: join %s as %s: %w", room, user, err)
+	}
+	ctx, cancel := context.WithCancel(n.ctx)
+	p := &pull{n: n, room: room, user: user, node: node, sess: sess, started: time.Now(), ctx: ctx,
+		cancel: cancel, kinds: map[sfu.Kind]context.CancelFunc{}, tracks: map[sfu.Kind]*sfu.Track{}}
+	p.setKinds(kinds)
+	go func() { // the local session ended (replaced by a real publish)
+		select {
+		case <-sess.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return p, nil
+}
+
+// setKinds starts and stops the per-kind relay streams to match kinds.
+func (p *pull) setKinds(kinds []sfu.Kind) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, stop := range p.kinds {
+		if !slices.Contains(kinds, k) {
+			stop()
+			delete(p.kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		if p.kinds[k] != nil {
+			continue
+		}
+		ctx, stop := context.WithCancel(p.ctx)
+		p.kinds[k] = stop
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.run(ctx, k)
+		}()
+	}
+}
+
+// ready reports whether every relayed kind has its track published here.
+func (p *pull) ready() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.tracks) == len(p.kinds)
+}
+
+// watched reports whether anything local follows the relayed tracks.
+func (p *pull) watched() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.tracks {
+		if len(t.Sinks()) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pull) stop() {
+	p.cancel()
+	p.wg.Wait()
+	p.sess.Close()
+}
+
+// run keeps one kind relayed until ctx ends, reconnecting after failures.
+func (p *pull) run(ctx context.Context, kind sfu.Kind) {
+	for ctx.Err() == nil {
+		err := p.relay(ctx, kind)
+		if ctx.Err() != nil {
+			return
+		}
+		p.n.log.Debug("relay stream ended", "room", p.room, "user", p.user, "kind", kind, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(retryDelay):
+		}
+	}
+}
+
+// upstream carries a relayed track's keyframe requests back to the far side.
+type upstream struct{ want chan struct{} }
+
+func (u upstream) RequestKeyframe(uint32) {
+	select {
+	case u.want <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
+	info, ok, err := p.n.dir.Node(ctx, p.node)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("cluster: node %s is gone", p.node)
+	}
+	c, err := p.n.dialer.conn(ctx, info.Relay)
+	if err != nil {
+		return err
+	}
+	ekm, err := exported(c)
+	if err != nil {
+		return err
+	}
+	st, err := c.OpenStreamSync(ctx)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { st.CancelRead(0); st.CancelWrite(0) })
+	defer stop()
+	defer st.CancelRead(0)
+	defer st.Close()
+	h := hello{Node: p.n.cfg.NodeID, Proof: proof(p.n.cfg.Key, p.n.cfg.NodeID, ekm), Room: p.room, User: p.user, Kind: kind.String()}
+	if err := writeLine(st, h); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(st, 64<<10)
+	var a answer
+	if err := readLine(r, &a); err != nil {
+		return err
+	}
+	if a.Error != "" {
+		return errors.New(a.Error)
+	}
+	up := upstream{want: make(chan struct{}, 1)}
+	t, err := p.sess.PublishTrack(fmt.Sprintf("relay-%s-%s", p.user, kind), kind, codecOf(a), up)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.tracks[kind] = t
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.tracks, kind)
+		p.mu.Unlock()
+		p.sess.Unpublish(t)
+	}()
+	fbDone := make(chan struct{})
+	defer func() { <-fbDone }()
+	fbCtx, fbCancel := context.WithCancel(ctx)
+	defer fbCancel()
+	go func() {
+		defer close(fbDone)
+		for {
+			select {
+			case <-fbCtx.Done():
+				return
+			case <-up.want:
+				if _, err := st.Write([]byte{feedbackKeyframe}); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	buf := make([]byte, sfu.MaxPacketSize)
+	for {
+		n, err := readPacket(r, buf)
+		if err != nil {
+			return err
+		}
+		t.Write(buf[:n])
+		p.n.relayedIn.Add(1)
+	}
+}
