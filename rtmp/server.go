@@ -96,7 +96,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Unlock()
 	limits := s.Limits.withDefaults()
 	log := s.logger()
-	log.Info("rtmp: listening", "addr", ln.Addr().String())
 
 	var backoff time.Duration
 	for {
