@@ -88,7 +88,7 @@ func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	conn := &wsConn{ws: ws, c: c, out: make(chan []byte, outQueue), done: make(chan struct{}),
 		limiter: rate.NewLimiter(rate.Limit(ws.Limits.MessagesPerSecond), ws.Limits.MessageBurst),
-		subs:    map[string]*sfu.Session{}, log: ws.Logger}
+		log:     ws.Logger}
 	go conn.writeLoop()
 	conn.readLoop()
 }
@@ -107,9 +107,8 @@ type wsConn struct {
 	mu               sync.Mutex // guards the fields below against Kick
 	login            *loginState
 	member           *Member
-	pub              *sfu.Session
-	subs             map[string]*sfu.Session
 	minKbps, maxKbps int
+	media            MediaSessions // the member's publish and subscriptions
 }
 
 func (c *wsConn) readLoop() {
@@ -168,7 +167,7 @@ func (c *wsConn) handle(req *Request) (any, *Error) {
 	case "publish":
 		return c.publish(req, m)
 	case "unpublish":
-		c.swapPub(nil)
+		c.media.SwapPublish(nil)
 		return nil, nil
 	case "subscribe":
 		return c.subscribe(req, m)
@@ -177,7 +176,7 @@ func (c *wsConn) handle(req *Request) (any, *Error) {
 		if e := decodeData(req, &u); e != nil {
 			return nil, e
 		}
-		c.swapSub(u.UserID, nil)
+		c.media.SwapSubscription(u.UserID, nil)
 		return nil, nil
 	case "mute":
 		var d MuteData
@@ -245,6 +244,7 @@ func (c *wsConn) enter(d JoinData) (JoinResult, *Error) {
 	}
 	c.mu.Lock()
 	c.member, c.minKbps, c.maxKbps = m, minKbps, maxKbps
+	c.media.Open()
 	c.mu.Unlock()
 	c.signInAs(d.SDKAppID, d.UserID, d.UserSig)
 	return JoinResult{RoomUUID: m.Room.UUID, Template: m.Room.Template, Capacity: m.Room.Capacity, Members: others,
@@ -264,7 +264,7 @@ func (c *wsConn) publish(req *Request, m *Member) (any, *Error) {
 	if err != nil {
 		return nil, MediaError(err)
 	}
-	if !c.swapPub(sess) {
+	if !c.media.SwapPublish(sess) {
 		sess.Close()
 		return nil, Errorf(CodeParamCheckFailed, "left the room during the publish")
 	}
@@ -284,47 +284,11 @@ func (c *wsConn) subscribe(req *Request, m *Member) (any, *Error) {
 	if err != nil {
 		return nil, MediaError(err)
 	}
-	if !c.swapSub(d.UserID, sess) {
+	if !c.media.SwapSubscription(d.UserID, sess) {
 		sess.Close()
 		return nil, Errorf(CodeParamCheckFailed, "left the room during the subscribe")
 	}
 	return SDPData{SDP: answer, UserID: d.UserID}, nil
-}
-
-// swapPub installs a new publishing session (nil: none), closing the old.
-// It refuses when the client has left meanwhile.
-func (c *wsConn) swapPub(s *sfu.Session) bool {
-	c.mu.Lock()
-	if s != nil && c.member == nil {
-		c.mu.Unlock()
-		return false
-	}
-	old := c.pub
-	c.pub = s
-	c.mu.Unlock()
-	if old != nil && old != s {
-		old.Close()
-	}
-	return true
-}
-
-func (c *wsConn) swapSub(user string, s *sfu.Session) bool {
-	c.mu.Lock()
-	if s != nil && c.member == nil {
-		c.mu.Unlock()
-		return false
-	}
-	old := c.subs[user]
-	if s == nil {
-		delete(c.subs, user)
-	} else {
-		c.subs[user] = s
-	}
-	c.mu.Unlock()
-	if old != nil && old != s {
-		old.Close()
-	}
-	return true
 }
 
 // leave ends the membership and every media session; the socket stays.
@@ -334,21 +298,15 @@ func (c *wsConn) leave(reason string) { c.detach()(reason) }
 // and returns the slow part: closing the media sessions and leaving.
 func (c *wsConn) detach() func(reason string) {
 	c.mu.Lock()
-	m, pub, subs := c.member, c.pub, c.subs
-	c.member, c.pub, c.subs = nil, nil, map[string]*sfu.Session{}
+	m := c.member
+	c.member = nil
+	closeMedia := c.media.Take()
 	c.mu.Unlock()
-	return func(reason string) { c.release(m, pub, subs, reason) }
-}
-
-func (c *wsConn) release(m *Member, pub *sfu.Session, subs map[string]*sfu.Session, reason string) {
-	if pub != nil {
-		pub.Close()
-	}
-	for _, s := range subs {
-		s.Close()
-	}
-	if m != nil {
-		c.ws.Rooms.Leave(m, reason)
+	return func(reason string) {
+		closeMedia()
+		if m != nil {
+			c.ws.Rooms.Leave(m, reason)
+		}
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 )
 
@@ -60,8 +59,7 @@ type conn struct {
 	mu         sync.Mutex // guards the fields below
 	member     *signaling.Member
 	grant      *signaling.Grant
-	pub        *sfu.Session
-	subs       map[string]*sfu.Session
+	sessions   signaling.MediaSessions // the member's publish and subscriptions
 	roomClosed bool
 }
 
@@ -71,7 +69,7 @@ func newConn(h *Handler, ws *websocket.Conn, r *http.Request) *conn {
 	c := &conn{h: h, ws: ws, app: uint32(app), userID: q.Get("userId"), userSig: q.Get("userSig"),
 		resume: q.Get("rc") == "1",
 		out:    make(chan []byte, outQueue), events: make(chan signaling.Event, eventQueue),
-		media: make(chan *Request, mediaQueue), done: make(chan struct{}), subs: map[string]*sfu.Session{}}
+		media: make(chan *Request, mediaQueue), done: make(chan struct{})}
 	c.tinyID = TinyID(c.userID)
 	c.log = h.log().With("app", c.app, "user", c.userID) // never the userSig
 	return c

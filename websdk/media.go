@@ -75,7 +75,7 @@ func (c *conn) publish(req *Request, m *signaling.Member) (any, *signaling.Error
 		sess.Close()
 		return nil, mediaError(err)
 	}
-	if !c.swapPub(sess) {
+	if !c.sessions.SwapPublish(sess) {
 		sess.Close()
 		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the publish")
 	}
@@ -83,7 +83,7 @@ func (c *conn) publish(req *Request, m *signaling.Member) (any, *signaling.Error
 }
 
 func (c *conn) unpublish(*Request, *signaling.Member) (any, *signaling.Error) {
-	c.swapPub(nil)
+	c.sessions.SwapPublish(nil)
 	return nil, nil
 }
 
@@ -136,7 +136,7 @@ func (c *conn) subscribe(req *Request, m *signaling.Member) (any, *signaling.Err
 		sess.Close()
 		return nil, mediaError(err)
 	}
-	if !c.swapSub(d.SrcUserID, sess) {
+	if !c.sessions.SwapSubscription(d.SrcUserID, sess) {
 		sess.Close()
 		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the subscribe")
 	}
@@ -152,7 +152,7 @@ func (c *conn) unsubscribe(req *Request, _ *signaling.Member) (any, *signaling.E
 	if err := req.decodeData(&d); err != nil {
 		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
 	}
-	c.swapSub(d.SrcUserID, nil)
+	c.sessions.SwapSubscription(d.SrcUserID, nil)
 	return nil, nil
 }
 
@@ -184,7 +184,7 @@ func (c *conn) changeRole(req *Request, m *signaling.Member) (any, *signaling.Er
 		c.mu.Unlock()
 	}
 	if d.Role == roleAudience {
-		c.swapPub(nil)
+		c.sessions.SwapPublish(nil)
 	}
 	return nil, nil
 }
@@ -193,43 +193,6 @@ func (c *conn) currentGrant() *signaling.Grant {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.grant
-}
-
-// swapPub installs a new publisher session (nil: none), closing the old.
-// It refuses when the member has left meanwhile.
-func (c *conn) swapPub(s *sfu.Session) bool {
-	c.mu.Lock()
-	if s != nil && c.member == nil {
-		c.mu.Unlock()
-		return false
-	}
-	old := c.pub
-	c.pub = s
-	c.mu.Unlock()
-	if old != nil && old != s {
-		old.Close()
-	}
-	return true
-}
-
-// swapSub does the same for the downlink from one remote user.
-func (c *conn) swapSub(user string, s *sfu.Session) bool {
-	c.mu.Lock()
-	if s != nil && c.member == nil {
-		c.mu.Unlock()
-		return false
-	}
-	old := c.subs[user]
-	if s == nil {
-		delete(c.subs, user)
-	} else {
-		c.subs[user] = s
-	}
-	c.mu.Unlock()
-	if old != nil && old != s {
-		old.Close()
-	}
-	return true
 }
 
 // mediaError maps the media plane's refusals to TRTC codes as the other

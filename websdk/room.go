@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
@@ -78,6 +77,7 @@ func (c *conn) enter(req *Request) ([]publisher, *signaling.Error) {
 	closed := c.isClosed()
 	if !closed {
 		c.member, c.grant, c.roomClosed = m, g, false
+		c.sessions.Open()
 	}
 	c.mu.Unlock()
 	if closed { // the socket went while entering
@@ -105,25 +105,21 @@ func (c *conn) leaveCmd(*Request, *signaling.Member) (any, *signaling.Error) {
 // leave ends the membership and closes every media session; the socket
 // stays (the SDK closes it).
 func (c *conn) leave(reason string) {
-	m, pub, subs := c.detach()
-	if pub != nil {
-		pub.Close()
-	}
-	for _, s := range subs {
-		s.Close()
-	}
+	m, closeMedia := c.detach()
+	closeMedia()
 	if m != nil {
 		c.h.Rooms.Leave(m, reason)
 	}
 }
 
-// detach forgets the membership at once, so no later command acts for it.
-func (c *conn) detach() (*signaling.Member, *sfu.Session, map[string]*sfu.Session) {
+// detach forgets the membership at once, so no later command acts for it,
+// and returns what closes its media.
+func (c *conn) detach() (*signaling.Member, func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m, pub, subs := c.member, c.pub, c.subs
-	c.member, c.grant, c.pub, c.subs = nil, nil, nil, map[string]*sfu.Session{}
-	return m, pub, subs
+	m := c.member
+	c.member, c.grant = nil, nil
+	return m, c.sessions.Take()
 }
 
 func (c *conn) userList(_ *Request, m *signaling.Member) (any, *signaling.Error) {
@@ -164,9 +160,9 @@ func (c *conn) Notify(ev signaling.Event) {
 // member. The SDK is told why with cmd 9, then the socket closes.
 func (c *conn) Kick(e *signaling.Error) {
 	go func() {
-		m, _, _ := c.detach()
+		m, closeMedia := c.detach()
 		reason := c.banReason(m, e)
-		c.leave("kicked") // closes the media; the member is gone already
+		closeMedia() // the registry removed the member already
 		c.send(Reply{Cmd: cmdClientBanned, Message: e.Message, Data: map[string]string{"reason": reason}})
 		c.log.Info("removed", "reason", reason, "code", e.Code)
 		if reason != "user_time_out" {
