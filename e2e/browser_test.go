@@ -34,13 +34,18 @@ const (
 	appKey = "c1d2e3f405162738495a6b7c8d9eafb0c1d2e3f405162738495a6b7c8d9eafb0"
 )
 
-func startTrtcd(t *testing.T) *server.Server {
+// startTrtcd runs a whole trtcd on loopback with the test app, RTMP and
+// ICE-TCP; it shuts down with the test.
+func startTrtcd(t *testing.T) *server.Server { return startTrtcdWith(t, nil) }
+
+// startTrtcdWith is startTrtcd with change applied to the configuration.
+func startTrtcdWith(t *testing.T, change func(*server.Config)) *server.Server {
 	t.Helper()
 	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.Start(server.Config{
+	cfg := server.Config{
 		HTTPAddr: "127.0.0.1:0",
 		DataDir:  t.TempDir(),
 		Apps:     apps,
@@ -49,7 +54,11 @@ func startTrtcd(t *testing.T) *server.Server {
 		Bitrate:  signaling.DefaultBitrateLimits,
 		Version:  "e2e",
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	srv, err := server.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 	"github.com/trtcd/trtcd/web"
@@ -22,26 +21,7 @@ import (
 // startDevTrtcd runs trtcd as `trtcd serve` does with no configuration:
 // one development app whose userSigs the demo page may mint.
 func startDevTrtcd(t *testing.T) *server.Server {
-	t.Helper()
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(server.Config{
-		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
-		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: signaling.DefaultBitrateLimits, Version: "e2e",
-		DevApp: &web.DevApp{SDKAppID: app, Key: appKey},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv
+	return startTrtcdWith(t, func(c *server.Config) { c.DevApp = &web.DevApp{SDKAppID: app, Key: appKey} })
 }
 
 // open loads a page in a new tab.

@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,7 +22,6 @@ import (
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 )
 
@@ -80,28 +77,12 @@ func checkSign(t *testing.T, cb record.Callback) {
 	}
 }
 
+// startRecordingTrtcd runs trtcd with callbacks to callbackURL and a short
+// resume window, so recordings end soon after their publishers.
 func startRecordingTrtcd(t *testing.T, callbackURL string) *server.Server {
-	t.Helper()
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(server.Config{
-		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, RTMPAddr: "127.0.0.1:0",
-		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: signaling.DefaultBitrateLimits, Version: "e2e",
-		Record: server.RecordConfig{CallbackURL: callbackURL, CallbackKey: callbackKey, ResumeWindow: 2 * time.Second},
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	return startTrtcdWith(t, func(c *server.Config) {
+		c.Record = server.RecordConfig{CallbackURL: callbackURL, CallbackKey: callbackKey, ResumeWindow: 2 * time.Second}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv
 }
 
 // probe is what ffprobe says of a recording.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
@@ -60,30 +58,7 @@ func webSDK(t *testing.T) string {
 // startWebSDKTrtcd starts trtcd with its TLS listener (a self-signed
 // certificate in the data directory), which the SDK's proxies need.
 func startWebSDKTrtcd(t *testing.T) *server.Server {
-	t.Helper()
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(server.Config{
-		HTTPAddr:  "127.0.0.1:0",
-		HTTPSAddr: "127.0.0.1:0",
-		DataDir:   t.TempDir(),
-		Apps:      apps,
-		Media:     sfu.TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate:   signaling.DefaultBitrateLimits,
-		Version:   "e2e",
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv
+	return startTrtcdWith(t, func(c *server.Config) { c.HTTPSAddr = "127.0.0.1:0" })
 }
 
 // sdkSite serves the test page and the SDK from another origin than
