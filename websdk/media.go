@@ -47,19 +47,9 @@ func (c *conn) publish(req *Request, m *signaling.Member) (any, *signaling.Error
 	}
 	// The SFU takes the microphone and camera sections; the small-video
 	// and screen-share sections are answered but carry nothing.
-	o, err := parseOffer(d.SDP, func(i int, kind string) bool {
-		return (i == upAudio && kind == "audio" && audio) || (i == upVideo && kind == "video" && video)
-	})
-	if err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
-	}
-	offer, err := o.forSFU()
-	if err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
-	}
-	g := c.currentGrant()
-	if g == nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the publish")
+	o, offer, g, e := c.prepareOffer(d.SDP, upAudio, upVideo, audio, video, "publish")
+	if e != nil {
+		return nil, e
 	}
 	minKbps, maxKbps := videoRange(c.h.bitrate(), d.Constraint.VideoBps)
 	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
@@ -107,19 +97,9 @@ func (c *conn) subscribe(req *Request, m *signaling.Member) (any, *signaling.Err
 	}
 	// The small stream is the big one here: the SFU forwards one video.
 	video := d.BigVideo || d.SmallVideo
-	o, err := parseOffer(d.SDP, func(i int, kind string) bool {
-		return (i == downAudio && kind == "audio" && d.Audio) || (i == downVideo && kind == "video" && video)
-	})
-	if err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
-	}
-	offer, err := o.forSFU()
-	if err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
-	}
-	g := c.currentGrant()
-	if g == nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the subscribe")
+	o, offer, g, e := c.prepareOffer(d.SDP, downAudio, downVideo, d.Audio, video, "subscribe")
+	if e != nil {
+		return nil, e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
 	defer cancel()
@@ -187,6 +167,27 @@ func (c *conn) changeRole(req *Request, m *signaling.Member) (any, *signaling.Er
 		c.sessions.SwapPublish(nil)
 	}
 	return nil, nil
+}
+
+// prepareOffer keeps the SDK offer's audio section (at audioAt, when audio
+// is wanted) and video section (at videoAt) for the SFU, and returns the
+// member's current grant; what names the request in errors.
+func (c *conn) prepareOffer(sdp string, audioAt, videoAt int, audio, video bool, what string) (*offer, string, *signaling.Grant, *signaling.Error) {
+	o, err := parseOffer(sdp, func(i int, kind string) bool {
+		return (i == audioAt && kind == "audio" && audio) || (i == videoAt && kind == "video" && video)
+	})
+	if err != nil {
+		return nil, "", nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	forSFU, err := o.forSFU()
+	if err != nil {
+		return nil, "", nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+	}
+	g := c.currentGrant()
+	if g == nil {
+		return nil, "", nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the %s", what)
+	}
+	return o, forSFU, g, nil
 }
 
 func (c *conn) currentGrant() *signaling.Grant {
