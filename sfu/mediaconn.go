@@ -14,9 +14,10 @@ import (
 // (STUN, DTLS, RTCP, media of sessions not yet on the fast path) goes to
 // pion as before.
 type mediaConn struct {
-	*net.UDPConn
-	routesMu sync.Mutex // serialises route changes
-	routes   atomic.Pointer[map[netip.AddrPort]route]
+	*net.UDPConn // address, buffers and deadlines; reads and writes go through raw
+	raw          *rawUDP
+	routesMu     sync.Mutex // serialises route changes
+	routes       atomic.Pointer[map[netip.AddrPort]route]
 }
 
 // route takes the SRTP packets of one remote address; false means "not
@@ -25,10 +26,14 @@ type route interface {
 	handle(b []byte) bool
 }
 
-func newMediaConn(c *net.UDPConn) *mediaConn {
-	m := &mediaConn{UDPConn: c}
+func newMediaConn(c *net.UDPConn) (*mediaConn, error) {
+	raw, err := newRawUDP(c)
+	if err != nil {
+		return nil, err
+	}
+	m := &mediaConn{UDPConn: c, raw: raw}
 	m.routes.Store(&map[netip.AddrPort]route{})
-	return m
+	return m, nil
 }
 
 // isRTP: RTP and RTCP share first bytes 128–191 (RFC 7983); RTCP's packet
@@ -40,7 +45,7 @@ func isRTP(b []byte) bool {
 // ReadFromAddrPort implements ice.AddrPortReaderWriter.
 func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
-		n, addr, err := m.UDPConn.ReadFromUDPAddrPort(b)
+		n, addr, err := m.raw.ReadFromAddrPort(b)
 		if err != nil || !isRTP(b[:n]) {
 			return n, addr, err
 		}
@@ -52,8 +57,20 @@ func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 
 // WriteToAddrPort implements ice.AddrPortReaderWriter.
 func (m *mediaConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	return m.UDPConn.WriteToUDPAddrPort(b, addr)
+	return m.raw.WriteToAddrPort(b, addr)
 }
+
+// WriteTo keeps net.PacketConn callers on the same path.
+func (m *mediaConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: net.InvalidAddrError("not a UDP address")}
+	}
+	return m.raw.WriteToAddrPort(b, ua.AddrPort())
+}
+
+// Close waits for writes in flight and closes the socket.
+func (m *mediaConn) Close() error { return m.raw.Close() }
 
 // ReadFrom keeps net.PacketConn callers on the same path.
 func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {

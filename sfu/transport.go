@@ -67,7 +67,10 @@ func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, 
 	// net.core.rmem_max / wmem_max.
 	udp.SetReadBuffer(udpSocketBuffer)
 	udp.SetWriteBuffer(udpSocketBuffer)
-	t.udp = newMediaConn(udp)
+	if t.udp, err = newMediaConn(udp); err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("sfu: udp %s: %w", cfg.UDPAddr, err)
+	}
 	t.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice"), t.udp)
 
 	se := webrtc.SettingEngine{LoggerFactory: logs}
