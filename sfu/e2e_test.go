@@ -15,10 +15,13 @@ import (
 	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
-func startSFU(t *testing.T) *SFU {
+func startSFU(t *testing.T) *SFU { return startSFUWith(t, false) }
+
+// startSFUWith starts an SFU; slowPath keeps all media in pion's pipeline.
+func startSFUWith(t *testing.T, slowPath bool) *SFU {
 	t.Helper()
 	s, err := New(Config{
-		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true, SlowPath: slowPath},
 		Metrics:   NewMetrics(),
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -243,9 +246,16 @@ func TestPublishSubscribeAndRepublish(t *testing.T) {
 }
 
 // With 5 % of the publisher's packets lost on the way in, NACKs bring what
-// the viewer gets back above 99 %.
+// the viewer gets back above 99 %, on the fast path and on pion's.
 func TestNACKRecoversUplinkLoss(t *testing.T) {
-	s := startSFU(t)
+	for _, slow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fast path", true: "pion's path"}[slow], func(t *testing.T) {
+			testNACKRecoversUplinkLoss(t, startSFUWith(t, slow))
+		})
+	}
+}
+
+func testNACKRecoversUplinkLoss(t *testing.T, s *SFU) {
 	var dropped atomic.Int64
 	publish(t, s, "room-2", "alice", testpeer.Options{UplinkLoss: 0.05, Dropped: &dropped})
 	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-2"] != nil && s.rooms["room-2"].track("alice", KindVideo) != nil })

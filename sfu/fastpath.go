@@ -180,8 +180,9 @@ func (o *fastOut) send(h *rtp.Header, payload []byte) error {
 	return err
 }
 
-// nackGenerator asks a fast-path publisher for the packets that did not
-// arrive (pion's NACK interceptor no longer sees them). It runs on the
+// nackGenerator asks a WebRTC publisher for the packets that did not
+// arrive, on either path (pion's NACK interceptor would tick every 100 ms
+// for every connection, and sees nothing of the fast path). It runs on the
 // track's goroutine: gaps are noted as packets arrive and asked for at most
 // nackTries times, nackInterval apart.
 type nackGenerator struct {
@@ -192,6 +193,12 @@ type nackGenerator struct {
 	count    int
 	lastSent int64
 	pairs    []rtcp.NackPair
+}
+
+func newNackGenerator(pc *webrtc.PeerConnection) *nackGenerator {
+	return &nackGenerator{send: func(ssrc uint32, pairs []rtcp.NackPair) {
+		pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: pairs}})
+	}}
 }
 
 type missingPacket struct {
@@ -330,7 +337,6 @@ func (s *Session) giveBack() {
 		runtime.Gosched()
 	}
 	for _, ft := range *fp.tracks.Load() {
-		ft.t.nacker = nil
 		ft.t.owner.Store(ownerFree)
 	}
 }
@@ -419,23 +425,11 @@ func (s *Session) takeOverWhenStarted(ssrc uint32, t *Track) {
 	}()
 }
 
-// takeOver gives a track's packets to the fast path, with a NACK generator
-// of its own since pion's no longer sees them.
+// takeOver gives a track's packets to the fast path. Its NACK generator
+// goes on: packets pion had queued for its reader are dropped at the
+// hand-over, and the generator asks for them as the gap they leave.
 func (s *Session) takeOver(ssrc uint32, t *Track) {
-	pc := s.pc
 	t.handOver()
-	if t.Kind == KindVideo {
-		g := &nackGenerator{send: func(ssrc uint32, pairs []rtcp.NackPair) {
-			pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: pairs}})
-		}}
-		// Packets pion had already queued for its reader are dropped at
-		// the hand-over; starting after the last one forwarded makes them a
-		// gap the generator asks for again.
-		if last, ok := t.cache.last(); ok {
-			g.started, g.next = true, last+1
-		}
-		t.nacker = g
-	}
 	s.fastIn.add(ssrc, t, t.wraps) // continue pion's rollover counter
 }
 

@@ -208,6 +208,9 @@ func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) 
 	t := NewTrack(s.userID+"/"+kind.String(), kind,
 		Codec{MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine},
 		publisherUpstream{s.pc}, s.room.sfu.metrics)
+	if kind == KindVideo {
+		t.nacker = newNackGenerator(s.pc)
+	}
 	if !s.room.publish(s, t) {
 		t.Close()
 		return

@@ -74,7 +74,7 @@ type Track struct {
 	keyframePending     atomic.Bool // a request held back by the throttle
 	owner               atomic.Int32
 	late                chan []byte    // set by handOver, see forwardLate
-	nacker              *nackGenerator // the fast path's NACKs to the publisher
+	nacker              *nackGenerator // NACKs to a WebRTC publisher (owner only)
 	// wraps counts the source's sequence-number wrap-arounds (owner only):
 	// the SRTP rollover counter the fast path must continue from.
 	wraps      uint32

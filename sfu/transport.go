@@ -8,7 +8,6 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
@@ -165,18 +164,12 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 // cache, sender reports, REMB) is the SFU's own, so no per-subscriber packet
 // copies are kept.
 func newInterceptors() (*interceptor.Registry, error) {
-	ir := &interceptor.Registry{}
-	// Bounded: a track handed to the fast path leaves pion's generator with
-	// gaps that would otherwise be asked for every 100 ms for ever.
-	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorMaxNacksPerPacket(3))
-	if err != nil {
-		return nil, err
-	}
+	// Receiver reports only: NACKs come from each track's nackGenerator.
 	rr, err := report.NewReceiverInterceptor()
 	if err != nil {
 		return nil, err
 	}
-	ir.Add(gen)
+	ir := &interceptor.Registry{}
 	ir.Add(rr)
 	return ir, nil
 }
