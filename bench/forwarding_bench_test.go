@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -73,7 +75,8 @@ func startServer(tb testing.TB, ready *regexp.Regexp, bin string, args ...string
 // delivered to a viewer. Run it with -benchtime 1x; BENCH_ROOMS and
 // BENCH_SECONDS change the load (BENCH_VIEWERS > 1 measures fan-out),
 // BENCH_STOCK_FIRST=1 swaps the order, BENCH_SERVER_GOMAXPROCS sets the
-// servers' GOMAXPROCS. The
+// servers' GOMAXPROCS, BENCH_ROUNDS (default 3) how many times both are
+// measured (the figures are the round with the median ratio). The
 // 8 s warm-up matters: measured earlier, the first server's viewers are
 // still catching up and the per-packet figure is inflated.
 func BenchmarkForwardingCPU(b *testing.B) {
@@ -107,31 +110,46 @@ func BenchmarkForwardingCPU(b *testing.B) {
 		{Name: "trtcd", URL: trtcdURL, PID: trtcdPID, Auth: auth, App: benchApp},
 		{Name: "stock pion", URL: stockURL, PID: stockPID, App: benchApp},
 	}
-	var results []Forwarding
-	if os.Getenv("BENCH_STOCK_FIRST") != "" {
-		targets[0], targets[1] = targets[1], targets[0]
-	}
+	rounds := envInt("BENCH_ROUNDS", 3)
+	var all [][]Forwarding // per round: trtcd, stock pion
 	for range b.N {
-		results = results[:0]
-		for _, t := range targets {
-			f, err := MeasureForwarding(context.Background(), t, rooms, viewers, 800, 25, 8*time.Second, time.Duration(seconds)*time.Second)
-			if err != nil {
-				b.Fatal(err)
+		for r := range rounds {
+			// Alternate the order: whatever else the machine does drifts
+			// over minutes, and the ratio should not depend on who went first.
+			order := targets
+			if (r%2 == 1) != (os.Getenv("BENCH_STOCK_FIRST") != "") {
+				order = []Target{targets[1], targets[0]}
 			}
-			b.Log(f)
-			results = append(results, f)
+			round := make([]Forwarding, 2)
+			for _, t := range order {
+				f, err := MeasureForwarding(context.Background(), t, rooms, viewers, 800, 25, 8*time.Second, time.Duration(seconds)*time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("round %d: %s", r+1, f)
+				round[indexOf(targets, t.Name)] = f
+			}
+			all = append(all, round)
 		}
 	}
-	if os.Getenv("BENCH_STOCK_FIRST") != "" {
-		results[0], results[1] = results[1], results[0] // the table reads trtcd first either way
-	}
+	slices.SortFunc(all, func(x, y []Forwarding) int { return cmp.Compare(ratio(x), ratio(y)) })
+	median := all[len(all)/2]
+	fmt.Printf("\ntrtcd/stock pion CPU per forwarded packet over %d rounds: median %.3f (min %.3f, max %.3f); the median round:\n\n",
+		len(all), ratio(median), ratio(all[0]), ratio(all[len(all)-1]))
+	WriteComparison(os.Stdout, median)
 	fmt.Println()
-	WriteComparison(os.Stdout, results)
-	fmt.Println()
-	ours, theirs := results[0].PerPacket(), results[1].PerPacket()
-	b.ReportMetric(float64(ours.Nanoseconds())/1e3, "trtcd-µs/pkt")
-	b.ReportMetric(float64(theirs.Nanoseconds())/1e3, "pion-µs/pkt")
-	b.ReportMetric(float64(ours)/float64(theirs), "trtcd/pion")
+	b.ReportMetric(micros(median[0].PerPacket()), "trtcd-µs/pkt")
+	b.ReportMetric(micros(median[1].PerPacket()), "pion-µs/pkt")
+	b.ReportMetric(ratio(median), "trtcd/pion")
+}
+
+// ratio is trtcd's CPU per forwarded packet over stock pion's in a round.
+func ratio(round []Forwarding) float64 {
+	return float64(round[0].PerPacket()) / float64(round[1].PerPacket())
+}
+
+func indexOf(targets []Target, name string) int {
+	return slices.IndexFunc(targets, func(t Target) bool { return t.Name == name })
 }
 
 func envInt(name string, def int) int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 )
@@ -36,6 +37,8 @@ func (f Forwarding) String() string {
 		float64(f.PerPacket().Nanoseconds())/1e3)
 }
 
+var measureRuns atomic.Int64
+
 // MeasureForwarding runs rooms rooms of one publisher and viewers viewers
 // against t, waits warmup, then measures for d.
 func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbps, fps int, warmup, d time.Duration) (Forwarding, error) {
@@ -45,8 +48,9 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 			p.Close()
 		}
 	}()
+	base := 1000 * (1 + measureRuns.Add(1)) // fresh room names each run: a server may keep the last run's
 	for i := range rooms {
-		room := fmt.Sprint(1000 + i)
+		room := fmt.Sprint(base + int64(i))
 		p, err := StartPair(ctx, t, room, "pub-"+room, "viewer-"+room, bitrateKbps, fps, viewers)
 		if err != nil {
 			return Forwarding{}, fmt.Errorf("%s room %d: %w", t.Name, i, err)
