@@ -45,12 +45,12 @@ func isRTP(b []byte) bool {
 // ReadFromAddrPort implements ice.AddrPortReaderWriter.
 func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
-		n, addr, err := m.raw.ReadFromAddrPort(b)
-		if err != nil || !isRTP(b[:n]) {
-			return n, addr, err
+		d, addr, err := m.raw.nextDatagram()
+		if err != nil || !isRTP(d) {
+			return copy(b, d), addr, err
 		}
-		if r := (*m.routes.Load())[addr]; r == nil || !r.handle(b[:n]) {
-			return n, addr, nil
+		if r := (*m.routes.Load())[addr]; r == nil || !r.handle(d) {
+			return copy(b, d), addr, nil
 		}
 	}
 }
