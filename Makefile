@@ -56,8 +56,10 @@ cluster-demo: build
 	trap 'kill 0' INT TERM EXIT; \
 	redis-server --port 6390 --bind 127.0.0.1 --save '' --appendonly no >redis.log & \
 	sleep 0.5; \
-	TRTCD_CLUSTER_KEY=demo-cluster-key $(CURDIR)/bin/trtcd serve --http 127.0.0.1:8080 --udp 8000 --rtmp 1935 --data ./a \
+	[ -f certs/ca.pem ] || $(CURDIR)/bin/trtcd cluster init --dir certs --nodes a,b; \
+	mkdir -p a/cluster b/cluster && cp certs/*.pem a/cluster && cp certs/*.pem b/cluster; \
+	$(CURDIR)/bin/trtcd serve --http 127.0.0.1:8080 --udp 8000 --rtmp 1935 --data ./a \
 		--redis redis://127.0.0.1:6390/0 --node-id a --relay 127.0.0.1:7900 & \
-	TRTCD_CLUSTER_KEY=demo-cluster-key $(CURDIR)/bin/trtcd serve --http 127.0.0.1:8081 --udp 8001 --rtmp 1936 --data ./b \
+	$(CURDIR)/bin/trtcd serve --http 127.0.0.1:8081 --udp 8001 --rtmp 1936 --data ./b \
 		--redis redis://127.0.0.1:6390/0 --node-id b --relay 127.0.0.1:7901 & \
 	wait

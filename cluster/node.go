@@ -20,9 +20,9 @@ type Config struct {
 	NodeID    string
 	RedisURL  string
 	RelayAddr string // UDP host:port of the QUIC relay listener (port 0 picks one)
-	// Key is the cluster's shared secret: nodes prove they hold it before
-	// they may subscribe to each other's tracks.
-	Key []byte
+	// Credentials are the node's certificate from the cluster CA and the
+	// CA: relay connections are mutually authenticated with them.
+	Credentials *Credentials
 	// MediaAddr and HTTPAddr are published in the node's directory record.
 	MediaAddr, HTTPAddr string
 	SFU                 *sfu.SFU
@@ -60,7 +60,7 @@ type Node struct {
 	syncMu  sync.Mutex            // one reconciliation at a time
 	wanted  map[pullKey]time.Time // WHEP viewers about to arrive, until when
 
-	relayedIn, relayedOut, denied atomic.Uint64
+	relayedIn, relayedOut atomic.Uint64
 }
 
 type pullKey struct{ room, user string }
@@ -72,8 +72,8 @@ type trackEvent struct {
 
 // Errors.
 var (
-	ErrNoNodeID = errors.New("cluster: a node id is required")
-	ErrNoKey    = errors.New("cluster: a cluster key is required")
+	ErrNoNodeID      = errors.New("cluster: a node id is required")
+	ErrNoCredentials = errors.New("cluster: a node certificate from the cluster CA is required")
 )
 
 // wantFor is how long a node relays a publisher for a viewer that asked
@@ -86,8 +86,10 @@ func Start(cfg Config) (*Node, error) {
 	switch {
 	case cfg.NodeID == "":
 		return nil, ErrNoNodeID
-	case len(cfg.Key) == 0:
-		return nil, ErrNoKey
+	case cfg.Credentials == nil:
+		return nil, ErrNoCredentials
+	case cfg.Credentials.Node != cfg.NodeID:
+		return nil, fmt.Errorf("cluster: node %s has the certificate of node %s", cfg.NodeID, cfg.Credentials.Node)
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = time.Second
@@ -111,20 +113,14 @@ func Start(cfg Config) (*Node, error) {
 		dir.Close()
 		return nil, err
 	}
-	tlsConf, err := serverTLS()
-	if err != nil {
-		cancel()
-		dir.Close()
-		return nil, err
-	}
-	ln, err := quic.ListenAddr(cfg.RelayAddr, tlsConf, quicConfig)
+	ln, err := quic.ListenAddr(cfg.RelayAddr, serverTLS(cfg.Credentials), quicConfig)
 	if err != nil {
 		cancel()
 		dir.Close()
 		return nil, fmt.Errorf("cluster: listen relay %s: %w", cfg.RelayAddr, err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, ln: ln,
-		dialer: dialer{conns: map[string]*quic.Conn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
+		dialer: dialer{tls: clientTLS(cfg.Credentials), conns: map[string]*quic.Conn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
 		local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
 	if err := n.heartbeat(); err != nil {
 		n.Close()

@@ -143,10 +143,6 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 	if err != nil {
 		return err
 	}
-	ekm, err := exported(c)
-	if err != nil {
-		return err
-	}
 	st, err := c.OpenStreamSync(ctx)
 	if err != nil {
 		return err
@@ -155,7 +151,7 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 	defer stop()
 	defer st.CancelRead(0)
 	defer st.Close()
-	h := hello{Node: p.n.cfg.NodeID, Proof: proof(p.n.cfg.Key, p.n.cfg.NodeID, ekm), Room: p.room, User: p.user, Kind: kind.String()}
+	h := hello{Room: p.room, User: p.user, Kind: kind.String()}
 	if err := writeLine(st, h); err != nil {
 		return err
 	}

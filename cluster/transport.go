@@ -2,14 +2,8 @@ package cluster
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"sync"
 	"time"
 
@@ -27,51 +21,23 @@ var quicConfig = &quic.Config{
 	MaxIncomingStreams: 1000,
 }
 
-// selfSigned makes the relay listener's certificate in memory. Peers do not
-// verify it: they authenticate each other with the cluster key (see wire.go).
-func selfSigned() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "trtcd-relay"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"trtcd-relay"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+// serverTLS accepts relay connections from nodes with a certificate from
+// the cluster CA only.
+func serverTLS(c *Credentials) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{c.Cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: c.CA,
+		NextProtos: []string{alpn}, MinVersion: tls.VersionTLS13}
 }
 
-func serverTLS() (*tls.Config, error) {
-	cert, err := selfSigned()
-	if err != nil {
-		return nil, fmt.Errorf("cluster: relay certificate: %w", err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{alpn}, MinVersion: tls.VersionTLS13}, nil
-}
-
-func clientTLS() *tls.Config {
-	// The server's identity is proven by the stream answers it can only
-	// produce with the key; the TLS layer provides encryption.
-	return &tls.Config{InsecureSkipVerify: true, NextProtos: []string{alpn}, MinVersion: tls.VersionTLS13, ServerName: "trtcd-relay"}
-}
-
-// exported is the connection's keying material that proofs are bound to.
-func exported(c *quic.Conn) ([]byte, error) {
-	st := c.ConnectionState().TLS
-	return st.ExportKeyingMaterial(exporterLabel, nil, 32)
+// clientTLS dials nodes whose certificate is from the cluster CA, with this
+// node's own.
+func clientTLS(c *Credentials) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{c.Cert}, RootCAs: c.CA, ServerName: peerName,
+		NextProtos: []string{alpn}, MinVersion: tls.VersionTLS13}
 }
 
 // dialer keeps one outgoing QUIC connection per peer relay address.
 type dialer struct {
+	tls   *tls.Config
 	mu    sync.Mutex
 	conns map[string]*quic.Conn
 }
@@ -85,7 +51,7 @@ func (d *dialer) conn(ctx context.Context, addr string) (*quic.Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	c, err := quic.DialAddr(ctx, addr, clientTLS(), quicConfig)
+	c, err := quic.DialAddr(ctx, addr, d.tls, quicConfig)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: dial relay %s: %w", addr, err)
 	}

@@ -27,8 +27,21 @@ const (
 	appKey = "c1d2e3f405162738495a6b7c8d9eafb0c1d2e3f405162738495a6b7c8d9eafb0"
 )
 
+// clusterCA issues the test nodes' certificates.
+var clusterCA = func() *cluster.CA {
+	ca, err := cluster.NewCA()
+	if err != nil {
+		panic(err)
+	}
+	return ca
+}()
+
 func startNode(t *testing.T, redisURL, id string) *server.Server {
 	t.Helper()
+	creds, err := clusterCA.Credentials(id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +51,7 @@ func startNode(t *testing.T, redisURL, id string) *server.Server {
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Bitrate: signaling.DefaultBitrateLimits, Version: "cluster-test",
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", id),
-		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Key: "cluster-test-key",
+		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
 			Heartbeat: 200 * time.Millisecond, TTL: time.Second},
 	})
 	if err != nil {

@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"bufio"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -15,22 +13,18 @@ import (
 
 // The relay protocol, one bidirectional QUIC stream per relayed track:
 //
-//	near → far  hello (a JSON line): who asks, its proof, which track
+//	near → far  hello (a JSON line): which track
 //	far → near  answer (a JSON line): the track's codec, or an error
 //	far → near  RTP packets, each a 2-byte big-endian length and the bytes
 //	near → far  feedback bytes: 'K' asks the publisher for a keyframe
 //
-// The proof is HMAC-SHA256 over the asking node's id and keying material
-// exported from this QUIC connection's TLS session, with the cluster key:
-// a peer without the key cannot subscribe, and a proof seen on one
-// connection is worthless on another.
+// Who asks is known from the connection: both nodes proved themselves with
+// certificates from the cluster CA (pki.go).
 
 type hello struct {
-	Node  string `json:"node"`
-	Proof []byte `json:"proof"`
-	Room  string `json:"room"`
-	User  string `json:"user"`
-	Kind  string `json:"kind"`
+	Room string `json:"room"`
+	User string `json:"user"`
+	Kind string `json:"kind"`
 }
 
 type answer struct {
@@ -45,22 +39,9 @@ const (
 	feedbackKeyframe = 'K'
 	// maxLine bounds a hello or answer line.
 	maxLine = 4096
-	// exporterLabel names the TLS keying material proofs are bound to.
-	exporterLabel = "EXPORTER-trtcd-relay"
 )
 
-var (
-	errDenied   = errors.New("cluster: relay peer failed authentication")
-	errTooLarge = errors.New("cluster: relay packet larger than an RTP packet can be")
-)
-
-func proof(key []byte, node string, ekm []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(node))
-	m.Write([]byte{0})
-	m.Write(ekm)
-	return m.Sum(nil)
-}
+var errTooLarge = errors.New("cluster: relay packet larger than an RTP packet can be")
 
 func writeLine(w io.Writer, v any) error {
 	b, err := json.Marshal(v)

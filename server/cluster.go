@@ -18,7 +18,8 @@ type ClusterConfig struct {
 	RedisURL  string
 	NodeID    string
 	RelayAddr string // UDP host:port of the QUIC relay
-	Key       string // the cluster's shared secret
+	// Credentials: the node's certificate from the cluster CA, and the CA.
+	Credentials *cluster.Credentials
 	// Heartbeat and TTL of the directory entries (0: defaults).
 	Heartbeat, TTL time.Duration
 }
@@ -30,7 +31,7 @@ func (s *Server) startCluster() error {
 		return nil
 	}
 	n, err := cluster.Start(cluster.Config{
-		NodeID: c.NodeID, RedisURL: c.RedisURL, RelayAddr: c.RelayAddr, Key: []byte(c.Key),
+		NodeID: c.NodeID, RedisURL: c.RedisURL, RelayAddr: c.RelayAddr, Credentials: c.Credentials,
 		MediaAddr: s.sfu.UDPAddr(), HTTPAddr: s.httpLn.Addr().String(),
 		SFU: s.sfu, Rooms: s.rooms, Heartbeat: c.Heartbeat, TTL: c.TTL, Logger: s.log,
 	})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -46,7 +47,7 @@ type clusterConfig struct {
 	Redis  string `yaml:"redis"`   // redis://host:port/db, the directory
 	NodeID string `yaml:"node_id"` // unique per node [hostname]
 	Relay  string `yaml:"relay"`   // QUIC relay UDP address [port 7900 on the --http host]
-	Key    string `yaml:"key"`     // the shared secret nodes prove to each other
+	Certs  string `yaml:"certs"`   // directory of ca.pem, NODE.pem, NODE-key.pem (trtcd cluster init) [DATA/cluster]
 }
 
 // classConfig: limits of classroom messages (0 keeps the default).
@@ -199,7 +200,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info; $TRTCD_LOG_LEVEL)")
 	fs.Var(&f.apps, "app", "add an application as SDKAPPID:SECRETKEY (repeatable; $TRTCD_APPS takes a comma-separated list)")
-	fs.StringVar(&f.redis, "redis", "", "Redis URL of a cluster's directory, e.g. redis://127.0.0.1:6379/0 (off by default; $TRTCD_REDIS; the cluster key: cluster.key or $TRTCD_CLUSTER_KEY)")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL of a cluster's directory, e.g. redis://127.0.0.1:6379/0 (off by default; $TRTCD_REDIS; node certificates: trtcd cluster init)")
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (default: the host name; $TRTCD_NODE_ID)")
 	fs.StringVar(&f.relay, "relay", "", "QUIC relay UDP address between cluster nodes (default "+defaultRelayPort+" on the --http host; $TRTCD_RELAY)")
 	fs.BoolVar(&f.slowPath, "no-fast-path", false, "keep media in pion's SRTP pipeline instead of trtcd's fast path (diagnosis, comparison)")
@@ -283,7 +284,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&c.Cluster.Redis, getenv("TRTCD_REDIS"))
 	override(&c.Cluster.NodeID, getenv("TRTCD_NODE_ID"))
 	override(&c.Cluster.Relay, getenv("TRTCD_RELAY"))
-	override(&c.Cluster.Key, getenv("TRTCD_CLUSTER_KEY"))
+	override(&c.Cluster.Certs, getenv("TRTCD_CLUSTER_CERTS"))
 	envApps, err := parseEnvApps(getenv)
 	if err != nil {
 		return nil, err
@@ -473,8 +474,8 @@ func (c *serveConfig) resolveCluster() error {
 	if cl.Redis == "" {
 		return nil
 	}
-	if cl.Key == "" {
-		return errors.New("config: a cluster needs a shared key (cluster.key or $TRTCD_CLUSTER_KEY)")
+	if cl.Certs == "" {
+		cl.Certs = filepath.Join(c.Data, "cluster")
 	}
 	if cl.NodeID == "" {
 		host, err := os.Hostname()

@@ -136,15 +136,42 @@ func TestConfigRoomAndWebSocketLimits(t *testing.T) {
 }
 
 func TestClusterFlagsJoinANodeToADirectory(t *testing.T) {
-	env := map[string]string{"TRTCD_CLUSTER_KEY": "k"}
-	c, err := loadConfig(&serveFlags{http: "127.0.0.1:8080", redis: "redis://127.0.0.1:6379/0", nodeID: "a"}, func(k string) string { return env[k] })
+	c, err := loadConfig(&serveFlags{http: "127.0.0.1:8080", redis: "redis://127.0.0.1:6379/0", nodeID: "a", data: "/srv/trtcd"},
+		func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cluster.Redis != "redis://127.0.0.1:6379/0" || c.Cluster.NodeID != "a" || c.Cluster.Relay != "127.0.0.1:7900" || c.Cluster.Key != "k" {
+	if c.Cluster.Redis != "redis://127.0.0.1:6379/0" || c.Cluster.NodeID != "a" || c.Cluster.Relay != "127.0.0.1:7900" ||
+		c.Cluster.Certs != "/srv/trtcd/cluster" {
 		t.Fatalf("cluster config = %+v", c.Cluster)
 	}
-	if _, err := loadConfig(&serveFlags{redis: "redis://127.0.0.1:6379/0"}, func(string) string { return "" }); err == nil {
-		t.Fatal("a cluster without a key was accepted")
+	env := map[string]string{"TRTCD_CLUSTER_CERTS": "/etc/trtcd/cluster"}
+	if c, _ := loadConfig(&serveFlags{redis: "redis://127.0.0.1:6379/0"}, func(k string) string { return env[k] }); c.Cluster.Certs != "/etc/trtcd/cluster" {
+		t.Fatalf("certs from the environment = %q", c.Cluster.Certs)
+	}
+}
+
+// `trtcd cluster init` writes what `trtcd serve` loads; a node without its
+// certificate does not start.
+func TestClusterInitWritesWhatANodeLoads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cluster")
+	var out, errOut strings.Builder
+	if code := run([]string{"cluster", "init", "--dir", dir, "--nodes", "a, b"}, &out, &errOut); code != exitOK {
+		t.Fatalf("init: %d %s", code, errOut.String())
+	}
+	if code := run([]string{"cluster", "issue", "--dir", dir, "--node", "c"}, &out, &errOut); code != exitOK {
+		t.Fatalf("issue: %d %s", code, errOut.String())
+	}
+	for _, node := range []string{"a", "b", "c"} {
+		sc, err := clusterOf(clusterConfig{Redis: "redis://127.0.0.1:1/0", NodeID: node, Certs: dir})
+		if err != nil || sc.Credentials == nil || sc.Credentials.Node != node {
+			t.Fatalf("node %s: %+v, %v", node, sc, err)
+		}
+	}
+	if _, err := clusterOf(clusterConfig{Redis: "redis://127.0.0.1:1/0", NodeID: "d", Certs: dir}); err == nil {
+		t.Fatal("node d loaded a certificate never issued")
+	}
+	if code := run([]string{"cluster", "init"}, &out, &errOut); code != exitUsage {
+		t.Fatalf("init without --dir: exit %d", code)
 	}
 }

@@ -2,6 +2,7 @@
 //
 //	trtcd serve     run the server
 //	trtcd sig       generate and verify userSig / privateMapKey tokens
+//	trtcd cluster   create the certificates cluster nodes authenticate with
 //	trtcd version   print the version
 package main
 
@@ -27,6 +28,7 @@ Usage:
   trtcd sig verify usersig ...   check a userSig, print JSON
   trtcd sig verify privatemapkey ...
   trtcd bench [flags]            load-test a server over WHIP/WHEP (trtcd bench -h)
+  trtcd cluster init|issue ...   certificates for cluster nodes (trtcd cluster -h)
   trtcd version                  print the version
 `
 
@@ -58,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return sig(args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
+	case "cluster":
+		err = clusterCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "trtcd", versionString())
 		return exitOK

@@ -57,6 +57,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("config: %w", err)
 	}
 
+	clusterCfg, err := clusterOf(cfg.Cluster)
+	if err != nil {
+		return err
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.Start(server.Config{
@@ -82,11 +87,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		HeartbeatTimeout: cfg.Rooms.HeartbeatTimeout,
 		WSLimits:         cfg.WS.limits(),
 		Pprof:            f.pprof,
-		Cluster: server.ClusterConfig{RedisURL: cfg.Cluster.Redis, NodeID: cfg.Cluster.NodeID,
-			RelayAddr: cfg.Cluster.Relay, Key: cfg.Cluster.Key},
-		DevApp:  devApp(dev),
-		Version: versionString(),
-		Logger:  log,
+		Cluster:          clusterCfg,
+		DevApp:           devApp(dev),
+		Version:          versionString(),
+		Logger:           log,
 	})
 	if err != nil {
 		return err
