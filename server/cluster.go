@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,7 +40,33 @@ func (s *Server) startCluster() error {
 		return err
 	}
 	s.cluster.Store(n)
+	s.federate(n)
 	return nil
+}
+
+// federate carries room events between this node's registry and the
+// others' over the cluster bus, with a roster every heartbeat; the members
+// of a node not heard from for the directory's TTL leave (unless it is this
+// node that cannot reach Redis).
+func (s *Server) federate(n *cluster.Node) {
+	bus := n.StartBus(func(msg []byte) {
+		var ev signaling.RemoteEvent
+		if err := json.Unmarshal(msg, &ev); err == nil {
+			s.rooms.ApplyRemote(ev)
+		}
+	})
+	s.rooms.Federate(n.ID(), func(ev signaling.RemoteEvent) {
+		if msg, err := json.Marshal(ev); err == nil && !bus.Send(msg) {
+			s.log.Warn("cluster bus full: a room event was dropped (the next roster repairs it)", "kind", ev.Kind)
+		}
+	})
+	heartbeat, ttl := n.Timing()
+	n.Every(heartbeat, func() {
+		s.rooms.SendRoster()
+		if bus.Steady(ttl, 2*heartbeat) {
+			s.rooms.ExpireNodes(time.Now().Add(-ttl))
+		}
+	})
 }
 
 // Cluster is the server's cluster node (nil when single).

@@ -62,6 +62,7 @@ type Member struct {
 	// heartbeats: a member that stops sending them is removed.
 	heartbeats bool
 	lastSeen   atomic.Int64 // unix nanoseconds
+	since      int64        // when it entered, unix nanoseconds
 
 	info MemberInfo // guarded by the registry's lock
 }
@@ -102,6 +103,12 @@ type Registry struct {
 
 	viewersMu sync.Mutex
 	viewers   map[string]int // viewers who are not members, per room key
+
+	// Other nodes' members (remote.go); nil on a single node.
+	node   string
+	send   func(RemoteEvent)
+	remote map[string]map[string]*remoteMember // room key → user → member
+	heard  map[string]time.Time                // node → last event
 }
 
 type userKey struct {
@@ -177,7 +184,8 @@ func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
 			req.Room, room.RecordID, rid)
 	}
 	old := r.users[userKey{req.App, req.UserID}]
-	if room != nil && len(room.members) >= room.Capacity && !(old != nil && old.Room == room) {
+	elsewhere := r.remoteRoomOf(req.App, req.UserID) // another node's session of the user: this one replaces it
+	if room != nil && len(room.members)+len(r.remote[key]) >= room.Capacity && !(old != nil && old.Room == room) && elsewhere != key {
 		r.mu.Unlock()
 		return nil, nil, Errorf(CodeRoomFull, "room %s is full (%d members)", req.Room, room.Capacity)
 	}
@@ -195,14 +203,17 @@ func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
 	}
 	m := &Member{App: req.App, UserID: req.UserID, Room: room, Grant: req.Grant, Record: req.Record, peer: req.Peer,
 		heartbeats: req.Heartbeats, info: MemberInfo{UserID: req.UserID}}
-	m.lastSeen.Store(time.Now().UnixNano())
-	others := make([]MemberInfo, 0, len(room.members))
+	m.since = time.Now().UnixNano()
+	m.lastSeen.Store(m.since)
+	r.forgetRemote(req.App, req.UserID)
+	others := r.remoteInfos(key)
 	for _, o := range room.members {
 		others = append(others, o.info)
 		o.peer.Notify(Event{Name: EventMemberJoin, Data: memberEvent{UserID: req.UserID, UserIDs: []string{req.UserID}}})
 	}
 	room.members[req.UserID] = m
 	r.users[userKey{req.App, req.UserID}] = m
+	r.tell(RemoteJoin, m, "")
 	r.mu.Unlock()
 	if old != nil {
 		old.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", req.UserID))
@@ -233,6 +244,7 @@ func (r *Registry) removeLocked(m *Member, reason string) {
 		return
 	}
 	delete(room.members, m.UserID)
+	r.tell(RemoteQuit, m, reason)
 	for _, o := range room.members {
 		o.peer.Notify(Event{Name: EventMemberQuit, Data: memberEvent{UserID: m.UserID, UserIDs: []string{m.UserID}, Reason: reason}})
 		if reason == "timeout" {
@@ -283,6 +295,7 @@ func (r *Registry) Streams(roomKey, userID, kind string, published bool) {
 	case "video":
 		m.info.Video = published
 	}
+	r.tell(RemoteStream, m, "")
 	name := EventStreamRemove
 	if published {
 		name = EventStreamAdd
@@ -302,6 +315,7 @@ func (r *Registry) Mute(m *Member, audioMuted, videoMuted bool) {
 		return
 	}
 	m.info.AudioMuted, m.info.VideoMuted = audioMuted, videoMuted
+	r.tell(RemoteMute, m, "")
 	for _, o := range m.Room.members {
 		if o != m {
 			o.peer.Notify(Event{Name: EventMute, Data: m.info})
@@ -319,7 +333,7 @@ func (r *Registry) memberInfo(m *Member) MemberInfo {
 func (r *Registry) Members(m *Member) []MemberInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]MemberInfo, 0, len(m.Room.members))
+	out := r.remoteInfos(m.Room.Key)
 	for _, o := range m.Room.members {
 		out = append(out, o.info)
 	}

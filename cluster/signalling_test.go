@@ -1,0 +1,48 @@
+package cluster_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testws"
+	"github.com/trtcd/trtcd/server"
+)
+
+func joinWS(t *testing.T, srv *server.Server, user string) *testws.Member {
+	return testws.Join(t, srv.HTTPAddr().String(), app, user, userSig(user), 5150)
+}
+
+// Members of one room on two nodes see each other come and go, and a user
+// who signs in on the other node takes over from its older session.
+func TestRoomEventsCrossNodes(t *testing.T) {
+	redisURL := cluster.StartRedis(t)
+	a := startNode(t, redisURL, "node-a")
+	b := startNode(t, redisURL, "node-b")
+	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
+	const within = 5 * time.Second
+
+	alice := joinWS(t, a, "alice")
+	time.Sleep(200 * time.Millisecond)
+	bob := joinWS(t, b, "bob")
+	if got := bob.Members(); got != "alice" {
+		t.Fatalf("bob's join on B listed %q, want alice (on A)", got)
+	}
+	alice.Expect("member-join bob", within)
+
+	// alice signs in again, on B: the session on A is told and closed.
+	joinWS(t, b, "alice")
+	alice.Expect("force-offline 14008", within)
+	bob.Expect("member-quit alice replaced", within)
+	bob.Expect("member-join alice", within)
+
+	// bob leaves: carol, on A, hears it.
+	carol := joinWS(t, a, "carol")
+	if got := strings.Split(carol.Members(), ","); len(got) != 2 {
+		t.Fatalf("carol's join on A listed %v, want bob and alice (on B)", got)
+	}
+	bob.Conn.WriteJSON(map[string]any{"id": 2, "type": "leave"})
+	carol.Expect("member-quit bob leave", within)
+	carol.Quiet(500 * time.Millisecond)
+}

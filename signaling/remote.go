@@ -1,0 +1,266 @@
+package signaling
+
+import (
+	"time"
+)
+
+// A room may span several trtcd nodes (package cluster). Each node's
+// registry holds its own members and a view of the others' ("remote")
+// members, kept by RemoteEvents: every change to a local member is sent to
+// the other nodes, in order, and every node also sends its whole roster
+// now and then, so a node that missed events (a Redis outage, a late
+// start) catches up, and the members of a node that stops sending (killed)
+// leave everyone's rooms once.
+
+// RemoteEvent is one node's news for the others.
+type RemoteEvent struct {
+	Node string `json:"node"` // the sender
+	Kind string `json:"kind"` // one of the Remote* kinds
+	// Room, App and User name the member (not for rosters).
+	Room string `json:"room,omitempty"`
+	App  uint32 `json:"app,omitempty"`
+	User string `json:"user,omitempty"`
+	// Info is the member's state (join, streams, mute).
+	Info MemberInfo `json:"info"`
+	// Since is when the member entered (unix nanoseconds): of two sessions
+	// of one user, the later one stays.
+	Since  int64  `json:"since,omitempty"`
+	Reason string `json:"reason,omitempty"` // quit
+	// Members is a roster: everyone on the sending node.
+	Members []RemoteEvent `json:"members,omitempty"`
+}
+
+// The kinds of RemoteEvent.
+const (
+	RemoteJoin   = "join"
+	RemoteQuit   = "quit"
+	RemoteStream = "stream" // Info says what the member publishes now
+	RemoteMute   = "mute"
+	RemoteRoster = "roster"
+)
+
+// remoteMember is a member on another node.
+type remoteMember struct {
+	node  string
+	app   uint32
+	since int64
+	info  MemberInfo
+}
+
+// Federate connects the registry to other nodes: send gets every local
+// change (called with the registry's lock held, so it must only queue).
+func (r *Registry) Federate(node string, send func(RemoteEvent)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.node, r.send = node, send
+	r.remote = map[string]map[string]*remoteMember{}
+	r.heard = map[string]time.Time{}
+}
+
+// tell sends a local member's change to the other nodes. Callers hold mu.
+func (r *Registry) tell(kind string, m *Member, reason string) {
+	if r.send == nil {
+		return
+	}
+	r.send(RemoteEvent{Node: r.node, Kind: kind, Room: m.Room.Key, App: m.App, User: m.UserID, Info: m.info,
+		Since: m.since, Reason: reason})
+}
+
+// SendRoster sends every local member to the other nodes, in order with
+// the events.
+func (r *Registry) SendRoster() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.send != nil {
+		r.send(r.rosterLocked())
+	}
+}
+
+// Roster is every local member, for the other nodes.
+func (r *Registry) Roster() RemoteEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rosterLocked()
+}
+
+func (r *Registry) rosterLocked() RemoteEvent {
+	ev := RemoteEvent{Node: r.node, Kind: RemoteRoster}
+	for _, room := range r.rooms {
+		for _, m := range room.members {
+			ev.Members = append(ev.Members, RemoteEvent{Room: room.Key, App: m.App, User: m.UserID, Info: m.info, Since: m.since})
+		}
+	}
+	return ev
+}
+
+// ApplyRemote takes another node's event.
+func (r *Registry) ApplyRemote(ev RemoteEvent) {
+	var kicked []*Member
+	r.mu.Lock()
+	if r.remote == nil || ev.Node == r.node || ev.Node == "" {
+		r.mu.Unlock()
+		return
+	}
+	r.heard[ev.Node] = time.Now()
+	switch ev.Kind {
+	case RemoteJoin, RemoteStream, RemoteMute:
+		kicked = r.remoteUpsert(ev)
+	case RemoteQuit:
+		r.remoteQuit(ev.Node, ev.Room, ev.User, ev.Reason)
+	case RemoteRoster:
+		kicked = r.remoteRoster(ev)
+	}
+	r.mu.Unlock()
+	for _, m := range kicked {
+		m.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", m.UserID))
+		r.left(m, "replaced")
+	}
+}
+
+// remoteUpsert adds or updates a remote member and tells the local
+// members what changed. A local session of the same user that is older
+// is replaced (returned, to be kicked outside the lock).
+func (r *Registry) remoteUpsert(ev RemoteEvent) (kicked []*Member) {
+	if old := r.users[userKey{ev.App, ev.User}]; old != nil && old.since < ev.Since {
+		r.removeLocked(old, "replaced")
+		kicked = append(kicked, old)
+	}
+	members := r.remote[ev.Room]
+	if members == nil {
+		members = map[string]*remoteMember{}
+		r.remote[ev.Room] = members
+	}
+	was := members[ev.User]
+	if was != nil && was.node != ev.Node {
+		if was.since > ev.Since {
+			return kicked // a newer session of the user is already known elsewhere
+		}
+		if room := r.rooms[ev.Room]; room != nil {
+			room.notify(nil, Event{Name: EventMemberQuit, Data: memberEvent{UserID: ev.User, UserIDs: []string{ev.User}, Reason: "replaced"}})
+		}
+	}
+	members[ev.User] = &remoteMember{node: ev.Node, app: ev.App, since: ev.Since, info: ev.Info}
+	room := r.rooms[ev.Room]
+	if room == nil {
+		return kicked
+	}
+	if was == nil || was.node != ev.Node {
+		room.notify(nil, Event{Name: EventMemberJoin, Data: memberEvent{UserID: ev.User, UserIDs: []string{ev.User}}})
+		was = &remoteMember{}
+	}
+	room.notifyChanges(ev.User, was.info, ev.Info)
+	return kicked
+}
+
+// remoteQuit removes a remote member if node still has it.
+func (r *Registry) remoteQuit(node, roomKey, user, reason string) {
+	members := r.remote[roomKey]
+	if members[user] == nil || members[user].node != node {
+		return
+	}
+	delete(members, user)
+	if len(members) == 0 {
+		delete(r.remote, roomKey)
+	}
+	if room := r.rooms[roomKey]; room != nil {
+		room.notify(nil, Event{Name: EventMemberQuit, Data: memberEvent{UserID: user, UserIDs: []string{user}, Reason: reason}})
+	}
+}
+
+// remoteRoster makes node's members exactly the roster's.
+func (r *Registry) remoteRoster(ev RemoteEvent) (kicked []*Member) {
+	listed := map[[2]string]bool{}
+	for _, m := range ev.Members {
+		m.Node, m.Kind = ev.Node, RemoteJoin
+		listed[[2]string{m.Room, m.User}] = true
+		if cur := r.remote[m.Room][m.User]; cur == nil || cur.node != m.Node || cur.info != m.Info {
+			kicked = append(kicked, r.remoteUpsert(m)...)
+		}
+	}
+	r.dropNode(ev.Node, "disconnect", func(room, user string) bool { return !listed[[2]string{room, user}] })
+	return kicked
+}
+
+// dropNode removes node's remote members for which drop says so.
+func (r *Registry) dropNode(node, reason string, drop func(room, user string) bool) {
+	for roomKey, members := range r.remote {
+		for user, m := range members {
+			if m.node == node && drop(roomKey, user) {
+				r.remoteQuit(node, roomKey, user, reason)
+			}
+		}
+	}
+}
+
+// ExpireNodes removes the members of nodes not heard from since silentSince
+// (a node killed, or cut off): the local members get member-quit, once.
+func (r *Registry) ExpireNodes(silentSince time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for node, at := range r.heard {
+		if at.Before(silentSince) {
+			delete(r.heard, node)
+			r.dropNode(node, "disconnect", func(string, string) bool { return true })
+		}
+	}
+}
+
+// remoteInfos lists a room's remote members. Callers hold mu.
+func (r *Registry) remoteInfos(roomKey string) []MemberInfo {
+	var out []MemberInfo
+	for _, m := range r.remote[roomKey] {
+		out = append(out, m.info)
+	}
+	return out
+}
+
+// notify sends ev to the room's members but except. Callers hold the
+// registry's lock.
+func (room *Room) notify(except *Member, ev Event) {
+	for _, o := range room.members {
+		if o != except {
+			o.peer.Notify(ev)
+		}
+	}
+}
+
+// notifyChanges tells the members about a member's streams and mute state
+// going from was to now.
+func (room *Room) notifyChanges(user string, was, now MemberInfo) {
+	for _, s := range []struct {
+		kind     string
+		was, now bool
+	}{{"audio", was.Audio, now.Audio}, {"video", was.Video, now.Video}} {
+		if s.was != s.now {
+			name := EventStreamRemove
+			if s.now {
+				name = EventStreamAdd
+			}
+			room.notify(nil, Event{Name: name, Data: map[string]string{"userId": user, "kind": s.kind}})
+		}
+	}
+	if was.AudioMuted != now.AudioMuted || was.VideoMuted != now.VideoMuted {
+		room.notify(nil, Event{Name: EventMute, Data: now})
+	}
+}
+
+// remoteRoomOf is the room of user's session on another node, if any.
+// Callers hold mu.
+func (r *Registry) remoteRoomOf(app uint32, user string) string {
+	for key, members := range r.remote {
+		if m := members[user]; m != nil && m.app == app {
+			return key
+		}
+	}
+	return ""
+}
+
+// forgetRemote drops user's session on another node: a local session
+// replaces it (that node kicks its own when it hears). Callers hold mu.
+func (r *Registry) forgetRemote(app uint32, user string) {
+	for key, members := range r.remote {
+		if m := members[user]; m != nil && m.app == app {
+			r.remoteQuit(m.node, key, user, "replaced")
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package signaling
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// bus connects registries as the cluster does: each node's events reach the
+// others in order, when the test flushes (outside every registry's lock).
+type bus struct {
+	nodes   map[string]*Registry
+	pending []RemoteEvent
+	down    bool // events are lost (a Redis outage)
+}
+
+func federated(t *testing.T, ids ...string) (*bus, map[string]*Registry) {
+	b := &bus{nodes: map[string]*Registry{}}
+	for _, id := range ids {
+		r := NewRegistry(20, 0)
+		t.Cleanup(r.Close)
+		r.Federate(id, func(ev RemoteEvent) {
+			if !b.down {
+				b.pending = append(b.pending, ev)
+			}
+		})
+		b.nodes[id] = r
+	}
+	return b, b.nodes
+}
+
+func (b *bus) flush() {
+	for len(b.pending) > 0 {
+		ev := b.pending[0]
+		b.pending = b.pending[1:]
+		for _, r := range b.nodes {
+			r.ApplyRemote(ev)
+		}
+	}
+}
+
+// eventPeer records what a member is told.
+type eventPeer struct {
+	mu     sync.Mutex
+	events []string
+	kicks  []Code
+}
+
+func (p *eventPeer) Notify(ev Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := ev.Name
+	switch d := ev.Data.(type) {
+	case memberEvent:
+		s += " " + d.UserID
+		if d.Reason != "" {
+			s += " " + d.Reason
+		}
+	case map[string]string:
+		s += " " + d["userId"] + " " + d["kind"]
+	case MemberInfo:
+		s += fmt.Sprintf(" %s audioMuted=%v", d.UserID, d.AudioMuted)
+	}
+	p.events = append(p.events, s)
+}
+
+func (p *eventPeer) Kick(e *Error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.kicks = append(p.kicks, e.Code)
+}
+
+func (p *eventPeer) take() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := strings.Join(p.events, ", ")
+	p.events = nil
+	return s
+}
+
+func enterAs(t *testing.T, r *Registry, user, template string) (*Member, []MemberInfo, *eventPeer) {
+	t.Helper()
+	p := &eventPeer{}
+	m, others, e := r.Enter(EnterRequest{App: 1, UserID: user, Room: tlssig.Room{ID: 9}, Template: template,
+		Grant: &Grant{Privilege: tlssig.PrivAll}, Peer: p})
+	if e != nil {
+		t.Fatalf("%s: %v", user, e)
+	}
+	return m, others, p
+}
+
+func names(infos []MemberInfo) string {
+	var s []string
+	for _, i := range infos {
+		s = append(s, i.UserID)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestRoomEventsReachMembersOnOtherNodes(t *testing.T) {
+	b, nodes := federated(t, "a", "b")
+	alice, _, pa := enterAs(t, nodes["a"], "alice", "")
+	b.flush()
+	_, others, pb := enterAs(t, nodes["b"], "bob", "")
+	b.flush()
+	if names(others) != "alice" {
+		t.Fatalf("bob's join listed %q, want alice on the other node", names(others))
+	}
+	if got := pa.take(); got != "member-join bob" {
+		t.Fatalf("alice was told %q", got)
+	}
+	nodes["a"].Streams(alice.Room.Key, "alice", "video", true)
+	nodes["a"].Mute(alice, true, false)
+	b.flush()
+	if got := pb.take(); got != "stream-add alice video, mute alice audioMuted=true" {
+		t.Fatalf("bob was told %q", got)
+	}
+	if ms := nodes["b"].Members(alice); len(ms) != 2 {
+		t.Fatalf("members on b: %+v", ms)
+	}
+	nodes["a"].Leave(alice, "leave")
+	b.flush()
+	if got := pb.take(); got != "member-quit alice leave" {
+		t.Fatalf("bob was told %q", got)
+	}
+}
+
+func TestADuplicateLoginOnAnotherNodeReplacesTheOlderSession(t *testing.T) {
+	b, nodes := federated(t, "a", "b")
+	_, _, pCarol := enterAs(t, nodes["a"], "carol", "")
+	_, _, pOld := enterAs(t, nodes["a"], "alice", "")
+	b.flush()
+	pCarol.take()
+	time.Sleep(time.Millisecond) // the second session is the later one
+	_, _, pNew := enterAs(t, nodes["b"], "alice", "")
+	b.flush()
+	if len(pOld.kicks) != 1 || pOld.kicks[0] != CodeForceOffline {
+		t.Fatalf("the older session got kicks %v, want one force-offline", pOld.kicks)
+	}
+	if len(pNew.kicks) != 0 {
+		t.Fatalf("the newer session was kicked: %v", pNew.kicks)
+	}
+	if got := pCarol.take(); got != "member-quit alice replaced, member-join alice" {
+		t.Fatalf("carol was told %q", got)
+	}
+	if ms := nodes["b"].Members(&Member{Room: &Room{Key: RoomKey(1, tlssig.Room{ID: 9})}}); names(ms) != "carol" {
+		t.Fatalf("node b sees %q as the others", names(ms))
+	}
+}
+
+func TestAOneToOneRoomIsFullAcrossNodes(t *testing.T) {
+	b, nodes := federated(t, "a", "b")
+	enterAs(t, nodes["a"], "alice", "1v1bigsmall")
+	b.flush()
+	enterAs(t, nodes["b"], "bob", "1v1bigsmall")
+	b.flush()
+	_, _, e := nodes["a"].Enter(EnterRequest{App: 1, UserID: "carol", Room: tlssig.Room{ID: 9}, Grant: &Grant{Privilege: tlssig.PrivAll}, Peer: &eventPeer{}})
+	if e == nil || e.Code != CodeRoomFull {
+		t.Fatalf("a third member on a: %v, want room full", e)
+	}
+}
+
+// Events lost while the bus was down are made good by the next roster; a
+// node that goes silent loses its members everywhere, once.
+func TestRostersRepairLostEventsAndSilentNodesLeave(t *testing.T) {
+	b, nodes := federated(t, "a", "b")
+	_, _, pa := enterAs(t, nodes["a"], "alice", "")
+	b.flush()
+	b.down = true
+	bob, _, _ := enterAs(t, nodes["b"], "bob", "")
+	dave, _, _ := enterAs(t, nodes["b"], "dave", "")
+	nodes["b"].Leave(dave, "leave")
+	b.down = false
+	if got := pa.take(); got != "" {
+		t.Fatalf("alice heard %q while the bus was down", got)
+	}
+	nodes["a"].ApplyRemote(nodes["b"].Roster())
+	if got := pa.take(); got != "member-join bob" {
+		t.Fatalf("after b's roster alice was told %q", got)
+	}
+	nodes["b"].Streams(bob.Room.Key, "bob", "audio", true)
+	b.flush()
+	pa.take()
+	nodes["a"].ExpireNodes(time.Now().Add(time.Second)) // b has been silent since
+	nodes["a"].ExpireNodes(time.Now().Add(time.Second))
+	if got := pa.take(); got != "member-quit bob disconnect" {
+		t.Fatalf("after b went silent alice was told %q", got)
+	}
+}
