@@ -166,26 +166,27 @@ func (n *Node) OnTrack(room, user string, kind sfu.Kind, published bool) {
 // Want starts relaying publisher's tracks into room when another node
 // publishes them, and waits (until ctx ends) for them to be published
 // here: a viewer that is not a room member (WHEP, FLV) calls it before it
-// subscribes. It returns false when no other node publishes them.
-func (n *Node) Want(ctx context.Context, room, publisher string) bool {
+// subscribes. It returns false when no other node publishes them, and an
+// error when the directory cannot say (and nothing relays them already).
+func (n *Node) Want(ctx context.Context, room, publisher string) (bool, error) {
 	k := pullKey{room, publisher}
 	n.mu.Lock()
 	n.wanted[k] = time.Now().Add(wantFor)
 	n.mu.Unlock()
-	if err := n.sync(); err != nil {
-		n.log.Warn("cluster sync", "err", err)
-	}
+	err := n.sync()
 	for {
 		n.mu.Lock()
 		p := n.pulls[k]
 		n.mu.Unlock()
-		ready := p != nil && p.ready()
-		if p == nil || ready {
-			return p != nil
+		if p == nil && err != nil {
+			return false, err
+		}
+		if p == nil || p.ready() {
+			return p != nil, nil
 		}
 		select {
 		case <-ctx.Done():
-			return true
+			return true, nil
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -15,6 +15,7 @@ func (n *Node) run() {
 	defer beat.Stop()
 	poll := time.NewTicker(n.cfg.Poll)
 	defer poll.Stop()
+	unreachable := false // say so once, not every heartbeat
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -22,9 +23,14 @@ func (n *Node) run() {
 		case ev := <-n.events:
 			n.apply(ev)
 		case <-beat.C:
-			if err := n.heartbeat(); err != nil {
-				n.log.Warn("cluster heartbeat", "err", err)
+			err := n.heartbeat()
+			switch {
+			case err != nil && !unreachable:
+				n.log.Error("cluster directory unreachable: running calls go on; new cross-node viewers get 14010 until it is back", "err", err)
+			case err == nil && unreachable:
+				n.log.Info("cluster directory reachable again")
 			}
+			unreachable = err != nil
 		case <-poll.C:
 			if err := n.sync(); err != nil {
 				n.log.Debug("cluster sync", "err", err)

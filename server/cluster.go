@@ -83,8 +83,14 @@ func (s *Server) withCluster(next http.Handler) http.Handler {
 		if n := s.cluster.Load(); n != nil && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/whep/") {
 			if room, publisher, ok := s.whepTarget(r); ok {
 				ctx, cancel := context.WithTimeout(r.Context(), clusterWait)
-				n.Want(ctx, room, publisher)
+				_, err := n.Want(ctx, room, publisher)
 				cancel()
+				if err != nil && !s.rooms.IsMember(room, publisher) {
+					s.log.Warn("a WHEP viewer of another node's publisher was refused: no directory", "err", err)
+					signaling.WriteError(w, signaling.Errorf(signaling.CodeClusterUnavailable,
+						"the cluster directory cannot be reached: %s cannot be played from this node now", publisher))
+					return
+				}
 			}
 		}
 		next.ServeHTTP(w, r)

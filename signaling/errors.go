@@ -36,6 +36,7 @@ const (
 	CodeHeartbeatTimeout       Code = 14005
 	CodeForceOffline           Code = 14008
 	CodeRateLimited            Code = 14009
+	CodeClusterUnavailable     Code = 14010
 )
 
 // Catalogue describes every code, in the order docs/errors.md lists them.
@@ -64,6 +65,7 @@ var Catalogue = []struct {
 	{CodeHeartbeatTimeout, "heartbeat_timeout", "The client sent no heartbeat within the timeout and was removed from its room."},
 	{CodeForceOffline, "force_offline", "The user signed in again elsewhere (or was kicked); this connection is closed (TIC's onTICForceOffline)."},
 	{CodeRateLimited, "rate_limited", "Too many messages or joins in too short a time, or a message over the size limit; the connection is closed."},
+	{CodeClusterUnavailable, "cluster_unavailable", "The cluster's directory (Redis) cannot be reached, so a publisher on another node cannot be played now; calls already running go on. Retry."},
 	{CodeIMNoPermission, "im_no_permission", "Classrooms: only the creator or an admin may destroy a class; group messages and history need membership of a class (Tencent IM's code)."},
 	{CodeIMGroupNotFound, "im_group_not_found", "Classrooms: no class with this id, or it was destroyed (Tencent IM's code)."},
 	{CodeIMGroupExists, "im_group_exists", "Classrooms: a class with this id exists already (Tencent IM's code)."},

@@ -262,12 +262,12 @@ func (l *Live) Register(mux *http.ServeMux) {
 func (l *Live) serveFLV(rw http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".flv")
 	if !ok {
-		writeError(rw, &Error{Code: CodeParamCheckFailed, Message: "HTTP-FLV URLs end in .flv", status: http.StatusNotFound})
+		WriteError(rw, &Error{Code: CodeParamCheckFailed, Message: "HTTP-FLV URLs end in .flv", status: http.StatusNotFound})
 		return
 	}
 	sess, room, cfg, e := l.admitPlayer(name, r.URL.Query())
 	if e != nil {
-		writeError(rw, e)
+		WriteError(rw, e)
 		return
 	}
 	defer l.Rooms.ReleaseViewer(room)

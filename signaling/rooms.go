@@ -273,6 +273,13 @@ func (r *Registry) left(m *Member, reason string) {
 // Heartbeat records that a member is alive.
 func (r *Registry) Heartbeat(m *Member) { m.lastSeen.Store(time.Now().UnixNano()) }
 
+// IsMember reports whether user is a member of the room on this node.
+func (r *Registry) IsMember(roomKey, user string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rooms[roomKey] != nil && r.rooms[roomKey].members[user] != nil
+}
+
 // Exists reports whether a room is live.
 func (r *Registry) Exists(key string) bool {
 	r.mu.Lock()

@@ -99,7 +99,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 		rec, err = parseRecordParams(q.Get("recordId"), q.Get("pureAudioPushMod"))
 	}
 	if err != nil {
-		writeError(rw, Errorf(CodeParamCheckFailed, "%v", err))
+		WriteError(rw, Errorf(CodeParamCheckFailed, "%v", err))
 		return
 	}
 	offer, ok := readSDP(rw, r)
@@ -111,7 +111,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	peer := &sessionPeer{}
 	m, _, e := w.Rooms.Enter(EnterRequest{App: uint32(app), UserID: r.PathValue("user"), Room: roomID, Grant: g, Record: rec, Peer: peer})
 	if e != nil {
-		writeError(rw, e)
+		WriteError(rw, e)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
@@ -176,7 +176,7 @@ func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := w.Rooms.ReserveViewer(room); e != nil {
-		writeError(rw, e)
+		WriteError(rw, e)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
@@ -201,12 +201,12 @@ func (w *WHIP) admit(rw http.ResponseWriter, r *http.Request, userID string) (*G
 	q := r.URL.Query()
 	app, err := strconv.ParseUint(r.PathValue("app"), 10, 32)
 	if err != nil || app == 0 {
-		writeError(rw, Errorf(CodeMissingSDKAppID, "sdkAppId %q is not a number from 1 to 4294967295", r.PathValue("app")))
+		WriteError(rw, Errorf(CodeMissingSDKAppID, "sdkAppId %q is not a number from 1 to 4294967295", r.PathValue("app")))
 		return nil, "", false
 	}
 	room, e := parseRoom(r.PathValue("room"), q.Get("strRoomId"))
 	if e != nil {
-		writeError(rw, e)
+		WriteError(rw, e)
 		return nil, "", false
 	}
 	g, key, e := admit(w.Apps, w.Rooms, w.SFU, Credentials{
@@ -214,7 +214,7 @@ func (w *WHIP) admit(rw http.ResponseWriter, r *http.Request, userID string) (*G
 		PrivateMapKey: q.Get("privateMapKey"), Room: room,
 	}, w.now())
 	if e != nil {
-		writeError(rw, e)
+		WriteError(rw, e)
 		return nil, "", false
 	}
 	return g, key, true
@@ -354,7 +354,7 @@ func readSDP(rw http.ResponseWriter, r *http.Request) (string, bool) {
 // answer sends the SDP answer and remembers the session for DELETE.
 func (w *WHIP) answer(rw http.ResponseWriter, prefix string, sess *sfu.Session, answer string, err error) {
 	if err != nil {
-		writeError(rw, MediaError(err))
+		WriteError(rw, MediaError(err))
 		return
 	}
 	w.mu.Lock()
@@ -438,11 +438,15 @@ func (e *Error) HTTPStatus() int {
 		return http.StatusUnauthorized
 	case CodePrivilegeCheckFailed, CodeNoCreateRoomPrivilege, CodeNoEnterRoomPrivilege, CodeNoSendVideoPrivilege, CodeNoRecvVideoPrivilege:
 		return http.StatusForbidden
+	case CodeClusterUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
 }
 
-func writeError(rw http.ResponseWriter, e *Error) { writeHTTPError(rw, e.HTTPStatus(), e) }
+// WriteError answers an HTTP request with e: its status and the JSON body
+// {"code", "message"}.
+func WriteError(rw http.ResponseWriter, e *Error) { writeHTTPError(rw, e.HTTPStatus(), e) }
 
 func writeHTTPError(rw http.ResponseWriter, status int, e *Error) {
 	rw.Header().Set("Content-Type", "application/json")

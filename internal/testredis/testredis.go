@@ -16,7 +16,21 @@ import (
 // Start runs redis-server on a free loopback port until the test ends and
 // returns its URL. Without redis-server the test is skipped, or fails when
 // TRTCD_REQUIRE_REDIS=1 (CI).
-func Start(t testing.TB) string {
+func Start(t testing.TB) string { return StartServer(t).URL }
+
+// Server is a redis-server a test may stop and start again.
+type Server struct {
+	URL  string
+	t    testing.TB
+	bin  string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartServer is Start, keeping control of the process.
+func StartServer(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -29,28 +43,42 @@ func Start(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	s := &Server{t: t, bin: bin, port: ln.Addr().(*net.TCPAddr).Port, dir: t.TempDir()}
 	ln.Close()
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	s.URL = fmt.Sprintf("redis://127.0.0.1:%d/0", s.port)
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Start runs the server (again, on the same port, empty) and waits until
+// it answers.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.dir)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
 	}
-	done := make(chan struct{})
+	done, cmd := make(chan struct{}), s.cmd
+	s.done = done
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
-	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	opt, _ := redis.ParseURL(url)
+	opt, _ := redis.ParseURL(s.URL)
 	c := redis.NewClient(opt)
 	defer c.Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for c.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not answer within 5 s")
+			s.t.Fatal("redis-server did not answer within 5 s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return url
+}
+
+// Stop kills the server (it loses everything: no persistence).
+func (s *Server) Stop() {
+	if s.cmd != nil {
+		s.cmd.Process.Kill()
+		<-s.done
+		s.cmd = nil
+	}
 }
