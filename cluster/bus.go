@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // The bus carries messages between nodes (room events: package signaling's
@@ -112,3 +114,11 @@ func (n *Node) Every(d time.Duration, f func()) {
 // Timing is how often the node renews its directory entries and how long
 // they outlive it.
 func (n *Node) Timing() (heartbeat, ttl time.Duration) { return n.cfg.Heartbeat, n.cfg.TTL }
+
+// go-redis logs every failed dial of its pool, many a second while Redis
+// is down; the node says once that the directory is unreachable (run).
+func init() { redis.SetLogger(quietRedis{}) }
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}

@@ -26,6 +26,7 @@ type pull struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+	stats      relayStats // of every kind
 
 	mu     sync.Mutex
 	kinds  map[sfu.Kind]context.CancelFunc // the kinds relayed now
@@ -177,30 +178,44 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 		p.mu.Unlock()
 		p.sess.Unpublish(t)
 	}()
+	in := newRelayIn(t, &p.stats, &p.n.relayedIn)
+	d := demuxOf(c)
+	d.add(a.Stream, in)
+	defer d.remove(a.Stream) // before Unpublish: no datagram reaches a closed track
+	if _, err := st.Write([]byte{feedbackStart}); err != nil {
+		return err
+	}
 	fbDone := make(chan struct{})
 	defer func() { <-fbDone }()
 	fbCtx, fbCancel := context.WithCancel(ctx)
 	defer fbCancel()
-	go func() {
+	go func() { // the only writer on st from here on
 		defer close(fbDone)
+		var b [1 + nackSize]byte
 		for {
+			var err error
 			select {
 			case <-fbCtx.Done():
 				return
 			case <-up.want:
-				if _, err := st.Write([]byte{feedbackKeyframe}); err != nil {
-					return
-				}
+				b[0] = feedbackKeyframe
+				_, err = st.Write(b[:1])
+			case k := <-in.nacks:
+				b[0] = feedbackNACK
+				k.put(b[1:])
+				_, err = st.Write(b[:])
+			}
+			if err != nil {
+				return
 			}
 		}
 	}()
 	buf := make([]byte, sfu.MaxPacketSize)
-	for {
+	for { // resends and packets too large for a datagram
 		n, err := readPacket(r, buf)
 		if err != nil {
 			return err
 		}
-		t.Write(buf[:n])
-		p.n.relayedIn.Add(1)
+		in.write(buf[:n], false)
 	}
 }

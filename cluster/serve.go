@@ -3,7 +3,10 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -32,18 +35,21 @@ func (n *Node) serve(ln *quic.Listener) {
 
 func (n *Node) serveConn(c *quic.Conn) {
 	peer := peerNode(c)
+	var id uint32 // names each track in this connection's datagrams
 	for {
 		st, err := c.AcceptStream(n.ctx)
 		if err != nil {
 			c.CloseWithError(0, "")
 			return
 		}
-		n.spawn(func() { n.serveStream(st, peer) })
+		id++
+		sid := id
+		n.spawn(func() { n.serveStream(c, st, peer, sid) })
 	}
 }
 
 // serveStream relays one track to a peer until either side ends.
-func (n *Node) serveStream(st *quic.Stream, peer string) {
+func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32) {
 	defer st.Close()
 	defer st.CancelRead(0)
 	st.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -74,27 +80,60 @@ func (n *Node) serveStream(st *quic.Stream, peer string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := writeLine(st, answerFor(tap.Track().Codec)); err != nil {
+	a := answerFor(tap.Track().Codec)
+	a.Stream = id
+	if err := writeLine(st, a); err != nil {
 		return
 	}
-	n.log.Debug("relaying track", "peer", peer, "room", h.Room, "user", h.User, "kind", h.Kind)
+	n.log.Debug("relaying track", "peer", peer, "room", h.Room, "user", h.User, "kind", h.Kind, "stream", id)
+	start := make(chan struct{})
 	peerDone := make(chan struct{})
 	go func() { // feedback from the near side; ends with the stream
 		defer close(peerDone)
 		defer sink.close()
+		var b [nackSize]byte
+		started := false
 		for {
-			b, err := r.ReadByte()
+			f, err := r.ReadByte()
 			if err != nil {
 				return
 			}
-			if b == feedbackKeyframe {
+			switch f {
+			case feedbackStart:
+				if !started {
+					started = true
+					close(start)
+				}
+			case feedbackKeyframe:
 				if t := tap.Track(); t != nil {
 					t.RequestKeyframe()
 				}
+			case feedbackNACK:
+				if _, err := io.ReadFull(r, b[:]); err != nil {
+					return
+				}
+				k := readNACK(b[:])
+				tap.Resend(k.ssrc, k.pid, k.blp)
+			default:
+				return // a protocol this node does not speak
 			}
 		}
 	}()
-	w := bufio.NewWriterSize(st, 64<<10)
+	out := relayOut{conn: c, st: st, id: id, useDatagrams: c.ConnectionState().SupportsDatagrams.Remote}
+	defer func() {
+		n.log.Debug("relay stream ended", "peer", peer, "room", h.Room, "user", h.User, "kind", h.Kind,
+			"datagrams", out.useDatagrams, "sent", out.sent, "on_stream", out.onStream, "too_large", out.tooLarge,
+			"resent", out.resent, "test_dropped", out.testDropped, "queue_dropped", sink.dropped.Load())
+	}()
+	select { // the near side is ready for datagrams
+	case <-start:
+	case <-sess.Done():
+		return
+	case <-peerDone:
+		return
+	case <-n.ctx.Done():
+		return
+	}
 	for {
 		select {
 		case <-sess.Done():
@@ -103,12 +142,9 @@ func (n *Node) serveStream(st *quic.Stream, peer string) {
 			return
 		case <-n.ctx.Done():
 			return
-		case c := <-sink.full:
-			err := writePacket(w, c.b[:c.n])
-			sink.free <- c
-			if err == nil && len(sink.full) == 0 {
-				err = w.Flush()
-			}
+		case p := <-sink.full:
+			err := out.send(p)
+			sink.free <- p
 			if err != nil {
 				return
 			}
@@ -116,6 +152,52 @@ func (n *Node) serveStream(st *quic.Stream, peer string) {
 		}
 	}
 }
+
+// relayOut sends one track's packets to the near side: live packets in
+// datagrams, resends and packets too large for a datagram on the control
+// stream.
+type relayOut struct {
+	conn         *quic.Conn
+	st           *quic.Stream
+	id           uint32
+	useDatagrams bool // the peer takes them
+
+	sent, onStream, tooLarge, resent, testDropped uint64
+}
+
+func (o *relayOut) send(p *pktCopy) error {
+	if o.useDatagrams && !p.resend {
+		binary.BigEndian.PutUint32(p.b[:datagramHeader], o.id)
+		if drop := dropDatagram.Load(); drop != nil && (*drop)() {
+			o.sent++
+			o.testDropped++
+			return nil
+		}
+		err := o.conn.SendDatagram(p.b[:datagramHeader+p.n])
+		if err == nil {
+			o.sent++
+			return nil
+		}
+		if big := (*quic.DatagramTooLargeError)(nil); !errors.As(err, &big) {
+			return err
+		}
+		// Larger than the path takes now (an RTP packet from a source
+		// with a larger MTU than ours, or before path MTU discovery):
+		// reliable, on the stream, rather than lost.
+		o.tooLarge++
+	}
+	if p.resend {
+		o.resent++
+	}
+	o.onStream++
+	binary.BigEndian.PutUint16(p.b[datagramHeader-2:], uint16(p.n))
+	_, err := o.st.Write(p.b[datagramHeader-2 : datagramHeader+p.n])
+	return err
+}
+
+// dropDatagram, when set (by tests only), says whether to lose the next
+// datagram instead of sending it: loss on the link, on the far side.
+var dropDatagram atomic.Pointer[func() bool]
 
 // relaySink copies a track's packets for the stream's writer: the track's
 // goroutine never waits for the network.
@@ -125,9 +207,12 @@ type relaySink struct {
 	dropped    atomic.Uint64
 }
 
+// pktCopy is one packet with room in front for its datagram header or
+// stream framing, so either is sent without another copy.
 type pktCopy struct {
-	n int
-	b [sfu.MaxPacketSize]byte
+	n      int
+	resend bool
+	b      [datagramHeader + sfu.MaxPacketSize]byte
 }
 
 // relayQueue bounds a relay's backlog: about two seconds of 800 kbps video.
@@ -142,7 +227,12 @@ func newRelaySink() *relaySink {
 }
 
 // WriteRTP implements sfu.Sink.
-func (s *relaySink) WriteRTP(p *sfu.Packet) {
+func (s *relaySink) WriteRTP(p *sfu.Packet) { s.put(p, false) }
+
+// Resend implements sfu.Resender: a packet the near side asked for again.
+func (s *relaySink) Resend(p *sfu.Packet) { s.put(p, true) }
+
+func (s *relaySink) put(p *sfu.Packet, resend bool) {
 	if s.closed.Load() {
 		return
 	}
@@ -153,7 +243,8 @@ func (s *relaySink) WriteRTP(p *sfu.Packet) {
 		s.dropped.Add(1)
 		return
 	}
-	c.n = copy(c.b[:], p.Bytes())
+	c.n = copy(c.b[datagramHeader:], p.Bytes())
+	c.resend = resend
 	s.full <- c // never blocks: there are only relayQueue buffers
 }
 

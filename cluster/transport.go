@@ -19,6 +19,7 @@ var quicConfig = &quic.Config{
 	KeepAlivePeriod:    2 * time.Second,
 	MaxIdleTimeout:     10 * time.Second,
 	MaxIncomingStreams: 1000,
+	EnableDatagrams:    true, // relayed media (wire.go)
 }
 
 // serverTLS accepts relay connections from nodes with a certificate from

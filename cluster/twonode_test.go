@@ -100,6 +100,8 @@ type seqs struct {
 	min, max int // unwrapped
 	last     int
 	codec    string
+	lastAt   time.Time
+	maxPause time.Duration // the longest time without a packet
 }
 
 func (s *seqs) add(seq uint16, codec string) {
@@ -114,6 +116,20 @@ func (s *seqs) add(seq uint16, codec string) {
 	s.last = u
 	s.seen[seq] = true
 	s.min, s.max = min(s.min, u), max(s.max, u)
+	now := time.Now()
+	if !s.lastAt.IsZero() {
+		s.maxPause = max(s.maxPause, now.Sub(s.lastAt))
+	}
+	s.lastAt = now
+}
+
+// pause is the longest time without a packet so far, and resets it.
+func (s *seqs) pause() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.maxPause
+	s.maxPause = 0
+	return p
 }
 
 // delivery is the share of the sequence range that arrived.
@@ -131,64 +147,13 @@ func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
 	redisURL := cluster.StartRedis(t)
 	a := startNode(t, redisURL, "node-a")
 	b := startNode(t, redisURL, "node-b")
-	baseA, baseB := "http://"+a.HTTPAddr().String(), "http://"+b.HTTPAddr().String()
-	const room = "4711"
-
-	// alice publishes on A.
-	pub := testpeer.NewPeer(t, testpeer.Options{})
-	src, err := testpeer.NewSource("alice", 600, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.AddTo(pub); err != nil {
-		t.Fatal(err)
-	}
-	offer(t, pub)
-	ans, whipSession, status := post(t, fmt.Sprintf("%s/whip/%d/%s/alice", baseA, app, room), "alice", pub)
-	if status != http.StatusCreated {
-		t.Fatalf("WHIP on A: %d %s", status, ans)
-	}
-	if err := pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stopSource := context.WithCancel(context.Background())
-	defer stopSource()
-	go src.Run(ctx)
-
-	// bob watches alice on B.
-	view := testpeer.NewPeer(t, testpeer.Options{})
-	if err := testpeer.ReceiveAudioVideo(view); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]*seqs{"audio": {}, "video": {}}
-	view.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		s := got[tr.Kind().String()]
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			s.add(p.SequenceNumber, tr.Codec().MimeType)
-		}
-	})
-	offer(t, view)
-	testpeer.WaitFor(t, "the WHEP answer from B", 15*time.Second, func() bool {
-		ans, _, status = post(t, fmt.Sprintf("%s/whep/%d/%s/alice?userId=bob", baseB, app, room), "bob", view)
-		return status == http.StatusCreated
-	})
-	if err := view.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans}); err != nil {
-		t.Fatal(err)
-	}
+	baseA := "http://" + a.HTTPAddr().String()
+	got, whipSession := watchAcross(t, a, b, "4711")
 	defer func() {
 		g1, _, _ := got["audio"].delivery()
 		g2, _, _ := got["video"].delivery()
 		t.Logf("audio %d video %d, B relays %v, in/out %v", g1, g2, b.Cluster().Relays(), fmt.Sprint(b.Cluster().RelayedPackets()))
 	}()
-	testpeer.WaitFor(t, "bob's first audio and video", 10*time.Second, func() bool {
-		g1, _, _ := got["audio"].delivery()
-		g2, _, _ := got["video"].delivery()
-		return g1 > 0 && g2 > 0
-	})
 	time.Sleep(8 * time.Second)
 	for kind, s := range got {
 		n, span, ratio := s.delivery()

@@ -11,12 +11,28 @@ import (
 	"github.com/trtcd/trtcd/sfu"
 )
 
-// The relay protocol, one bidirectional QUIC stream per relayed track:
+// The relay protocol. Each relayed track has a bidirectional QUIC stream,
+// its control stream; its media rides QUIC datagrams:
 //
 //	near → far  hello (a JSON line): which track
-//	far → near  answer (a JSON line): the track's codec, or an error
-//	far → near  RTP packets, each a 2-byte big-endian length and the bytes
-//	near → far  feedback bytes: 'K' asks the publisher for a keyframe
+//	far → near  answer (a JSON line): the track's codec and the stream id
+//	            that names the track in datagrams, or an error
+//	near → far  'G': the near side demultiplexes the id now; media starts
+//	far → near  datagrams: the 4-byte big-endian stream id and one RTP
+//	            packet as published
+//	far → near  on the control stream, RTP packets framed with a 2-byte
+//	            big-endian length: resends, and packets too large for a
+//	            datagram (counted; never dropped silently)
+//	near → far  feedback: 'K' asks the publisher for a keyframe; 'N', a
+//	            4-byte SSRC, a 2-byte packet id and a 2-byte bitmask (an
+//	            RTCP generic NACK entry, in the publisher's numbering) asks
+//	            for packets again
+//
+// Datagrams can be lost but never wait for each other: live media is never
+// held behind a lost packet. The near side NACKs a gap in the sequence
+// numbers as soon as it sees it, and the far side resends from the
+// publisher track's packet cache over the reliable control stream, so one
+// NACK per gap is enough.
 //
 // Who asks is known from the connection: both nodes proved themselves with
 // certificates from the cluster CA (pki.go).
@@ -29,6 +45,7 @@ type hello struct {
 
 type answer struct {
 	Error       string `json:"error,omitempty"`
+	Stream      uint32 `json:"stream,omitempty"` // the track's id in datagrams
 	MimeType    string `json:"mime,omitempty"`
 	ClockRate   uint32 `json:"clock,omitempty"`
 	Channels    uint16 `json:"channels,omitempty"`
@@ -37,6 +54,11 @@ type answer struct {
 
 const (
 	feedbackKeyframe = 'K'
+	feedbackStart    = 'G'
+	feedbackNACK     = 'N' // followed by nackSize bytes
+	nackSize         = 8
+	// datagramHeader is the stream id before the RTP packet in a datagram.
+	datagramHeader = 4
 	// maxLine bounds a hello or answer line.
 	maxLine = 4096
 )
@@ -78,15 +100,20 @@ func answerFor(c sfu.Codec) answer {
 	return answer{MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine}
 }
 
-// writePacket frames one RTP packet.
-func writePacket(w *bufio.Writer, b []byte) error {
-	var n [2]byte
-	binary.BigEndian.PutUint16(n[:], uint16(len(b)))
-	if _, err := w.Write(n[:]); err != nil {
-		return err
-	}
-	_, err := w.Write(b)
-	return err
+// nack asks for packet pid of ssrc and those blp marks (bit i: pid+i+1).
+type nack struct {
+	ssrc     uint32
+	pid, blp uint16
+}
+
+func (k nack) put(b []byte) {
+	binary.BigEndian.PutUint32(b, k.ssrc)
+	binary.BigEndian.PutUint16(b[4:], k.pid)
+	binary.BigEndian.PutUint16(b[6:], k.blp)
+}
+
+func readNACK(b []byte) nack {
+	return nack{ssrc: binary.BigEndian.Uint32(b), pid: binary.BigEndian.Uint16(b[4:]), blp: binary.BigEndian.Uint16(b[6:])}
 }
 
 // readPacket reads one framed packet into buf.

@@ -1,0 +1,202 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// The near side's datagram path: one receive loop per connection hands
+// each datagram to the relayed track its stream id names, and notices the
+// gaps that the far side is asked to fill.
+
+// demux routes one connection's datagrams to relayed tracks.
+type demux struct {
+	c      *quic.Conn
+	mu     sync.Mutex                          // serialises changes to tracks
+	tracks atomic.Pointer[map[uint32]*relayIn] // immutable; replaced on change
+}
+
+// demuxes holds the receive loop of every connection this process dialed
+// that carries relayed tracks; a loop ends with its connection.
+var demuxes = struct {
+	sync.Mutex
+	m map[*quic.Conn]*demux
+}{m: map[*quic.Conn]*demux{}}
+
+// demuxOf is c's demultiplexer, started at its first use.
+func demuxOf(c *quic.Conn) *demux {
+	demuxes.Lock()
+	defer demuxes.Unlock()
+	d := demuxes.m[c]
+	if d == nil {
+		d = &demux{c: c}
+		d.tracks.Store(&map[uint32]*relayIn{})
+		demuxes.m[c] = d
+		go d.run()
+	}
+	return d
+}
+
+func (d *demux) run() {
+	defer func() {
+		demuxes.Lock()
+		delete(demuxes.m, d.c)
+		demuxes.Unlock()
+	}()
+	for {
+		b, err := d.c.ReceiveDatagram(context.Background()) // fails when the connection closes
+		if err != nil {
+			return
+		}
+		if len(b) < datagramHeader {
+			continue
+		}
+		if in := (*d.tracks.Load())[binary.BigEndian.Uint32(b)]; in != nil {
+			in.write(b[datagramHeader:], true)
+		} // else a track that ended here but not yet there
+	}
+}
+
+func (d *demux) add(id uint32, in *relayIn) {
+	d.update(func(m map[uint32]*relayIn) { m[id] = in })
+}
+
+// remove stops routing id; when it returns no datagram reaches its track.
+func (d *demux) remove(id uint32) {
+	var in *relayIn
+	d.update(func(m map[uint32]*relayIn) { in = m[id]; delete(m, id) })
+	if in != nil {
+		in.mu.Lock()
+		in.closed = true
+		in.mu.Unlock()
+	}
+}
+
+func (d *demux) update(change func(map[uint32]*relayIn)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := *d.tracks.Load()
+	next := make(map[uint32]*relayIn, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	change(next)
+	d.tracks.Store(&next)
+}
+
+// relayIn feeds one relayed track from the datagram loop and from its
+// control stream's reader; the mutex makes them one writer, as the track
+// wants.
+type relayIn struct {
+	t     *sfu.Track
+	nacks chan nack // to the control stream's writer
+	stats *relayStats
+	in    *atomic.Uint64 // the node's relayed-in count
+
+	mu      sync.Mutex
+	closed  bool
+	started bool
+	ssrc    uint32
+	highest uint16 // the newest sequence number seen
+}
+
+// Gaps longer than maxNACKGap are not asked for: the far side's video cache
+// holds 256 packets, and a gap this long (over a second of 800 kbps video)
+// is a restart or an outage, which a keyframe repairs better.
+const maxNACKGap = 128
+
+// nackQueue bounds the NACK entries waiting for the control stream; a
+// full queue drops them (the packets stay lost).
+const nackQueue = 64
+
+func newRelayIn(t *sfu.Track, stats *relayStats, in *atomic.Uint64) *relayIn {
+	return &relayIn{t: t, nacks: make(chan nack, nackQueue), stats: stats, in: in}
+}
+
+// write forwards one packet and asks for the ones it shows missing.
+func (r *relayIn) write(b []byte, datagram bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	if datagram {
+		r.stats.datagrams.Add(1)
+	} else {
+		r.stats.stream.Add(1)
+	}
+	r.in.Add(1)
+	if len(b) >= 12 { // else the track counts it malformed
+		seq, ssrc := binary.BigEndian.Uint16(b[2:]), binary.BigEndian.Uint32(b[8:])
+		switch {
+		case !r.started || ssrc != r.ssrc:
+			r.started, r.ssrc, r.highest = true, ssrc, seq
+		case seqNewer(seq, r.highest):
+			if gap := seq - r.highest - 1; gap > 0 && gap <= maxNACKGap {
+				r.nack(r.highest+1, gap)
+			}
+			r.highest = seq
+		default:
+			r.stats.late.Add(1) // a resend, or reordered on the way
+		}
+	}
+	r.t.Write(b)
+}
+
+// nack asks for count packets from first, 17 to an entry.
+func (r *relayIn) nack(first, count uint16) {
+	for count > 0 {
+		k := nack{ssrc: r.ssrc, pid: first}
+		for i := uint16(1); i < 17 && i < count; i++ {
+			k.blp |= 1 << (i - 1)
+		}
+		n := min(count, 17)
+		select {
+		case r.nacks <- k:
+			r.stats.nacked.Add(uint64(n))
+		default:
+			r.stats.nacksDropped.Add(uint64(n))
+		}
+		first, count = first+n, count-n
+	}
+}
+
+// seqNewer reports whether a comes after b in 16-bit sequence space.
+func seqNewer(a, b uint16) bool { return a != b && a-b < 0x8000 }
+
+// relayStats counts one pull's packets (all its kinds).
+type relayStats struct {
+	datagrams, stream, late, nacked, nacksDropped atomic.Uint64
+}
+
+// RelayStats are the figures of the relays into this node running now.
+type RelayStats struct {
+	Datagrams uint64 // RTP packets that arrived in QUIC datagrams
+	Stream    uint64 // arrived on control streams: resends, packets too large for a datagram
+	Late      uint64 // arrived behind a newer packet: resends filling gaps (or reordered)
+	NACKed    uint64 // packets asked for again
+	// NACKsDropped are packets not asked for because the control stream
+	// was behind.
+	NACKsDropped uint64
+}
+
+// RelayStats sums the figures of the relays into this node running now.
+func (n *Node) RelayStats() RelayStats {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var s RelayStats
+	for _, p := range n.pulls {
+		s.Datagrams += p.stats.datagrams.Load()
+		s.Stream += p.stats.stream.Load()
+		s.Late += p.stats.late.Load()
+		s.NACKed += p.stats.nacked.Load()
+		s.NACKsDropped += p.stats.nacksDropped.Load()
+	}
+	return s
+}

@@ -1,0 +1,155 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// rtp is an RTP packet of size bytes.
+func rtp(ssrc uint32, seq uint16, size int) []byte {
+	b := make([]byte, size)
+	b[0], b[1] = 0x80, 96
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], uint32(seq)*3000)
+	binary.BigEndian.PutUint32(b[8:], ssrc)
+	b[12] = 0x41 // an H.264 slice
+	return b
+}
+
+// A peer asks node a for a track, as a near side does: live packets come in
+// datagrams named by the answer's stream id, a packet larger than a
+// datagram can be comes on the control stream instead of being lost, and a
+// NACK is answered from the publisher's cache on the control stream.
+func TestTheFarSideSendsWhatADatagramCannotTakeAndResendsOnTheControlStream(t *testing.T) {
+	media, err := sfu.New(sfu.Config{Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Close()
+	ca := testCA(t)
+	n, err := Start(Config{NodeID: "a", RedisURL: StartRedis(t), RelayAddr: "127.0.0.1:0", Credentials: testCredentials(t, ca, "a"), SFU: media})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	alice, err := media.Join("r", "alice", sfu.KindVideo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	track, err := alice.PublishTrack("alice/video", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := quic.DialAddr(ctx, n.RelayAddr(), clientTLS(testCredentials(t, ca, "b")), quicConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseWithError(0, "")
+	st, err := c.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeLine(st, hello{Room: "r", User: "alice", Kind: "video"}); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(st)
+	var a answer
+	if err := readLine(r, &a); err != nil || a.Error != "" || a.Stream == 0 || a.MimeType != sfu.MimeH264 {
+		t.Fatalf("answer %+v, %v", a, err)
+	}
+	if _, err := st.Write([]byte{feedbackStart}); err != nil {
+		t.Fatal(err)
+	}
+	type arrival struct {
+		seq      uint16
+		size     int
+		onStream bool
+	}
+	arrivals := make(chan arrival, 1000)
+	go func() {
+		for {
+			b, err := c.ReceiveDatagram(ctx)
+			if err != nil {
+				return
+			}
+			if id := binary.BigEndian.Uint32(b); id != a.Stream {
+				t.Errorf("a datagram for stream %d, want %d", id, a.Stream)
+			}
+			arrivals <- arrival{binary.BigEndian.Uint16(b[datagramHeader+2:]), len(b) - datagramHeader, false}
+		}
+	}()
+	go func() {
+		buf := make([]byte, sfu.MaxPacketSize)
+		for {
+			n, err := readPacket(r, buf)
+			if err != nil {
+				return
+			}
+			arrivals <- arrival{binary.BigEndian.Uint16(buf[2:]), n, true}
+		}
+	}()
+	next := func() arrival {
+		t.Helper()
+		select {
+		case p := <-arrivals:
+			return p
+		case <-ctx.Done():
+			t.Fatal("no packet within 10 s")
+			return arrival{}
+		}
+	}
+
+	// Every fifth packet is as large as an RTP packet may be: more than
+	// QUIC's datagram limit on a 1500-byte path.
+	const ssrc = 77
+	for seq := range uint16(20) {
+		size := 200
+		if seq%5 == 4 {
+			size = sfu.MaxPacketSize
+		}
+		track.Write(rtp(ssrc, seq, size))
+	}
+	for range 20 {
+		p := next()
+		if large := p.seq%5 == 4; p.onStream != large || (large && p.size != sfu.MaxPacketSize) {
+			t.Errorf("packet %d (%d bytes) came on the stream: %v", p.seq, p.size, p.onStream)
+		}
+	}
+
+	// The near side asks for 3 and 5 again; the track answers after its
+	// next packet.
+	var b [1 + nackSize]byte
+	b[0] = feedbackNACK
+	nack{ssrc: ssrc, pid: 3, blp: 0b10}.put(b[1:])
+	if _, err := st.Write(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	resent := map[uint16]bool{}
+	deadline := time.Now().Add(2 * time.Second)
+	for seq := uint16(20); len(resent) < 2 && time.Now().Before(deadline); seq++ {
+		track.Write(rtp(ssrc, seq, 200))
+		time.Sleep(5 * time.Millisecond)
+		for len(arrivals) > 0 {
+			if p := next(); p.seq < 20 {
+				if !p.onStream {
+					t.Errorf("resent packet %d came in a datagram", p.seq)
+				}
+				resent[p.seq] = true
+			}
+		}
+	}
+	if !resent[3] || !resent[5] {
+		t.Fatalf("resent %v, want 3 and 5", resent)
+	}
+}
