@@ -154,6 +154,21 @@ func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
 		g2, _, _ := got["video"].delivery()
 		t.Logf("audio %d video %d, B relays %v, in/out %v", g1, g2, b.Cluster().Relays(), fmt.Sprint(b.Cluster().RelayedPackets()))
 	}()
+	// A viewer with a forged userSig is refused on B exactly as on A.
+	for _, base := range []string{baseA, "http://" + b.HTTPAddr().String()} {
+		req, _ := http.NewRequest("POST", base+"/whep/"+fmt.Sprint(app)+"/4711/alice?userId=mallory", strings.NewReader("v=0"))
+		req.Header.Set("Authorization", "Bearer forged")
+		req.Header.Set("Content-Type", "application/sdp")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"code":70346`) {
+			t.Errorf("forged userSig on %s: %d %s, want 401 with 70346", base, resp.StatusCode, body)
+		}
+	}
 	time.Sleep(8 * time.Second)
 	for kind, s := range got {
 		n, span, ratio := s.delivery()

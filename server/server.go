@@ -163,7 +163,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.httpLn = ln
 	s.http = &http.Server{
-		Handler:           s.withCluster(s.routes()),
+		Handler:           s.routes(),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -401,6 +401,7 @@ func (s *Server) registry() *prometheus.Registry {
 			Name: "trtcd_apps_configured",
 			Help: "Number of applications (sdkAppIds) this server serves.",
 		}, func() float64 { return float64(s.cfg.Apps.Len()) }),
+		cluster.NewCollector(s.Cluster), // trtcd_cluster_*; nothing while single (the node starts after the routes are built)
 	)
 	return reg
 }

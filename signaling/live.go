@@ -238,6 +238,9 @@ func (l *Live) admitPlayer(name string, q url.Values) (*sfu.Session, string, pla
 	if cfg.NoAudio && cfg.NoVideo {
 		return nil, "", playerConfig{}, MediaError(sfu.ErrRecvVideoDenied)
 	}
+	if e := l.Rooms.Fetch(context.Background(), key, id.userID); e != nil {
+		return nil, "", playerConfig{}, e
+	}
 	if e := l.Rooms.ReserveViewer(key); e != nil {
 		return nil, "", playerConfig{}, e
 	}

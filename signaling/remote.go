@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"time"
 )
 
@@ -263,4 +264,37 @@ func (r *Registry) forgetRemote(app uint32, user string) {
 			r.remoteQuit(m.node, key, user, "replaced")
 		}
 	}
+}
+
+// fetchWait bounds how long a viewer waits for a publisher on another node
+// to be relayed here.
+const fetchWait = 3 * time.Second
+
+// SetFetch installs how a publisher on another node is made playable here
+// (the cluster starts relaying its tracks and waits for them); an error
+// means the cluster's directory could not be asked.
+func (r *Registry) SetFetch(fetch func(ctx context.Context, roomKey, publisher string) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fetch = fetch
+}
+
+// Fetch makes publisher playable on this node when it publishes on another
+// one; every viewer (WHEP, /ws, the Web SDK, RTMP and FLV players) calls it
+// before subscribing. On a single node, or for a local member, it does
+// nothing.
+func (r *Registry) Fetch(ctx context.Context, roomKey, publisher string) *Error {
+	r.mu.Lock()
+	fetch := r.fetch
+	local := r.rooms[roomKey] != nil && r.rooms[roomKey].members[publisher] != nil
+	r.mu.Unlock()
+	if fetch == nil || local {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, fetchWait)
+	defer cancel()
+	if err := fetch(ctx, roomKey, publisher); err != nil {
+		return Errorf(CodeClusterUnavailable, "%s cannot be played from this node now: %w", publisher, err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
@@ -109,6 +110,7 @@ type Registry struct {
 	send   func(RemoteEvent)
 	remote map[string]map[string]*remoteMember // room key → user → member
 	heard  map[string]time.Time                // node → last event
+	fetch  func(ctx context.Context, roomKey, publisher string) error
 }
 
 type userKey struct {
@@ -272,13 +274,6 @@ func (r *Registry) left(m *Member, reason string) {
 
 // Heartbeat records that a member is alive.
 func (r *Registry) Heartbeat(m *Member) { m.lastSeen.Store(time.Now().UnixNano()) }
-
-// IsMember reports whether user is a member of the room on this node.
-func (r *Registry) IsMember(roomKey, user string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.rooms[roomKey] != nil && r.rooms[roomKey].members[user] != nil
-}
 
 // Exists reports whether a room is live.
 func (r *Registry) Exists(key string) bool {

@@ -175,6 +175,10 @@ func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if e := w.Rooms.Fetch(r.Context(), room, r.PathValue("publisher")); e != nil {
+		WriteError(rw, e)
+		return
+	}
 	if e := w.Rooms.ReserveViewer(room); e != nil {
 		WriteError(rw, e)
 		return

@@ -277,6 +277,9 @@ func (c *wsConn) subscribe(req *Request, m *Member) (any, *Error) {
 	if e := decodeData(req, &d); e != nil {
 		return nil, e
 	}
+	if e := c.ws.Rooms.Fetch(context.Background(), m.Room.Key, d.UserID); e != nil {
+		return nil, e
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
 	defer cancel()
 	sess, answer, err := c.ws.SFU.Subscribe(ctx, sfu.SubscribeRequest{Room: m.Room.Key, UserID: m.UserID, Publisher: d.UserID,

@@ -101,6 +101,9 @@ func (c *conn) subscribe(req *Request, m *signaling.Member) (any, *signaling.Err
 	if e != nil {
 		return nil, e
 	}
+	if e := c.h.Rooms.Fetch(context.Background(), m.Room.Key, d.SrcUserID); e != nil {
+		return nil, e
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
 	defer cancel()
 	sess, answer, err := c.h.SFU.Subscribe(ctx, sfu.SubscribeRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer,

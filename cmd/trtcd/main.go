@@ -2,7 +2,7 @@
 //
 //	trtcd serve     run the server
 //	trtcd sig       generate and verify userSig / privateMapKey tokens
-//	trtcd cluster   create the certificates cluster nodes authenticate with
+//	trtcd cluster   create the certificates cluster nodes authenticate with; show the cluster
 //	trtcd version   print the version
 package main
 
@@ -29,6 +29,7 @@ Usage:
   trtcd sig verify privatemapkey ...
   trtcd bench [flags]            load-test a server over WHIP/WHEP (trtcd bench -h)
   trtcd cluster init|issue ...   certificates for cluster nodes (trtcd cluster -h)
+  trtcd cluster status ...       the cluster's nodes, rooms and publications (--redis URL)
   trtcd version                  print the version
 `
 

@@ -1,0 +1,108 @@
+package cluster
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// startTestNode starts a node with its own sfu, on redisURL.
+func startTestNode(t *testing.T, ca *CA, redisURL, id string) *Node {
+	t.Helper()
+	media, err := sfu.New(sfu.Config{Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { media.Close() })
+	n, err := Start(Config{NodeID: id, RedisURL: redisURL, RelayAddr: "127.0.0.1:0", Credentials: testCredentials(t, ca, id), SFU: media})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
+
+// gather collects c through a pedantic registry, which also checks that
+// every metric matches a described one, and returns the families by name.
+func gather(t *testing.T, c prometheus.Collector) map[string][]map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// name → one map per series: label values under their names, the
+	// value under "".
+	out := map[string][]map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			s := map[string]float64{}
+			for _, l := range m.GetLabel() {
+				s[l.GetName()+"="+l.GetValue()] = 1
+			}
+			switch {
+			case m.GetCounter() != nil:
+				s[""] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				s[""] = m.GetGauge().GetValue()
+			}
+			out[mf.GetName()] = append(out[mf.GetName()], s)
+		}
+	}
+	return out
+}
+
+func TestRelayMetricsShowThePeersANodeIsConnectedTo(t *testing.T) {
+	ca := testCA(t)
+	redisURL := StartRedis(t)
+	a := startTestNode(t, ca, redisURL, "a")
+	b := startTestNode(t, ca, redisURL, "b")
+	// a pulls from b over one connection (what a relay does first).
+	if _, err := a.dialer.conn(context.Background(), b.RelayAddr()); err != nil {
+		t.Fatal(err)
+	}
+
+	got := gather(t, NewCollector(func() *Node { return a }))
+	for _, name := range []string{"trtcd_cluster_relayed_packets_total", "trtcd_cluster_relays", "trtcd_cluster_relay_connections",
+		"trtcd_cluster_peer_rtt_seconds", "trtcd_cluster_peer_sent_bytes_total", "trtcd_cluster_peer_received_bytes_total",
+		"trtcd_cluster_peer_sent_packets_total", "trtcd_cluster_peer_lost_packets", "trtcd_cluster_peer_lost_bytes"} {
+		if len(got[name]) == 0 {
+			t.Errorf("%s is missing", name)
+		}
+	}
+	if dirs := got["trtcd_cluster_relayed_packets_total"]; len(dirs) != 2 || dirs[0]["direction=in"] != 1 || dirs[1]["direction=out"] != 1 {
+		t.Errorf("relayed packets = %v, want direction in and out", dirs)
+	}
+	if c := got["trtcd_cluster_relay_connections"]; len(c) != 1 || c[0][""] != 1 {
+		t.Errorf("relay connections = %v, want 1", c)
+	}
+	rtt := got["trtcd_cluster_peer_rtt_seconds"]
+	if len(rtt) != 1 || rtt[0]["peer="+b.RelayAddr()] != 1 || rtt[0][""] <= 0 || rtt[0][""] > 1 {
+		t.Errorf("peer rtt = %v, want one series for peer %s, above 0 and under a second on loopback", rtt, b.RelayAddr())
+	}
+	if sent := got["trtcd_cluster_peer_sent_bytes_total"]; len(sent) != 1 || sent[0][""] < 1000 { // the handshake alone
+		t.Errorf("bytes sent to b = %v", sent)
+	}
+
+	// b dialed nobody: no peer series, zero connections.
+	got = gather(t, NewCollector(func() *Node { return b }))
+	if c := got["trtcd_cluster_relay_connections"]; len(c) != 1 || c[0][""] != 0 || len(got["trtcd_cluster_peer_rtt_seconds"]) != 0 {
+		t.Errorf("b: connections %v, rtt %v; want 0 and no series", c, got["trtcd_cluster_peer_rtt_seconds"])
+	}
+	if peers := a.PeerStats(); len(peers) != 1 || peers[0].Relay != b.RelayAddr() {
+		t.Errorf("a's peers = %+v", peers)
+	}
+}
+
+func TestASingleServerCollectsNoClusterMetrics(t *testing.T) {
+	got := gather(t, NewCollector(func() *Node { return nil }))
+	if names := slices.Collect(maps.Keys(got)); len(names) != 0 {
+		t.Errorf("a server outside a cluster exposes %v", names)
+	}
+}
