@@ -28,7 +28,7 @@ func TestARedisOutageKeepsCallsAndRefusesOnlyWhatNeedsTheDirectory(t *testing.T)
 	got, _ := watchAcross(t, a, b, room)
 	time.Sleep(time.Second)
 	for _, s := range got {
-		s.pause()
+		s.Pause()
 	}
 
 	redis.Stop()
@@ -38,7 +38,7 @@ func TestARedisOutageKeepsCallsAndRefusesOnlyWhatNeedsTheDirectory(t *testing.T)
 	if err := testpeer.ReceiveAudioVideo(view); err != nil {
 		t.Fatal(err)
 	}
-	offer(t, view)
+	testpeer.Offer(t, view)
 	// alice is relayed to B already: carol may play her from B's relay.
 	if ans, _, status := post(t, whep, "carol", view); status != http.StatusCreated {
 		t.Fatalf("a viewer of a publisher B relays already got %d %s", status, ans)
@@ -46,14 +46,14 @@ func TestARedisOutageKeepsCallsAndRefusesOnlyWhatNeedsTheDirectory(t *testing.T)
 	other := fmt.Sprintf("http://%s/whep/%d/%s/dave?userId=erin", b.HTTPAddr(), app, room)
 	view2 := testpeer.NewPeer(t, testpeer.Options{})
 	testpeer.ReceiveAudioVideo(view2)
-	offer(t, view2)
+	testpeer.Offer(t, view2)
 	ans, _, status := post(t, other, "erin", view2)
 	if status != http.StatusServiceUnavailable || !strings.Contains(ans, `"code":14010`) {
 		t.Fatalf("a viewer of a publisher the directory would have to find: %d %s, want 503 with 14010", status, ans)
 	}
 	time.Sleep(8 * time.Second)
 	for kind, s := range got {
-		if p := s.pause(); p > time.Second {
+		if p := s.Pause(); p > time.Second {
 			t.Errorf("%s paused for %s during the outage", kind, p)
 		}
 	}
@@ -64,15 +64,15 @@ func TestARedisOutageKeepsCallsAndRefusesOnlyWhatNeedsTheDirectory(t *testing.T)
 		return err == nil && len(pubs) == 2
 	})
 	for kind, s := range got {
-		n, span, ratio := s.delivery()
-		t.Logf("%s through the outage: %d of %d packets (%.2f%%), longest pause %s", kind, n, span, 100*ratio, s.pause())
+		n, span, ratio := s.Delivery()
+		t.Logf("%s through the outage: %d of %d packets (%.2f%%), longest pause %s", kind, n, span, 100*ratio, s.Pause())
 		if ratio < 0.99 {
 			t.Errorf("%s delivery %.2f%% < 99%%", kind, 100*ratio)
 		}
 	}
 	view3 := testpeer.NewPeer(t, testpeer.Options{})
 	testpeer.ReceiveAudioVideo(view3)
-	offer(t, view3)
+	testpeer.Offer(t, view3)
 	testpeer.WaitFor(t, "a new viewer on B after the outage", 10*time.Second, func() bool {
 		ans, _, status = post(t, strings.Replace(whep, "carol", "frank", 1), "frank", view3)
 		return status == http.StatusCreated

@@ -1,15 +1,11 @@
 package cluster_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 
 	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
@@ -19,58 +15,11 @@ import (
 // watchAcross publishes alice over WHIP on a and has bob watch her over
 // WHEP on b; it returns what bob gets, by kind, once both kinds flow, and
 // alice's WHIP session URL on a.
-func watchAcross(t *testing.T, a, b *server.Server, room string) (map[string]*seqs, string) {
+func watchAcross(t *testing.T, a, b *server.Server, room string) (map[string]*testpeer.Seqs, string) {
 	t.Helper()
-	baseA, baseB := "http://"+a.HTTPAddr().String(), "http://"+b.HTTPAddr().String()
-	pub := testpeer.NewPeer(t, testpeer.Options{})
-	src, err := testpeer.NewSource("alice", 600, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.AddTo(pub); err != nil {
-		t.Fatal(err)
-	}
-	offer(t, pub)
-	ans, whipSession, status := post(t, fmt.Sprintf("%s/whip/%d/%s/alice", baseA, app, room), "alice", pub)
-	if status != http.StatusCreated {
-		t.Fatalf("WHIP on A: %d %s", status, ans)
-	}
-	if err := pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stopSource := context.WithCancel(context.Background())
-	t.Cleanup(stopSource)
-	go src.Run(ctx)
-
-	view := testpeer.NewPeer(t, testpeer.Options{})
-	if err := testpeer.ReceiveAudioVideo(view); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]*seqs{"audio": {}, "video": {}}
-	view.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		s := got[tr.Kind().String()]
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			s.add(p.SequenceNumber, tr.Codec().MimeType)
-		}
-	})
-	offer(t, view)
-	testpeer.WaitFor(t, "the WHEP answer from B", 15*time.Second, func() bool {
-		ans, _, status = post(t, fmt.Sprintf("%s/whep/%d/%s/alice?userId=bob", baseB, app, room), "bob", view)
-		return status == http.StatusCreated
-	})
-	if err := view.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans}); err != nil {
-		t.Fatal(err)
-	}
-	testpeer.WaitFor(t, "bob's first audio and video", 10*time.Second, func() bool {
-		g1, _, _ := got["audio"].delivery()
-		g2, _, _ := got["video"].delivery()
-		return g1 > 0 && g2 > 0
-	})
-	return got, whipSession
+	session := testpeer.PublishWHIP(t, fmt.Sprintf("http://%s/whip/%d/%s/alice", a.HTTPAddr(), app, room), userSig("alice"), 600)
+	got := testpeer.WatchWHEP(t, fmt.Sprintf("http://%s/whep/%d/%s/alice?userId=bob", b.HTTPAddr(), app, room), userSig("bob"))
+	return got, session
 }
 
 // The link between the nodes loses 5 % of the media datagrams: node B
@@ -94,9 +43,9 @@ func TestAViewerAcrossALossyRelayGetsNearlyEveryPacketThanksToNACKs(t *testing.T
 
 	var n, span int
 	for kind, s := range got {
-		g, sp, ratio := s.delivery()
+		g, sp, ratio := s.Delivery()
 		n, span = n+g, span+sp
-		t.Logf("%s (%s): %d of %d packets (%.2f%%)", kind, s.codec, g, sp, 100*ratio)
+		t.Logf("%s (%s): %d of %d packets (%.2f%%)", kind, s.Codec(), g, sp, 100*ratio)
 		if ratio < 0.99 {
 			t.Errorf("%s delivery %.2f%% < 99%%", kind, 100*ratio)
 		}

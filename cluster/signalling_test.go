@@ -42,7 +42,7 @@ func TestRoomEventsCrossNodes(t *testing.T) {
 	if got := strings.Split(carol.Members(), ","); len(got) != 2 {
 		t.Fatalf("carol's join on A listed %v, want bob and alice (on B)", got)
 	}
-	bob.Conn.WriteJSON(map[string]any{"id": 2, "type": "leave"})
+	bob.Send(map[string]any{"id": 2, "type": "leave"})
 	carol.Expect("member-quit bob leave", within)
 	carol.Quiet(500 * time.Millisecond)
 }

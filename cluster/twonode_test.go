@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,80 +66,10 @@ func startNode(t *testing.T, redisURL, id string) *server.Server {
 
 func userSig(user string) string { return tlssig.GenUserSig(appKey, app, user, time.Hour, time.Now()) }
 
-// post sends an SDP offer and returns the answer and the session URL.
+// post sends an SDP offer with user's userSig.
 func post(t *testing.T, url, user string, pc *webrtc.PeerConnection) (answer, location string, status int) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(pc.LocalDescription().SDP))
-	req.Header.Set("Content-Type", "application/sdp")
-	req.Header.Set("Authorization", "Bearer "+userSig(user))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b), resp.Header.Get("Location"), resp.StatusCode
-}
-
-func offer(t *testing.T, pc *webrtc.PeerConnection) {
-	t.Helper()
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	pc.SetLocalDescription(o)
-	<-gathered
-}
-
-// seqs counts the distinct RTP sequence numbers a viewer got for one kind.
-type seqs struct {
-	mu       sync.Mutex
-	seen     map[uint16]bool
-	min, max int // unwrapped
-	last     int
-	codec    string
-	lastAt   time.Time
-	maxPause time.Duration // the longest time without a packet
-}
-
-func (s *seqs) add(seq uint16, codec string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.seen == nil {
-		s.seen, s.min, s.max, s.last, s.codec = map[uint16]bool{}, int(seq), int(seq), int(seq), codec
-	}
-	// unwrap relative to the last packet
-	d := int(int16(seq - uint16(s.last)))
-	u := s.last + d
-	s.last = u
-	s.seen[seq] = true
-	s.min, s.max = min(s.min, u), max(s.max, u)
-	now := time.Now()
-	if !s.lastAt.IsZero() {
-		s.maxPause = max(s.maxPause, now.Sub(s.lastAt))
-	}
-	s.lastAt = now
-}
-
-// pause is the longest time without a packet so far, and resets it.
-func (s *seqs) pause() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.maxPause
-	s.maxPause = 0
-	return p
-}
-
-// delivery is the share of the sequence range that arrived.
-func (s *seqs) delivery() (got, span int, ratio float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.seen == nil {
-		return 0, 0, 0
-	}
-	span = s.max - s.min + 1
-	return len(s.seen), span, float64(len(s.seen)) / float64(span)
+	return testpeer.PostSDP(t, url, userSig(user), pc)
 }
 
 func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
@@ -150,8 +79,8 @@ func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
 	baseA := "http://" + a.HTTPAddr().String()
 	got, whipSession := watchAcross(t, a, b, "4711")
 	defer func() {
-		g1, _, _ := got["audio"].delivery()
-		g2, _, _ := got["video"].delivery()
+		g1, _, _ := got["audio"].Delivery()
+		g2, _, _ := got["video"].Delivery()
 		t.Logf("audio %d video %d, B relays %v, in/out %v", g1, g2, b.Cluster().Relays(), fmt.Sprint(b.Cluster().RelayedPackets()))
 	}()
 	// A viewer with a forged userSig is refused on B exactly as on A.
@@ -171,19 +100,19 @@ func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
 	}
 	time.Sleep(8 * time.Second)
 	for kind, s := range got {
-		n, span, ratio := s.delivery()
-		t.Logf("%s (%s): %d of %d packets (%.2f%%)", kind, s.codec, n, span, 100*ratio)
+		n, span, ratio := s.Delivery()
+		t.Logf("%s (%s): %d of %d packets (%.2f%%)", kind, s.Codec(), n, span, 100*ratio)
 		if ratio < 0.99 {
 			t.Errorf("%s delivery %.2f%% < 99%%", kind, 100*ratio)
 		}
 	}
-	if n, _, _ := got["audio"].delivery(); n < 300 { // 50 packets a second for 8 s
+	if n, _, _ := got["audio"].Delivery(); n < 300 { // 50 packets a second for 8 s
 		t.Errorf("only %d audio packets in 8 s", n)
 	}
-	if n, _, _ := got["video"].delivery(); n < 200 {
+	if n, _, _ := got["video"].Delivery(); n < 200 {
 		t.Errorf("only %d video packets in 8 s", n)
 	}
-	if c := got["video"].codec; c != webrtc.MimeTypeH264 {
+	if c := got["video"].Codec(); c != webrtc.MimeTypeH264 {
 		t.Errorf("video codec %q, want H264", c)
 	}
 	if relays := b.Cluster().Relays(); len(relays) != 1 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/signaling/tlssig"
@@ -47,28 +48,50 @@ func copyInto(t *testing.T, from, to string) {
 	}
 }
 
-// kill -9 a node mid-call: the members on the other node are told once
-// that its member left, and the directory forgets the node by itself.
-func TestAKilledNodesMembersLeaveTheOthersOnce(t *testing.T) {
+// Two `trtcd serve` nodes: a publisher on a is played on b for 30 s with
+// at least 99.5 % of its packets; then b is killed with -9 mid-call: a's
+// members are told once that b's member left, b's viewer rejoins on a and
+// plays again within 5 s, and the directory forgets b by itself.
+func TestAcrossTwoNodesAndAfterOneIsKilled(t *testing.T) {
 	const app, key = 1400000001, "cluster-kill9-key"
 	redisURL := testredis.Start(t)
 	nodes := startNodes(t, redisURL, app, key, "a", "b")
 	sig := func(user string) string { return tlssig.GenUserSig(key, app, user, time.Hour, time.Now()) }
 	time.Sleep(500 * time.Millisecond) // both on the bus
 
-	alice := testws.Join(t, nodes["a"].addr, app, "alice", sig("alice"), 5150)
+	carol := testws.Join(t, nodes["a"].addr, app, "carol", sig("carol"), 5150)
 	bob := testws.Join(t, nodes["b"].addr, app, "bob", sig("bob"), 5150)
-	if bob.Members() != "alice" {
+	if bob.Members() != "carol" {
 		t.Fatalf("bob's join on b listed %q", bob.Members())
 	}
-	alice.Expect("member-join bob", 5*time.Second)
+	carol.Expect("member-join bob", 5*time.Second)
+
+	testpeer.PublishWHIP(t, fmt.Sprintf("http://%s/whip/%d/5150/alice", nodes["a"].addr, app), sig("alice"), 600)
+	carol.Expect("member-join alice", 5*time.Second)
+	carol.Expect("stream-add alice audio", 5*time.Second)
+	carol.Expect("stream-add alice video", 5*time.Second)
+	whep := "http://%s/whep/1400000001/5150/alice?userId=viewer"
+	got := testpeer.WatchWHEP(t, fmt.Sprintf(whep, nodes["b"].addr), sig("viewer"))
+	time.Sleep(30 * time.Second)
+	for kind, s := range got {
+		n, span, ratio := s.Delivery()
+		t.Logf("%s relayed a → b for 30 s: %d of %d packets (%.2f%%)", kind, n, span, 100*ratio)
+		if ratio < 0.995 {
+			t.Errorf("%s delivery %.2f%% < 99.5%%", kind, 100*ratio)
+		}
+	}
 
 	killed := time.Now()
 	nodes["b"].cmd.Process.Kill()
 	nodes["b"].cmd.Wait()
-	alice.Expect("member-quit bob disconnect", 10*time.Second)
+	testpeer.WatchWHEP(t, fmt.Sprintf(whep, nodes["a"].addr), sig("viewer"))
+	t.Logf("the viewer plays again on a %s after the kill", time.Since(killed).Round(100*time.Millisecond))
+	if d := time.Since(killed); d > 5*time.Second {
+		t.Errorf("the viewer played again only %s after the kill, want within 5 s", d)
+	}
+	carol.Expect("member-quit bob disconnect", 10*time.Second)
 	t.Logf("member-quit %s after the kill", time.Since(killed).Round(100*time.Millisecond))
-	alice.Quiet(3 * time.Second) // once
+	carol.Quiet(3 * time.Second) // once
 
 	dir, err := cluster.NewDirectory(redisURL, time.Second)
 	if err != nil {

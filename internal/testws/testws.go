@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,27 @@ type Member struct {
 	Events chan string
 	// Joined is the join reply's data (and its code as "code").
 	Joined map[string]any
+	sendMu sync.Mutex
+}
+
+// heartbeatEvery keeps a member alive through long tests (the server's
+// timeout is 30 s by default).
+const heartbeatEvery = 5 * time.Second
+
+// Send writes one request frame.
+func (m *Member) Send(frame map[string]any) error {
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
+	return m.Conn.WriteJSON(frame)
+}
+
+func (m *Member) heartbeats() {
+	for id := 1000; ; id++ {
+		time.Sleep(heartbeatEvery)
+		if m.Send(map[string]any{"id": id, "type": "heartbeat"}) != nil {
+			return
+		}
+	}
 }
 
 // Join dials ws://addr/ws and joins room as user; the test fails unless
@@ -33,7 +55,7 @@ func Join(t testing.TB, addr string, app uint32, user, userSig string, room uint
 	}
 	t.Cleanup(func() { conn.Close() })
 	m := &Member{t: t, Conn: conn, Events: make(chan string, 100)}
-	if err := conn.WriteJSON(map[string]any{"id": 1, "type": "join", "data": map[string]any{
+	if err := m.Send(map[string]any{"id": 1, "type": "join", "data": map[string]any{
 		"sdkAppId": app, "userId": user, "userSig": userSig, "roomId": room}}); err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +69,7 @@ func Join(t testing.TB, addr string, app uint32, user, userSig string, room uint
 	case <-time.After(5 * time.Second):
 		t.Fatalf("%s's join got no reply", user)
 	}
+	go m.heartbeats()
 	return m
 }
 
