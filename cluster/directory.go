@@ -29,6 +29,7 @@ type NodeInfo struct {
 	Relay   string `json:"relay"`           // QUIC relay address
 	Media   string `json:"media,omitempty"` // public WebRTC UDP address
 	HTTP    string `json:"http,omitempty"`  // signalling base address
+	HTTPS   string `json:"https,omitempty"` // the same over TLS (the Web SDK's), if any
 	Rooms   int    `json:"rooms"`
 	Streams int    `json:"streams"`
 	Updated int64  `json:"updated"` // Unix milliseconds of the heartbeat

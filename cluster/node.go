@@ -23,13 +23,17 @@ type Config struct {
 	// Credentials are the node's certificate from the cluster CA and the
 	// CA: relay connections are mutually authenticated with them.
 	Credentials *Credentials
-	// MediaAddr and HTTPAddr are published in the node's directory record.
-	MediaAddr, HTTPAddr string
-	SFU                 *sfu.SFU
+	// MediaAddr, HTTPAddr and HTTPSAddr are published in the node's
+	// directory record: where clients reach it (HTTPS empty: none).
+	MediaAddr, HTTPAddr, HTTPSAddr string
+	SFU                            *sfu.SFU
 	// Rooms reports whether this node has members in a room (the
 	// signalling registry): a node relays remote publishers into rooms it
 	// has members in.
-	Rooms interface{ Exists(key string) bool }
+	Rooms interface {
+		Exists(key string) bool
+		Keys() []string // the rooms with members here
+	}
 	// Heartbeat is how often the node renews its directory entries
 	// (default 1 s); TTL is how long they outlive a silent node (default
 	// 3 heartbeats). Poll is how often the node looks for remote

@@ -1,11 +1,15 @@
 package cluster_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/server"
 )
@@ -45,4 +49,40 @@ func TestRoomEventsCrossNodes(t *testing.T) {
 	bob.Send(map[string]any{"id": 2, "type": "leave"})
 	carol.Expect("member-quit bob leave", within)
 	carol.Quiet(500 * time.Millisecond)
+}
+
+// locateRoom asks a node's REST API where a room's next member should go.
+func locateRoom(t *testing.T, srv *server.Server, room int) map[string]any {
+	t.Helper()
+	url := fmt.Sprintf("http://%s/v4/trtcd/locate_room?sdkappid=%d&identifier=administrator&usersig=%s&contenttype=json",
+		srv.HTTPAddr(), app, userSig("administrator"))
+	resp, err := http.Post(url, "application/json", strings.NewReader(fmt.Sprintf(`{"roomId": %d}`, room)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply map[string]any
+	json.NewDecoder(resp.Body).Decode(&reply)
+	return reply
+}
+
+// Placement: a room that lives on a node is placed there, whichever node
+// is asked; a new room goes to a node of the cluster.
+func TestRoomsArePlacedWhereTheyLive(t *testing.T) {
+	redisURL := cluster.StartRedis(t)
+	a := startNode(t, redisURL, "node-a")
+	b := startNode(t, redisURL, "node-b")
+	joinWS(t, b, "bob") // room 5150 lives on B
+	testpeer.WaitFor(t, "B's heartbeat to list room 5150", 3*time.Second, func() bool {
+		return locateRoom(t, a, 5150)["node"] == "node-b"
+	})
+	if got := locateRoom(t, a, 5150); got["http"] != b.HTTPAddr().String() || got["cluster"] != true {
+		t.Fatalf("room 5150 from A: %v, want node-b at %s", got, b.HTTPAddr())
+	}
+	if got := locateRoom(t, b, 5150)["node"]; got != "node-b" {
+		t.Fatalf("room 5150 from B: %v", got)
+	}
+	if got := locateRoom(t, a, 9999)["node"]; got != "node-a" && got != "node-b" {
+		t.Fatalf("a new room was placed on %v", got)
+	}
 }

@@ -89,11 +89,16 @@ func (n *Node) heartbeat() error {
 		roomSet[k.room] = true
 	}
 	n.mu.Unlock()
+	if n.cfg.Rooms != nil {
+		for _, r := range n.cfg.Rooms.Keys() {
+			roomSet[r] = true
+		}
+	}
 	rooms := make([]string, 0, len(roomSet))
 	for r := range roomSet {
 		rooms = append(rooms, r)
 	}
-	info := NodeInfo{ID: n.cfg.NodeID, Relay: n.RelayAddr(), Media: n.cfg.MediaAddr, HTTP: n.cfg.HTTPAddr,
+	info := NodeInfo{ID: n.cfg.NodeID, Relay: n.RelayAddr(), Media: n.cfg.MediaAddr, HTTP: n.cfg.HTTPAddr, HTTPS: n.cfg.HTTPSAddr,
 		Rooms: len(rooms), Streams: len(pubs)}
 	if err := n.dir.Heartbeat(ctx, info); err != nil {
 		return err

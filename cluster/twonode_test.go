@@ -41,7 +41,7 @@ func startNode(t *testing.T, redisURL, id string) *server.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
+	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey, Admins: []string{"administrator"}})
 	if err != nil {
 		t.Fatal(err)
 	}

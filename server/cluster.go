@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
@@ -29,7 +30,7 @@ func (s *Server) startCluster() error {
 	}
 	n, err := cluster.Start(cluster.Config{
 		NodeID: c.NodeID, RedisURL: c.RedisURL, RelayAddr: c.RelayAddr, Credentials: c.Credentials,
-		MediaAddr: s.sfu.UDPAddr(), HTTPAddr: s.httpLn.Addr().String(),
+		MediaAddr: s.sfu.UDPAddr(), HTTPAddr: s.advertised(s.httpLn.Addr()), HTTPSAddr: s.advertised(s.HTTPSAddr()),
 		SFU: s.sfu, Rooms: s.rooms, Heartbeat: c.Heartbeat, TTL: c.TTL, Logger: s.log,
 	})
 	if err != nil {
@@ -41,7 +42,24 @@ func (s *Server) startCluster() error {
 		_, err := n.Want(ctx, room, publisher)
 		return err
 	})
+	s.rooms.SetPlace(func(ctx context.Context, room string) (signaling.Placement, error) {
+		info, err := n.Place(ctx, room)
+		return signaling.Placement{Node: info.ID, HTTP: info.HTTP, HTTPS: info.HTTPS}, err
+	})
 	return nil
+}
+
+// advertised is where clients reach a listener: its port on the public
+// address when one is configured (--public-ip), else its own address.
+func (s *Server) advertised(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if len(s.cfg.Media.PublicIPs) == 0 {
+		return a.String()
+	}
+	_, port, _ := net.SplitHostPort(a.String())
+	return net.JoinHostPort(s.cfg.Media.PublicIPs[0], port)
 }
 
 // federate carries room events between this node's registry and the

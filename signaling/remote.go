@@ -298,3 +298,33 @@ func (r *Registry) Fetch(ctx context.Context, roomKey, publisher string) *Error 
 	}
 	return nil
 }
+
+// Placement is the node that should serve a room's next member.
+type Placement struct {
+	Node  string `json:"node"`
+	HTTP  string `json:"http"`            // its signalling address, host:port
+	HTTPS string `json:"https,omitempty"` // over TLS (the Web SDK's), if it has one
+}
+
+// SetPlace installs how rooms are placed on the cluster's nodes.
+func (r *Registry) SetPlace(place func(ctx context.Context, roomKey string) (Placement, error)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.place = place
+}
+
+// Place says where a room's next member should go; ok is false on a single
+// node (here, then).
+func (r *Registry) Place(ctx context.Context, roomKey string) (p Placement, ok bool, e *Error) {
+	r.mu.Lock()
+	place := r.place
+	r.mu.Unlock()
+	if place == nil {
+		return Placement{}, false, nil
+	}
+	p, err := place(ctx, roomKey)
+	if err != nil {
+		return Placement{}, false, Errorf(CodeClusterUnavailable, "no node can be chosen for room %s now: %w", roomKey, err)
+	}
+	return p, true, nil
+}

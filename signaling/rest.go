@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -41,7 +42,7 @@ const maxRESTBody = 16 << 10
 //	POST /v4/trtcd/{op}?sdkappid=&identifier=&usersig=
 //
 // with op one of enter_room, exit_room, heartbeat, get_room_list,
-// get_room_members, kick_user, close_room. It authenticates like Tencent's
+// get_room_members, kick_user, close_room, locate_room. It authenticates like Tencent's
 // server APIs: identifier is one of the app's admin identifiers and usersig
 // that identifier's userSig.
 type RoomAPI struct {
@@ -111,6 +112,8 @@ func (a *RoomAPI) serve(w http.ResponseWriter, r *http.Request) {
 		data, e = a.classroomOp(app, r.PathValue("op"), req)
 	case "close_room":
 		data, e = a.close(app, req)
+	case "locate_room":
+		data, e = a.locate(r.Context(), app, req)
 	default:
 		e = Errorf(RestBadRequest, "unknown operation %q", r.PathValue("op"))
 	}
@@ -215,6 +218,21 @@ func (a *RoomAPI) members(app App, req restRequest) (map[string]any, *Error) {
 		return nil, e
 	}
 	return map[string]any{"roomUUID": room.UUID, "members": a.Rooms.RoomMembers(room)}, nil
+}
+
+// locate says which node a room's next member should use: the one that
+// has the room, or the least-loaded (clusters; a single node answers
+// itself, with cluster false).
+func (a *RoomAPI) locate(ctx context.Context, app App, req restRequest) (map[string]any, *Error) {
+	room, e := req.room()
+	if e != nil {
+		return nil, e
+	}
+	p, ok, e := a.Rooms.Place(ctx, RoomKey(app.SDKAppID, room))
+	if e != nil {
+		return nil, e
+	}
+	return map[string]any{"cluster": ok, "node": p.Node, "http": p.HTTP, "https": p.HTTPS}, nil
 }
 
 func (a *RoomAPI) close(app App, req restRequest) (map[string]any, *Error) {

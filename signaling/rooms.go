@@ -111,6 +111,7 @@ type Registry struct {
 	remote map[string]map[string]*remoteMember // room key → user → member
 	heard  map[string]time.Time                // node → last event
 	fetch  func(ctx context.Context, roomKey, publisher string) error
+	place  func(ctx context.Context, roomKey string) (Placement, error)
 }
 
 type userKey struct {
@@ -274,6 +275,17 @@ func (r *Registry) left(m *Member, reason string) {
 
 // Heartbeat records that a member is alive.
 func (r *Registry) Heartbeat(m *Member) { m.lastSeen.Store(time.Now().UnixNano()) }
+
+// Keys lists the rooms with members on this node.
+func (r *Registry) Keys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := make([]string, 0, len(r.rooms))
+	for k := range r.rooms {
+		keys = append(keys, k)
+	}
+	return keys
+}
 
 // Exists reports whether a room is live.
 func (r *Registry) Exists(key string) bool {

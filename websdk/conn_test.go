@@ -1,6 +1,7 @@
 package websdk
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -254,5 +255,44 @@ func TestRemovedByTheApplication(t *testing.T) {
 	rooms.CloseRoom(rooms.Find(testApp, "", tlssig.Room{ID: 1234}))
 	if f := alice.next(cmdClientBanned); string(f.Data) != `{"reason":"room_disband"}` {
 		t.Fatalf("room closed: %s", f.Data)
+	}
+}
+
+// In a cluster the schedule sends the SDK to the node placed for the room
+// (the one that has it, or the least loaded), when that node serves TLS.
+func TestScheduleSendsTheSDKToTheRoomsNode(t *testing.T) {
+	base, rooms := signallingServerWithRooms(t)
+	var asked string
+	rooms.SetPlace(func(_ context.Context, roomKey string) (signaling.Placement, error) {
+		asked = roomKey
+		return signaling.Placement{Node: "b", HTTP: "10.0.0.2:8080", HTTPS: "10.0.0.2:8443"}, nil
+	})
+	form := func(fields ...string) string {
+		var b strings.Builder
+		for i := 0; i < len(fields); i += 2 {
+			fmt.Fprintf(&b, "--x\r\nContent-Disposition: form-data; name=%q\r\n\r\n%s\r\n", fields[i], fields[i+1])
+		}
+		return b.String() + "--x--\r\n"
+	}
+	for _, c := range []struct {
+		body, domain, room string
+	}{
+		{form("sdkAppId", fmt.Sprint(testApp), "groupId", "1234", "isStrGroupId", "false"), "10.0.0.2:8443" + Prefix,
+			signaling.RoomKey(testApp, tlssig.Room{ID: 1234})},
+		{form("sdkAppId", fmt.Sprint(testApp), "groupId", "class-7", "isStrGroupId", "true"), "10.0.0.2:8443" + Prefix,
+			signaling.RoomKey(testApp, tlssig.Room{Str: "class-7"})},
+		{form("userId", "alice"), strings.TrimPrefix(base, "http://") + Prefix, ""}, // no room: this node
+	} {
+		asked = ""
+		resp, err := http.Post(base+Prefix+"/api/v1/config", "multipart/form-data; boundary=x", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s scheduleReply
+		json.NewDecoder(resp.Body).Decode(&s)
+		resp.Body.Close()
+		if len(s.Data.Domains) != 1 || s.Data.Domains[0] != c.domain || asked != c.room {
+			t.Fatalf("schedule sent the SDK to %v (placement asked for %q), want %s for %q", s.Data.Domains, asked, c.domain, c.room)
+		}
 	}
 }

@@ -2,8 +2,13 @@ package websdk
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"strconv"
+
+	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
 // scheduleReply is the schedule endpoint's answer: where the signalling
@@ -38,8 +43,7 @@ const maxScheduleBody = 64 << 10
 // (16460 "schedule failed" instead of join's code).
 func (h *Handler) schedule(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxScheduleBody)
-	io.Copy(io.Discard, r.Body)
-	base := r.Host + Prefix
+	base := h.signallingHost(r) + Prefix
 	cors(w)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(scheduleReply{Data: scheduleData{
@@ -48,6 +52,26 @@ func (h *Handler) schedule(w http.ResponseWriter, r *http.Request) {
 		ICETransportPolicy: "all",
 		Config:             scheduleConfig{LoggerDomain: "https://" + base},
 	}})
+}
+
+// signallingHost is where the SDK should signal: in a cluster, the node
+// that has the room (or the least-loaded) when it serves TLS; otherwise
+// this one.
+func (h *Handler) signallingHost(r *http.Request) string {
+	defer io.Copy(io.Discard, r.Body)
+	app, err := strconv.ParseUint(r.FormValue("sdkAppId"), 10, 32)
+	room := tlssig.Room{Str: r.FormValue("groupId")}
+	if r.FormValue("isStrGroupId") != "true" {
+		id, perr := strconv.ParseUint(room.Str, 10, 32)
+		room, err = tlssig.Room{ID: uint32(id)}, errors.Join(err, perr)
+	}
+	if err != nil || h.Rooms == nil {
+		return r.Host
+	}
+	if p, ok, e := h.Rooms.Place(r.Context(), signaling.RoomKey(uint32(app), room)); ok && e == nil && p.HTTPS != "" {
+		return p.HTTPS
+	}
+	return r.Host
 }
 
 // maxLogBody bounds a log upload; the SDK sends at most 50 lines at a time,
