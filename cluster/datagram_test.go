@@ -152,4 +152,19 @@ func TestTheFarSideSendsWhatADatagramCannotTakeAndResendsOnTheControlStream(t *t
 	if !resent[3] || !resent[5] {
 		t.Fatalf("resent %v, want 3 and 5", resent)
 	}
+
+	// The near side's viewers can take 300 kbps: the publisher's track on
+	// this node knows, so its cap follows them down.
+	b[0] = feedbackBitrate
+	binary.BigEndian.PutUint32(b[1:5], 300)
+	if _, err := st.Write(b[:5]); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(2 * time.Second)
+	for track.Estimate() != 300_000 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e := track.Estimate(); e != 300_000 {
+		t.Fatalf("the publisher's track estimates %d bits/s after the near side said 300 kbps", e)
+	}
 }

@@ -3,8 +3,10 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +37,10 @@ type pull struct {
 
 // retryDelay paces reconnecting a relay stream that failed.
 const retryDelay = 500 * time.Millisecond
+
+// estimateInterval is how often the viewers' lowest estimate goes to the
+// publisher's node: as often as a publisher is told its cap.
+const estimateInterval = time.Second
 
 func (n *Node) startPull(room, user, node string, kinds []sfu.Kind) (*pull, error) {
 	// The session declares both kinds, as a WebRTC publisher that
@@ -192,11 +198,19 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 	go func() { // the only writer on st from here on
 		defer close(fbDone)
 		var b [1 + nackSize]byte
+		estimates := time.NewTicker(estimateInterval)
+		defer estimates.Stop()
 		for {
 			var err error
 			select {
 			case <-fbCtx.Done():
 				return
+			case <-estimates.C:
+				if e := t.Estimate(); e > 0 {
+					b[0] = feedbackBitrate
+					binary.BigEndian.PutUint32(b[1:5], uint32(min(e/1000, math.MaxUint32)))
+					_, err = st.Write(b[:5])
+				}
 			case <-up.want:
 				b[0] = feedbackKeyframe
 				_, err = st.Write(b[:1])

@@ -108,6 +108,11 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 				if t := tap.Track(); t != nil {
 					t.RequestKeyframe()
 				}
+			case feedbackBitrate:
+				if _, err := io.ReadFull(r, b[:4]); err != nil {
+					return
+				}
+				sink.estimate.Store(uint64(binary.BigEndian.Uint32(b[:4])) * 1000)
 			case feedbackNACK:
 				if _, err := io.ReadFull(r, b[:]); err != nil {
 					return
@@ -205,7 +210,12 @@ type relaySink struct {
 	free, full chan *pktCopy
 	closed     atomic.Bool
 	dropped    atomic.Uint64
+	estimate   atomic.Uint64 // the far viewers' lowest estimate, bits/s
 }
+
+// Estimate implements sfu.Estimator: the publisher's cap follows the
+// viewers on the other node.
+func (s *relaySink) Estimate() uint64 { return s.estimate.Load() }
 
 // pktCopy is one packet with room in front for its datagram header or
 // stream framing, so either is sent without another copy.

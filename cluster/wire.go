@@ -26,7 +26,9 @@ import (
 //	near → far  feedback: 'K' asks the publisher for a keyframe; 'N', a
 //	            4-byte SSRC, a 2-byte packet id and a 2-byte bitmask (an
 //	            RTCP generic NACK entry, in the publisher's numbering) asks
-//	            for packets again
+//	            for packets again; 'B' and a 4-byte kbps is the lowest
+//	            estimate of the near side's viewers (the publisher's
+//	            bitrate cap follows it, as for local viewers)
 //
 // Datagrams can be lost but never wait for each other: live media is never
 // held behind a lost packet. The near side NACKs a gap in the sequence
@@ -56,6 +58,7 @@ const (
 	feedbackKeyframe = 'K'
 	feedbackStart    = 'G'
 	feedbackNACK     = 'N' // followed by nackSize bytes
+	feedbackBitrate  = 'B' // followed by 4 bytes: kbps
 	nackSize         = 8
 	// datagramHeader is the stream id before the RTP packet in a datagram.
 	datagramHeader = 4

@@ -312,12 +312,29 @@ func (s *Session) every(interval time.Duration, f func()) {
 // capFor is the bitrate (bits/s) a publisher may send given its viewers.
 func capFor(t *Track, minKbps, maxKbps int) uint64 {
 	limit := uint64(maxKbps) * 1000
+	if e := t.Estimate(); e > 0 && e < limit {
+		limit = e
+	}
+	return max(limit, uint64(minKbps)*1000)
+}
+
+// Estimator is a sink that knows how fast its viewer can receive: a
+// DownTrack (its subscriber's REMB), a relay to another node (the viewers
+// there).
+type Estimator interface {
+	Estimate() uint64 // bits/s; 0: no estimate
+}
+
+// Estimate is the lowest estimate of the track's sinks, in bits/s (0 when
+// none has one).
+func (t *Track) Estimate() uint64 {
+	var low uint64
 	for _, sink := range t.Sinks() {
-		if dt, ok := sink.(*DownTrack); ok {
-			if e := dt.Estimate(); e > 0 && e < limit {
-				limit = e
+		if e, ok := sink.(Estimator); ok {
+			if v := e.Estimate(); v > 0 && (low == 0 || v < low) {
+				low = v
 			}
 		}
 	}
-	return max(limit, uint64(minKbps)*1000)
+	return low
 }
