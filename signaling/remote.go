@@ -27,6 +27,7 @@ type RemoteEvent struct {
 	// of one user, the later one stays.
 	Since  int64  `json:"since,omitempty"`
 	Reason string `json:"reason,omitempty"` // quit
+	Target string `json:"target,omitempty"` // kick: the node that has the user
 	// Members is a roster: everyone on the sending node.
 	Members []RemoteEvent `json:"members,omitempty"`
 }
@@ -38,6 +39,8 @@ const (
 	RemoteStream = "stream" // Info says what the member publishes now
 	RemoteMute   = "mute"
 	RemoteRoster = "roster"
+	RemoteKick   = "kick"  // the application server removes User (on node Target)
+	RemoteClose  = "close" // the application server closes Room everywhere
 )
 
 // remoteMember is a member on another node.
@@ -110,6 +113,14 @@ func (r *Registry) ApplyRemote(ev RemoteEvent) {
 		r.remoteQuit(ev.Node, ev.Room, ev.User, ev.Reason)
 	case RemoteRoster:
 		kicked = r.remoteRoster(ev)
+	case RemoteKick:
+		if m := r.users[userKey{ev.App, ev.User}]; m != nil && ev.Target == r.node && m.Room.Key == ev.Room {
+			defer r.Kick(m, Errorf(CodeForceOffline, "removed by the application server"))
+		}
+	case RemoteClose:
+		if room := r.rooms[ev.Room]; room != nil {
+			defer r.endRoom(room, false)
+		}
 	}
 	r.mu.Unlock()
 	for _, m := range kicked {
@@ -327,4 +338,29 @@ func (r *Registry) Place(ctx context.Context, roomKey string) (p Placement, ok b
 		return Placement{}, false, Errorf(CodeClusterUnavailable, "no node can be chosen for room %s now: %w", roomKey, err)
 	}
 	return p, true, nil
+}
+
+// KickRemote asks the node that has user in the room to remove it; false
+// when no node is known to have it.
+func (r *Registry) KickRemote(app uint32, user, roomKey string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.remote[roomKey][user]
+	if m == nil || m.app != app || r.send == nil {
+		return false
+	}
+	r.send(RemoteEvent{Node: r.node, Kind: RemoteKick, Room: roomKey, App: app, User: user, Target: m.node})
+	return true
+}
+
+// CloseRemote asks every other node to close the room; false when no
+// other node is known to have members in it.
+func (r *Registry) CloseRemote(roomKey string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.remote[roomKey]) == 0 || r.send == nil {
+		return false
+	}
+	r.send(RemoteEvent{Node: r.node, Kind: RemoteClose, Room: roomKey})
+	return true
 }

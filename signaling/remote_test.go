@@ -191,3 +191,35 @@ func TestRostersRepairLostEventsAndSilentNodesLeave(t *testing.T) {
 		t.Fatalf("after b went silent alice was told %q", got)
 	}
 }
+
+// The application server's kick and close, asked of one node, reach the
+// members on the others.
+func TestKickAndCloseReachOtherNodes(t *testing.T) {
+	b, nodes := federated(t, "a", "b")
+	_, _, pa := enterAs(t, nodes["a"], "alice", "")
+	_, _, pb := enterAs(t, nodes["b"], "bob", "")
+	_, _, pc := enterAs(t, nodes["b"], "carol", "")
+	b.flush()
+	key := RoomKey(1, tlssig.Room{ID: 9})
+	if !nodes["a"].KickRemote(1, "bob", key) {
+		t.Fatal("node a does not know bob on b")
+	}
+	b.flush()
+	if len(pb.kicks) != 1 || pb.kicks[0] != CodeForceOffline {
+		t.Fatalf("bob got kicks %v, want one force-offline", pb.kicks)
+	}
+	if nodes["a"].KickRemote(1, "nobody", key) {
+		t.Fatal("a kick of an unknown user was sent")
+	}
+	pa.take()
+	if !nodes["a"].CloseRemote(key) {
+		t.Fatal("node a knows no member of the room elsewhere")
+	}
+	b.flush()
+	if len(pc.kicks) != 1 || pc.kicks[0] != RestRoomClosed {
+		t.Fatalf("carol got kicks %v, want the room closed", pc.kicks)
+	}
+	if got := pa.take(); got != "member-quit carol room-closed" {
+		t.Fatalf("alice was told %q", got)
+	}
+}

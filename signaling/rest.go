@@ -177,6 +177,9 @@ func (a *RoomAPI) memberOp(app App, op string, req restRequest) (map[string]any,
 		return nil, e
 	}
 	m := a.Rooms.Current(app.SDKAppID, req.UserID)
+	if m == nil && op == "kick_user" && a.Rooms.KickRemote(app.SDKAppID, req.UserID, RoomKey(app.SDKAppID, room)) {
+		return nil, nil // a member on another node: that node removes it
+	}
 	if m == nil {
 		return nil, Errorf(RestUserLeft, "user %q is in no room", req.UserID)
 	}
@@ -238,8 +241,13 @@ func (a *RoomAPI) locate(ctx context.Context, app App, req restRequest) (map[str
 func (a *RoomAPI) close(app App, req restRequest) (map[string]any, *Error) {
 	room, e := a.find(app, req)
 	if e != nil {
+		// Only other nodes may have members: they close it.
+		if id, ie := req.room(); ie == nil && req.RoomUUID == "" && a.Rooms.CloseRemote(RoomKey(app.SDKAppID, id)) {
+			return nil, nil
+		}
 		return nil, e
 	}
+	a.Rooms.CloseRemote(room.Key)
 	a.Rooms.CloseRoom(room)
 	return nil, nil
 }
