@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
 
-.PHONY: run build test vet fmt-check deps fuzz bench bench-compare clean cluster-demo
+.PHONY: run build test vet fmt-check deps fuzz bench bench-compare bench-cluster clean cluster-demo
 
 ## run: build trtcd and serve with the embedded default config (loopback, development app)
 run: build
@@ -38,13 +38,18 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
 	$(GO) test -run '^$$' -fuzz '^FuzzParseUserBuf$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
 
-## bench: trtcd on loopback under load (50 rooms, a capacity search), the fan-out and compare benchmarks; rewrites BENCHMARKS.md (about 5 minutes)
+## bench: trtcd on loopback under load (50 rooms, a capacity search), the fan-out, compare and cluster benchmarks; rewrites BENCHMARKS.md (about 8 minutes)
 bench: deps
 	GO=$(GO) bench/run-benchmarks.sh
 
 ## bench-compare: the same load through trtcd and through stock pion forwarding; CPU per forwarded packet, the ratio and latency, side by side
 bench-compare:
 	BENCH_ROOMS=$${BENCH_ROOMS:-12} $(GO) test -run '^$$' -bench ForwardingCPU -benchtime 1x -v ./bench
+
+## bench-cluster: the same load forwarded on one node and relayed from node a to node b (Redis, two trtcd serve); CPU per packet, the relay's added cost and latency
+bench-cluster:
+	@command -v redis-server >/dev/null || scripts/install-deps redis-server
+	BENCH_ROOMS=$${BENCH_ROOMS:-12} $(GO) test -run '^$$' -bench RelayCPU -benchtime 1x -v ./bench
 
 clean:
 	rm -rf bin

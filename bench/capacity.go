@@ -30,6 +30,8 @@ type Step struct {
 
 // Capacity is the outcome of a search: the most rooms that held the limits.
 type Capacity struct {
+	// ViewTarget is where the viewers played in a cross-node search.
+	ViewTarget     string  `json:"viewTarget,omitempty"`
 	Rooms          int     `json:"capacityRooms"`
 	Steps          []Step  `json:"steps"`
 	GeneratorCores float64 `json:"generatorCpuCores"`
@@ -46,6 +48,9 @@ func FindCapacity(ctx context.Context, sc Scenario, lim Limits, progress func(St
 	}()
 	cpu := newCPUWatch(newServerProbe(sc.ServerPID, sc.Target))
 	c := &Capacity{}
+	if sc.Target.CrossNode() {
+		c.ViewTarget = sc.Target.ViewURL
+	}
 	for rooms := 0; rooms < sc.Rooms; {
 		next := min(rooms+lim.Step, sc.Rooms)
 		for ; rooms < next; rooms++ {
@@ -97,6 +102,9 @@ func windowP99(pairs []*Pair) float64 {
 
 // WriteTable prints the search for a person.
 func (c *Capacity) WriteTable(w io.Writer) {
+	if c.ViewTarget != "" {
+		fmt.Fprintf(w, "cross-node: viewers on %s, every packet relayed; server CPU is both nodes'\n", c.ViewTarget)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "rooms\tloss\tp99 latency\tserver CPU\tUDP buffer drops\theld")
 	for _, s := range c.Steps {

@@ -34,6 +34,39 @@ func buildBinary(tb testing.TB, dir, pkg string) string {
 	return out
 }
 
+// trtcdListening is trtcd's log line with its HTTP address.
+var trtcdListening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+
+// serveTrtcd runs `trtcd serve` on loopback with data in dataDir (HTTP,
+// media and RTMP on free ports, no ICE-TCP, the bench app), plus extra flags.
+func serveTrtcd(tb testing.TB, bin, dataDir string, extra ...string) (url string, pid int) {
+	tb.Helper()
+	args := append([]string{"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0", "--ice-tcp", "off",
+		"--data", dataDir, "--log-level", "info", "--app", fmt.Sprintf("%d:%s", benchApp, benchKey)}, extra...)
+	return startServer(tb, trtcdListening, bin, args...)
+}
+
+// benchAuth mints userSigs for the bench app.
+func benchAuth(room, user string) (string, string) {
+	return tlssig.GenUserSig(benchKey, benchApp, user, time.Hour, time.Now()), ""
+}
+
+// saveProfile writes a CPU profile of a trtcd started with --debug-pprof
+// to path: d long, after waiting wait. It runs beside a measurement, so a
+// failure only leaves the file out.
+func saveProfile(url, path string, wait, d time.Duration) {
+	time.Sleep(wait)
+	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, int(d.Seconds())))
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if f, err := os.Create(path); err == nil {
+		io.Copy(f, resp.Body)
+		f.Close()
+	}
+}
+
 // startServer runs a server process and waits for the line that gives its
 // HTTP address.
 func startServer(tb testing.TB, ready *regexp.Regexp, bin string, args ...string) (url string, pid int) {
@@ -76,53 +109,61 @@ func startServer(tb testing.TB, ready *regexp.Regexp, bin string, args ...string
 // BENCH_SECONDS change the load (BENCH_VIEWERS > 1 measures fan-out),
 // BENCH_STOCK_FIRST=1 swaps the order, BENCH_SERVER_GOMAXPROCS sets the
 // servers' GOMAXPROCS, BENCH_ROUNDS (default 3) how many times both are
-// measured (the figures are the round with the median ratio). The
-// 8 s warm-up matters: measured earlier, the first server's viewers are
-// still catching up and the per-packet figure is inflated.
+// measured (the figures are the round with the median ratio), after an
+// 8 s warm-up (benchWarmup).
 func BenchmarkForwardingCPU(b *testing.B) {
 	dir := b.TempDir()
 	trtcd := buildBinary(b, dir, "github.com/trtcd/trtcd/cmd/trtcd")
 	stock := buildBinary(b, dir, "github.com/trtcd/trtcd/bench/stockpion")
 	rooms, viewers, seconds := envInt("BENCH_ROOMS", 4), envInt("BENCH_VIEWERS", 1), envInt("BENCH_SECONDS", 10)
 
-	trtcdURL, trtcdPID := startServer(b, regexp.MustCompile(`msg="http listening" addr=(\S+)`), trtcd,
-		"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0", "--ice-tcp", "off", "--data", dir, "--log-level", "info",
-		"--app", "1400000001:"+benchKey, "--debug-pprof")
+	trtcdURL, trtcdPID := serveTrtcd(b, trtcd, dir, "--debug-pprof")
 	if path := os.Getenv("BENCH_TRTCD_PROFILE"); path != "" {
 		// Profile trtcd during its measurement (it runs first, after warm-up).
-		go func() {
-			time.Sleep(8 * time.Second)
-			resp, err := http.Get(trtcdURL + "/debug/pprof/profile?seconds=8")
-			if err != nil {
-				return
-			}
-			defer resp.Body.Close()
-			f, _ := os.Create(path)
-			io.Copy(f, resp.Body)
-			f.Close()
-		}()
+		go saveProfile(trtcdURL, path, benchWarmup, 8*time.Second)
 	}
 	stockURL, stockPID := startServer(b, regexp.MustCompile(`listening http://(\S+)`), stock)
-	auth := func(room, user string) (string, string) {
-		return tlssig.GenUserSig(benchKey, benchApp, user, time.Hour, time.Now()), ""
-	}
 	targets := []Target{
-		{Name: "trtcd", URL: trtcdURL, PID: trtcdPID, Auth: auth, App: benchApp},
+		{Name: "trtcd", URL: trtcdURL, PID: trtcdPID, Auth: benchAuth, App: benchApp},
 		{Name: "stock pion", URL: stockURL, PID: stockPID, App: benchApp},
 	}
+	all := measureRounds(b, targets, os.Getenv("BENCH_STOCK_FIRST") != "", ratio, func(t Target) (Forwarding, error) {
+		return MeasureForwarding(context.Background(), t, rooms, viewers, 800, 25, benchWarmup, time.Duration(seconds)*time.Second)
+	})
+	median := all[len(all)/2]
+	fmt.Printf("\ntrtcd/stock pion CPU per forwarded packet over %d rounds: median %.3f (min %.3f, max %.3f); the median round:\n\n",
+		len(all), ratio(median), ratio(all[0]), ratio(all[len(all)-1]))
+	WriteComparison(os.Stdout, median)
+	fmt.Println()
+	b.ReportMetric(micros(median[0].PerPacket()), "trtcd-µs/pkt")
+	b.ReportMetric(micros(median[1].PerPacket()), "pion-µs/pkt")
+	b.ReportMetric(ratio(median), "trtcd/pion")
+}
+
+// benchWarmup is how long the rooms run before a measurement: measured
+// earlier, the first target's viewers are still catching up and the
+// per-packet figure is inflated.
+const benchWarmup = 8 * time.Second
+
+// measureRounds measures every target BENCH_ROUNDS times (default 3) and
+// returns the rounds (round[i] is targets[i]'s) sorted by key, so the
+// median round is the middle one. Each round reverses the previous one's
+// order (swapped: the first round too): whatever else the machine does
+// drifts over minutes, and a ratio should not depend on who went first.
+func measureRounds(b *testing.B, targets []Target, swapped bool, key func(round []Forwarding) float64,
+	measure func(Target) (Forwarding, error)) [][]Forwarding {
+	b.Helper()
 	rounds := envInt("BENCH_ROUNDS", 3)
-	var all [][]Forwarding // per round: trtcd, stock pion
+	var all [][]Forwarding
 	for range b.N {
 		for r := range rounds {
-			// Alternate the order: whatever else the machine does drifts
-			// over minutes, and the ratio should not depend on who went first.
-			order := targets
-			if (r%2 == 1) != (os.Getenv("BENCH_STOCK_FIRST") != "") {
-				order = []Target{targets[1], targets[0]}
+			order := slices.Clone(targets)
+			if (r%2 == 1) != swapped {
+				slices.Reverse(order)
 			}
-			round := make([]Forwarding, 2)
+			round := make([]Forwarding, len(targets))
 			for _, t := range order {
-				f, err := MeasureForwarding(context.Background(), t, rooms, viewers, 800, 25, 8*time.Second, time.Duration(seconds)*time.Second)
+				f, err := measure(t)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -132,15 +173,8 @@ func BenchmarkForwardingCPU(b *testing.B) {
 			all = append(all, round)
 		}
 	}
-	slices.SortFunc(all, func(x, y []Forwarding) int { return cmp.Compare(ratio(x), ratio(y)) })
-	median := all[len(all)/2]
-	fmt.Printf("\ntrtcd/stock pion CPU per forwarded packet over %d rounds: median %.3f (min %.3f, max %.3f); the median round:\n\n",
-		len(all), ratio(median), ratio(all[0]), ratio(all[len(all)-1]))
-	WriteComparison(os.Stdout, median)
-	fmt.Println()
-	b.ReportMetric(micros(median[0].PerPacket()), "trtcd-µs/pkt")
-	b.ReportMetric(micros(median[1].PerPacket()), "pion-µs/pkt")
-	b.ReportMetric(ratio(median), "trtcd/pion")
+	slices.SortFunc(all, func(x, y []Forwarding) int { return cmp.Compare(key(x), key(y)) })
+	return all
 }
 
 // ratio is trtcd's CPU per forwarded packet over stock pion's in a round.

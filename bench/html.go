@@ -87,7 +87,7 @@ func niceMax(values []float64) float64 {
 var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"mul100": func(v float64) float64 { return 100 * v },
 }).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>trtcd bench — {{.R.Target}}</title>
+<html lang="en"><head><meta charset="utf-8"><title>trtcd bench — {{.R.Target}}{{with .R.ViewTarget}} → {{.}}{{end}}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#1d2330;background:#f6f7fb}
 h1{font-size:22px;margin:0 0 4px} .muted{color:#6b7385}
@@ -102,7 +102,7 @@ table{border-collapse:collapse;background:#fff;border-radius:12px;overflow:hidde
 td{padding:8px 14px;border-bottom:1px solid #eef0f5} td:first-child{color:#6b7385;width:220px}
 </style></head><body>
 <h1>trtcd bench</h1>
-<p class="muted">{{.R.Target}} · {{.R.RoomsUp}} of {{.R.Rooms}} rooms · measured {{printf "%.0f" .R.DurationSeconds}} s after ramp-up</p>
+<p class="muted">{{.R.Target}}{{with .R.ViewTarget}} → viewers on {{.}} (cross-node){{end}} · {{.R.RoomsUp}} of {{.R.Rooms}} rooms · measured {{printf "%.0f" .R.DurationSeconds}} s after ramp-up</p>
 <div class="grid">
 <div class="card">Delivery<b>{{printf "%.2f" (mul100 .R.DeliveryRatio)}} %</b></div>
 <div class="card">Latency p99<b>{{printf "%.1f" .R.LatencyMs.P99}} ms</b></div>

@@ -36,6 +36,25 @@ type Target struct {
 	// RTMP is where RTMP pushers publish, rtmp://host:port; empty means
 	// the URL's host on port 1935.
 	RTMP string
+	// ViewURL, when set, is another server the viewers play from (WHEP at
+	// ViewURL for the publisher's room and user on URL): a second node of
+	// a cluster, so every packet crosses the relay. ViewPID is its
+	// process, for CPU readings. Empty: viewers play from URL.
+	ViewURL string
+	ViewPID int
+}
+
+// CrossNode says whether viewers play from another server than the
+// publishers publish to.
+func (t Target) CrossNode() bool { return t.ViewURL != "" && t.ViewURL != t.URL }
+
+// viewing is the target as the viewers reach it: the view server when
+// there is one.
+func (t Target) viewing() Target {
+	if t.CrossNode() {
+		t.URL, t.PID = t.ViewURL, t.ViewPID
+	}
+	return t
 }
 
 const (

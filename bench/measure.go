@@ -19,8 +19,11 @@ type Forwarding struct {
 	// is lost, so it is also what the server forwarded; counting at the
 	// viewers measures both servers the same way.
 	Packets   int64
-	ServerCPU time.Duration // user+system CPU of the server process
-	Latency   Percentiles   // end-to-end, over the measured window
+	ServerCPU time.Duration // user+system CPU of the server process (cross-node: of both)
+	// ViewCPU is the part of ServerCPU the viewers' node used in a
+	// cross-node run (the target's ViewURL); zero otherwise.
+	ViewCPU time.Duration
+	Latency Percentiles // end-to-end, over the measured window
 }
 
 // PerPacket is the server's CPU time per delivered packet.
@@ -32,15 +35,21 @@ func (f Forwarding) PerPacket() time.Duration {
 }
 
 func (f Forwarding) String() string {
-	return fmt.Sprintf("%s: %d rooms × %d viewers, %d packets in %s, server CPU %s = %.2f µs/packet",
+	split := ""
+	if f.ViewCPU > 0 {
+		split = fmt.Sprintf(" (publishers' node %s, viewers' node %s)",
+			(f.ServerCPU - f.ViewCPU).Round(time.Millisecond), f.ViewCPU.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("%s: %d rooms × %d viewers, %d packets in %s, server CPU %s%s = %.2f µs/packet",
 		f.Target, f.Rooms, f.Viewers, f.Packets, f.Duration.Round(time.Millisecond), f.ServerCPU.Round(time.Millisecond),
-		float64(f.PerPacket().Nanoseconds())/1e3)
+		split, float64(f.PerPacket().Nanoseconds())/1e3)
 }
 
 var measureRuns atomic.Int64
 
 // MeasureForwarding runs rooms rooms of one publisher and viewers viewers
-// against t, waits warmup, then measures for d.
+// against t, waits warmup, then measures for d. When t is cross-node the
+// viewers play from t.ViewURL and the CPU is both servers'.
 func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbps, fps int, warmup, d time.Duration) (Forwarding, error) {
 	var pairs []*Pair
 	defer func() {
@@ -64,7 +73,7 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 		}
 		return n
 	}
-	cpu0, err := ProcessCPU(t.PID)
+	cpu0, view0, err := targetCPU(t)
 	if err != nil {
 		return Forwarding{}, err
 	}
@@ -79,12 +88,24 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 	case <-ctx.Done():
 		return Forwarding{}, ctx.Err()
 	}
-	cpu1, err := ProcessCPU(t.PID)
+	cpu1, view1, err := targetCPU(t)
 	if err != nil {
 		return Forwarding{}, err
 	}
 	return Forwarding{Target: t.Name, Rooms: rooms, Viewers: viewers, Duration: time.Since(start), Packets: received() - n0,
-		ServerCPU: cpu1 - cpu0, Latency: percentilesOf(latencyOf(pairs))}, nil
+		ServerCPU: cpu1 - cpu0, ViewCPU: view1 - view0, Latency: percentilesOf(latencyOf(pairs))}, nil
+}
+
+// targetCPU is the CPU time t's server processes have used so far: all of
+// them, and of those the viewers' server's in a cross-node run.
+func targetCPU(t Target) (all, view time.Duration, err error) {
+	if all, err = ProcessCPU(t.PID); err != nil || !t.CrossNode() {
+		return all, 0, err
+	}
+	if view, err = ProcessCPU(t.ViewPID); err != nil {
+		return 0, 0, fmt.Errorf("the viewers' server: %w", err)
+	}
+	return all + view, view, nil
 }
 
 // WriteComparison prints forwarding runs side by side: CPU per forwarded

@@ -17,20 +17,39 @@ type serverSample struct {
 // serverProbe reads a server's CPU and memory from /proc when its pid is
 // known, or else from its /metrics (trtcd's process collector); the
 // forwarded-packet counter comes from /metrics whenever the server has it.
+// In a cross-node run it reads both nodes and adds their figures up: the
+// relay's cost is on both sides.
 type serverProbe struct {
 	pid        int
 	metricsURL string // "" when the server has no usable /metrics
 	Source     string // "/proc", "/metrics" or "" when not measured
+	view       *serverProbe
 }
 
 func newServerProbe(pid int, t Target) *serverProbe {
+	p := probeOne(pid, t.URL)
+	if t.CrossNode() {
+		p.view = probeOne(t.ViewPID, t.ViewURL)
+		switch {
+		case p.Source == "" || p.view.Source == "":
+			p.Source = "" // one node alone is not what the viewers cost
+		case p.Source == p.view.Source:
+			p.Source += ", both nodes"
+		default:
+			p.Source += " + " + p.view.Source + ", both nodes"
+		}
+	}
+	return p
+}
+
+func probeOne(pid int, url string) *serverProbe {
 	p := &serverProbe{pid: pid}
-	if t.URL != "" {
-		if m, err := scrapeMetrics(t.URL + "/metrics"); err == nil {
+	if url != "" {
+		if m, err := scrapeMetrics(url + "/metrics"); err == nil {
 			_, cpu := m[metricCPUSeconds]
 			_, fwd := m[metricForwarded]
 			if cpu || fwd {
-				p.metricsURL = t.URL + "/metrics"
+				p.metricsURL = url + "/metrics"
 			}
 			if pid == 0 && cpu {
 				p.Source = "/metrics"
@@ -44,6 +63,19 @@ func newServerProbe(pid int, t Target) *serverProbe {
 }
 
 func (p *serverProbe) sample() serverSample {
+	s := p.sampleOne()
+	if p.view != nil {
+		v := p.view.sampleOne()
+		s.CPU += v.CPU
+		s.RSS += v.RSS
+		s.Forwarded += v.Forwarded
+		s.hasCPU = s.hasCPU && v.hasCPU
+		s.hasForwarded = s.hasForwarded && v.hasForwarded
+	}
+	return s
+}
+
+func (p *serverProbe) sampleOne() serverSample {
 	var s serverSample
 	if p.metricsURL != "" {
 		if m, err := scrapeMetrics(p.metricsURL); err == nil {

@@ -45,10 +45,14 @@ func startRoom(ctx context.Context, sc Scenario, i int) ([]*Pair, error) {
 
 func startPairOfKind(ctx context.Context, t Target, s pairSpec, ws *wsRoom) (*Pair, error) {
 	whep := func(v string) signal {
-		return whipSignal(t, t.endpoint(t.WHEP, defaultWHEP, s.Room, v, s.Publisher), s.Room, v)
+		vt := t.viewing()
+		return whipSignal(vt, vt.endpoint(t.WHEP, defaultWHEP, s.Room, v, s.Publisher), s.Room, v)
 	}
 	switch s.Kind {
 	case KindWS:
+		if t.CrossNode() {
+			return nil, ErrWSCrossNode
+		}
 		pub, err := ws.member(ctx, s.Publisher)
 		if err != nil {
 			return nil, err

@@ -4,7 +4,8 @@
 # generator runs beside it (see BENCHMARKS.md for what that means).
 #
 # BENCH_ROOMS (50), BENCH_DURATION (30s), BENCH_MAX_ROOMS (100),
-# BENCH_STEP (10) and BENCH_HOLD (10s) size the runs.
+# BENCH_STEP (10), BENCH_HOLD (10s), BENCH_COMPARE_ROOMS (12) and
+# BENCH_CLUSTER_ROOMS (12) size the runs.
 set -eu
 GO=${GO:-go}
 ROOMS=${BENCH_ROOMS:-50}
@@ -64,6 +65,9 @@ run $GO test -run '^$' -bench FanOut -benchmem ./sfu | tee "$OUT/fanout.txt"
 
 echo "== trtcd against stock pion"
 run env BENCH_ROOMS="${BENCH_COMPARE_ROOMS:-12}" $GO test -run '^$' -bench ForwardingCPU -benchtime 1x -v ./bench | tee "$OUT/compare.txt"
+
+echo "== relaying between two nodes"
+run env BENCH_ROOMS="${BENCH_CLUSTER_ROOMS:-12}" $GO test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench | tee "$OUT/cluster.txt"
 
 $GO run ./bench/benchmd -dir "$OUT" >BENCHMARKS.md
 echo "wrote BENCHMARKS.md (HTML report of the $ROOMS-room run: bin/bench-report.html)"

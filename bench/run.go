@@ -56,7 +56,10 @@ func percentilesOf(s *Samples) Percentiles {
 
 // Report is the outcome, as printed and as written to JSON.
 type Report struct {
-	Target          string      `json:"target"`
+	Target string `json:"target"`
+	// ViewTarget is where the viewers played in a cross-node run (the
+	// publishers published to Target); empty when both were Target.
+	ViewTarget      string      `json:"viewTarget,omitempty"`
 	Rooms           int         `json:"rooms"`
 	RoomsUp         int         `json:"roomsUp"`
 	DurationSeconds float64     `json:"durationSeconds"`
@@ -203,6 +206,9 @@ func build(sc Scenario, pairs []*Pair, cpu *cpuWatch, from sums) *Report {
 	t := totals(pairs)
 	r := &Report{Target: sc.Target.URL, Rooms: sc.Rooms, RoomsUp: roomsUp(pairs), DurationSeconds: cpu.elapsed().Seconds(),
 		Expected: t.Expected, Received: t.Received, Lost: t.Lost, Late: t.Late, Duplicates: t.Dups}
+	if sc.Target.CrossNode() {
+		r.ViewTarget = sc.Target.ViewURL
+	}
 	if t.Expected > 0 {
 		r.DeliveryRatio = float64(t.Received) / float64(t.Expected)
 	}
@@ -249,6 +255,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	f := func(format string, args ...any) { fmt.Fprintf(tw, format+"\n", args...) }
 	f("target\t%s", r.Target)
+	if r.ViewTarget != "" {
+		f("viewers on\t%s (cross-node: publishers on the target, every packet relayed to this node)", r.ViewTarget)
+	}
 	f("rooms up\t%d of %d", r.RoomsUp, r.Rooms)
 	f("measured\t%.1f s", r.DurationSeconds)
 	f("delivery\t%.4f  (%d of %d packets; %d lost, %d late or recovered, %d duplicates)",
@@ -268,7 +277,7 @@ func (r *Report) WriteTable(w io.Writer) {
 			f("server forwarded\t%d packets, %.1f µs CPU per forwarded packet", s.ForwardedPackets, s.MicrosPerForwarded)
 		}
 	} else {
-		f("server\tnot measured (give --server-pid, or point --target at a trtcd with /metrics)")
+		f("server\tnot measured (give --server-pid, or point --target at a trtcd with /metrics; cross-node: both nodes)")
 	}
 	f("generator\t%.2f cores, %.0f MiB (shares the machine with the server)", r.Generator.CPUCores, r.Generator.RSSMiB)
 	tw.Flush()

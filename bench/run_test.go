@@ -15,13 +15,17 @@ import (
 )
 
 // startTrtcd runs an in-process trtcd for the bench to load.
-func startTrtcd(t *testing.T) Target {
+func startTrtcd(t *testing.T) Target { return startTrtcdNode(t, server.ClusterConfig{}) }
+
+// startTrtcdNode runs an in-process trtcd, a cluster node when c says so.
+func startTrtcdNode(t *testing.T, c server.ClusterConfig) Target {
 	t.Helper()
 	apps, _ := signaling.NewApps(signaling.App{SDKAppID: benchApp, Key: benchKey})
 	srv, err := server.Start(server.Config{
 		HTTPAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, Version: "test",
-		Media:  sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Cluster: c,
 	})
 	if err != nil {
 		t.Fatal(err)

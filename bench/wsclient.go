@@ -19,6 +19,11 @@ const wsHeartbeat = 5 * time.Second
 
 var errWSClosed = errors.New("bench: the /ws connection closed")
 
+// ErrWSCrossNode refuses /ws rooms in a cross-node run: a /ws member
+// publishes and plays on its one connection, to one node, so its room
+// cannot put the publisher on one node and the viewer on another.
+var ErrWSCrossNode = errors.New("bench: /ws rooms cannot run cross-node (one connection per member); use whip or rtmp rooms")
+
 // wsClient is one member joined through trtcd's /ws signalling
 // (docs/protocol.md): requests with ids, one reply each, events ignored.
 type wsClient struct {

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
-
-	"github.com/trtcd/trtcd/sfu"
 )
 
 // testCA is a cluster CA for one test.
@@ -59,17 +57,8 @@ func askRelay(addr string, tlsConf *tls.Config) (answer, error) {
 }
 
 func TestOnlyNodesWithACertificateFromTheClusterCAMayRelay(t *testing.T) {
-	media, err := sfu.New(sfu.Config{Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer media.Close()
 	ca := testCA(t)
-	n, err := Start(Config{NodeID: "a", RedisURL: StartRedis(t), RelayAddr: "127.0.0.1:0", Credentials: testCredentials(t, ca, "a"), SFU: media})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n := startTestNode(t, ca, StartRedis(t), "a")
 
 	if a, err := askRelay(n.RelayAddr(), clientTLS(testCredentials(t, ca, "b"))); err != nil || a.Error != "unknown kind smell" {
 		t.Fatalf("a node of the cluster got %+v, %v; want the answer for an unknown kind", a, err)

@@ -28,17 +28,9 @@ func rtp(ssrc uint32, seq uint16, size int) []byte {
 // datagram can be comes on the control stream instead of being lost, and a
 // NACK is answered from the publisher's cache on the control stream.
 func TestTheFarSideSendsWhatADatagramCannotTakeAndResendsOnTheControlStream(t *testing.T) {
-	media, err := sfu.New(sfu.Config{Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer media.Close()
 	ca := testCA(t)
-	n, err := Start(Config{NodeID: "a", RedisURL: StartRedis(t), RelayAddr: "127.0.0.1:0", Credentials: testCredentials(t, ca, "a"), SFU: media})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n := startTestNode(t, ca, StartRedis(t), "a")
+	media := n.cfg.SFU
 	alice, err := media.Join("r", "alice", sfu.KindVideo)
 	if err != nil {
 		t.Fatal(err)

@@ -130,22 +130,23 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 			"datagrams", out.useDatagrams, "sent", out.sent, "on_stream", out.onStream, "too_large", out.tooLarge,
 			"resent", out.resent, "test_dropped", out.testDropped, "queue_dropped", sink.dropped.Load())
 	}()
+	ended := make(chan struct{}) // the session, the peer or the node
+	go func() {
+		defer close(ended)
+		select {
+		case <-sess.Done():
+		case <-peerDone:
+		case <-n.ctx.Done():
+		}
+	}()
 	select { // the near side is ready for datagrams
 	case <-start:
-	case <-sess.Done():
-		return
-	case <-peerDone:
-		return
-	case <-n.ctx.Done():
+	case <-ended:
 		return
 	}
 	for {
 		select {
-		case <-sess.Done():
-			return
-		case <-peerDone:
-			return
-		case <-n.ctx.Done():
+		case <-ended:
 			return
 		case p := <-sink.full:
 			err := out.send(p)

@@ -75,15 +75,7 @@ func (p *publisher) stop() {
 // applies the answer.
 func negotiateClient(t *testing.T, pc *webrtc.PeerConnection, server func(offer string) (string, error)) {
 	t.Helper()
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
+	testpeer.Offer(t, pc)
 	answer, err := server(pc.LocalDescription().SDP)
 	if err != nil {
 		t.Fatalf("server refused the offer: %v", err)

@@ -1,8 +1,9 @@
 // Command benchmd writes BENCHMARKS.md from the results `make bench`
 // leaves in a folder (bench/run-benchmarks.sh): run.json and
-// capacity.json from `trtcd bench`, fanout.txt and compare.txt from the Go
-// benchmarks, commands.txt with what was run. It describes the machine
-// too, since every figure depends on it and the load generator shares it.
+// capacity.json from `trtcd bench`; fanout.txt, compare.txt and
+// cluster.txt from the Go benchmarks; commands.txt with what was run. It
+// describes the machine too, since every figure depends on it and the
+// load generator shares it.
 //
 //	go run ./bench/benchmd -dir RESULTS > BENCHMARKS.md
 package main
@@ -141,6 +142,21 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("")
 	p("```")
 	p("%s", text(dir, "compare.txt"))
+	p("```")
+	p("")
+	p("## Relaying between two nodes (`make bench-cluster`)")
+	p("")
+	p("One run, two measurements of the same 1v1 load on a two-node cluster (Redis and two `trtcd serve` processes on")
+	p("this machine): publishers and viewers on node a (local forwarding; node a's CPU), then publishers on a and viewers")
+	p("on b, so every packet crosses the QUIC relay (both nodes' CPU, idle work such as heartbeats included). Packets are")
+	p("counted at the viewers. Issue 10's goal: relaying adds at most 50 %% to the per-packet cost of a local forward.")
+	p("")
+	p("```")
+	p("BENCH_ROOMS=12 go test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench   # make bench-cluster; needs redis-server")
+	p("```")
+	p("")
+	p("```")
+	p("%s", text(dir, "cluster.txt"))
 	p("```")
 }
 

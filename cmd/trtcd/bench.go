@@ -35,6 +35,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	whepURL := fs.String("whep-url", "", "WHEP URL template for another server, e.g. 'http://HOST/rtc/v1/whep/?app=live&stream={room}_{publisher}'")
 	bearer := fs.String("bearer", "", "a fixed bearer token for every request (instead of userSigs minted with --key)")
 	pid := fs.Int("server-pid", 0, "the server's process id on this machine, to read its CPU and memory from /proc")
+	viewTarget := fs.String("view-target", "", "cross-node: viewers play from this server, another node of the target's cluster (WHEP for the publisher's room and user; whip and rtmp rooms); the server figures are both nodes'")
+	viewPID := fs.Int("view-server-pid", 0, "with --view-target: that server's process id on this machine (default: its /metrics)")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	htmlPath := fs.String("html", "", "also write an HTML report with charts to this file")
 	findCapacity := fs.Bool("find-capacity", false, "add --step rooms at a time (up to --rooms) until a level breaks --max-loss or --max-p99; report the most rooms that held")
@@ -62,8 +64,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("--mix: %v", err)
 	}
+	if *viewTarget != "" && (mix[bench.KindWS] > 0 || *whepURL != "") {
+		return usageErrorf("--view-target: /ws rooms keep each member on one node, and a --whep-url template names its own server; use whip or rtmp rooms with trtcd's paths")
+	}
 	t := bench.Target{Name: "target", URL: strings.TrimSuffix(*target, "/"), App: uint32(*app), PID: *pid,
-		WHIP: *whipURL, WHEP: *whepURL, RTMP: strings.TrimSuffix(*rtmpURL, "/")}
+		WHIP: *whipURL, WHEP: *whepURL, RTMP: strings.TrimSuffix(*rtmpURL, "/"),
+		ViewURL: strings.TrimSuffix(*viewTarget, "/"), ViewPID: *viewPID}
 	if *bearer != "" {
 		b := *bearer
 		t.Auth = func(string, string) (string, string) { return b, "" }
