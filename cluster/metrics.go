@@ -19,21 +19,23 @@ var (
 	relaysDesc = prometheus.NewDesc("trtcd_cluster_relays",
 		"Remote publishers relayed into this node (room and user; one relay carries every kind).", nil, nil)
 	relayConnsDesc = prometheus.NewDesc("trtcd_cluster_relay_connections",
-		"Open QUIC connections this node dialed to peers' relays (it pulls tracks over them).", nil, nil)
+		"Open QUIC relay connections: side dialed = to a peer this node pulls tracks from, accepted = from a peer it sends tracks to.",
+		[]string{"side"}, nil)
+	peerLabels  = []string{"peer", "side"} // the peer's node id; dialed or accepted
 	peerRTTDesc = prometheus.NewDesc("trtcd_cluster_peer_rtt_seconds",
-		"Smoothed round-trip time of the QUIC connection to a peer's relay (RFC 9002).", []string{"peer"}, nil)
+		"Smoothed round-trip time of the QUIC connection with a peer (RFC 9002).", peerLabels, nil)
 	peerBytesSentDesc = prometheus.NewDesc("trtcd_cluster_peer_sent_bytes_total",
-		"Bytes sent on the QUIC connection to a peer's relay, retransmissions included.", []string{"peer"}, nil)
+		"Bytes sent on the QUIC connection with a peer, retransmissions included.", peerLabels, nil)
 	peerBytesReceivedDesc = prometheus.NewDesc("trtcd_cluster_peer_received_bytes_total",
-		"Bytes received on the QUIC connection to a peer's relay.", []string{"peer"}, nil)
+		"Bytes received on the QUIC connection with a peer.", peerLabels, nil)
 	peerPacketsSentDesc = prometheus.NewDesc("trtcd_cluster_peer_sent_packets_total",
-		"QUIC packets sent to a peer's relay, lost ones included.", []string{"peer"}, nil)
+		"QUIC packets sent to a peer, lost ones included.", peerLabels, nil)
 	// quic-go's loss counts can go down (a packet declared lost may arrive
 	// after all), so they are gauges.
 	peerPacketsLostDesc = prometheus.NewDesc("trtcd_cluster_peer_lost_packets",
-		"QUIC packets this node sent to a peer's relay and declared lost.", []string{"peer"}, nil)
+		"QUIC packets this node sent to a peer and declared lost (on the accepted side: relayed media).", peerLabels, nil)
 	peerBytesLostDesc = prometheus.NewDesc("trtcd_cluster_peer_lost_bytes",
-		"Bytes in the QUIC packets this node sent to a peer's relay and declared lost.", []string{"peer"}, nil)
+		"Bytes in the QUIC packets this node sent to a peer and declared lost.", peerLabels, nil)
 )
 
 // Collector is a prometheus.Collector of a node's relay figures. It asks
@@ -65,40 +67,57 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(relayedPacketsDesc, prometheus.CounterValue, float64(out), "out")
 	ch <- prometheus.MustNewConstMetric(relaysDesc, prometheus.GaugeValue, float64(len(n.Relays())))
 	peers := n.PeerStats()
-	ch <- prometheus.MustNewConstMetric(relayConnsDesc, prometheus.GaugeValue, float64(len(peers)))
+	sides := map[string]int{SideDialed: 0, SideAccepted: 0}
 	for _, p := range peers {
+		sides[p.Side]++
 		s := p.Stats
-		ch <- prometheus.MustNewConstMetric(peerRTTDesc, prometheus.GaugeValue, s.SmoothedRTT.Seconds(), p.Relay)
-		ch <- prometheus.MustNewConstMetric(peerBytesSentDesc, prometheus.CounterValue, float64(s.BytesSent), p.Relay)
-		ch <- prometheus.MustNewConstMetric(peerBytesReceivedDesc, prometheus.CounterValue, float64(s.BytesReceived), p.Relay)
-		ch <- prometheus.MustNewConstMetric(peerPacketsSentDesc, prometheus.CounterValue, float64(s.PacketsSent), p.Relay)
-		ch <- prometheus.MustNewConstMetric(peerPacketsLostDesc, prometheus.GaugeValue, float64(s.PacketsLost), p.Relay)
-		ch <- prometheus.MustNewConstMetric(peerBytesLostDesc, prometheus.GaugeValue, float64(s.BytesLost), p.Relay)
+		for _, m := range []struct {
+			desc  *prometheus.Desc
+			kind  prometheus.ValueType
+			value float64
+		}{
+			{peerRTTDesc, prometheus.GaugeValue, s.SmoothedRTT.Seconds()},
+			{peerBytesSentDesc, prometheus.CounterValue, float64(s.BytesSent)},
+			{peerBytesReceivedDesc, prometheus.CounterValue, float64(s.BytesReceived)},
+			{peerPacketsSentDesc, prometheus.CounterValue, float64(s.PacketsSent)},
+			{peerPacketsLostDesc, prometheus.GaugeValue, float64(s.PacketsLost)},
+			{peerBytesLostDesc, prometheus.GaugeValue, float64(s.BytesLost)},
+		} {
+			ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value, p.Peer, p.Side)
+		}
+	}
+	for side, count := range sides {
+		ch <- prometheus.MustNewConstMetric(relayConnsDesc, prometheus.GaugeValue, float64(count), side)
 	}
 }
 
-// PeerStat is quic-go's statistics of the connection to one peer's relay.
+// The sides of a relay connection.
+const (
+	SideDialed   = "dialed"   // this node pulls tracks over it
+	SideAccepted = "accepted" // this node sends tracks over it
+)
+
+// PeerStat is quic-go's statistics of one relay connection.
 type PeerStat struct {
-	Relay string // the peer's relay address
+	Peer  string // the peer's node id (from its certificate)
+	Side  string // SideDialed or SideAccepted
 	Stats quic.ConnectionStats
 }
 
-// PeerStats lists the open connections this node dialed to peers' relays,
-// by relay address. (Connections peers dialed to this node are not
-// listed: the listener does not keep them.)
+// PeerStats lists the open relay connections, both sides, by peer.
 func (n *Node) PeerStats() []PeerStat {
+	var out []PeerStat
 	n.dialer.mu.Lock()
-	conns := make(map[string]*quic.Conn, len(n.dialer.conns))
-	for addr, c := range n.dialer.conns {
+	for _, c := range n.dialer.conns {
 		if c.Context().Err() == nil {
-			conns[addr] = c
+			out = append(out, PeerStat{Peer: peerNode(c), Side: SideDialed, Stats: c.ConnectionStats()})
 		}
 	}
 	n.dialer.mu.Unlock()
-	out := make([]PeerStat, 0, len(conns))
-	for addr, c := range conns {
-		out = append(out, PeerStat{Relay: addr, Stats: c.ConnectionStats()})
-	}
-	slices.SortFunc(out, func(a, b PeerStat) int { return cmp.Compare(a.Relay, b.Relay) })
+	n.accepted.Range(func(c, peer any) bool {
+		out = append(out, PeerStat{Peer: peer.(string), Side: SideAccepted, Stats: c.(*quic.Conn).ConnectionStats()})
+		return true
+	})
+	slices.SortFunc(out, func(a, b PeerStat) int { return cmp.Or(cmp.Compare(a.Peer, b.Peer), cmp.Compare(a.Side, b.Side)) })
 	return out
 }

@@ -48,9 +48,9 @@ func TestAnOperatorSeesTheRelayOnBothNodesMetrics(t *testing.T) {
 		in, _ := scrape(t, baseB, `trtcd_cluster_relayed_packets_total{direction="in"}`)
 		return out >= 50 && in >= 50
 	})
-	peer := `{peer="` + a.Cluster().RelayAddr() + `"}`
-	if v, _ := scrape(t, baseB, "trtcd_cluster_relay_connections"); v != 1 {
-		t.Errorf("B's relay connections = %v, want 1 (to A)", v)
+	peer := `{peer="node-a",side="dialed"}`
+	if v, _ := scrape(t, baseB, `trtcd_cluster_relay_connections{side="dialed"}`); v != 1 {
+		t.Errorf("B's dialed relay connections = %v, want 1 (to A)", v)
 	}
 	if v, _ := scrape(t, baseB, "trtcd_cluster_relays"); v != 1 {
 		t.Errorf("B relays %v publishers, want 1 (alice)", v)
@@ -60,5 +60,13 @@ func TestAnOperatorSeesTheRelayOnBothNodesMetrics(t *testing.T) {
 	}
 	if v, ok := scrape(t, baseB, "trtcd_cluster_peer_received_bytes_total"+peer); !ok || v < 10000 {
 		t.Errorf("B received %v bytes from A, want the media", v)
+	}
+	// A sends the media over the connection B dialed: its sending side,
+	// where datagram loss would show, is there too.
+	if v, ok := scrape(t, baseA, `trtcd_cluster_peer_sent_bytes_total{peer="node-b",side="accepted"}`); !ok || v < 10000 {
+		t.Errorf("A sent %v bytes to B on the accepted side, want the media", v)
+	}
+	if _, ok := scrape(t, baseA, `trtcd_cluster_peer_lost_packets{peer="node-b",side="accepted"}`); !ok {
+		t.Error("A shows no loss series for the connection B dialed")
 	}
 }

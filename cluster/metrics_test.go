@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -79,24 +80,48 @@ func TestRelayMetricsShowThePeersANodeIsConnectedTo(t *testing.T) {
 	if dirs := got["trtcd_cluster_relayed_packets_total"]; len(dirs) != 2 || dirs[0]["direction=in"] != 1 || dirs[1]["direction=out"] != 1 {
 		t.Errorf("relayed packets = %v, want direction in and out", dirs)
 	}
-	if c := got["trtcd_cluster_relay_connections"]; len(c) != 1 || c[0][""] != 1 {
-		t.Errorf("relay connections = %v, want 1", c)
+	conns := func(got map[string][]map[string]float64, side string) float64 {
+		for _, c := range got["trtcd_cluster_relay_connections"] {
+			if c["side="+side] == 1 {
+				return c[""]
+			}
+		}
+		return -1
+	}
+	if conns(got, "dialed") != 1 || conns(got, "accepted") != 0 {
+		t.Errorf("a's relay connections = %v, want 1 dialed, 0 accepted", got["trtcd_cluster_relay_connections"])
 	}
 	rtt := got["trtcd_cluster_peer_rtt_seconds"]
-	if len(rtt) != 1 || rtt[0]["peer="+b.RelayAddr()] != 1 || rtt[0][""] <= 0 || rtt[0][""] > 1 {
-		t.Errorf("peer rtt = %v, want one series for peer %s, above 0 and under a second on loopback", rtt, b.RelayAddr())
+	if len(rtt) != 1 || rtt[0]["peer=b"] != 1 || rtt[0]["side=dialed"] != 1 || rtt[0][""] <= 0 || rtt[0][""] > 1 {
+		t.Errorf("peer rtt = %v, want one series for peer b, dialed, above 0 and under a second on loopback", rtt)
 	}
 	if sent := got["trtcd_cluster_peer_sent_bytes_total"]; len(sent) != 1 || sent[0][""] < 1000 { // the handshake alone
 		t.Errorf("bytes sent to b = %v", sent)
 	}
 
-	// b dialed nobody: no peer series, zero connections.
+	// b dialed nobody; it accepted a's connection.
+	waitUntil(t, func() bool { return len(b.PeerStats()) == 1 })
 	got = gather(t, NewCollector(func() *Node { return b }))
-	if c := got["trtcd_cluster_relay_connections"]; len(c) != 1 || c[0][""] != 0 || len(got["trtcd_cluster_peer_rtt_seconds"]) != 0 {
-		t.Errorf("b: connections %v, rtt %v; want 0 and no series", c, got["trtcd_cluster_peer_rtt_seconds"])
+	if conns(got, "dialed") != 0 || conns(got, "accepted") != 1 {
+		t.Errorf("b's relay connections = %v, want 0 dialed, 1 accepted", got["trtcd_cluster_relay_connections"])
 	}
-	if peers := a.PeerStats(); len(peers) != 1 || peers[0].Relay != b.RelayAddr() {
+	if rtt := got["trtcd_cluster_peer_rtt_seconds"]; len(rtt) != 1 || rtt[0]["peer=a"] != 1 || rtt[0]["side=accepted"] != 1 {
+		t.Errorf("b's peer rtt = %v, want one series for peer a, accepted", rtt)
+	}
+	if peers := a.PeerStats(); len(peers) != 1 || peers[0].Peer != "b" || peers[0].Side != SideDialed {
 		t.Errorf("a's peers = %+v", peers)
+	}
+}
+
+// waitUntil waits up to 5 s for cond.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

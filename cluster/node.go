@@ -65,6 +65,7 @@ type Node struct {
 	wanted  map[pullKey]time.Time // WHEP viewers about to arrive, until when
 
 	relayedIn, relayedOut atomic.Uint64
+	accepted              sync.Map // *quic.Conn → peer node id: connections peers dialed
 }
 
 type pullKey struct{ room, user string }

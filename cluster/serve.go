@@ -35,6 +35,8 @@ func (n *Node) serve(ln *quic.Listener) {
 
 func (n *Node) serveConn(c *quic.Conn) {
 	peer := peerNode(c)
+	n.accepted.Store(c, peer)
+	defer n.accepted.Delete(c)
 	var id uint32 // names each track in this connection's datagrams
 	for {
 		st, err := c.AcceptStream(n.ctx)
