@@ -22,35 +22,29 @@ type demux struct {
 	tracks atomic.Pointer[map[uint32]*relayIn] // immutable; replaced on change
 }
 
-// demuxes holds the receive loop of every connection this process dialed
-// that carries relayed tracks; a loop ends with its connection.
-var demuxes = struct {
-	sync.Mutex
-	m map[*quic.Conn]*demux
-}{m: map[*quic.Conn]*demux{}}
-
-// demuxOf is c's demultiplexer, started at its first use.
-func demuxOf(c *quic.Conn) *demux {
-	demuxes.Lock()
-	defer demuxes.Unlock()
-	d := demuxes.m[c]
+// demuxOf is the demultiplexer of c, a connection this node dialed,
+// started at its first use; its receive loop ends with the connection.
+func (n *Node) demuxOf(c *quic.Conn) *demux {
+	n.demuxMu.Lock()
+	defer n.demuxMu.Unlock()
+	d := n.demuxes[c]
 	if d == nil {
 		d = &demux{c: c}
 		d.tracks.Store(&map[uint32]*relayIn{})
-		demuxes.m[c] = d
-		go d.run()
+		n.demuxes[c] = d
+		n.spawn(func() {
+			d.run(n.ctx)
+			n.demuxMu.Lock()
+			delete(n.demuxes, c)
+			n.demuxMu.Unlock()
+		})
 	}
 	return d
 }
 
-func (d *demux) run() {
-	defer func() {
-		demuxes.Lock()
-		delete(demuxes.m, d.c)
-		demuxes.Unlock()
-	}()
+func (d *demux) run(ctx context.Context) {
 	for {
-		b, err := d.c.ReceiveDatagram(context.Background()) // fails when the connection closes
+		b, err := d.c.ReceiveDatagram(ctx) // fails when the connection closes or the node stops
 		if err != nil {
 			return
 		}

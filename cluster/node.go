@@ -66,6 +66,8 @@ type Node struct {
 
 	relayedIn, relayedOut atomic.Uint64
 	accepted              sync.Map // *quic.Conn → peer node id: connections peers dialed
+	demuxMu               sync.Mutex
+	demuxes               map[*quic.Conn]*demux // of the connections this node dialed
 }
 
 type pullKey struct{ room, user string }
@@ -126,7 +128,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, ln: ln,
 		dialer: dialer{tls: clientTLS(cfg.Credentials), conns: map[string]*quic.Conn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
-		local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
+		local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, demuxes: map[*quic.Conn]*demux{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
 	if err := n.heartbeat(); err != nil {
 		n.Close()
 		return nil, err

@@ -185,7 +185,7 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 		p.sess.Unpublish(t)
 	}()
 	in := newRelayIn(t, &p.stats, &p.n.relayedIn)
-	d := demuxOf(c)
+	d := p.n.demuxOf(c)
 	d.add(a.Stream, in)
 	defer d.remove(a.Stream) // before Unpublish: no datagram reaches a closed track
 	if _, err := st.Write([]byte{feedbackStart}); err != nil {
