@@ -49,7 +49,7 @@ func TestClusterStatusShowsTheNodesAnOperatorStarted(t *testing.T) {
 		if !hasRow(stdout, id, node.addr) {
 			t.Errorf("status lacks node %s at %s", id, node.addr)
 		}
-		if _, metrics := get(t, "http://"+node.addr+"/metrics"); !strings.Contains(metrics, "trtcd_cluster_relay_connections 0") ||
+		if _, metrics := get(t, "http://"+node.addr+"/metrics"); !strings.Contains(metrics, `trtcd_cluster_relay_connections{side="dialed"} 0`) ||
 			!strings.Contains(metrics, `trtcd_cluster_relayed_packets_total{direction="in"} 0`) {
 			t.Errorf("node %s's /metrics lacks the relay's figures", id)
 		}
