@@ -62,7 +62,7 @@ cluster-demo: build
 	redis-server --port 6390 --bind 127.0.0.1 --save '' --appendonly no >redis.log & \
 	sleep 0.5; \
 	[ -f certs/ca.pem ] || $(CURDIR)/bin/trtcd cluster init --dir certs --nodes a,b; \
-	mkdir -p a/cluster b/cluster && cp certs/*.pem a/cluster && cp certs/*.pem b/cluster; \
+	mkdir -p a/cluster b/cluster && cp certs/ca.pem certs/a.pem certs/a-key.pem a/cluster && cp certs/ca.pem certs/b.pem certs/b-key.pem b/cluster; \
 	$(CURDIR)/bin/trtcd serve --http 127.0.0.1:8080 --udp 8000 --rtmp 1935 --data ./a \
 		--redis redis://127.0.0.1:6390/0 --node-id a --relay 127.0.0.1:7900 & \
 	$(CURDIR)/bin/trtcd serve --http 127.0.0.1:8081 --udp 8001 --rtmp 1936 --data ./b \

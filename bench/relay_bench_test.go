@@ -96,17 +96,8 @@ func startNodes(b *testing.B, bin, dir, redisURL string, ids ...string) (urls []
 	}
 	for _, id := range ids {
 		data := filepath.Join(dir, "node-"+id)
-		if err := os.MkdirAll(filepath.Join(data, "cluster"), 0o700); err != nil {
+		if err := cluster.InstallNode(certs, id, filepath.Join(data, "cluster")); err != nil {
 			b.Fatal(err)
-		}
-		for _, f := range []string{"ca.pem", id + ".pem", id + "-key.pem"} {
-			pem, err := os.ReadFile(filepath.Join(certs, f))
-			if err == nil {
-				err = os.WriteFile(filepath.Join(data, "cluster", f), pem, 0o600)
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
 		}
 		url, pid := serveTrtcd(b, bin, data, "--redis", redisURL, "--node-id", id, "--relay", "127.0.0.1:0", "--debug-pprof")
 		urls, pids = append(urls, url), append(pids, pid)

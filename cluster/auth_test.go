@@ -113,6 +113,17 @@ func TestClusterDirectoryOfCertificates(t *testing.T) {
 	if _, err := LoadCredentials(dir, "d"); err == nil {
 		t.Fatal("credentials of a node never issued")
 	}
+	// A node's own directory gets what it needs, and not the CA's key.
+	dest := filepath.Join(t.TempDir(), "data", "cluster")
+	if err := InstallNode(dir, "b", dest); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := LoadCredentials(dest, "b"); err != nil || c.Node != "b" {
+		t.Fatalf("credentials of b from its own directory: %+v, %v", c, err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, caKeyFile)); err == nil {
+		t.Fatal("the CA's key was installed on a node")
+	}
 	// A node certificate from another cluster's CA is refused at load.
 	other := filepath.Join(t.TempDir(), "other")
 	if err := InitDir(other, "a"); err != nil {

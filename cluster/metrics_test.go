@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -100,7 +101,7 @@ func TestRelayMetricsShowThePeersANodeIsConnectedTo(t *testing.T) {
 	}
 
 	// b dialed nobody; it accepted a's connection.
-	waitUntil(t, func() bool { return len(b.PeerStats()) == 1 })
+	testpeer.WaitFor(t, "b to list the connection a dialed", 5*time.Second, func() bool { return len(b.PeerStats()) == 1 })
 	got = gather(t, NewCollector(func() *Node { return b }))
 	if conns(got, "dialed") != 0 || conns(got, "accepted") != 1 {
 		t.Errorf("b's relay connections = %v, want 0 dialed, 1 accepted", got["trtcd_cluster_relay_connections"])
@@ -110,18 +111,6 @@ func TestRelayMetricsShowThePeersANodeIsConnectedTo(t *testing.T) {
 	}
 	if peers := a.PeerStats(); len(peers) != 1 || peers[0].Peer != "b" || peers[0].Side != SideDialed {
 		t.Errorf("a's peers = %+v", peers)
-	}
-}
-
-// waitUntil waits up to 5 s for cond.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -175,6 +175,25 @@ func IssueFiles(dir, node string) error {
 	return writeFiles(map[string][]byte{cert: certPEM, key: keyPEM})
 }
 
+// InstallNode copies what node needs from a cluster directory into dest
+// (a node's DATA/cluster): the CA certificate and the node's own
+// certificate and key — never the CA's key.
+func InstallNode(dir, node, dest string) error {
+	if err := os.MkdirAll(dest, 0o700); err != nil {
+		return err
+	}
+	cert, key := nodeFiles(dir, node)
+	files := map[string][]byte{}
+	for _, from := range []string{filepath.Join(dir, caFile), cert, key} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		files[filepath.Join(dest, filepath.Base(from))] = b
+	}
+	return writeFiles(files)
+}
+
 func writeFiles(files map[string][]byte) error {
 	for path, data := range files {
 		if err := os.WriteFile(path, data, 0o600); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,26 +25,13 @@ func startNodes(t *testing.T, redisURL string, app uint32, key string, ids ...st
 	nodes := map[string]*runningServer{}
 	for _, id := range ids {
 		data := filepath.Join(t.TempDir(), id)
-		for _, f := range []string{"ca.pem", id + ".pem", id + "-key.pem"} {
-			copyInto(t, filepath.Join(certs, f), filepath.Join(data, "cluster", f))
+		if err := cluster.InstallNode(certs, id, filepath.Join(data, "cluster")); err != nil {
+			t.Fatal(err)
 		}
 		nodes[id] = startServe(t, "--data", data, "--app", fmt.Sprintf("%d:%s", app, key),
 			"--redis", redisURL, "--node-id", id, "--relay", "127.0.0.1:0")
 	}
 	return nodes
-}
-
-func copyInto(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err == nil {
-		if err = os.MkdirAll(filepath.Dir(to), 0o700); err == nil {
-			err = os.WriteFile(to, b, 0o600)
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // Two `trtcd serve` nodes: a publisher on a is played on b for 30 s with
