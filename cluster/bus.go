@@ -33,11 +33,14 @@ func (d *Directory) Publish(ctx context.Context, msg []byte) error {
 }
 
 // StartBus subscribes to the bus; receive gets every message published by
-// any node (this one's too), on one goroutine, until the node stops.
-func (n *Node) StartBus(receive func(msg []byte)) *Bus {
+// any node (this one's too) and classes every ClassEvent, on one goroutine
+// (in the order Redis took them), until the node stops.
+func (n *Node) StartBus(receive func(msg []byte), classes func(ClassEvent)) *Bus {
 	b := &Bus{out: make(chan []byte, busQueue)}
 	b.upSince.Store(time.Now().UnixNano())
-	ps := n.dir.rdb.Subscribe(n.ctx, n.dir.key(eventsChannel)) // re-subscribes after a lost connection
+	events := n.dir.key(eventsChannel)
+	// One subscription for both channels: one connection, one order.
+	ps := n.dir.rdb.Subscribe(n.ctx, events, n.dir.key(classesChannel)) // re-subscribes after a lost connection
 	in := ps.Channel()
 	n.spawn(func() {
 		defer ps.Close()
@@ -49,7 +52,11 @@ func (n *Node) StartBus(receive func(msg []byte)) *Bus {
 				if !ok {
 					return
 				}
-				receive([]byte(m.Payload))
+				if m.Channel == events {
+					receive([]byte(m.Payload))
+				} else if ev, ok := parseClassEvent(m.Payload); ok {
+					classes(ev)
+				}
 			}
 		}
 	})

@@ -67,12 +67,13 @@ func (s *Server) advertised(a net.Addr) string {
 // of a node not heard from for the directory's TTL leave (unless it is this
 // node that cannot reach Redis).
 func (s *Server) federate(n *cluster.Node) {
+	s.classes.Share(n.Directory(), n.ID())
 	bus := n.StartBus(func(msg []byte) {
 		var ev signaling.RemoteEvent
 		if err := json.Unmarshal(msg, &ev); err == nil {
 			s.rooms.ApplyRemote(ev)
 		}
-	})
+	}, s.classEvent)
 	s.rooms.Federate(n.ID(), func(ev signaling.RemoteEvent) {
 		if msg, err := json.Marshal(ev); err == nil && !bus.Send(msg) {
 			s.log.Warn("cluster bus full: a room event was dropped (the next roster repairs it)", "kind", ev.Kind)
@@ -81,10 +82,28 @@ func (s *Server) federate(n *cluster.Node) {
 	heartbeat, ttl := n.Timing()
 	n.Every(heartbeat, func() {
 		s.rooms.SendRoster()
+		ctx, cancel := context.WithTimeout(context.Background(), heartbeat)
+		n.Directory().RenewOwned(ctx, n.ID(), s.classes.SignedIn(), nil) // a directory out of reach: the next beat
+		cancel()
 		if bus.Steady(ttl, 2*heartbeat) {
 			s.rooms.ExpireNodes(time.Now().Add(-ttl))
 		}
 	})
+}
+
+// classEvent delivers a class's news from the cluster to this node's
+// members.
+func (s *Server) classEvent(ev cluster.ClassEvent) {
+	switch ev.Kind {
+	case cluster.ClassMessage:
+		s.classes.DeliverGroup(ev.Class, ev.Body)
+	case cluster.ClassDestroyed:
+		s.classes.EndShared(ev.Class)
+	case cluster.ClassC2C:
+		if ev.Node == s.Cluster().ID() {
+			s.classes.DeliverC2C(ev.User, ev.Body)
+		}
+	}
 }
 
 // Cluster is the server's cluster node (nil when single).

@@ -66,6 +66,10 @@ type Classrooms struct {
 	// sent outlives sign-ins: a send retried on a new connection after a
 	// dropped one is still recognised.
 	sent map[userKey]*recentSends
+	// shared, when set, keeps the classes instead of Store and the
+	// classes map (a cluster: classroom_shared.go); node is this node.
+	shared SharedClasses
+	node   string
 }
 
 // class is one classroom.
@@ -119,6 +123,12 @@ func LoadClassrooms(rooms *Registry, store *ClassStore, limits ClassLimits) (*Cl
 // SignIn makes peer the place where user's messages go; a peer signed in
 // before as the same user is returned, to be told it was replaced.
 func (cs *Classrooms) SignIn(app uint32, user string, peer Peer) (old Peer) {
+	old = cs.signIn(app, user, peer)
+	cs.claimShared(app, user) // where other nodes' C2C messages find the user
+	return old
+}
+
+func (cs *Classrooms) signIn(app uint32, user string, peer Peer) (old Peer) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	k := userKey{app, user}
@@ -141,6 +151,9 @@ func (cs *Classrooms) SignOut(app uint32, user string, peer Peer) {
 	defer cs.mu.Unlock()
 	if p := cs.peers[userKey{app, user}]; p != nil && p.peer == peer {
 		delete(cs.peers, userKey{app, user})
+		if cs.shared != nil {
+			go cs.releaseShared(app, user) // SignOut runs under the connection's teardown
+		}
 	}
 }
 
@@ -149,12 +162,15 @@ func classKey(app uint32, id tlssig.Room) string { return RoomKey(app, id) }
 // Create registers a class; its creator may destroy it.
 func (cs *Classrooms) Create(app uint32, id tlssig.Room, creator string) *Error {
 	key := classKey(app, id)
+	c := &class{stored: storedClass{Key: key, App: app, RoomID: id.ID, StrRoom: id.Str, Creator: creator, Created: time.Now()}}
+	if shared, _ := cs.sharing(); shared != nil {
+		return createShared(shared, c.stored, id)
+	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.classes[key] != nil {
 		return Errorf(CodeIMGroupExists, "classroom %s already exists", id)
 	}
-	c := &class{stored: storedClass{Key: key, App: app, RoomID: id.ID, StrRoom: id.Str, Creator: creator, Created: time.Now()}}
 	if err := cs.Store.putClass(c.stored); err != nil {
 		return Errorf(CodeParamCheckFailed, "storing classroom %s: %v", id, err)
 	}
@@ -162,11 +178,15 @@ func (cs *Classrooms) Create(app uint32, id tlssig.Room, creator string) *Error 
 	return nil
 }
 
-func (cs *Classrooms) find(app uint32, id tlssig.Room) (*class, *Error) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c := cs.classes[classKey(app, id)]
-	if c == nil {
+func (cs *Classrooms) find(app uint32, id tlssig.Room) (c *class, e *Error) {
+	if shared, _ := cs.sharing(); shared != nil {
+		c, e = cs.findShared(shared, classKey(app, id))
+	} else {
+		cs.mu.Lock()
+		c = cs.classes[classKey(app, id)]
+		cs.mu.Unlock()
+	}
+	if e == nil && c == nil {
 		return nil, Errorf(CodeIMGroupNotFound, "classroom %s does not exist (create it first) or was destroyed", id)
 	}
 	return c, nil
@@ -179,16 +199,21 @@ func (cs *Classrooms) Destroy(app App, id tlssig.Room, by string) *Error {
 	if e != nil {
 		return e
 	}
+	if shared, _ := cs.sharing(); shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		if err := shared.DestroyClass(ctx, app.SDKAppID, c.stored.Key); err != nil {
+			return unavailable("destroying the classroom", err)
+		}
+		return nil // every node ends its members' room (EndShared)
+	}
 	c.mu.Lock()
 	c.destroyed = true
 	c.mu.Unlock()
 	cs.mu.Lock()
 	delete(cs.classes, c.stored.Key)
 	cs.mu.Unlock()
-	cs.Rooms.Broadcast(c.stored.Key, Event{Name: EventClassroomDestroyed, Data: classRef(id)})
-	if room := cs.Rooms.Find(app.SDKAppID, "", id); room != nil {
-		cs.Rooms.EndRoom(room)
-	}
+	cs.ended(c.stored.Key)
 	if err := cs.Store.deleteClass(c.stored.Key); err != nil {
 		return Errorf(CodeParamCheckFailed, "deleting classroom %s: %v", id, err)
 	}
@@ -206,6 +231,17 @@ func (cs *Classrooms) mayDestroy(app App, id tlssig.Room, by string) (*class, *E
 
 func classRef(id tlssig.Room) map[string]any {
 	return map[string]any{"classId": id.ID, "strClassId": id.Str}
+}
+
+// ended tells the class's members here that it was destroyed and ends
+// their room.
+func (cs *Classrooms) ended(key string) {
+	room := cs.Rooms.roomByKey(key)
+	if room == nil {
+		return
+	}
+	cs.Rooms.Broadcast(key, Event{Name: EventClassroomDestroyed, Data: classRef(room.ID)})
+	cs.Rooms.EndRoom(room)
 }
 
 // EventClassroomDestroyed tells members their class ended for good.
@@ -279,8 +315,11 @@ func (cs *Classrooms) check(req SendRequest) *Error {
 
 func (cs *Classrooms) sendC2C(app uint32, sender *signedIn, msg Message) *Error {
 	cs.mu.Lock()
-	to := cs.peers[userKey{app, msg.To}]
+	to, shared := cs.peers[userKey{app, msg.To}], cs.shared
 	cs.mu.Unlock()
+	if to == nil && shared != nil {
+		return cs.sendC2CShared(shared, app, msg)
+	}
 	if to == nil {
 		return Errorf(CodeIMUnknownReceiver, "user %q is not signed in", msg.To)
 	}
@@ -303,6 +342,12 @@ func (cs *Classrooms) sendGroup(app uint32, m *Member, msg Message) (Message, *E
 		return msg, e
 	}
 	msg.ClassID, msg.StrClassID = m.Room.ID.ID, m.Room.ID.Str
+	if shared, _ := cs.sharing(); shared != nil {
+		if msg, e = cs.appendShared(shared, c, msg); e == nil {
+			cs.recordMessage(c, m, msg)
+		}
+		return msg, e
+	}
 	c.mu.Lock()
 	if c.destroyed {
 		c.mu.Unlock()
@@ -314,13 +359,18 @@ func (cs *Classrooms) sendGroup(app uint32, m *Member, msg Message) (Message, *E
 	stored := cs.Store.append(c.stored.Key, msg.Seq, data, cs.Limits.HistoryCap)
 	cs.Rooms.Broadcast(c.stored.Key, Event{Name: EventMessage, Data: json.RawMessage(data)})
 	c.mu.Unlock()
-	if f := cs.OnGroupMessage; f != nil && m.Room.RecordID != "" {
-		f(c.stored.Key, m.Room.RecordID, msg)
-	}
+	cs.recordMessage(c, m, msg)
 	if err := <-stored; err != nil {
 		return msg, Errorf(CodeParamCheckFailed, "storing the message: %v", err)
 	}
 	return msg, nil
+}
+
+// recordMessage hands a group message to a recording of the sender's room.
+func (cs *Classrooms) recordMessage(c *class, m *Member, msg Message) {
+	if f := cs.OnGroupMessage; f != nil && m.Room.RecordID != "" {
+		f(c.stored.Key, m.Room.RecordID, msg)
+	}
 }
 
 // History returns a class's stored messages after seq.
@@ -332,8 +382,11 @@ func (cs *Classrooms) History(app uint32, id tlssig.Room, after uint64, limit in
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	msgs, more, err := cs.Store.history(c.stored.Key, after, limit)
+	msgs, more, err := cs.history(c.stored.Key, after, limit)
 	if err != nil {
+		if shared, _ := cs.sharing(); shared != nil {
+			return nil, unavailable("reading history", err)
+		}
 		return nil, Errorf(CodeParamCheckFailed, "reading history: %v", err)
 	}
 	c.mu.Lock()
@@ -345,8 +398,20 @@ func (cs *Classrooms) History(app uint32, id tlssig.Room, after uint64, limit in
 	return map[string]any{"messages": msgs, "lastSeq": last, "more": more}, nil
 }
 
+func (cs *Classrooms) history(key string, after uint64, limit int) ([]json.RawMessage, bool, error) {
+	if shared, _ := cs.sharing(); shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		return shared.History(ctx, key, after, limit)
+	}
+	return cs.Store.history(key, after, limit)
+}
+
 // List describes the live classes of an app.
 func (cs *Classrooms) List(app uint32) []map[string]any {
+	if shared, _ := cs.sharing(); shared != nil {
+		return cs.listShared(shared, app)
+	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	var out []map[string]any
@@ -355,11 +420,15 @@ func (cs *Classrooms) List(app uint32) []map[string]any {
 			continue
 		}
 		c.mu.Lock()
-		out = append(out, map[string]any{"classId": c.stored.RoomID, "strClassId": c.stored.StrRoom,
-			"creator": c.stored.Creator, "created": c.stored.Created, "lastSeq": c.seq})
+		out = append(out, c.summary())
 		c.mu.Unlock()
 	}
 	return out
+}
+
+func (c *class) summary() map[string]any {
+	return map[string]any{"classId": c.stored.RoomID, "strClassId": c.stored.StrRoom,
+		"creator": c.stored.Creator, "created": c.stored.Created, "lastSeq": c.seq}
 }
 
 func (r *recentSends) get(id string) (sentMessage, bool) {

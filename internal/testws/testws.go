@@ -21,8 +21,10 @@ type Member struct {
 	// code" with the empty parts left out ("member-quit bob leave").
 	Events chan string
 	// Joined is the join reply's data (and its code as "code").
-	Joined map[string]any
-	sendMu sync.Mutex
+	Joined  map[string]any
+	replies chan map[string]any
+	sendMu  sync.Mutex
+	nextID  int
 }
 
 // heartbeatEvery keeps a member alive through long tests (the server's
@@ -36,8 +38,12 @@ func (m *Member) Send(frame map[string]any) error {
 	return m.Conn.WriteJSON(frame)
 }
 
+// firstHeartbeat is the first heartbeat's request id: their replies are
+// not a Request's.
+const firstHeartbeat = 1 << 20
+
 func (m *Member) heartbeats() {
-	for id := 1000; ; id++ {
+	for id := firstHeartbeat; ; id++ {
 		time.Sleep(heartbeatEvery)
 		if m.Send(map[string]any{"id": id, "type": "heartbeat"}) != nil {
 			return
@@ -49,34 +55,50 @@ func (m *Member) heartbeats() {
 // the join succeeds.
 func Join(t testing.TB, addr string, app uint32, user, userSig string, room uint32) *Member {
 	t.Helper()
+	m := Dial(t, addr)
+	m.Joined = m.Request("join", map[string]any{"sdkAppId": app, "userId": user, "userSig": userSig, "roomId": room})
+	if m.Joined["code"] != 0 {
+		t.Fatalf("%s's join: %v", user, m.Joined)
+	}
+	return m
+}
+
+// Dial connects to ws://addr/ws.
+func Dial(t testing.TB, addr string) *Member {
+	t.Helper()
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	m := &Member{t: t, Conn: conn, Events: make(chan string, 100)}
-	if err := m.Send(map[string]any{"id": 1, "type": "join", "data": map[string]any{
-		"sdkAppId": app, "userId": user, "userSig": userSig, "roomId": room}}); err != nil {
-		t.Fatal(err)
-	}
-	replies := make(chan map[string]any, 1)
-	go m.read(replies)
-	select {
-	case m.Joined = <-replies:
-		if m.Joined["code"] != 0 {
-			t.Fatalf("%s's join: %v", user, m.Joined)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s's join got no reply", user)
-	}
+	m := &Member{t: t, Conn: conn, Events: make(chan string, 1024), replies: make(chan map[string]any, 1)}
+	go m.read()
 	go m.heartbeats()
 	return m
 }
 
-func (m *Member) read(replies chan<- map[string]any) {
+// Request sends one request and returns its reply's data, with the reply's
+// code as "code"; one request at a time.
+func (m *Member) Request(typ string, data any) map[string]any {
+	m.t.Helper()
+	m.nextID++
+	if err := m.Send(map[string]any{"id": m.nextID, "type": typ, "data": data}); err != nil {
+		m.t.Fatal(err)
+	}
+	select {
+	case r := <-m.replies:
+		return r
+	case <-time.After(5 * time.Second):
+		m.t.Fatalf("%s got no reply", typ)
+		return nil
+	}
+}
+
+func (m *Member) read() {
 	defer close(m.Events)
 	for {
 		var f struct {
+			ID    int             `json:"id"`
 			Type  string          `json:"type"`
 			Event string          `json:"event"`
 			Code  int             `json:"code"`
@@ -87,11 +109,14 @@ func (m *Member) read(replies chan<- map[string]any) {
 		}
 		switch f.Type {
 		case "reply":
+			if f.ID >= firstHeartbeat {
+				continue
+			}
 			d := map[string]any{}
 			json.Unmarshal(f.Data, &d)
 			d["code"] = f.Code
 			select {
-			case replies <- d:
+			case m.replies <- d:
 			default:
 			}
 		case "event":
@@ -100,9 +125,15 @@ func (m *Member) read(replies chan<- map[string]any) {
 				Reason string `json:"reason"`
 				Kind   string `json:"kind"`
 				Code   int    `json:"code"`
+				From   string `json:"from"` // a message's
+				Seq    uint64 `json:"seq"`
+				Text   string `json:"text"`
 			}
 			json.Unmarshal(f.Data, &d)
 			s := fmt.Sprint(f.Event, " ", d.UserID, " ", d.Reason, " ", d.Kind)
+			if f.Event == "message" { // "message alice 3 hello" (C2C: seq 0)
+				s = fmt.Sprint(f.Event, " ", d.From, " ", d.Seq, " ", d.Text)
+			}
 			if d.Code != 0 {
 				s += fmt.Sprint(" ", d.Code)
 			}

@@ -1,0 +1,181 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A classroom (package signaling) spans the nodes its members are on, so
+// its state lives in the directory: the class record, its message counter
+// and its history. Redis numbers, stores and publishes each group message
+// in one script, so every node hears a class's messages in sequence order
+// on the classes channel, and delivers them to its own members. C2C
+// messages go to the node the receiver is signed in on. These keys are not
+// a node's: they live until the class is destroyed (run Redis with
+// persistence to keep classes across a Redis restart).
+
+// classesChannel carries ClassEvents to every node, in the order published.
+const classesChannel = "classes"
+
+// The kinds of ClassEvent.
+const (
+	ClassMessage   = "message"   // Body is a group message, numbered
+	ClassDestroyed = "destroyed" // the class ended
+	ClassC2C       = "c2c"       // Body is a C2C message for User, signed in on Node
+)
+
+// ClassEvent is a class's news for every node.
+type ClassEvent struct {
+	Kind  string
+	Class string // the class's key
+	User  string // C2C: the receiver (app-scoped, "1400000001/alice")
+	Node  string // C2C: the node the receiver is signed in on
+	Body  []byte
+}
+
+// encode is kind, class, user and node on a line each, then the body.
+func (e ClassEvent) encode() string {
+	return strings.Join([]string{e.Kind, e.Class, e.User, e.Node, string(e.Body)}, "\n")
+}
+
+func parseClassEvent(s string) (ClassEvent, bool) {
+	f := strings.SplitN(s, "\n", 5)
+	if len(f) != 5 {
+		return ClassEvent{}, false
+	}
+	return ClassEvent{Kind: f[0], Class: f[1], User: f[2], Node: f[3], Body: []byte(f[4])}, true
+}
+
+// ErrNotNumbered is a message that does not start with {"seq":0: the
+// script writes the class's number there.
+var ErrNotNumbered = errors.New(`cluster: a group message must start with {"seq":0`)
+
+var unnumbered = []byte(`{"seq":0`)
+
+// appendMessage checks that the class exists, numbers the message, keeps
+// the newest ARGV[2] of its history and publishes it, in one step: the
+// order of the numbers is the order every node hears them in. It returns
+// the number, or -1 for no such class.
+var appendMessage = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then return -1 end
+local seq = redis.call("INCR", KEYS[2])
+local msg = '{"seq":' .. seq .. ARGV[1]
+redis.call("RPUSH", KEYS[3], msg)
+redis.call("LTRIM", KEYS[3], -tonumber(ARGV[2]), -1)
+redis.call("PUBLISH", ARGV[3], ARGV[4] .. msg)
+return seq`)
+
+func (d *Directory) classKeys(class string) []string {
+	return []string{d.key("class", class), d.key("class", class, "seq"), d.key("class", class, "messages")}
+}
+
+// CreateClass stores a new class's record; false when the class exists.
+func (d *Directory) CreateClass(ctx context.Context, app uint32, class string, record []byte) (bool, error) {
+	ok, err := d.rdb.SetNX(ctx, d.key("class", class), record, 0).Result()
+	if err = wrap(err); err != nil || !ok {
+		return false, err
+	}
+	return true, wrap(d.rdb.SAdd(ctx, d.appClasses(app), class).Err())
+}
+
+func (d *Directory) appClasses(app uint32) string {
+	return d.key("classes", strconv.FormatUint(uint64(app), 10))
+}
+
+// Class is a class's record and its last message number; ok is false when
+// there is no such class.
+func (d *Directory) Class(ctx context.Context, class string) (record []byte, lastSeq uint64, ok bool, err error) {
+	keys := d.classKeys(class)
+	vals, err := d.rdb.MGet(ctx, keys[0], keys[1]).Result()
+	if err = wrap(err); err != nil || vals[0] == nil {
+		return nil, 0, false, err
+	}
+	record = []byte(vals[0].(string))
+	if s, ok := vals[1].(string); ok {
+		lastSeq, _ = strconv.ParseUint(s, 10, 64)
+	}
+	return record, lastSeq, true, nil
+}
+
+// Classes are the keys of an app's classes.
+func (d *Directory) Classes(ctx context.Context, app uint32) ([]string, error) {
+	names, err := d.rdb.SMembers(ctx, d.appClasses(app)).Result()
+	return names, wrap(err)
+}
+
+// DestroyClass removes a class and its history and tells every node.
+func (d *Directory) DestroyClass(ctx context.Context, app uint32, class string) error {
+	p := d.rdb.TxPipeline()
+	p.Del(ctx, d.classKeys(class)...)
+	p.SRem(ctx, d.appClasses(app), class)
+	p.Publish(ctx, d.key(classesChannel), ClassEvent{Kind: ClassDestroyed, Class: class}.encode())
+	_, err := p.Exec(ctx)
+	return wrap(err)
+}
+
+// AppendMessage numbers a class's group message (JSON starting with
+// {"seq":0), keeps it in the class's history (the newest capacity of
+// them) and publishes it to every node. ok is false when the class does
+// not exist.
+func (d *Directory) AppendMessage(ctx context.Context, class string, msg []byte, capacity int) (seq uint64, ok bool, err error) {
+	if !bytes.HasPrefix(msg, unnumbered) {
+		return 0, false, ErrNotNumbered
+	}
+	head := ClassEvent{Kind: ClassMessage, Class: class}.encode()
+	n, err := appendMessage.Run(ctx, d.rdb, d.classKeys(class), msg[len(unnumbered):], max(capacity, 1),
+		d.key(classesChannel), head).Int64()
+	if err = wrap(err); err != nil || n < 0 {
+		return 0, false, err
+	}
+	return uint64(n), true, nil
+}
+
+// History returns up to limit of a class's stored messages after seq, and
+// whether more follow.
+func (d *Directory) History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error) {
+	list := d.classKeys(class)[2]
+	first, err := d.rdb.LIndex(ctx, list, 0).Result()
+	if err = wrap(err); err != nil || first == "" {
+		return nil, false, err
+	}
+	var head struct {
+		Seq uint64 `json:"seq"`
+	}
+	if err := json.Unmarshal([]byte(first), &head); err != nil {
+		return nil, false, err
+	}
+	from := int64(0) // the numbers in the list are consecutive
+	if after >= head.Seq {
+		from = int64(after - head.Seq + 1)
+	}
+	items, err := d.rdb.LRange(ctx, list, from, from+int64(limit)).Result()
+	if err = wrap(err); err != nil {
+		return nil, false, err
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	out := make([]json.RawMessage, len(items))
+	for i, s := range items {
+		out[i] = json.RawMessage(s)
+	}
+	return out, more, nil
+}
+
+// SendC2C publishes a C2C message to the node user is signed in on (see
+// ClaimUser); false when user is signed in nowhere.
+func (d *Directory) SendC2C(ctx context.Context, user string, msg []byte) (bool, error) {
+	node, err := d.UserNode(ctx, user)
+	if err != nil || node == "" {
+		return false, err
+	}
+	ev := ClassEvent{Kind: ClassC2C, User: user, Node: node, Body: msg}
+	return true, wrap(d.rdb.Publish(ctx, d.key(classesChannel), ev.encode()).Err())
+}

@@ -1,0 +1,58 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// A class's history keeps its newest messages, numbered without gaps, and
+// pages from any number; a destroyed class takes no messages.
+func TestClassHistoryKeepsTheNewestAndPages(t *testing.T) {
+	ctx := context.Background()
+	d := newTestDirectory(t, time.Second)
+	const class = "1400000001/77"
+	if ok, err := d.CreateClass(ctx, 1400000001, class, []byte(`{"creator":"t"}`)); !ok || err != nil {
+		t.Fatalf("create: %v %v", ok, err)
+	}
+	if ok, _ := d.CreateClass(ctx, 1400000001, class, []byte(`{}`)); ok {
+		t.Fatal("a class was created twice")
+	}
+	for i := 1; i <= 5; i++ {
+		seq, ok, err := d.AppendMessage(ctx, class, fmt.Appendf(nil, `{"seq":0,"text":"m%d"}`, i), 3)
+		if err != nil || !ok || seq != uint64(i) {
+			t.Fatalf("append %d: seq %d %v %v", i, seq, ok, err)
+		}
+	}
+	for _, c := range []struct {
+		after, limit int
+		want         string
+		more         bool
+	}{{0, 10, "345", false}, {3, 1, "4", true}, {4, 10, "5", false}, {5, 10, "", false}} {
+		msgs, more, err := d.History(ctx, class, uint64(c.after), c.limit)
+		got := ""
+		for _, m := range msgs {
+			got += string(m[len(`{"seq":`)]) // one digit here
+		}
+		if err != nil || got != c.want || more != c.more {
+			t.Errorf("history after %d (limit %d) = %q more %v %v; want %q more %v", c.after, c.limit, got, more, err, c.want, c.more)
+		}
+	}
+	if _, last, ok, _ := d.Class(ctx, class); !ok || last != 5 {
+		t.Fatalf("class: ok %v last %d", ok, last)
+	}
+	if _, _, err := d.AppendMessage(ctx, class, []byte(`{"text":"x"}`), 3); !errors.Is(err, ErrNotNumbered) {
+		t.Fatalf("an unnumbered message: %v", err)
+	}
+	if err := d.DestroyClass(ctx, 1400000001, class); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := d.AppendMessage(ctx, class, []byte(`{"seq":0}`), 3); ok || err != nil {
+		t.Fatalf("append to a destroyed class: ok %v %v", ok, err)
+	}
+	if keys, _ := d.Classes(ctx, 1400000001); len(keys) != 0 {
+		t.Fatalf("classes after destroy: %v", keys)
+	}
+}

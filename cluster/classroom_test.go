@@ -1,0 +1,118 @@
+package cluster_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testws"
+	"github.com/trtcd/trtcd/server"
+)
+
+// signIn opens a /ws connection on srv signed in as user.
+func signIn(t *testing.T, srv *server.Server, user string) *testws.Member {
+	t.Helper()
+	m := testws.Dial(t, srv.HTTPAddr().String())
+	if r := m.Request("login", map[string]any{"sdkAppId": app, "userId": user, "userSig": userSig(user)}); r["code"] != 0 {
+		t.Fatalf("login %s: %v", user, r)
+	}
+	return m
+}
+
+// messages collects the next n message events, skipping the others.
+func messages(t *testing.T, m *testws.Member, n int) []string {
+	t.Helper()
+	var out []string
+	for deadline := time.After(10 * time.Second); len(out) < n; {
+		select {
+		case ev := <-m.Events:
+			if strings.HasPrefix(ev, "message ") {
+				out = append(out, ev)
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d messages arrived: %v", len(out), n, out)
+		}
+	}
+	return out
+}
+
+// A class spans the nodes its members are on: a teacher on A and a student
+// on B see one class, the same numbered group messages in one order
+// (sent from both nodes at once), one history; C2C messages find their
+// receiver on the other node; destroying the class on A ends it on B.
+func TestAClassroomSpansNodes(t *testing.T) {
+	redisURL := cluster.StartRedis(t)
+	a := startNode(t, redisURL, "node-a")
+	b := startNode(t, redisURL, "node-b")
+	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
+	class := map[string]any{"classId": 7001}
+
+	teacher, student := signIn(t, a, "teacher"), signIn(t, b, "student")
+	if r := teacher.Request("createClassroom", class); r["code"] != 0 {
+		t.Fatalf("create on A: %v", r)
+	}
+	if r := student.Request("createClassroom", class); r["code"] != 10021 {
+		t.Fatalf("create again on B: %v, want code 10021 (exists)", r)
+	}
+	if r := teacher.Request("joinClassroom", class); r["code"] != 0 {
+		t.Fatalf("teacher joins on A: %v", r)
+	}
+	if r := student.Request("joinClassroom", class); r["code"] != 0 || r["creator"] != "teacher" {
+		t.Fatalf("student joins on B: %v, want the class teacher created on A", r)
+	}
+
+	const each = 30 // under the default burst of 40 a sender
+	var wg sync.WaitGroup
+	for _, sender := range []*testws.Member{teacher, student} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if r := sender.Request("sendMessage", map[string]any{"type": "text", "text": fmt.Sprint("m", i),
+					"clientMsgId": fmt.Sprint("id", i)}); r["code"] != 0 {
+					t.Errorf("send %d: %v", i, r)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	seen := messages(t, teacher, 2*each)
+	if got := messages(t, student, 2*each); strings.Join(got, "|") != strings.Join(seen, "|") {
+		t.Fatalf("the members saw different orders:\nA: %v\nB: %v", seen, got)
+	}
+	for i, ev := range seen {
+		if f := strings.Fields(ev); f[2] != fmt.Sprint(i+1) {
+			t.Fatalf("message %d is %q: want seq %d (numbers in delivery order, no gaps)", i, ev, i+1)
+		}
+	}
+	h := student.Request("history", map[string]any{"afterSeq": 50})
+	if list, _ := h["messages"].([]any); len(list) != 2*each-50 || h["lastSeq"] != float64(2*each) {
+		t.Fatalf("history after 50 on B: %d messages, lastSeq %v; want %d and %d", len(list), h["lastSeq"], 2*each-50, 2*each)
+	}
+
+	if r := teacher.Request("sendMessage", map[string]any{"to": "student", "type": "text", "text": "psst", "clientMsgId": "c2c"}); r["code"] != 0 {
+		t.Fatalf("C2C from A to B: %v", r)
+	}
+	if got := messages(t, student, 1)[0]; got != "message teacher 0 psst" {
+		t.Fatalf("the student got %q", got)
+	}
+	if r := teacher.Request("sendMessage", map[string]any{"to": "nobody", "type": "text", "text": "?", "clientMsgId": "c2c-2"}); r["code"] != 20003 {
+		t.Fatalf("C2C to a user signed in nowhere: %v, want code 20003", r)
+	}
+
+	if r := student.Request("destroyClassroom", class); r["code"] != 10007 {
+		t.Fatalf("the student destroys on B: %v, want code 10007 (not the creator)", r)
+	}
+	if r := teacher.Request("destroyClassroom", class); r["code"] != 0 {
+		t.Fatalf("destroy on A: %v", r)
+	}
+	student.Expect("classroom-destroyed", 5*time.Second)
+	student.Expect("room-closed", 5*time.Second)
+	if r := student.Request("joinClassroom", class); r["code"] != 10010 {
+		t.Fatalf("join the destroyed class on B: %v, want code 10010", r)
+	}
+}

@@ -1,0 +1,210 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trtcd/trtcd/signaling/tlssig"
+)
+
+// On a cluster a class spans every node its members are on, so its record,
+// its message numbers and its history live in the cluster's directory
+// (SharedClasses, package cluster's Redis) instead of this node's store.
+// The directory numbers each group message and publishes it to every
+// node in that order; each node delivers it to its own members
+// (DeliverGroup). A C2C message goes to the node its receiver is signed in
+// on (DeliverC2C).
+
+// SharedClasses keeps a cluster's classes.
+type SharedClasses interface {
+	// CreateClass stores a class's record; false when it exists.
+	CreateClass(ctx context.Context, app uint32, class string, record []byte) (bool, error)
+	Class(ctx context.Context, class string) (record []byte, lastSeq uint64, ok bool, err error)
+	Classes(ctx context.Context, app uint32) ([]string, error) // their keys
+	// DestroyClass removes a class; every node hears of it (EndShared).
+	DestroyClass(ctx context.Context, app uint32, class string) error
+	// AppendMessage numbers a group message (JSON starting {"seq":0),
+	// stores it and publishes it to every node; false: no such class.
+	AppendMessage(ctx context.Context, class string, msg []byte, capacity int) (seq uint64, ok bool, err error)
+	History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error)
+	// ClaimUser records where a user is signed in; ReleaseUser forgets
+	// it when it is still node's. Users are UserRef strings.
+	ClaimUser(ctx context.Context, user, node string) (previous string, err error)
+	ReleaseUser(ctx context.Context, user, node string) error
+	// SendC2C publishes msg to the node user is signed in on; false when
+	// it is signed in nowhere.
+	SendC2C(ctx context.Context, user string, msg []byte) (bool, error)
+}
+
+// sharedTimeout bounds one request to the directory.
+const sharedTimeout = 2 * time.Second
+
+// Share keeps the classes in shared from now on (call it before serving):
+// node is this node's id in it.
+func (cs *Classrooms) Share(shared SharedClasses, node string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.shared, cs.node = shared, node
+}
+
+// UserRef names an app's user across nodes: "1400000001/alice".
+func UserRef(app uint32, user string) string { return fmt.Sprintf("%d/%s", app, user) }
+
+func parseUserRef(ref string) (userKey, bool) {
+	app, user, ok := strings.Cut(ref, "/")
+	n, err := strconv.ParseUint(app, 10, 32)
+	return userKey{uint32(n), user}, ok && err == nil
+}
+
+// SignedIn lists the users signed in here (UserRefs): their entries in
+// the directory are renewed with the node's heartbeat.
+func (cs *Classrooms) SignedIn() []string {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out := make([]string, 0, len(cs.peers))
+	for k := range cs.peers {
+		out = append(out, UserRef(k.app, k.user))
+	}
+	return out
+}
+
+func unavailable(what string, err error) *Error {
+	return Errorf(CodeClusterUnavailable, "%s: the cluster's directory cannot be reached: %v", what, err)
+}
+
+func sharedCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), sharedTimeout)
+}
+
+// findShared reads a class from the directory.
+func (cs *Classrooms) findShared(shared SharedClasses, key string) (*class, *Error) {
+	ctx, cancel := sharedCtx()
+	defer cancel()
+	rec, last, ok, err := shared.Class(ctx, key)
+	if err != nil {
+		return nil, unavailable("finding the classroom", err)
+	}
+	c := &class{seq: last}
+	if !ok || json.Unmarshal(rec, &c.stored) != nil {
+		return nil, nil
+	}
+	return c, nil
+}
+
+// appendShared numbers, stores and publishes a group message; it reaches
+// this node's members as everyone else's, through DeliverGroup.
+func (cs *Classrooms) appendShared(shared SharedClasses, c *class, msg Message) (Message, *Error) {
+	data, _ := json.Marshal(msg) // Seq is 0 and first
+	ctx, cancel := sharedCtx()
+	defer cancel()
+	seq, ok, err := shared.AppendMessage(ctx, c.stored.Key, data, cs.Limits.HistoryCap)
+	switch {
+	case err != nil:
+		return msg, unavailable("sending the message", err)
+	case !ok:
+		return msg, Errorf(CodeIMGroupNotFound, "classroom %s was destroyed", c.stored.Key)
+	}
+	msg.Seq = seq
+	return msg, nil
+}
+
+// DeliverGroup gives a numbered group message to the class's members on
+// this node.
+func (cs *Classrooms) DeliverGroup(class string, msg []byte) {
+	cs.Rooms.Broadcast(class, Event{Name: EventMessage, Data: json.RawMessage(msg)})
+}
+
+// DeliverC2C gives a C2C message to its receiver if signed in here.
+func (cs *Classrooms) DeliverC2C(user string, msg []byte) {
+	k, ok := parseUserRef(user)
+	if !ok {
+		return
+	}
+	cs.mu.Lock()
+	to := cs.peers[k]
+	cs.mu.Unlock()
+	if to != nil {
+		to.peer.Notify(Event{Name: EventMessage, Data: json.RawMessage(msg)})
+	}
+}
+
+// EndShared tells the class's members on this node that it was destroyed
+// and ends their room.
+func (cs *Classrooms) EndShared(class string) { cs.ended(class) }
+
+// sendC2CShared sends to a receiver signed in on another node.
+func (cs *Classrooms) sendC2CShared(shared SharedClasses, app uint32, msg Message) *Error {
+	data, _ := json.Marshal(msg)
+	ctx, cancel := sharedCtx()
+	defer cancel()
+	ok, err := shared.SendC2C(ctx, UserRef(app, msg.To), data)
+	switch {
+	case err != nil:
+		return unavailable("sending the message", err)
+	case !ok:
+		return Errorf(CodeIMUnknownReceiver, "user %q is not signed in", msg.To)
+	}
+	return nil
+}
+
+// claimShared records a sign-in in the directory (best effort: C2C
+// messages from other nodes find the user once the heartbeat renews it).
+func (cs *Classrooms) claimShared(app uint32, user string) {
+	if shared, node := cs.sharing(); shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		shared.ClaimUser(ctx, UserRef(app, user), node)
+	}
+}
+
+func (cs *Classrooms) releaseShared(app uint32, user string) {
+	if shared, node := cs.sharing(); shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		shared.ReleaseUser(ctx, UserRef(app, user), node)
+	}
+}
+
+func (cs *Classrooms) sharing() (SharedClasses, string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.shared, cs.node
+}
+
+func createShared(shared SharedClasses, c storedClass, id tlssig.Room) *Error {
+	rec, _ := json.Marshal(c)
+	ctx, cancel := sharedCtx()
+	defer cancel()
+	created, err := shared.CreateClass(ctx, c.App, c.Key, rec)
+	switch {
+	case err != nil:
+		return unavailable("creating the classroom", err)
+	case !created:
+		return Errorf(CodeIMGroupExists, "classroom %s already exists", id)
+	}
+	return nil
+}
+
+func (cs *Classrooms) listShared(shared SharedClasses, app uint32) []map[string]any {
+	ctx, cancel := sharedCtx()
+	defer cancel()
+	keys, _ := shared.Classes(ctx, app) // a directory out of reach lists none
+	var out []map[string]any
+	for _, k := range keys {
+		if c, _ := cs.findShared(shared, k); c != nil {
+			out = append(out, c.summary())
+		}
+	}
+	return out
+}
+
+// roomByKey is the room with key, if it has members here.
+func (r *Registry) roomByKey(key string) *Room {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rooms[key]
+}
