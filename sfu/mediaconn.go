@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/trtcd/trtcd/internal/rawudp"
 )
 
 // mediaConn is the one UDP socket all WebRTC media uses. pion's ICE UDP mux
@@ -15,7 +17,7 @@ import (
 // pion as before.
 type mediaConn struct {
 	*net.UDPConn // address, buffers and deadlines; reads and writes go through raw
-	raw          *rawUDP
+	raw          *rawudp.Conn
 	routesMu     sync.Mutex // serialises route changes
 	routes       atomic.Pointer[map[netip.AddrPort]route]
 }
@@ -27,7 +29,7 @@ type route interface {
 }
 
 func newMediaConn(c *net.UDPConn) (*mediaConn, error) {
-	raw, err := newRawUDP(c)
+	raw, err := rawudp.New(c)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +47,7 @@ func isRTP(b []byte) bool {
 // ReadFromAddrPort implements ice.AddrPortReaderWriter.
 func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
-		d, addr, err := m.raw.nextDatagram()
+		d, addr, err := m.raw.Next()
 		if err != nil || !isRTP(d) {
 			return copy(b, d), addr, err
 		}

@@ -1,6 +1,9 @@
 //go:build linux && (amd64 || arm64)
 
-package sfu
+// Package rawudp reads and writes a UDP socket with raw, non-blocking
+// system calls: trtcd's media socket (package sfu) and its cluster relay's
+// socket (package cluster) go through it.
+package rawudp
 
 import (
 	"net"
@@ -11,7 +14,7 @@ import (
 	"unsafe"
 )
 
-// rawUDP reads and writes the media socket with recvmmsg and sendto issued
+// Conn reads and writes a socket with recvmmsg and sendto issued
 // directly, MSG_DONTWAIT, as raw system calls. Three reasons, all measured
 // (BENCHMARKS.md, "trtcd against stock pion forwarding"):
 //   - a raw call does not go through the scheduler's system-call entry,
@@ -27,13 +30,13 @@ import (
 //
 // Neither call can block, so nothing is lost by skipping the scheduler: when
 // the socket is empty the reader waits in the network poller as usual. IPv4
-// only, as the media socket is.
-type rawUDP struct {
+// only, as trtcd's sockets are.
+type Conn struct {
 	conn *net.UDPConn
 	rc   syscall.RawConn
 	fd   uintptr
 
-	// The reader's batch; pion's UDP mux has exactly one reader goroutine.
+	// The reader's batch: one reader goroutine at a time.
 	msgs   [readBatch]mmsghdr
 	iovs   [readBatch]syscall.Iovec
 	froms  [readBatch]syscall.RawSockaddrInet4
@@ -52,7 +55,7 @@ type rawUDP struct {
 
 const (
 	readBatch = 16
-	// datagramSize holds any datagram WebRTC sends (pion reads 8 KB too);
+	// datagramSize holds any datagram WebRTC or QUIC sends (pion reads 8 KB too);
 	// a longer one arrives truncated and is dropped.
 	datagramSize = 8192
 )
@@ -64,12 +67,13 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-func newRawUDP(c *net.UDPConn) (*rawUDP, error) {
+// New takes over c's reads and writes (c still sets buffers and deadlines).
+func New(c *net.UDPConn) (*Conn, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	u := &rawUDP{conn: c, rc: rc, bufs: new([readBatch][datagramSize]byte)}
+	u := &Conn{conn: c, rc: rc, bufs: new([readBatch][datagramSize]byte)}
 	if err := rc.Control(func(fd uintptr) { u.fd = fd }); err != nil {
 		return nil, err
 	}
@@ -86,7 +90,7 @@ func newRawUDP(c *net.UDPConn) (*rawUDP, error) {
 
 // recv is the RawConn.Read callback: false sends the goroutine to the
 // network poller until the socket is readable.
-func (u *rawUDP) recv(fd uintptr) bool {
+func (u *Conn) recv(fd uintptr) bool {
 	if u.empty {
 		u.empty = false
 		return false
@@ -112,9 +116,9 @@ func (u *rawUDP) recv(fd uintptr) bool {
 	}
 }
 
-// nextDatagram returns the next datagram read, valid until the following
+// Next returns the next datagram read, valid until the following
 // call; one goroutine at a time.
-func (u *rawUDP) nextDatagram() ([]byte, netip.AddrPort, error) {
+func (u *Conn) Next() ([]byte, netip.AddrPort, error) {
 	for {
 		for u.next < u.count {
 			i := u.next
@@ -139,14 +143,14 @@ func (u *rawUDP) nextDatagram() ([]byte, netip.AddrPort, error) {
 }
 
 // ReadFromAddrPort reads one datagram into b; one goroutine at a time.
-func (u *rawUDP) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	d, addr, err := u.nextDatagram()
+func (u *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	d, addr, err := u.Next()
 	return copy(b, d), addr, err
 }
 
 // WriteToAddrPort sends one datagram; a full send buffer drops it (EAGAIN),
 // as a router would, instead of stalling the forwarding goroutine.
-func (u *rawUDP) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+func (u *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	ip := addr.Addr().Unmap()
 	if !ip.Is4() {
 		return 0, &net.OpError{Op: "write", Net: "udp4", Err: net.InvalidAddrError("not an IPv4 address")}
@@ -174,7 +178,7 @@ func (u *rawUDP) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 
 // Close waits for sends in flight, then closes the socket (which ends a
 // read waiting in the poller).
-func (u *rawUDP) Close() error {
+func (u *Conn) Close() error {
 	if u.closed.Swap(true) {
 		return net.ErrClosed
 	}

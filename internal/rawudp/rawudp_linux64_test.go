@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-package sfu
+package rawudp
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 // More datagrams than one batch holds come out in order, each with its
 // sender; one too long for any WebRTC use is dropped, not cut short.
 func TestRawUDPBatchesKeepOrderAndDropTruncated(t *testing.T) {
-	a, aAddr := newTestRawUDP(t)
-	b, bAddr := newTestRawUDP(t)
+	a, aAddr := newTestConn(t)
+	b, bAddr := newTestConn(t)
 	want := [][]byte{}
 	for i := range 2*readBatch + 3 {
 		d := []byte(fmt.Sprintf("datagram %d", i))
@@ -26,7 +26,7 @@ func TestRawUDPBatchesKeepOrderAndDropTruncated(t *testing.T) {
 		}
 	}
 	for i, w := range want {
-		d, from, err := b.nextDatagram()
+		d, from, err := b.Next()
 		if err != nil || !bytes.Equal(d, w) || from != aAddr {
 			t.Fatalf("datagram %d: %q from %v (%v), want %q from %v", i, d, from, err, w, aAddr)
 		}

@@ -1,4 +1,4 @@
-package sfu
+package rawudp
 
 import (
 	"errors"
@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-func newTestRawUDP(t *testing.T) (*rawUDP, netip.AddrPort) {
+func newTestConn(t *testing.T) (*Conn, netip.AddrPort) {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := newRawUDP(c)
+	u, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,8 +23,8 @@ func newTestRawUDP(t *testing.T) (*rawUDP, netip.AddrPort) {
 }
 
 func TestRawUDPRoundTripWithoutAllocating(t *testing.T) {
-	a, aAddr := newTestRawUDP(t)
-	b, bAddr := newTestRawUDP(t)
+	a, aAddr := newTestConn(t)
+	b, bAddr := newTestConn(t)
 	msg, buf := []byte("a datagram"), make([]byte, 1500)
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := a.WriteToAddrPort(msg, bAddr); err != nil {
@@ -49,7 +49,7 @@ func TestRawUDPRoundTripWithoutAllocating(t *testing.T) {
 }
 
 func TestRawUDPCloseEndsAWaitingRead(t *testing.T) {
-	u, addr := newTestRawUDP(t)
+	u, addr := newTestConn(t)
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := u.ReadFromAddrPort(make([]byte, 1500))
