@@ -19,7 +19,7 @@ var (
 	relaysDesc = prometheus.NewDesc("trtcd_cluster_relays",
 		"Remote publishers relayed into this node (room and user; one relay carries every kind).", nil, nil)
 	relayConnsDesc = prometheus.NewDesc("trtcd_cluster_relay_connections",
-		"Open QUIC relay connections: side dialed = to a peer this node pulls tracks from, accepted = from a peer it sends tracks to.",
+		"Open QUIC relay connections, one per peer node: side dialed = this node dialed it, accepted = the peer did; both nodes pull tracks over it.",
 		[]string{"side"}, nil)
 	peerLabels  = []string{"peer", "side"} // the peer's node id; dialed or accepted
 	peerRTTDesc = prometheus.NewDesc("trtcd_cluster_peer_rtt_seconds",
@@ -93,8 +93,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 
 // The sides of a relay connection.
 const (
-	SideDialed   = "dialed"   // this node pulls tracks over it
-	SideAccepted = "accepted" // this node sends tracks over it
+	SideDialed   = "dialed"   // this node dialed it (to pull a track first)
+	SideAccepted = "accepted" // the peer did
 )
 
 // PeerStat is quic-go's statistics of one relay connection.
@@ -104,20 +104,14 @@ type PeerStat struct {
 	Stats quic.ConnectionStats
 }
 
-// PeerStats lists the open relay connections, both sides, by peer.
+// PeerStats lists the open relay connections, by peer.
 func (n *Node) PeerStats() []PeerStat {
 	var out []PeerStat
-	n.dialer.mu.Lock()
-	for _, c := range n.dialer.conns {
-		if c.Context().Err() == nil {
-			out = append(out, PeerStat{Peer: peerNode(c), Side: SideDialed, Stats: c.ConnectionStats()})
+	for peer, pc := range n.peers.all() {
+		if pc.c.Context().Err() == nil {
+			out = append(out, PeerStat{Peer: peer, Side: pc.side, Stats: pc.c.ConnectionStats()})
 		}
 	}
-	n.dialer.mu.Unlock()
-	n.accepted.Range(func(c, peer any) bool {
-		out = append(out, PeerStat{Peer: peer.(string), Side: SideAccepted, Stats: c.(*quic.Conn).ConnectionStats()})
-		return true
-	})
 	slices.SortFunc(out, func(a, b PeerStat) int { return cmp.Or(cmp.Compare(a.Peer, b.Peer), cmp.Compare(a.Side, b.Side)) })
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +67,8 @@ func TestRelayMetricsShowThePeersANodeIsConnectedTo(t *testing.T) {
 	a := startTestNode(t, ca, redisURL, "a")
 	b := startTestNode(t, ca, redisURL, "b")
 	// a pulls from b over one connection (what a relay does first).
-	if _, err := a.dialer.conn(context.Background(), b.RelayAddr()); err != nil {
+	_, err := a.peerConn(context.Background(), "b", b.RelayAddr())
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -111,6 +113,19 @@ func TestRelayMetricsShowThePeersANodeIsConnectedTo(t *testing.T) {
 	}
 	if peers := a.PeerStats(); len(peers) != 1 || peers[0].Peer != "b" || peers[0].Side != SideDialed {
 		t.Errorf("a's peers = %+v", peers)
+	}
+
+	// One connection per pair: b pulls from a over the one a dialed.
+	ba, err := b.peerConn(context.Background(), "a", a.RelayAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc := b.peers.all()["a"]; pc.c != ba || pc.side != SideAccepted || len(b.PeerStats()) != 1 {
+		t.Errorf("b pulls from a over %+v, not the connection a dialed", pc)
+	}
+	// A relay address answered by another node is refused.
+	if _, err := b.peerConn(context.Background(), "c", a.RelayAddr()); err == nil || !strings.Contains(err.Error(), "is node a, not c") {
+		t.Errorf("dialing c at a's address: %v", err)
 	}
 }
 

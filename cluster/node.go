@@ -47,8 +47,10 @@ type Node struct {
 	cfg    Config
 	log    *slog.Logger
 	dir    *Directory
+	tr     *quic.Transport // the relay socket's QUIC endpoint
 	ln     *quic.Listener
-	dialer dialer
+	peers  peers
+	dialMu sync.Mutex
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -65,9 +67,8 @@ type Node struct {
 	wanted  map[pullKey]time.Time // WHEP viewers about to arrive, until when
 
 	relayedIn, relayedOut atomic.Uint64
-	accepted              sync.Map // *quic.Conn → peer node id: connections peers dialed
 	demuxMu               sync.Mutex
-	demuxes               map[*quic.Conn]*demux // of the connections this node dialed
+	demuxes               map[*quic.Conn]*demux // of the connections this node pulls tracks over
 }
 
 type pullKey struct{ room, user string }
@@ -120,14 +121,20 @@ func Start(cfg Config) (*Node, error) {
 		dir.Close()
 		return nil, err
 	}
-	ln, err := quic.ListenAddr(cfg.RelayAddr, serverTLS(cfg.Credentials), quicConfig)
+	tr, err := relayTransport(cfg.RelayAddr)
+	var ln *quic.Listener
+	if err == nil {
+		if ln, err = tr.Listen(serverTLS(cfg.Credentials), quicConfig); err != nil {
+			closeTransport(tr)
+		}
+	}
 	if err != nil {
 		cancel()
 		dir.Close()
 		return nil, fmt.Errorf("cluster: listen relay %s: %w", cfg.RelayAddr, err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, ln: ln,
-		dialer: dialer{tls: clientTLS(cfg.Credentials), conns: map[string]*quic.Conn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
+	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, tr: tr, ln: ln,
+		peers: peers{conns: map[string]peerConn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
 		local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, demuxes: map[*quic.Conn]*demux{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
 	if err := n.heartbeat(); err != nil {
 		n.Close()
@@ -212,7 +219,10 @@ func (n *Node) Close() {
 	for _, p := range pulls {
 		p.stop()
 	}
-	n.dialer.close()
+	for _, pc := range n.peers.all() {
+		pc.c.CloseWithError(0, "node stopping")
+	}
+	closeTransport(n.tr) // ends the connections left, then the socket
 	n.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

@@ -146,7 +146,7 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 	if !ok {
 		return fmt.Errorf("cluster: node %s is gone", p.node)
 	}
-	c, err := p.n.dialer.conn(ctx, info.Relay)
+	c, err := p.n.peerConn(ctx, p.node, info.Relay)
 	if err != nil {
 		return err
 	}

@@ -29,14 +29,16 @@ func (n *Node) serve(ln *quic.Listener) {
 		if err != nil {
 			return
 		}
-		n.spawn(func() { n.serveConn(c) })
+		peer := peerNode(c)
+		n.peers.add(peer, c, SideAccepted)
+		n.spawn(func() { n.serveConn(c, peer) })
 	}
 }
 
-func (n *Node) serveConn(c *quic.Conn) {
-	peer := peerNode(c)
-	n.accepted.Store(c, peer)
-	defer n.accepted.Delete(c)
+// serveConn answers the peer's relay streams on c, a connection either
+// side dialed, until it closes.
+func (n *Node) serveConn(c *quic.Conn, peer string) {
+	defer n.peers.remove(peer, c)
 	var id uint32 // names each track in this connection's datagrams
 	for {
 		st, err := c.AcceptStream(n.ctx)

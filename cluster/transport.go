@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"maps"
+	"net"
 	"sync"
 	"time"
 
@@ -36,41 +38,87 @@ func clientTLS(c *Credentials) *tls.Config {
 		NextProtos: []string{alpn}, MinVersion: tls.VersionTLS13}
 }
 
-// dialer keeps one outgoing QUIC connection per peer relay address.
-type dialer struct {
-	tls   *tls.Config
+// peers keeps one QUIC connection per peer node, whichever of the two
+// dialed it: each side opens relay streams on it (to pull tracks) and
+// accepts the other's (to send tracks).
+type peers struct {
 	mu    sync.Mutex
-	conns map[string]*quic.Conn
+	conns map[string]peerConn // by node id
 }
 
-func (d *dialer) conn(ctx context.Context, addr string) (*quic.Conn, error) {
-	d.mu.Lock()
-	c := d.conns[addr]
-	d.mu.Unlock()
-	if c != nil && c.Context().Err() == nil {
+type peerConn struct {
+	c    *quic.Conn
+	side string // SideDialed or SideAccepted
+}
+
+// live is the connection with peer, if one is open.
+func (p *peers) live(peer string) *quic.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pc, ok := p.conns[peer]; ok && pc.c.Context().Err() == nil {
+		return pc.c
+	}
+	return nil
+}
+
+// add makes c the connection with peer unless one is open already (both
+// nodes dialed at once: the two connections both work, the first stays the
+// one used); it reports whether c is.
+func (p *peers) add(peer string, c *quic.Conn, side string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pc, ok := p.conns[peer]; ok && pc.c.Context().Err() == nil {
+		return false
+	}
+	p.conns[peer] = peerConn{c, side}
+	return true
+}
+
+// remove forgets c if it is peer's connection.
+func (p *peers) remove(peer string, c *quic.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns[peer].c == c {
+		delete(p.conns, peer)
+	}
+}
+
+func (p *peers) all() map[string]peerConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.conns)
+}
+
+// dialTimeout bounds a relay handshake.
+const dialTimeout = 5 * time.Second
+
+// peerConn is the connection with node peer at relay address addr: the
+// open one, whichever side dialed it, or a new one. A node at addr with
+// another node's certificate is refused.
+func (n *Node) peerConn(ctx context.Context, peer, addr string) (*quic.Conn, error) {
+	if c := n.peers.live(peer); c != nil {
 		return c, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	n.dialMu.Lock() // one dial at a time: two pulls from a new peer share it
+	defer n.dialMu.Unlock()
+	if c := n.peers.live(peer); c != nil {
+		return c, nil
+	}
+	udp, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: relay address %s: %w", addr, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := quic.DialAddr(ctx, addr, d.tls, quicConfig)
+	c, err := n.tr.Dial(ctx, udp, clientTLS(n.cfg.Credentials), quicConfig)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: dial relay %s: %w", addr, err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if old := d.conns[addr]; old != nil && old.Context().Err() == nil {
-		c.CloseWithError(0, "duplicate")
-		return old, nil
+	if got := peerNode(c); got != peer {
+		c.CloseWithError(0, "wrong node")
+		return nil, fmt.Errorf("cluster: the relay at %s is node %s, not %s", addr, got, peer)
 	}
-	d.conns[addr] = c
+	n.peers.add(peer, c, SideDialed)
+	n.spawn(func() { n.serveConn(c, peer) })
 	return c, nil
-}
-
-func (d *dialer) close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for a, c := range d.conns {
-		c.CloseWithError(0, "node stopping")
-		delete(d.conns, a)
-	}
 }
