@@ -77,6 +77,12 @@ func (d *Directory) Publications(ctx context.Context, room string) ([]Publicatio
 var (
 	renewIfOwner  = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
 	deleteIfOwner = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+	// holdRecord renews a recordId's owner, or makes the caller the owner
+	// when nobody is (a Redis restarted empty): the node records it.
+	holdRecord = redis.NewScript(`local v = redis.call("GET", KEYS[1])
+if v == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+if not v then return redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
+return 0`)
 )
 
 // ClaimUser records that user (an app-scoped id such as "1400000001/alice")
@@ -128,7 +134,8 @@ func (d *Directory) ReleaseRecord(ctx context.Context, recordID, node string) er
 	return wrap(deleteIfOwner.Run(ctx, d.rdb, []string{d.key("record", recordID)}, node).Err())
 }
 
-// RenewOwned renews the users and recordIds node owns.
+// RenewOwned renews the users and recordIds node owns; a recordId it
+// records that nobody owns (Redis restarted empty) becomes its again.
 func (d *Directory) RenewOwned(ctx context.Context, node string, users, records []string) error {
 	p := d.rdb.Pipeline()
 	ms := d.ttl.Milliseconds()
@@ -136,7 +143,7 @@ func (d *Directory) RenewOwned(ctx context.Context, node string, users, records 
 		renewIfOwner.Eval(ctx, p, []string{d.key("user", u)}, node, ms)
 	}
 	for _, r := range records {
-		renewIfOwner.Eval(ctx, p, []string{d.key("record", r)}, node, ms)
+		holdRecord.Eval(ctx, p, []string{d.key("record", r)}, node, ms)
 	}
 	if p.Len() == 0 {
 		return nil

@@ -119,6 +119,15 @@ func TestARecordIDHasOneRecordingNodeUntilItsOwnerGoes(t *testing.T) {
 	if owner, _ := d.ClaimRecord(ctx, "rec-7", "b"); owner != "b" {
 		t.Fatalf("owner = %q after a went silent, want b", owner)
 	}
+	d.RenewOwned(ctx, "a", nil, []string{"rec-7"}) // a is back: b keeps it
+	if owner, _ := d.ClaimRecord(ctx, "rec-7", "a"); owner != "b" {
+		t.Fatalf("owner = %q after a renewed what b took over, want b", owner)
+	}
+	d.rdb.FlushAll(ctx) // Redis restarted empty: b, recording, holds it again
+	d.RenewOwned(ctx, "b", nil, []string{"rec-7"})
+	if owner, _ := d.ClaimRecord(ctx, "rec-7", "a"); owner != "b" {
+		t.Fatalf("owner = %q after b renewed in an empty Redis, want b", owner)
+	}
 }
 
 func TestLeastLoadedNodeIsPickedForANewRoom(t *testing.T) {

@@ -42,19 +42,32 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 		t.Fatalf("FLV on B has streams %q, want h264 and aac", got)
 	}
 
-	got := cb.forRecord(t, "rec-cluster", 30*time.Second)
-	checkSign(t, got)
-	if !strings.Contains(got.VideoURL, a.HTTPAddr().String()) {
-		t.Fatalf("the recording is served from %s, want node A (%s), where dora pushed", got.VideoURL, a.HTTPAddr())
+	// eve pushes on B with the same recordId: A, which records it, records
+	// her too, through the relay.
+	startFFmpeg(t, pushArgs(pushURL(b.RTMPAddr().String(), "7400", "eve", "&recordid=rec-cluster"), "6")...)
+
+	// Durations: dora's from her first keyframe on; eve's from the first
+	// keyframe after the relay to A started, which an RTMP pusher sends
+	// only once a GOP (2 s here).
+	want := map[string][2]float64{fmt.Sprint(app, "_7400_dora_main"): {11.3, 12.7}, fmt.Sprint(app, "_7400_eve_main"): {3.3, 6.7}}
+	for _, got := range cb.wait(t, "rec-cluster", 2, 40*time.Second) {
+		checkSign(t, got)
+		if !strings.Contains(got.VideoURL, a.HTTPAddr().String()) {
+			t.Errorf("%s's recording is served from %s, want node A (%s), which holds rec-cluster", got.StreamID, got.VideoURL, a.HTTPAddr())
+		}
+		p := probeFile(t, download(t, got.VideoURL, t.TempDir()))
+		if d, w := p.duration(), want[got.StreamID]; d < w[0] || d > w[1] || len(p.Streams) != 2 {
+			t.Errorf("%s's recording lasts %.2f s with streams %+v, want %.1f–%.1f s of h264 and aac", got.StreamID, d, p.Streams, w[0], w[1])
+		}
+		delete(want, got.StreamID)
 	}
-	p := probeFile(t, download(t, got.VideoURL, t.TempDir()))
-	if d := p.duration(); d < 11.3 || d > 12.7 || len(p.Streams) != 2 {
-		t.Fatalf("the recording lasts %.2f s with streams %+v, want 12 s of h264 and aac", d, p.Streams)
+	if len(want) != 0 {
+		t.Errorf("no recording of %v", want)
 	}
 	time.Sleep(time.Second)
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
-	if len(cb.got) != 1 {
-		t.Fatalf("%d recording callbacks, want one: only A records", len(cb.got))
+	if len(cb.got) != 2 {
+		t.Fatalf("%d recording callbacks, want two: only A records", len(cb.got))
 	}
 }

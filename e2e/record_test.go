@@ -51,6 +51,26 @@ func newCallbackReceiver(t *testing.T) *callbackReceiver {
 }
 
 // forRecord waits for the callback of a recordId.
+// wait returns the first n callbacks for recordID.
+func (c *callbackReceiver) wait(t *testing.T, recordID string, n int, d time.Duration) []record.Callback {
+	t.Helper()
+	var got []record.Callback
+	for deadline := time.Now().Add(d); len(got) < n; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d callbacks for %s within %s", len(got), n, recordID, d)
+		}
+		c.mu.Lock()
+		got = got[:0]
+		for _, cb := range c.got {
+			if strings.Contains(cb.StreamParam, "userdefinerecordid="+recordID) && len(got) < n {
+				got = append(got, cb)
+			}
+		}
+		c.mu.Unlock()
+	}
+	return got
+}
+
 func (c *callbackReceiver) forRecord(t *testing.T, recordID string, d time.Duration) record.Callback {
 	t.Helper()
 	deadline := time.Now().Add(d)

@@ -155,6 +155,35 @@ func (r *Recorder) Start(req Request) error {
 	return nil
 }
 
+// Records says whether a recording with recordID runs here.
+func (r *Recorder) Records(recordID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.sessions {
+		if s.file.RecordID == recordID {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordIDs lists the recordIds of the recordings running here.
+func (r *Recorder) RecordIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	for _, s := range r.sessions {
+		seen[s.file.RecordID] = s.file.RecordID != ""
+	}
+	var out []string
+	for id, ok := range seen {
+		if ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // watch ends sessions whose publisher stayed away for the resume window.
 func (r *Recorder) watch() {
 	tick := time.NewTicker(time.Second)

@@ -42,6 +42,12 @@ func (s *Server) startCluster() error {
 		_, err := n.Want(ctx, room, publisher)
 		return err
 	})
+	s.rooms.SetRecordClaim(s.rec, func(recordID string) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		owner, err := n.Directory().ClaimRecord(ctx, recordID, n.ID())
+		return err != nil || owner == n.ID() // the directory out of reach: record here rather than not at all
+	})
 	s.rooms.SetPlace(func(ctx context.Context, room string) (signaling.Placement, error) {
 		info, err := n.Place(ctx, room)
 		return signaling.Placement{Node: info.ID, HTTP: info.HTTP, HTTPS: info.HTTPS}, err
@@ -83,7 +89,7 @@ func (s *Server) federate(n *cluster.Node) {
 	n.Every(heartbeat, func() {
 		s.rooms.SendRoster()
 		ctx, cancel := context.WithTimeout(context.Background(), heartbeat)
-		n.Directory().RenewOwned(ctx, n.ID(), s.classes.SignedIn(), nil) // a directory out of reach: the next beat
+		n.Directory().RenewOwned(ctx, n.ID(), s.classes.SignedIn(), s.rec.RecordIDs()) // a directory out of reach: the next beat
 		cancel()
 		if bus.Steady(ttl, 2*heartbeat) {
 			s.rooms.ExpireNodes(time.Now().Add(-ttl))

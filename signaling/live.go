@@ -140,7 +140,7 @@ func (l *Live) Publish(_ context.Context, c *rtmp.ConnInfo, app, name string, q 
 	peer.set(sess)
 	l.logger().Info("rtmp publish", "room", key, "user", id.userID, "remote", c.RemoteAddr, "audio_only", audioOnly)
 	in := live.NewIngest(sess, live.IngestConfig{ID: id.userID, AudioOnly: audioOnly, Logger: l.logger(), OnBFrames: l.OnBFrames})
-	startRecording(l.Recorder, m, l.logger())
+	startRecording(l.Recorder, l.Rooms, m, l.logger())
 	return &livePublisher{Ingest: in, sess: sess, leave: func() { l.Rooms.Leave(m, "leave") }}, nil
 }
 

@@ -9,21 +9,23 @@ import (
 // RecordParams are a member's recording wishes, from any entry point
 // (join's recordId and pureAudioPushMod, WHIP's and RTMP's query).
 type RecordParams struct {
-	RecordID  string
-	PureAudio int // pureAudioPushMod: 0 audio and video, 1 audio only, 2 audio only as MP3
+	RecordID  string `json:"recordId"`
+	PureAudio int    `json:"pureAudio,omitempty"` // pureAudioPushMod: 0 audio and video, 1 audio only, 2 audio only as MP3
 }
 
 // Recorder records members who asked for it; record.Recorder is the real
 // one.
 type Recorder interface {
 	Start(record.Request) error
+	// Records says whether a recording with recordID runs here.
+	Records(recordID string) bool
 }
 
 // startRecording asks rec to record a member who publishes with a
 // recordId (again: a publisher back within the resume window continues
-// its file).
-func startRecording(rec Recorder, m *Member, log *slog.Logger) {
-	if rec == nil || m.Record.RecordID == "" {
+// its file), unless another node of the cluster records that recordId.
+func startRecording(rec Recorder, rooms *Registry, m *Member, log *slog.Logger) {
+	if rec == nil || m.Record.RecordID == "" || !rooms.recordsHere(m.Record.RecordID) {
 		return
 	}
 	room := m.Room.ID.Str

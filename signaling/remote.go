@@ -27,6 +27,8 @@ type RemoteEvent struct {
 	// of one user, the later one stays.
 	Since  int64  `json:"since,omitempty"`
 	Reason string `json:"reason,omitempty"` // quit
+	// Record is what the member records with (join, streams, rosters).
+	Record *RecordParams `json:"record,omitempty"`
 	Target string `json:"target,omitempty"` // kick: the node that has the user
 	// Members is a roster: everyone on the sending node.
 	Members []RemoteEvent `json:"members,omitempty"`
@@ -67,7 +69,16 @@ func (r *Registry) tell(kind string, m *Member, reason string) {
 		return
 	}
 	r.send(RemoteEvent{Node: r.node, Kind: kind, Room: m.Room.Key, App: m.App, User: m.UserID, Info: m.info,
-		Since: m.since, Reason: reason})
+		Since: m.since, Reason: reason, Record: m.recordParams()})
+}
+
+// recordParams are the member's recording wishes, if any.
+func (m *Member) recordParams() *RecordParams {
+	if m.Record.RecordID == "" {
+		return nil
+	}
+	p := m.Record
+	return &p
 }
 
 // SendRoster sends every local member to the other nodes, in order with
@@ -91,7 +102,8 @@ func (r *Registry) rosterLocked() RemoteEvent {
 	ev := RemoteEvent{Node: r.node, Kind: RemoteRoster}
 	for _, room := range r.rooms {
 		for _, m := range room.members {
-			ev.Members = append(ev.Members, RemoteEvent{Room: room.Key, App: m.App, User: m.UserID, Info: m.info, Since: m.since})
+			ev.Members = append(ev.Members, RemoteEvent{Room: room.Key, App: m.App, User: m.UserID, Info: m.info, Since: m.since,
+				Record: m.recordParams()})
 		}
 	}
 	return ev
@@ -123,6 +135,9 @@ func (r *Registry) ApplyRemote(ev RemoteEvent) {
 		}
 	}
 	r.mu.Unlock()
+	if ev.Kind == RemoteStream || ev.Kind == RemoteRoster || ev.Kind == RemoteJoin {
+		r.recordRemote(ev)
+	}
 	for _, m := range kicked {
 		m.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", m.UserID))
 		r.left(m, "replaced")

@@ -223,3 +223,19 @@ func TestKickAndCloseReachOtherNodes(t *testing.T) {
 		t.Fatalf("alice was told %q", got)
 	}
 }
+
+func TestSplitRoomKeyUndoesRoomKey(t *testing.T) {
+	for _, id := range []tlssig.Room{{ID: 7400}, {Str: "class-1/a"}} {
+		app, room, ok := splitRoomKey(RoomKey(1400000001, id))
+		want := id.Str
+		if !id.IsString() {
+			want = id.String()
+		}
+		if !ok || app != 1400000001 || room != want {
+			t.Errorf("splitRoomKey(RoomKey(%v)) = %d %q %v", id, app, room, ok)
+		}
+	}
+	if _, _, ok := splitRoomKey("no-app"); ok {
+		t.Error("a key without an app was split")
+	}
+}

@@ -112,6 +112,9 @@ type Registry struct {
 	heard  map[string]time.Time                // node → last event
 	fetch  func(ctx context.Context, roomKey, publisher string) error
 	place  func(ctx context.Context, roomKey string) (Placement, error)
+	// recorder and claim place recordings on a cluster (remote_record.go).
+	recorder Recorder
+	claim    func(recordID string) bool
 }
 
 type userKey struct {

@@ -125,7 +125,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 		w.Rooms.Leave(m, "leave")
 	} else {
 		peer.set(sess)
-		startRecording(w.Recorder, m, w.Logger)
+		startRecording(w.Recorder, w.Rooms, m, w.Logger)
 		go func() {
 			<-sess.Done()
 			w.Rooms.Leave(m, "leave")
@@ -250,6 +250,13 @@ func RoomKey(app uint32, r tlssig.Room) string {
 		return fmt.Sprintf("%d/s:%s", app, r.Str)
 	}
 	return fmt.Sprintf("%d/%d", app, r.ID)
+}
+
+// splitRoomKey is RoomKey's app and room id (a string id as it is).
+func splitRoomKey(key string) (app uint32, room string, ok bool) {
+	a, room, ok := strings.Cut(key, "/")
+	n, err := strconv.ParseUint(a, 10, 32)
+	return uint32(n), strings.TrimPrefix(room, "s:"), ok && err == nil
 }
 
 // maxStrRoomID is TRTC's limit on string room ids.

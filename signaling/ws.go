@@ -268,7 +268,7 @@ func (c *wsConn) publish(req *Request, m *Member) (any, *Error) {
 		sess.Close()
 		return nil, Errorf(CodeParamCheckFailed, "left the room during the publish")
 	}
-	startRecording(c.ws.Recorder, m, c.ws.Logger)
+	startRecording(c.ws.Recorder, c.ws.Rooms, m, c.ws.Logger)
 	return SDPData{SDP: answer}, nil
 }
 

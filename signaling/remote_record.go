@@ -1,0 +1,53 @@
+package signaling
+
+import (
+	"context"
+
+	"github.com/trtcd/trtcd/record"
+)
+
+// On a cluster a recordId is recorded on one node, the first to claim it in
+// the directory: a member on another node who publishes with it is
+// recorded there too, through the relay, so the business gets one node's
+// files (and callbacks) for it.
+
+// SetRecordClaim installs how this node claims a recordId (true: this node
+// records it) and the recorder that records other nodes' members for the
+// recordIds it holds.
+func (r *Registry) SetRecordClaim(rec Recorder, claim func(recordID string) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recorder, r.claim = rec, claim
+}
+
+// recordsHere says whether this node records recordID (alone: always).
+func (r *Registry) recordsHere(recordID string) bool {
+	r.mu.Lock()
+	claim := r.claim
+	r.mu.Unlock()
+	return claim == nil || claim(recordID)
+}
+
+// recordRemote records the members of ev (an event or a roster) that
+// publish with a recordId this node records. A recording already running
+// is only kept alive, so rosters repair a missed start.
+func (r *Registry) recordRemote(ev RemoteEvent) {
+	r.mu.Lock()
+	rec := r.recorder
+	r.mu.Unlock()
+	if rec == nil {
+		return
+	}
+	for _, m := range append([]RemoteEvent{ev}, ev.Members...) {
+		if m.Record == nil || !(m.Info.Audio || m.Info.Video) || !rec.Records(m.Record.RecordID) {
+			continue
+		}
+		go r.Fetch(context.Background(), m.Room, m.User) // relayed here, whoever else watches
+		app, room, ok := splitRoomKey(m.Room)
+		if !ok {
+			continue
+		}
+		rec.Start(record.Request{SDKAppID: app, Room: room, RoomKey: m.Room, UserID: m.User,
+			RecordID: m.Record.RecordID, PureAudio: m.Record.PureAudio})
+	}
+}
