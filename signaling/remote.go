@@ -29,7 +29,7 @@ type RemoteEvent struct {
 	Reason string `json:"reason,omitempty"` // quit
 	// Record is what the member records with (join, streams, rosters).
 	Record *RecordParams `json:"record,omitempty"`
-	Target string `json:"target,omitempty"` // kick: the node that has the user
+	Target string        `json:"target,omitempty"` // kick: the node that has the user
 	// Members is a roster: everyone on the sending node.
 	Members []RemoteEvent `json:"members,omitempty"`
 }
