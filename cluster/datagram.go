@@ -89,9 +89,8 @@ func (d *demux) update(change func(map[uint32]*relayIn)) {
 // wants.
 type relayIn struct {
 	t     *sfu.Track
-	nacks chan nack // to the control stream's writer
-	stats *relayStats
-	in    *atomic.Uint64 // the node's relayed-in count
+	nacks chan nack      // to the control stream's writer
+	stats [2]*relayStats // the pull's and the node's
 
 	mu      sync.Mutex
 	closed  bool
@@ -109,8 +108,14 @@ const maxNACKGap = 128
 // full queue drops them (the packets stay lost).
 const nackQueue = 64
 
-func newRelayIn(t *sfu.Track, stats *relayStats, in *atomic.Uint64) *relayIn {
-	return &relayIn{t: t, nacks: make(chan nack, nackQueue), stats: stats, in: in}
+func newRelayIn(t *sfu.Track, pull, node *relayStats) *relayIn {
+	return &relayIn{t: t, nacks: make(chan nack, nackQueue), stats: [2]*relayStats{pull, node}}
+}
+
+// count adds n packets of a kind to the pull's figures and the node's.
+func (r *relayIn) count(kind relayCount, n uint64) {
+	r.stats[0][kind].Add(n)
+	r.stats[1][kind].Add(n)
 }
 
 // write forwards one packet and asks for the ones it shows missing.
@@ -121,11 +126,10 @@ func (r *relayIn) write(b []byte, datagram bool) {
 		return
 	}
 	if datagram {
-		r.stats.datagrams.Add(1)
+		r.count(countDatagrams, 1)
 	} else {
-		r.stats.stream.Add(1)
+		r.count(countStream, 1)
 	}
-	r.in.Add(1)
 	if len(b) >= 12 { // else the track counts it malformed
 		seq, ssrc := binary.BigEndian.Uint16(b[2:]), binary.BigEndian.Uint32(b[8:])
 		switch {
@@ -137,7 +141,7 @@ func (r *relayIn) write(b []byte, datagram bool) {
 			}
 			r.highest = seq
 		default:
-			r.stats.late.Add(1) // a resend, or reordered on the way
+			r.count(countLate, 1) // a resend, or reordered on the way
 		}
 	}
 	r.t.Write(b)
@@ -153,9 +157,9 @@ func (r *relayIn) nack(first, count uint16) {
 		n := min(count, 17)
 		select {
 		case r.nacks <- k:
-			r.stats.nacked.Add(uint64(n))
+			r.count(countNACKed, uint64(n))
 		default:
-			r.stats.nacksDropped.Add(uint64(n))
+			r.count(countNACKsDropped, uint64(n))
 		}
 		first, count = first+n, count-n
 	}
@@ -164,9 +168,25 @@ func (r *relayIn) nack(first, count uint16) {
 // seqNewer reports whether a comes after b in 16-bit sequence space.
 func seqNewer(a, b uint16) bool { return a != b && a-b < 0x8000 }
 
-// relayStats counts one pull's packets (all its kinds).
-type relayStats struct {
-	datagrams, stream, late, nacked, nacksDropped atomic.Uint64
+// relayStats counts relayed packets by relayCount: one pull's (all its
+// kinds), or all of the node's since it started.
+type relayStats [relayCounts]atomic.Uint64
+
+type relayCount int
+
+// What relayStats count (RelayStats says what each is).
+const (
+	countDatagrams relayCount = iota
+	countStream
+	countLate
+	countNACKed
+	countNACKsDropped
+	relayCounts
+)
+
+func (s *relayStats) figures() RelayStats {
+	return RelayStats{Datagrams: s[countDatagrams].Load(), Stream: s[countStream].Load(), Late: s[countLate].Load(),
+		NACKed: s[countNACKed].Load(), NACKsDropped: s[countNACKsDropped].Load()}
 }
 
 // RelayStats are the figures of the relays into this node running now.
@@ -186,11 +206,16 @@ func (n *Node) RelayStats() RelayStats {
 	defer n.mu.Unlock()
 	var s RelayStats
 	for _, p := range n.pulls {
-		s.Datagrams += p.stats.datagrams.Load()
-		s.Stream += p.stats.stream.Load()
-		s.Late += p.stats.late.Load()
-		s.NACKed += p.stats.nacked.Load()
-		s.NACKsDropped += p.stats.nacksDropped.Load()
+		f := p.stats.figures()
+		s.Datagrams += f.Datagrams
+		s.Stream += f.Stream
+		s.Late += f.Late
+		s.NACKed += f.NACKed
+		s.NACKsDropped += f.NACKsDropped
 	}
 	return s
 }
+
+// RelayTotals are the figures of every relay into this node since it
+// started.
+func (n *Node) RelayTotals() RelayStats { return n.relayTotals.figures() }

@@ -16,6 +16,15 @@ var (
 	relayedPacketsDesc = prometheus.NewDesc("trtcd_cluster_relayed_packets_total",
 		"RTP packets relayed between nodes: direction in = received from peers, out = sent to peers.",
 		[]string{"direction"}, nil)
+	relayReceivedDesc = prometheus.NewDesc("trtcd_cluster_relay_received_packets_total",
+		"RTP packets of relays into this node by how they came: datagram (live), stream (resends and packets too large for a datagram).",
+		[]string{"via"}, nil)
+	relayLateDesc = prometheus.NewDesc("trtcd_cluster_relay_late_packets_total",
+		"Relayed packets that arrived behind a newer one: resends filling gaps, or reordered on the way.", nil, nil)
+	relayNACKedDesc = prometheus.NewDesc("trtcd_cluster_relay_nacked_packets_total",
+		"Relayed packets this node found missing and asked the publisher's node for again.", nil, nil)
+	relayUnaskedDesc = prometheus.NewDesc("trtcd_cluster_relay_unasked_packets_total",
+		"Relayed packets found missing but not asked for: the relay's control stream was behind.", nil, nil)
 	relaysDesc = prometheus.NewDesc("trtcd_cluster_relays",
 		"Remote publishers relayed into this node (room and user; one relay carries every kind).", nil, nil)
 	relayConnsDesc = prometheus.NewDesc("trtcd_cluster_relay_connections",
@@ -50,7 +59,7 @@ func NewCollector(node func() *Node) *Collector { return &Collector{node: node} 
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{relayedPacketsDesc, relaysDesc, relayConnsDesc, peerRTTDesc,
+	for _, d := range []*prometheus.Desc{relayedPacketsDesc, relayReceivedDesc, relayLateDesc, relayNACKedDesc, relayUnaskedDesc, relaysDesc, relayConnsDesc, peerRTTDesc,
 		peerBytesSentDesc, peerBytesReceivedDesc, peerPacketsSentDesc, peerPacketsLostDesc, peerBytesLostDesc} {
 		ch <- d
 	}
@@ -65,6 +74,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	in, out := n.RelayedPackets()
 	ch <- prometheus.MustNewConstMetric(relayedPacketsDesc, prometheus.CounterValue, float64(in), "in")
 	ch <- prometheus.MustNewConstMetric(relayedPacketsDesc, prometheus.CounterValue, float64(out), "out")
+	t := n.RelayTotals()
+	ch <- prometheus.MustNewConstMetric(relayReceivedDesc, prometheus.CounterValue, float64(t.Datagrams), "datagram")
+	ch <- prometheus.MustNewConstMetric(relayReceivedDesc, prometheus.CounterValue, float64(t.Stream), "stream")
+	ch <- prometheus.MustNewConstMetric(relayLateDesc, prometheus.CounterValue, float64(t.Late))
+	ch <- prometheus.MustNewConstMetric(relayNACKedDesc, prometheus.CounterValue, float64(t.NACKed))
+	ch <- prometheus.MustNewConstMetric(relayUnaskedDesc, prometheus.CounterValue, float64(t.NACKsDropped))
 	ch <- prometheus.MustNewConstMetric(relaysDesc, prometheus.GaugeValue, float64(len(n.Relays())))
 	peers := n.PeerStats()
 	sides := map[string]int{SideDialed: 0, SideAccepted: 0}

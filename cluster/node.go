@@ -66,9 +66,10 @@ type Node struct {
 	syncMu  sync.Mutex            // one reconciliation at a time
 	wanted  map[pullKey]time.Time // WHEP viewers about to arrive, until when
 
-	relayedIn, relayedOut atomic.Uint64
-	demuxMu               sync.Mutex
-	demuxes               map[*quic.Conn]*demux // of the connections this node pulls tracks over
+	relayTotals relayStats // of every relay into this node
+	relayedOut  atomic.Uint64
+	demuxMu     sync.Mutex
+	demuxes     map[*quic.Conn]*demux // of the connections this node pulls tracks over
 }
 
 type pullKey struct{ room, user string }
@@ -164,7 +165,9 @@ func (n *Node) Directory() *Directory { return n.dir }
 func (n *Node) ID() string { return n.cfg.NodeID }
 
 // RelayedPackets counts RTP packets received from and sent to peers.
-func (n *Node) RelayedPackets() (in, out uint64) { return n.relayedIn.Load(), n.relayedOut.Load() }
+func (n *Node) RelayedPackets() (in, out uint64) {
+	return n.relayTotals[countDatagrams].Load() + n.relayTotals[countStream].Load(), n.relayedOut.Load()
+}
 
 // OnTrack is told when a member of this node starts or stops publishing a
 // kind (sfu.Config.OnTrack). It never blocks; the relayed tracks this node

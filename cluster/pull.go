@@ -184,7 +184,7 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 		p.mu.Unlock()
 		p.sess.Unpublish(t)
 	}()
-	in := newRelayIn(t, &p.stats, &p.n.relayedIn)
+	in := newRelayIn(t, &p.stats, &p.n.relayTotals)
 	d := p.n.demuxOf(c)
 	d.add(a.Stream, in)
 	defer d.remove(a.Stream) // before Unpublish: no datagram reaches a closed track

@@ -62,6 +62,9 @@ func TestAViewerAcrossALossyRelayGetsNearlyEveryPacketThanksToNACKs(t *testing.T
 	if st.NACKed < uint64(d)/2 || st.Late < uint64(d)/2 {
 		t.Errorf("%d datagrams lost, but B asked for %d again and got %d late", d, st.NACKed, st.Late)
 	}
+	if total := b.Cluster().RelayTotals(); total.NACKed < st.NACKed || total.Late < st.Late || total.Stream < st.Stream {
+		t.Errorf("B's totals (/metrics) %+v are below its running relays' %+v", total, st)
+	}
 	if without >= 0.99 {
 		t.Errorf("without resends bob would still have %.2f%%: the loss did not hurt", 100*without)
 	}
