@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,14 +26,16 @@ type Directory struct {
 
 // NodeInfo is a node as the directory shows it.
 type NodeInfo struct {
-	ID      string `json:"id"`
-	Relay   string `json:"relay"`           // QUIC relay address
-	Media   string `json:"media,omitempty"` // public WebRTC UDP address
-	HTTP    string `json:"http,omitempty"`  // signalling base address
-	HTTPS   string `json:"https,omitempty"` // the same over TLS (the Web SDK's), if any
-	Rooms   int    `json:"rooms"`
-	Streams int    `json:"streams"`
-	Updated int64  `json:"updated"` // Unix milliseconds of the heartbeat
+	ID      string  `json:"id"`
+	Relay   string  `json:"relay"`           // QUIC relay address
+	Media   string  `json:"media,omitempty"` // public WebRTC UDP address
+	HTTP    string  `json:"http,omitempty"`  // signalling base address
+	HTTPS   string  `json:"https,omitempty"` // the same over TLS (the Web SDK's), if any
+	Rooms   int     `json:"rooms"`
+	Streams int     `json:"streams"`
+	CPU     float64 `json:"cpu"`     // cores the process used over the last heartbeat
+	Bitrate uint64  `json:"bitrate"` // media bits/s received and forwarded over the last heartbeat
+	Updated int64   `json:"updated"` // Unix milliseconds of the heartbeat
 }
 
 // Publication is one kind of track a user publishes on a node.
@@ -146,8 +149,8 @@ func (d *Directory) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	return out, nil
 }
 
-// LeastLoaded is the live node with the fewest streams (then rooms), for
-// placing a new room.
+// LeastLoaded is the live node with the fewest streams (then rooms, then
+// the least CPU), for placing a new room.
 func (d *Directory) LeastLoaded(ctx context.Context) (NodeInfo, bool, error) {
 	nodes, err := d.Nodes(ctx)
 	if err != nil || len(nodes) == 0 {
@@ -155,7 +158,7 @@ func (d *Directory) LeastLoaded(ctx context.Context) (NodeInfo, bool, error) {
 	}
 	best := nodes[0]
 	for _, n := range nodes[1:] {
-		if n.Streams < best.Streams || (n.Streams == best.Streams && n.Rooms < best.Rooms) {
+		if cmp.Or(cmp.Compare(n.Streams, best.Streams), cmp.Compare(n.Rooms, best.Rooms), cmp.Compare(n.CPU, best.CPU)) < 0 {
 			best = n
 		}
 	}

@@ -55,6 +55,7 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	events chan trackEvent
+	load   load // heartbeats only
 	seq    atomic.Uint64
 
 	mu    sync.Mutex
@@ -136,7 +137,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, tr: tr, ln: ln,
 		peers: peers{conns: map[string]peerConn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
-		local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, demuxes: map[*quic.Conn]*demux{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
+		load: load{bytes: mediaBytes(cfg.SFU)}, local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, demuxes: map[*quic.Conn]*demux{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
 	if err := n.heartbeat(); err != nil {
 		n.Close()
 		return nil, err

@@ -112,11 +112,11 @@ func (s Status) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "NODES (%d)\n", len(s.Nodes))
 	if len(s.Nodes) > 0 {
-		fmt.Fprintln(tw, "ID\tRELAY\tHTTP\tMEDIA\tHEARTBEAT\tROOMS\tSTREAMS")
+		fmt.Fprintln(tw, "ID\tRELAY\tHTTP\tMEDIA\tHEARTBEAT\tROOMS\tSTREAMS\tCPU\tMBIT/S")
 	}
 	for _, n := range s.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", n.ID, n.Relay, orDash(n.HTTP), orDash(n.Media),
-			heartbeatAge(s.At, n.Updated), n.Rooms, n.Streams)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\t%.1f\n", n.ID, n.Relay, orDash(n.HTTP), orDash(n.Media),
+			heartbeatAge(s.At, n.Updated), n.Rooms, n.Streams, n.CPU, float64(n.Bitrate)/1e6)
 	}
 	fmt.Fprintf(tw, "\nROOMS (%d)\n", len(s.Rooms))
 	if len(s.Rooms) > 0 {

@@ -15,7 +15,7 @@ func TestStatusShowsEveryNodeAndRoomWithWhoIsWhere(t *testing.T) {
 	d := newTestDirectory(t, 5*time.Second)
 	for _, n := range []NodeInfo{
 		{ID: "b", Relay: "10.0.0.2:7900", HTTP: "10.0.0.2:8080", Media: "10.0.0.2:8000", Rooms: 2, Streams: 0},
-		{ID: "a", Relay: "10.0.0.1:7900", HTTP: "10.0.0.1:8080", Rooms: 1, Streams: 2},
+		{ID: "a", Relay: "10.0.0.1:7900", HTTP: "10.0.0.1:8080", Rooms: 1, Streams: 2, CPU: 0.25, Bitrate: 1_600_000},
 	} {
 		if err := d.Heartbeat(ctx, n); err != nil {
 			t.Fatal(err)
@@ -59,8 +59,8 @@ func TestStatusShowsEveryNodeAndRoomWithWhoIsWhere(t *testing.T) {
 	t.Logf("\n%s", text)
 	for _, line := range []string{
 		"NODES (2)",
-		"a 10.0.0.1:7900 10.0.0.1:8080 - 0s ago 1 2",
-		"b 10.0.0.2:7900 10.0.0.2:8080 10.0.0.2:8000 0s ago 2 0",
+		"a 10.0.0.1:7900 10.0.0.1:8080 - 0s ago 1 2 0.25 1.6",
+		"b 10.0.0.2:7900 10.0.0.2:8080 10.0.0.2:8000 0s ago 2 0 0.00 0.0",
 		"ROOMS (2)",
 		"1400000001/42 a,b alice audio@a, alice video@a",
 		"1400000001/s:lobby b -",

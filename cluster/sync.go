@@ -100,6 +100,7 @@ func (n *Node) heartbeat() error {
 	}
 	info := NodeInfo{ID: n.cfg.NodeID, Relay: n.RelayAddr(), Media: n.cfg.MediaAddr, HTTP: n.cfg.HTTPAddr, HTTPS: n.cfg.HTTPSAddr,
 		Rooms: len(rooms), Streams: len(pubs)}
+	info.CPU, info.Bitrate = n.load.sample()
 	if err := n.dir.Heartbeat(ctx, info); err != nil {
 		return err
 	}

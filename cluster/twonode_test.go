@@ -121,6 +121,11 @@ func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
 	in, _ := b.Cluster().RelayedPackets()
 	_, out := a.Cluster().RelayedPackets()
 	t.Logf("relayed: A sent %d, B received %d", out, in)
+	// The directory shows each node's load: alice's media in and out of A.
+	if info, ok, err := a.Cluster().Directory().Node(context.Background(), "node-a"); !ok || err != nil ||
+		info.Bitrate < 100_000 || info.CPU <= 0 {
+		t.Errorf("node-a's record: %+v (%v): want its media bitrate and CPU", info, err)
+	}
 
 	// alice leaves: B stops relaying her and the directory forgets her.
 	req, _ := http.NewRequest("DELETE", baseA+whipSession, nil)

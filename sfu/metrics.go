@@ -94,7 +94,12 @@ func (m *Metrics) retire(s *trackStats) {
 	}
 }
 
-// The counters, in the order values() returns them.
+// The counters, in the order values() returns them; the bytes ones by name.
+const (
+	counterBytesReceived  = 1
+	counterBytesForwarded = 3
+)
+
 const counterCount = namedCounters + int(numDropReasons)
 
 const namedCounters = 9
@@ -130,6 +135,19 @@ func (s *trackStats) values() [counterCount]uint64 {
 	return v
 }
 
+// totals sums the counters of the live tracks and the retired ones.
+func (m *Metrics) totals() [counterCount]uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	total := m.retired
+	for s := range m.live {
+		for i, v := range s.values() {
+			total[i] += v
+		}
+	}
+	return total
+}
+
 // AddGauge registers a gauge reported with the SFU's metrics.
 func (m *Metrics) AddGauge(name, help string, f func() float64) {
 	m.gauges = append(m.gauges, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
@@ -149,15 +167,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.latency.Collect(ch)
-	m.mu.Lock()
-	total := m.retired
-	for s := range m.live {
-		for i, v := range s.values() {
-			total[i] += v
-		}
-	}
-	m.mu.Unlock()
-	for i, v := range total {
+	for i, v := range m.totals() {
 		if i < namedCounters {
 			ch <- prometheus.MustNewConstMetric(counterDescs[i], prometheus.CounterValue, float64(v))
 		} else {

@@ -63,6 +63,16 @@ func New(cfg Config) (*SFU, error) {
 	return s, nil
 }
 
+// MediaBytes are the RTP bytes received from publishers and written to
+// subscribers so far (0 without Metrics): a node's load.
+func (s *SFU) MediaBytes() uint64 {
+	if s.metrics == nil {
+		return 0
+	}
+	t := s.metrics.totals()
+	return t[counterBytesReceived] + t[counterBytesForwarded]
+}
+
 // UDPAddr is the bound ICE UDP address.
 func (s *SFU) UDPAddr() string { return s.t.udp.LocalAddr().String() }
 
