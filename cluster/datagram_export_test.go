@@ -7,3 +7,11 @@ func LoseDatagrams(drop func() bool) (restore func()) {
 	dropDatagram.Store(&drop)
 	return func() { dropDatagram.Store(nil) }
 }
+
+// DropRelayConnections closes the node's relay connections, as a link
+// that flaps would end them.
+func (n *Node) DropRelayConnections() {
+	for _, pc := range n.peers.all() {
+		pc.c.CloseWithError(0, "test: link down")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +104,10 @@ type Server struct {
 	https   *http.Server // nil without HTTPSAddr
 	httpsLn net.Listener
 	tlsDone chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+
 	sfu     *sfu.SFU
 	rooms   *signaling.Registry
 	metrics *sfu.Metrics
@@ -316,8 +321,13 @@ func (s *Server) RTMPAddr() net.Addr {
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
 
 // Shutdown stops accepting, lets requests in flight finish until ctx ends,
-// then closes everything.
+// then closes everything. Later calls return the first one's result.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	s.log.Info("shutting down")
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
