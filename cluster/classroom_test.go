@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/server"
 )
@@ -114,5 +115,30 @@ func TestAClassroomSpansNodes(t *testing.T) {
 	student.Expect("room-closed", 5*time.Second)
 	if r := student.Request("joinClassroom", class); r["code"] != 10010 {
 		t.Fatalf("join the destroyed class on B: %v, want code 10010", r)
+	}
+}
+
+// Without Redis a cluster's classes cannot be reached: class requests get
+// 14010 (cluster_unavailable), and work again once Redis is back.
+func TestClassroomsWithoutRedisAreUnavailableUntilItReturns(t *testing.T) {
+	redis := testredis.StartServer(t)
+	a := startNode(t, redis.URL, "node-a")
+	class := map[string]any{"classId": 7002}
+	teacher := signIn(t, a, "teacher")
+	if r := teacher.Request("createClassroom", class); r["code"] != 0 {
+		t.Fatalf("create: %v", r)
+	}
+	redis.Stop()
+	for _, req := range []string{"joinClassroom", "createClassroom", "destroyClassroom"} {
+		if r := teacher.Request(req, class); r["code"] != 14010 {
+			t.Errorf("%s without Redis: %v, want code 14010", req, r)
+		}
+	}
+	redis.Start() // empty: the class is gone with the data
+	if r := teacher.Request("createClassroom", class); r["code"] != 0 {
+		t.Fatalf("create after Redis came back: %v", r)
+	}
+	if r := teacher.Request("joinClassroom", class); r["code"] != 0 {
+		t.Fatalf("join after Redis came back: %v", r)
 	}
 }

@@ -189,7 +189,7 @@ func (cs *Classrooms) find(app uint32, id tlssig.Room) (c *class, e *Error) {
 	if e == nil && c == nil {
 		return nil, Errorf(CodeIMGroupNotFound, "classroom %s does not exist (create it first) or was destroyed", id)
 	}
-	return c, nil
+	return c, e
 }
 
 // Destroy ends a class: the creator or an admin may. Its members get
