@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -60,16 +61,25 @@ var unnumbered = []byte(`{"seq":0`)
 
 // appendMessage checks that the class exists, numbers the message, keeps
 // the newest ARGV[2] of its history and publishes it, in one step: the
-// order of the numbers is the order every node hears them in. It returns
-// the number, or -1 for no such class.
+// order of the numbers is the order every node hears them in. KEYS[4]
+// remembers the sender's clientMsgId for ARGV[5] seconds: a retry (on any
+// node) gets the first send's number and is not delivered again. It
+// returns the number and 1 for a new message, 0 for a retry; -1 for no
+// such class.
 var appendMessage = redis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 0 then return -1 end
+if redis.call("EXISTS", KEYS[1]) == 0 then return {-1, 0} end
+local first = redis.call("GET", KEYS[4])
+if first then return {tonumber(first), 0} end
 local seq = redis.call("INCR", KEYS[2])
 local msg = '{"seq":' .. seq .. ARGV[1]
 redis.call("RPUSH", KEYS[3], msg)
 redis.call("LTRIM", KEYS[3], -tonumber(ARGV[2]), -1)
+redis.call("SET", KEYS[4], seq, "EX", ARGV[5])
 redis.call("PUBLISH", ARGV[3], ARGV[4] .. msg)
-return seq`)
+return {seq, 1}`)
+
+// retryWindow is how long a clientMsgId is remembered for retries.
+const retryWindow = 10 * time.Minute
 
 func (d *Directory) classKeys(class string) []string {
 	return []string{d.key("class", class), d.key("class", class, "seq"), d.key("class", class, "messages")}
@@ -121,19 +131,22 @@ func (d *Directory) DestroyClass(ctx context.Context, app uint32, class string) 
 
 // AppendMessage numbers a class's group message (JSON starting with
 // {"seq":0), keeps it in the class's history (the newest capacity of
-// them) and publishes it to every node. ok is false when the class does
-// not exist.
-func (d *Directory) AppendMessage(ctx context.Context, class string, msg []byte, capacity int) (seq uint64, ok bool, err error) {
+// them) and publishes it to every node. id names the send (the sender and
+// its clientMsgId): a retry within ten minutes, on any node, gets the
+// first send's number and retry true, and is not published again. ok is
+// false when the class does not exist.
+func (d *Directory) AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int) (seq uint64, retry, ok bool, err error) {
 	if !bytes.HasPrefix(msg, unnumbered) {
-		return 0, false, ErrNotNumbered
+		return 0, false, false, ErrNotNumbered
 	}
 	head := ClassEvent{Kind: ClassMessage, Class: class}.encode()
-	n, err := appendMessage.Run(ctx, d.rdb, d.classKeys(class), msg[len(unnumbered):], max(capacity, 1),
-		d.key(classesChannel), head).Int64()
-	if err = wrap(err); err != nil || n < 0 {
-		return 0, false, err
+	keys := append(d.classKeys(class), d.key("class", class, "sent", id))
+	r, err := appendMessage.Run(ctx, d.rdb, keys, msg[len(unnumbered):], max(capacity, 1),
+		d.key(classesChannel), head, int(retryWindow.Seconds())).Int64Slice()
+	if err = wrap(err); err != nil || len(r) != 2 || r[0] < 0 {
+		return 0, false, false, err
 	}
-	return uint64(n), true, nil
+	return uint64(r[0]), r[1] == 0, true, nil
 }
 
 // History returns up to limit of a class's stored messages after seq, and

@@ -21,10 +21,15 @@ func TestClassHistoryKeepsTheNewestAndPages(t *testing.T) {
 		t.Fatal("a class was created twice")
 	}
 	for i := 1; i <= 5; i++ {
-		seq, ok, err := d.AppendMessage(ctx, class, fmt.Appendf(nil, `{"seq":0,"text":"m%d"}`, i), 3)
-		if err != nil || !ok || seq != uint64(i) {
-			t.Fatalf("append %d: seq %d %v %v", i, seq, ok, err)
+		seq, retry, ok, err := d.AppendMessage(ctx, class, fmt.Sprint("t/", i), fmt.Appendf(nil, `{"seq":0,"text":"m%d"}`, i), 3)
+		if err != nil || !ok || retry || seq != uint64(i) {
+			t.Fatalf("append %d: seq %d retry %v %v %v", i, seq, retry, ok, err)
 		}
+	}
+	// A retry of the second send is answered with its number, not stored
+	// or numbered again.
+	if seq, retry, ok, err := d.AppendMessage(ctx, class, "t/2", []byte(`{"seq":0,"text":"again"}`), 3); seq != 2 || !retry || !ok || err != nil {
+		t.Fatalf("retry: seq %d retry %v %v %v; want 2, a retry", seq, retry, ok, err)
 	}
 	for _, c := range []struct {
 		after, limit int
@@ -43,13 +48,13 @@ func TestClassHistoryKeepsTheNewestAndPages(t *testing.T) {
 	if _, last, ok, _ := d.Class(ctx, class); !ok || last != 5 {
 		t.Fatalf("class: ok %v last %d", ok, last)
 	}
-	if _, _, err := d.AppendMessage(ctx, class, []byte(`{"text":"x"}`), 3); !errors.Is(err, ErrNotNumbered) {
+	if _, _, _, err := d.AppendMessage(ctx, class, "t/6", []byte(`{"text":"x"}`), 3); !errors.Is(err, ErrNotNumbered) {
 		t.Fatalf("an unnumbered message: %v", err)
 	}
 	if err := d.DestroyClass(ctx, 1400000001, class); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := d.AppendMessage(ctx, class, []byte(`{"seq":0}`), 3); ok || err != nil {
+	if _, _, ok, err := d.AppendMessage(ctx, class, "t/7", []byte(`{"seq":0}`), 3); ok || err != nil {
 		t.Fatalf("append to a destroyed class: ok %v %v", ok, err)
 	}
 	if keys, _ := d.Classes(ctx, 1400000001); len(keys) != 0 {

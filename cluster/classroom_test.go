@@ -142,3 +142,40 @@ func TestClassroomsWithoutRedisAreUnavailableUntilItReturns(t *testing.T) {
 		t.Fatalf("join after Redis came back: %v", r)
 	}
 }
+
+// A client that reconnects to another node (a load balancer) and retries
+// a group message gets the first send's number; nobody gets it twice.
+func TestAGroupMessageRetriedOnAnotherNodeIsSentOnce(t *testing.T) {
+	redisURL := cluster.StartRedis(t)
+	a := startNode(t, redisURL, "node-a")
+	b := startNode(t, redisURL, "node-b")
+	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
+	class := map[string]any{"classId": 7003}
+	send := func(m *testws.Member, text, id string) map[string]any {
+		return m.Request("sendMessage", map[string]any{"type": "text", "text": text, "clientMsgId": id})
+	}
+	teacher, student := signIn(t, a, "teacher"), signIn(t, b, "student")
+	teacher.Request("createClassroom", class)
+	for _, m := range []*testws.Member{teacher, student} {
+		if r := m.Request("joinClassroom", class); r["code"] != 0 {
+			t.Fatalf("join: %v", r)
+		}
+	}
+	if r := send(teacher, "hello", "m1"); r["seq"] != float64(1) {
+		t.Fatalf("first send: %v", r)
+	}
+	// The teacher's link to A drops; she comes back through B and retries.
+	again := signIn(t, b, "teacher")
+	if r := again.Request("joinClassroom", class); r["code"] != 0 {
+		t.Fatalf("the teacher joins again on B: %v", r)
+	}
+	if r := send(again, "hello", "m1"); r["code"] != 0 || r["seq"] != float64(1) {
+		t.Fatalf("the retry on B: %v, want the first send's seq 1", r)
+	}
+	if r := send(again, "next", "m2"); r["seq"] != float64(2) {
+		t.Fatalf("the next send: %v, want seq 2", r)
+	}
+	if got := messages(t, student, 2); got[0] != "message teacher 1 hello" || got[1] != "message teacher 2 next" {
+		t.Fatalf("the student got %v, want hello once and then next", got)
+	}
+}

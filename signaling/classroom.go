@@ -343,7 +343,8 @@ func (cs *Classrooms) sendGroup(app uint32, m *Member, msg Message) (Message, *E
 	}
 	msg.ClassID, msg.StrClassID = m.Room.ID.ID, m.Room.ID.Str
 	if shared, _ := cs.sharing(); shared != nil {
-		if msg, e = cs.appendShared(shared, c, msg); e == nil {
+		msg, retry, e := cs.appendShared(shared, c, msg)
+		if e == nil && !retry {
 			cs.recordMessage(c, m, msg)
 		}
 		return msg, e

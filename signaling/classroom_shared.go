@@ -28,8 +28,10 @@ type SharedClasses interface {
 	// DestroyClass removes a class; every node hears of it (EndShared).
 	DestroyClass(ctx context.Context, app uint32, class string) error
 	// AppendMessage numbers a group message (JSON starting {"seq":0),
-	// stores it and publishes it to every node; false: no such class.
-	AppendMessage(ctx context.Context, class string, msg []byte, capacity int) (seq uint64, ok bool, err error)
+	// stores it and publishes it to every node; false: no such class. id
+	// names the send: a retry with the same id, on any node, gets the
+	// first send's number and retry true instead.
+	AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int) (seq uint64, retry, ok bool, err error)
 	History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error)
 	// ClaimUser records where a user is signed in; ReleaseUser forgets
 	// it when it is still node's. Users are UserRef strings.
@@ -96,20 +98,22 @@ func (cs *Classrooms) findShared(shared SharedClasses, key string) (*class, *Err
 }
 
 // appendShared numbers, stores and publishes a group message; it reaches
-// this node's members as everyone else's, through DeliverGroup.
-func (cs *Classrooms) appendShared(shared SharedClasses, c *class, msg Message) (Message, *Error) {
+// this node's members as everyone else's, through DeliverGroup. A retry
+// that another node took the first time (the client reconnected through a
+// load balancer) is answered with the first number and not sent again.
+func (cs *Classrooms) appendShared(shared SharedClasses, c *class, msg Message) (_ Message, retry bool, e *Error) {
 	data, _ := json.Marshal(msg) // Seq is 0 and first
 	ctx, cancel := sharedCtx()
 	defer cancel()
-	seq, ok, err := shared.AppendMessage(ctx, c.stored.Key, data, cs.Limits.HistoryCap)
+	seq, retry, ok, err := shared.AppendMessage(ctx, c.stored.Key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap)
 	switch {
 	case err != nil:
-		return msg, unavailable("sending the message", err)
+		return msg, false, unavailable("sending the message", err)
 	case !ok:
-		return msg, Errorf(CodeIMGroupNotFound, "classroom %s was destroyed", c.stored.Key)
+		return msg, false, Errorf(CodeIMGroupNotFound, "classroom %s was destroyed", c.stored.Key)
 	}
 	msg.Seq = seq
-	return msg, nil
+	return msg, retry, nil
 }
 
 // DeliverGroup gives a numbered group message to the class's members on
