@@ -34,6 +34,9 @@ func TestRoomEventsCrossNodes(t *testing.T) {
 		t.Fatalf("bob's join on B listed %q, want alice (on A)", got)
 	}
 	alice.Expect("member-join bob", within)
+	if a, b := alice.Joined["roomUUID"], bob.Joined["roomUUID"]; a != b || a == "" {
+		t.Errorf("the room's UUID is %v on A and %v on B, want one", a, b)
+	}
 
 	// alice signs in again, on B: the session on A is told and closed.
 	joinWS(t, b, "alice")

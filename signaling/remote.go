@@ -27,6 +27,9 @@ type RemoteEvent struct {
 	// of one user, the later one stays.
 	Since  int64  `json:"since,omitempty"`
 	Reason string `json:"reason,omitempty"` // quit
+	// RoomUUID is the room's on the sending node: a node that creates the
+	// room later takes it, so a room has one UUID cluster-wide.
+	RoomUUID string `json:"roomUuid,omitempty"`
 	// Record is what the member records with (join, streams, rosters).
 	Record *RecordParams `json:"record,omitempty"`
 	Target string        `json:"target,omitempty"` // kick: the node that has the user
@@ -47,10 +50,11 @@ const (
 
 // remoteMember is a member on another node.
 type remoteMember struct {
-	node  string
-	app   uint32
-	since int64
-	info  MemberInfo
+	node     string
+	app      uint32
+	since    int64
+	info     MemberInfo
+	roomUUID string
 }
 
 // Federate connects the registry to other nodes: send gets every local
@@ -69,7 +73,7 @@ func (r *Registry) tell(kind string, m *Member, reason string) {
 		return
 	}
 	r.send(RemoteEvent{Node: r.node, Kind: kind, Room: m.Room.Key, App: m.App, User: m.UserID, Info: m.info,
-		Since: m.since, Reason: reason, Record: m.recordParams()})
+		Since: m.since, Reason: reason, RoomUUID: m.Room.UUID, Record: m.recordParams()})
 }
 
 // recordParams are the member's recording wishes, if any.
@@ -103,7 +107,7 @@ func (r *Registry) rosterLocked() RemoteEvent {
 	for _, room := range r.rooms {
 		for _, m := range room.members {
 			ev.Members = append(ev.Members, RemoteEvent{Room: room.Key, App: m.App, User: m.UserID, Info: m.info, Since: m.since,
-				Record: m.recordParams()})
+				RoomUUID: room.UUID, Record: m.recordParams()})
 		}
 	}
 	return ev
@@ -166,7 +170,7 @@ func (r *Registry) remoteUpsert(ev RemoteEvent) (kicked []*Member) {
 			room.notify(nil, Event{Name: EventMemberQuit, Data: memberEvent{UserID: ev.User, UserIDs: []string{ev.User}, Reason: "replaced"}})
 		}
 	}
-	members[ev.User] = &remoteMember{node: ev.Node, app: ev.App, since: ev.Since, info: ev.Info}
+	members[ev.User] = &remoteMember{node: ev.Node, app: ev.App, since: ev.Since, info: ev.Info, roomUUID: ev.RoomUUID}
 	room := r.rooms[ev.Room]
 	if room == nil {
 		return kicked
@@ -230,6 +234,17 @@ func (r *Registry) ExpireNodes(silentSince time.Time) {
 			r.dropNode(node, "disconnect", func(string, string) bool { return true })
 		}
 	}
+}
+
+// roomUUID is the UUID for a room created here now: the one other nodes
+// already use for it, else a new one. Callers hold mu.
+func (r *Registry) roomUUID(key string) string {
+	for _, m := range r.remote[key] {
+		if m.roomUUID != "" {
+			return m.roomUUID
+		}
+	}
+	return newUUID()
 }
 
 // remoteInfos lists a room's remote members. Callers hold mu.

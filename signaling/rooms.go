@@ -200,7 +200,7 @@ func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
 		room = r.rooms[key] // the old session may have been the last member
 	}
 	if room == nil {
-		room = &Room{Key: key, App: req.App, ID: req.Room, UUID: newUUID(), Template: req.Template,
+		room = &Room{Key: key, App: req.App, ID: req.Room, UUID: r.roomUUID(key), Template: req.Template,
 			Capacity: r.capacityFor(req.Template), Created: time.Now(), members: map[string]*Member{}}
 		r.rooms[key] = room
 	}
