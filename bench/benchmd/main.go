@@ -158,6 +158,13 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("```")
 	p("%s", text(dir, "cluster.txt"))
 	p("```")
+	p("")
+	p("Where the cross-node cost goes (CPU profiles of both nodes: `BENCH_RELAY_PROFILE=DIR`): at this load every packet")
+	p("wakes both processes. On the publisher's node a relayed packet passes three goroutines (the relay's writer,")
+	p("quic-go's connection loop and its send queue) and quic-go acknowledges every second datagram; on the viewer's node")
+	p("quic-go's reader and connection loop hand it to the relay's datagram loop, which then forwards it as a local")
+	p("packet. Most of the added CPU is the scheduler waking and parking those goroutines and the system calls of the")
+	p("datagrams and their acknowledgements, not trtcd's own work.")
 }
 
 // capacityLevel is the highest level that held and the server's cores
