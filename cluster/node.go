@@ -44,19 +44,19 @@ type Config struct {
 
 // Node is this server's membership in a cluster.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	dir    *Directory
-	tr     *quic.Transport // the relay socket's QUIC endpoint
-	ln     *quic.Listener
-	peers  peers
-	dialMu sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	events chan trackEvent
-	load   load // heartbeats only
-	seq    atomic.Uint64
+	cfg     Config
+	log     *slog.Logger
+	dir     *Directory
+	tr      *quic.Transport // the relay socket's QUIC endpoint
+	ln      *quic.Listener
+	peers   peers
+	dialing sync.Map // peer node id → *sync.Mutex held while dialing it
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	events  chan trackEvent
+	load    load // heartbeats only
+	seq     atomic.Uint64
 
 	mu    sync.Mutex
 	local map[Publication]bool // what local members publish (Node field empty)

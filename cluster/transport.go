@@ -99,8 +99,9 @@ func (n *Node) peerConn(ctx context.Context, peer, addr string) (*quic.Conn, err
 	if c := n.peers.live(peer); c != nil {
 		return c, nil
 	}
-	n.dialMu.Lock() // one dial at a time: two pulls from a new peer share it
-	defer n.dialMu.Unlock()
+	mu, _ := n.dialing.LoadOrStore(peer, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock() // one dial per peer at a time: two pulls from a new peer share it
+	defer mu.(*sync.Mutex).Unlock()
 	if c := n.peers.live(peer); c != nil {
 		return c, nil
 	}
