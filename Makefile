@@ -65,6 +65,7 @@ cluster-demo: build
 	mkdir -p a/cluster b/cluster && cp certs/ca.pem certs/a.pem certs/a-key.pem a/cluster && cp certs/ca.pem certs/b.pem certs/b-key.pem b/cluster; \
 	$(CURDIR)/bin/trtcd serve --http 127.0.0.1:8080 --udp 8000 --rtmp 1935 --data ./a \
 		--redis redis://127.0.0.1:6390/0 --node-id a --relay 127.0.0.1:7900 & \
+	while [ ! -f a/dev-app.json ]; do sleep 0.1; done; cp a/dev-app.json b/; \
 	$(CURDIR)/bin/trtcd serve --http 127.0.0.1:8081 --udp 8001 --rtmp 1936 --data ./b \
 		--redis redis://127.0.0.1:6390/0 --node-id b --relay 127.0.0.1:7901 & \
 	wait
