@@ -29,6 +29,7 @@ const (
 	ClassMessage   = "message"   // Body is a group message, numbered
 	ClassDestroyed = "destroyed" // the class ended
 	ClassC2C       = "c2c"       // Body is a C2C message for User, signed in on Node
+	ClassSignIn    = "signin"    // User signed in on Node at Body (unix nanoseconds): older sign-ins elsewhere end
 )
 
 // ClassEvent is a class's news for every node.
@@ -180,6 +181,18 @@ func (d *Directory) History(ctx context.Context, class string, after uint64, lim
 		out[i] = json.RawMessage(s)
 	}
 	return out, more, nil
+}
+
+// SignIn records that user (app-scoped) signed in on node at since (unix
+// nanoseconds) and, when it was signed in on another node, tells that node
+// to end the older session.
+func (d *Directory) SignIn(ctx context.Context, user, node string, since int64) error {
+	prev, err := d.ClaimUser(ctx, user, node)
+	if err != nil || prev == "" || prev == node {
+		return err
+	}
+	ev := ClassEvent{Kind: ClassSignIn, User: user, Node: node, Body: strconv.AppendInt(nil, since, 10)}
+	return wrap(d.rdb.Publish(ctx, d.key(classesChannel), ev.encode()).Err())
 }
 
 // SendC2C publishes a C2C message to the node user is signed in on (see

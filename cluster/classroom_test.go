@@ -184,3 +184,23 @@ func TestAGroupMessageRetriedOnAnotherNodeIsSentOnce(t *testing.T) {
 		t.Fatalf("the student got %v, want hello once and then next", got)
 	}
 }
+
+// A user signed in (not in a room) on A who signs in again on B: the
+// session on A ends with force-offline, and C2C messages go to B.
+func TestASignInOnAnotherNodeEndsTheOlderOne(t *testing.T) {
+	redisURL := cluster.StartRedis(t)
+	a := startNode(t, redisURL, "node-a")
+	b := startNode(t, redisURL, "node-b")
+	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
+	first := signIn(t, a, "solo")
+	second := signIn(t, b, "solo")
+	first.Expect("force-offline 14008", 5*time.Second)
+	second.Quiet(500 * time.Millisecond)
+	sender := signIn(t, a, "friend")
+	if r := sender.Request("sendMessage", map[string]any{"to": "solo", "type": "text", "text": "hi", "clientMsgId": "c1"}); r["code"] != 0 {
+		t.Fatalf("C2C to solo: %v", r)
+	}
+	if got := messages(t, second, 1)[0]; got != "message friend 0 hi" {
+		t.Fatalf("solo on B got %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
@@ -109,6 +110,9 @@ func (s *Server) classEvent(ev cluster.ClassEvent) {
 		if ev.Node == s.Cluster().ID() {
 			s.classes.DeliverC2C(ev.User, ev.Body)
 		}
+	case cluster.ClassSignIn:
+		since, _ := strconv.ParseInt(string(ev.Body), 10, 64)
+		s.classes.SignedInElsewhere(ev.User, ev.Node, since)
 	}
 }
 

@@ -85,6 +85,7 @@ type class struct {
 type signedIn struct {
 	peer    Peer
 	limiter *rate.Limiter
+	since   int64 // unix nanoseconds: of two sign-ins on two nodes the later stays
 }
 
 // recentSends are a user's last messages, by clientMsgId, so a retry gets
@@ -123,26 +124,28 @@ func LoadClassrooms(rooms *Registry, store *ClassStore, limits ClassLimits) (*Cl
 // SignIn makes peer the place where user's messages go; a peer signed in
 // before as the same user is returned, to be told it was replaced.
 func (cs *Classrooms) SignIn(app uint32, user string, peer Peer) (old Peer) {
-	old = cs.signIn(app, user, peer)
-	cs.claimShared(app, user) // where other nodes' C2C messages find the user
+	old, since := cs.signIn(app, user, peer)
+	cs.claimShared(app, user, since) // where other nodes' C2C messages find the user
 	return old
 }
 
-func (cs *Classrooms) signIn(app uint32, user string, peer Peer) (old Peer) {
+func (cs *Classrooms) signIn(app uint32, user string, peer Peer) (old Peer, since int64) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	k := userKey{app, user}
 	if p := cs.peers[k]; p != nil {
 		if p.peer == peer {
-			return nil
+			return nil, p.since
 		}
 		old = p.peer
 	}
-	cs.peers[k] = &signedIn{peer: peer, limiter: rate.NewLimiter(rate.Limit(cs.Limits.MessagesPerSecond), cs.Limits.MessageBurst)}
+	since = time.Now().UnixNano()
+	cs.peers[k] = &signedIn{peer: peer, since: since,
+		limiter: rate.NewLimiter(rate.Limit(cs.Limits.MessagesPerSecond), cs.Limits.MessageBurst)}
 	if cs.sent[k] == nil {
 		cs.sent[k] = &recentSends{byID: map[string]sentMessage{}}
 	}
-	return old
+	return old, since
 }
 
 // SignOut forgets peer (if it is still the user's connection).

@@ -33,9 +33,11 @@ type SharedClasses interface {
 	// first send's number and retry true instead.
 	AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int) (seq uint64, retry, ok bool, err error)
 	History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error)
-	// ClaimUser records where a user is signed in; ReleaseUser forgets
-	// it when it is still node's. Users are UserRef strings.
-	ClaimUser(ctx context.Context, user, node string) (previous string, err error)
+	// SignIn records where a user is signed in since when (unix
+	// nanoseconds); a sign-in on another node before it hears of it
+	// (SignedInElsewhere). ReleaseUser forgets it when it is still
+	// node's. Users are UserRef strings.
+	SignIn(ctx context.Context, user, node string, since int64) error
 	ReleaseUser(ctx context.Context, user, node string) error
 	// SendC2C publishes msg to the node user is signed in on; false when
 	// it is signed in nowhere.
@@ -157,12 +159,27 @@ func (cs *Classrooms) sendC2CShared(shared SharedClasses, app uint32, msg Messag
 
 // claimShared records a sign-in in the directory (best effort: C2C
 // messages from other nodes find the user once the heartbeat renews it).
-func (cs *Classrooms) claimShared(app uint32, user string) {
+func (cs *Classrooms) claimShared(app uint32, user string, since int64) {
 	if shared, node := cs.sharing(); shared != nil {
 		ctx, cancel := sharedCtx()
 		defer cancel()
-		shared.ClaimUser(ctx, UserRef(app, user), node)
+		shared.SignIn(ctx, UserRef(app, user), node, since)
 	}
+}
+
+// SignedInElsewhere ends this node's session of user if it began before
+// since: the user signed in again on node.
+func (cs *Classrooms) SignedInElsewhere(user, node string, since int64) {
+	k, ok := parseUserRef(user)
+	cs.mu.Lock()
+	p := cs.peers[k]
+	if !ok || node == cs.node || p == nil || p.since >= since {
+		cs.mu.Unlock()
+		return
+	}
+	delete(cs.peers, k)
+	cs.mu.Unlock()
+	p.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", k.user))
 }
 
 func (cs *Classrooms) releaseShared(app uint32, user string) {
