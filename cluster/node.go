@@ -137,7 +137,8 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, tr: tr, ln: ln,
 		peers: peers{conns: map[string]peerConn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
-		load: load{bytes: mediaBytes(cfg.SFU)}, local: map[Publication]bool{}, pulls: map[pullKey]*pull{}, demuxes: map[*quic.Conn]*demux{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
+		load: load{bytes: mediaBytes(cfg.SFU)}, local: map[Publication]bool{}, pulls: map[pullKey]*pull{},
+		demuxes: map[*quic.Conn]*demux{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
 	if err := n.heartbeat(); err != nil {
 		n.Close()
 		return nil, err

@@ -15,9 +15,9 @@ import (
 // The relay's one UDP socket carries every QUIC connection of the node, the
 // ones it accepts and the ones it dials. Its reads and writes go through
 // package rawudp, as the media socket's do: each relayed packet is a
-// datagram on both nodes, and the system-call entry of the net package
-// wakes the runtime's monitor thread on a server that idles between
-// packets, which cost more than the relay's own work (BENCHMARKS.md).
+// datagram on both nodes, and on a server that idles between packets the
+// net package's system-call entry wakes the runtime's monitor thread, which
+// on the media socket cost more than forwarding the packet (BENCHMARKS.md).
 
 // relaySocket is a net.PacketConn for quic-go over rawudp. It is not a
 // *net.UDPConn, so quic-go reads one datagram per call (rawudp batches

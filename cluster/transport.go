@@ -63,15 +63,13 @@ func (p *peers) live(peer string) *quic.Conn {
 
 // add makes c the connection with peer unless one is open already (both
 // nodes dialed at once: the two connections both work, the first stays the
-// one used); it reports whether c is.
-func (p *peers) add(peer string, c *quic.Conn, side string) bool {
+// one new relays use).
+func (p *peers) add(peer string, c *quic.Conn, side string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pc, ok := p.conns[peer]; ok && pc.c.Context().Err() == nil {
-		return false
+	if pc, ok := p.conns[peer]; !ok || pc.c.Context().Err() != nil {
+		p.conns[peer] = peerConn{c, side}
 	}
-	p.conns[peer] = peerConn{c, side}
-	return true
 }
 
 // remove forgets c if it is peer's connection.
