@@ -33,10 +33,10 @@ type SharedClasses interface {
 	// first send's number and retry true instead.
 	AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int) (seq uint64, retry, ok bool, err error)
 	History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error)
-	// SignIn records where a user is signed in since when (unix
-	// nanoseconds); a sign-in on another node before it hears of it
-	// (SignedInElsewhere). ReleaseUser forgets it when it is still
-	// node's. Users are UserRef strings.
+	// SignIn records on which node and since when (unix nanoseconds) a
+	// user is signed in; the node it was signed in on before hears of it
+	// (SignedInElsewhere). ReleaseUser forgets it when it is still node's.
+	// Users are UserRef strings.
 	SignIn(ctx context.Context, user, node string, since int64) error
 	ReleaseUser(ctx context.Context, user, node string) error
 	// SendC2C publishes msg to the node user is signed in on; false when
@@ -44,8 +44,12 @@ type SharedClasses interface {
 	SendC2C(ctx context.Context, user string, msg []byte) (bool, error)
 }
 
-// sharedTimeout bounds one request to the directory.
-const sharedTimeout = 2 * time.Second
+// sharedTimeout bounds one request to the directory; signInTimeout the
+// one a login waits for (it does not need the directory to succeed).
+const (
+	sharedTimeout = 2 * time.Second
+	signInTimeout = 500 * time.Millisecond
+)
 
 // Share keeps the classes in shared from now on (call it before serving):
 // node is this node's id in it.
@@ -161,7 +165,7 @@ func (cs *Classrooms) sendC2CShared(shared SharedClasses, app uint32, msg Messag
 // messages from other nodes find the user once the heartbeat renews it).
 func (cs *Classrooms) claimShared(app uint32, user string, since int64) {
 	if shared, node := cs.sharing(); shared != nil {
-		ctx, cancel := sharedCtx()
+		ctx, cancel := context.WithTimeout(context.Background(), signInTimeout)
 		defer cancel()
 		shared.SignIn(ctx, UserRef(app, user), node, since)
 	}
