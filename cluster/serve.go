@@ -213,6 +213,7 @@ var dropDatagram atomic.Pointer[func() bool]
 // goroutine never waits for the network.
 type relaySink struct {
 	free, full chan *pktCopy
+	buffers    atomic.Int32 // allocated so far, at most relayQueue
 	closed     atomic.Bool
 	dropped    atomic.Uint64
 	estimate   atomic.Uint64 // the far viewers' lowest estimate, bits/s
@@ -233,12 +234,11 @@ type pktCopy struct {
 // relayQueue bounds a relay's backlog: about two seconds of 800 kbps video.
 const relayQueue = 512
 
+// newRelaySink makes a sink whose buffers are allocated as the backlog
+// needs them: a relay that keeps up reuses the few it has (warm in the
+// cache), instead of cycling through relayQueue of them.
 func newRelaySink() *relaySink {
-	s := &relaySink{free: make(chan *pktCopy, relayQueue), full: make(chan *pktCopy, relayQueue)}
-	for range relayQueue {
-		s.free <- new(pktCopy)
-	}
-	return s
+	return &relaySink{free: make(chan *pktCopy, relayQueue), full: make(chan *pktCopy, relayQueue)}
 }
 
 // WriteRTP implements sfu.Sink.
@@ -255,8 +255,12 @@ func (s *relaySink) put(p *sfu.Packet, resend bool) {
 	select {
 	case c = <-s.free:
 	default:
-		s.dropped.Add(1)
-		return
+		if s.buffers.Add(1) > relayQueue {
+			s.buffers.Add(-1)
+			s.dropped.Add(1)
+			return
+		}
+		c = new(pktCopy)
 	}
 	c.n = copy(c.b[datagramHeader:], p.Bytes())
 	c.resend = resend
