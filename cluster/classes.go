@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -41,17 +42,27 @@ type ClassEvent struct {
 	Body  []byte
 }
 
-// encode is kind, class, user and node on a line each, then the body.
+// classEventHeader is an event's first line (JSON escapes line breaks, so
+// the first one ends it); the body follows as it is.
+type classEventHeader struct {
+	Kind  string `json:"k"`
+	Class string `json:"c,omitempty"`
+	User  string `json:"u,omitempty"`
+	Node  string `json:"n,omitempty"`
+}
+
 func (e ClassEvent) encode() string {
-	return strings.Join([]string{e.Kind, e.Class, e.User, e.Node, string(e.Body)}, "\n")
+	h, _ := json.Marshal(classEventHeader{e.Kind, e.Class, e.User, e.Node})
+	return string(h) + "\n" + string(e.Body)
 }
 
 func parseClassEvent(s string) (ClassEvent, bool) {
-	f := strings.SplitN(s, "\n", 5)
-	if len(f) != 5 {
+	line, body, ok := strings.Cut(s, "\n")
+	var h classEventHeader
+	if !ok || json.Unmarshal([]byte(line), &h) != nil {
 		return ClassEvent{}, false
 	}
-	return ClassEvent{Kind: f[0], Class: f[1], User: f[2], Node: f[3], Body: []byte(f[4])}, true
+	return ClassEvent{Kind: h.Kind, Class: h.Class, User: h.User, Node: h.Node, Body: []byte(body)}, true
 }
 
 // ErrNotNumbered is a message that does not start with {"seq":0: the
@@ -82,13 +93,18 @@ return {seq, 1}`)
 // retryWindow is how long a clientMsgId is remembered for retries.
 const retryWindow = 10 * time.Minute
 
+// classKeys are a class's record, counter and history. The class's key
+// goes in base64 (no colons), so no class's keys can be another's.
 func (d *Directory) classKeys(class string) []string {
-	return []string{d.key("class", class), d.key("class", class, "seq"), d.key("class", class, "messages")}
+	c := keyPart(class)
+	return []string{d.key("class", c), d.key("class", c, "seq"), d.key("class", c, "messages")}
 }
+
+func keyPart(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // CreateClass stores a new class's record; false when the class exists.
 func (d *Directory) CreateClass(ctx context.Context, app uint32, class string, record []byte) (bool, error) {
-	ok, err := d.rdb.SetNX(ctx, d.key("class", class), record, 0).Result()
+	ok, err := d.rdb.SetNX(ctx, d.classKeys(class)[0], record, 0).Result()
 	if err = wrap(err); err != nil || !ok {
 		return false, err
 	}
@@ -141,7 +157,7 @@ func (d *Directory) AppendMessage(ctx context.Context, class, id string, msg []b
 		return 0, false, false, ErrNotNumbered
 	}
 	head := ClassEvent{Kind: ClassMessage, Class: class}.encode()
-	keys := append(d.classKeys(class), d.key("class", class, "sent", id))
+	keys := append(d.classKeys(class), d.key("class", keyPart(class), "sent", keyPart(id)))
 	r, err := appendMessage.Run(ctx, d.rdb, keys, msg[len(unnumbered):], max(capacity, 1),
 		d.key(classesChannel), head, int(retryWindow.Seconds())).Int64Slice()
 	if err = wrap(err); err != nil || len(r) != 2 || r[0] < 0 {
@@ -150,25 +166,22 @@ func (d *Directory) AppendMessage(ctx context.Context, class, id string, msg []b
 	return uint64(r[0]), r[1] == 0, true, nil
 }
 
+// history reads up to ARGV[2]+1 messages after number ARGV[1] in one step
+// (a send in between would shift the list): the numbers in the list are
+// consecutive, so the first one says where to start.
+var history = redis.NewScript(`
+local first = redis.call("LINDEX", KEYS[1], 0)
+if not first then return {} end
+local head = tonumber(string.match(first, '^{"seq":(%d+)'))
+local after = tonumber(ARGV[1])
+local from = 0
+if after >= head then from = after - head + 1 end
+return redis.call("LRANGE", KEYS[1], from, from + tonumber(ARGV[2]))`)
+
 // History returns up to limit of a class's stored messages after seq, and
 // whether more follow.
 func (d *Directory) History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error) {
-	list := d.classKeys(class)[2]
-	first, err := d.rdb.LIndex(ctx, list, 0).Result()
-	if err = wrap(err); err != nil || first == "" {
-		return nil, false, err
-	}
-	var head struct {
-		Seq uint64 `json:"seq"`
-	}
-	if err := json.Unmarshal([]byte(first), &head); err != nil {
-		return nil, false, err
-	}
-	from := int64(0) // the numbers in the list are consecutive
-	if after >= head.Seq {
-		from = int64(after - head.Seq + 1)
-	}
-	items, err := d.rdb.LRange(ctx, list, from, from+int64(limit)).Result()
+	items, err := history.Run(ctx, d.rdb, d.classKeys(class)[2:], strconv.FormatUint(after, 10), limit).StringSlice()
 	if err = wrap(err); err != nil {
 		return nil, false, err
 	}

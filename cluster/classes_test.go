@@ -61,3 +61,28 @@ func TestClassHistoryKeepsTheNewestAndPages(t *testing.T) {
 		t.Fatalf("classes after destroy: %v", keys)
 	}
 }
+
+// Classes whose keys look like another class's keys plus a suffix stay
+// apart, in Redis and on the channel.
+func TestClassKeysCannotCollide(t *testing.T) {
+	ctx := context.Background()
+	d := newTestDirectory(t, time.Second)
+	a, b := "1400000001/s:foo", "1400000001/s:foo:seq"
+	for _, c := range []string{b, a} { // b first: its record must not be a's counter
+		if ok, err := d.CreateClass(ctx, 1400000001, c, []byte(`{}`)); !ok || err != nil {
+			t.Fatalf("create %s: %v %v", c, ok, err)
+		}
+	}
+	for i := range 2 {
+		if seq, _, ok, err := d.AppendMessage(ctx, a, fmt.Sprint("u/", i), []byte(`{"seq":0}`), 10); seq != uint64(i+1) || !ok || err != nil {
+			t.Fatalf("append to %s: seq %d %v %v", a, seq, ok, err)
+		}
+	}
+	if _, last, ok, _ := d.Class(ctx, b); !ok || last != 0 {
+		t.Fatalf("%s: ok %v, last %d; want its own, empty", b, ok, last)
+	}
+	ev := ClassEvent{Kind: ClassMessage, Class: "1400000001/s:x\ny", Body: []byte("a\nb")}
+	if got, ok := parseClassEvent(ev.encode()); !ok || got.Class != ev.Class || string(got.Body) != "a\nb" {
+		t.Fatalf("event %+v came back as %+v", ev, got)
+	}
+}

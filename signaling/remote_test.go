@@ -239,3 +239,11 @@ func TestSplitRoomKeyUndoesRoomKey(t *testing.T) {
 		t.Error("a key without an app was split")
 	}
 }
+
+func TestStringRoomIDsTakeTRTCsCharactersOnly(t *testing.T) {
+	for s, ok := range map[string]bool{"class_2024-A": true, "a b:c{d}|e~,": true, "line\nbreak": false, "slash/x": false, "中文": false} {
+		if _, e := parseRoom("", s); (e == nil) != ok {
+			t.Errorf("strRoomId %q: error %v, want accepted %v", s, e, ok)
+		}
+	}
+}

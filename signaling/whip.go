@@ -262,10 +262,27 @@ func splitRoomKey(key string) (app uint32, room string, ok bool) {
 // maxStrRoomID is TRTC's limit on string room ids.
 const maxStrRoomID = 64
 
+// strRoomIDSymbols, the letters and the digits are the 89 characters TRTC
+// allows in a string room id (space is among the symbols).
+const strRoomIDSymbols = " !#$%&()+-:;<=.>?@[]^_{}|~,"
+
+func validStrRoomID(s string) bool {
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune(strRoomIDSymbols, c)) {
+			return false
+		}
+	}
+	return true
+}
+
 func parseRoom(id, str string) (tlssig.Room, *Error) {
 	if str != "" {
 		if len(str) > maxStrRoomID {
 			return tlssig.Room{}, Errorf(CodeParamCheckFailed, "strRoomId is longer than %d bytes", maxStrRoomID)
+		}
+		if !validStrRoomID(str) {
+			return tlssig.Room{}, Errorf(CodeParamCheckFailed, "strRoomId %q has a character TRTC does not allow (letters, digits, space and %s only)",
+				str, strRoomIDSymbols[1:])
 		}
 		return tlssig.Room{Str: str}, nil
 	}
