@@ -72,17 +72,17 @@ func (d *Directory) Publications(ctx context.Context, room string) ([]Publicatio
 // Owned entries: a user's session and a recordId each belong to one node.
 // The owner renews them; only the owner deletes them.
 
-// renewIfOwner and deleteIfOwner touch a key only when it still names the
-// caller, so a node never renews or deletes what another node took over.
+// hold and deleteIfOwner never renew or delete what another node took
+// over.
 var (
-	renewIfOwner  = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
-	deleteIfOwner = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-	// holdRecord renews a recordId's owner, or makes the caller the owner
-	// when nobody is (a Redis restarted empty): the node records it.
-	holdRecord = redis.NewScript(`local v = redis.call("GET", KEYS[1])
+	// hold renews an entry of the caller's, or makes it the caller's when
+	// nobody has it (Redis restarted empty, or a claim was lost): the node
+	// has the user signed in, or records the recordId.
+	hold = redis.NewScript(`local v = redis.call("GET", KEYS[1])
 if v == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
 if not v then return redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
 return 0`)
+	deleteIfOwner = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 )
 
 // ClaimUser records that user (an app-scoped id such as "1400000001/alice")
@@ -134,16 +134,16 @@ func (d *Directory) ReleaseRecord(ctx context.Context, recordID, node string) er
 	return wrap(deleteIfOwner.Run(ctx, d.rdb, []string{d.key("record", recordID)}, node).Err())
 }
 
-// RenewOwned renews the users and recordIds node owns; a recordId it
-// records that nobody owns (Redis restarted empty) becomes its again.
+// RenewOwned renews the users and recordIds node owns; one that nobody
+// owns (Redis restarted empty, a lost claim) becomes its again.
 func (d *Directory) RenewOwned(ctx context.Context, node string, users, records []string) error {
 	p := d.rdb.Pipeline()
 	ms := d.ttl.Milliseconds()
 	for _, u := range users {
-		renewIfOwner.Eval(ctx, p, []string{d.key("user", u)}, node, ms)
+		hold.Eval(ctx, p, []string{d.key("user", u)}, node, ms)
 	}
 	for _, r := range records {
-		holdRecord.Eval(ctx, p, []string{d.key("record", r)}, node, ms)
+		hold.Eval(ctx, p, []string{d.key("record", r)}, node, ms)
 	}
 	if p.Len() == 0 {
 		return nil

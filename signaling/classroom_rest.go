@@ -50,7 +50,7 @@ func (a *RoomAPI) classroomOp(app App, op string, req restRequest) (map[string]a
 func (a *RoomAPI) systemMessage(app App, id tlssig.Room, text string) (map[string]any, *Error) {
 	cs := a.Classrooms
 	admin := adminIdentifier(app)
-	cs.SignIn(app.SDKAppID, admin, restPeer{})
+	cs.signIn(app.SDKAppID, admin, restPeer{}) // here only: not where the admin's C2C messages go in a cluster
 	m := &Member{App: app.SDKAppID, UserID: admin, Room: &Room{Key: RoomKey(app.SDKAppID, id), ID: id}}
 	msg, e := cs.Send(app.SDKAppID, admin, m, SendRequest{Type: "text", Text: text,
 		ClientMsgID: fmt.Sprintf("system-%d", time.Now().UnixNano())})

@@ -161,8 +161,9 @@ func (cs *Classrooms) sendC2CShared(shared SharedClasses, app uint32, msg Messag
 	return nil
 }
 
-// claimShared records a sign-in in the directory (best effort: C2C
-// messages from other nodes find the user once the heartbeat renews it).
+// claimShared records a sign-in in the directory (best effort: a claim
+// lost to a Redis outage is made again by the next heartbeat, see
+// SignedIn).
 func (cs *Classrooms) claimShared(app uint32, user string, since int64) {
 	if shared, node := cs.sharing(); shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), signInTimeout)
@@ -186,8 +187,13 @@ func (cs *Classrooms) SignedInElsewhere(user, node string, since int64) {
 	p.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", k.user))
 }
 
+// releaseShared forgets a sign-out in the directory, unless the user
+// signed in here again meanwhile.
 func (cs *Classrooms) releaseShared(app uint32, user string) {
-	if shared, node := cs.sharing(); shared != nil {
+	cs.mu.Lock()
+	back := cs.peers[userKey{app, user}] != nil
+	cs.mu.Unlock()
+	if shared, node := cs.sharing(); shared != nil && !back {
 		ctx, cancel := sharedCtx()
 		defer cancel()
 		shared.ReleaseUser(ctx, UserRef(app, user), node)
