@@ -8,6 +8,8 @@ import (
 
 	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testredis"
+	"github.com/trtcd/trtcd/internal/testws"
+	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/server"
 )
 
@@ -45,6 +47,22 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 	// eve pushes on B with the same recordId: A, which records it, records
 	// her too, through the relay.
 	startFFmpeg(t, pushArgs(pushURL(b.RTMPAddr().String(), "7400", "eve", "&recordid=rec-cluster"), "6")...)
+	// The room is a class too; a group message sent on B goes into the
+	// message log next to A's recordings.
+	teacher := testws.Dial(t, b.HTTPAddr().String())
+	for _, req := range []struct {
+		typ  string
+		data map[string]any
+	}{
+		{"login", map[string]any{"sdkAppId": app, "userId": "teacher", "userSig": userSig("teacher")}},
+		{"createClassroom", map[string]any{"classId": 7400}},
+		{"joinClassroom", map[string]any{"classId": 7400, "recordId": "rec-cluster"}},
+		{"sendMessage", map[string]any{"type": "text", "text": "sent on B", "clientMsgId": "b1"}},
+	} {
+		if r := teacher.Request(req.typ, req.data); r["code"] != 0 {
+			t.Fatalf("%s on B: %v", req.typ, r)
+		}
+	}
 
 	// Durations: dora's from her first keyframe on; eve's from the first
 	// keyframe after the relay to A started, which an RTMP pusher sends
@@ -70,4 +88,16 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 	if len(cb.got) != 2 {
 		t.Fatalf("%d recording callbacks, want two: only A records", len(cb.got))
 	}
+	auth := fmt.Sprintf("sdkappid=%d&identifier=administrator&usersig=%s", app, userSig("administrator"))
+	var list struct{ Files []struct{ File record.File } }
+	getJSON(t, "http://"+a.HTTPAddr().String()+"/v1/record/files?recordId=rec-cluster&"+auth, &list)
+	for _, f := range list.Files {
+		if f.File.Format == "jsonl" {
+			if log := get(t, "http://"+a.HTTPAddr().String()+"/v1/record/files/"+f.File.ID+"?"+auth); !strings.Contains(log, `"sent on B"`) {
+				t.Fatalf("A's message log for rec-cluster: %q, want the message sent on B", log)
+			}
+			return
+		}
+	}
+	t.Fatalf("A lists no message log for rec-cluster: %+v", list.Files)
 }

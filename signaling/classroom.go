@@ -346,11 +346,7 @@ func (cs *Classrooms) sendGroup(app uint32, m *Member, msg Message) (Message, *E
 	}
 	msg.ClassID, msg.StrClassID = m.Room.ID.ID, m.Room.ID.Str
 	if shared, _ := cs.sharing(); shared != nil {
-		msg, retry, e := cs.appendShared(shared, c, msg)
-		if e == nil && !retry {
-			cs.recordMessage(c, m, msg)
-		}
-		return msg, e
+		return cs.appendShared(shared, c, msg) // recorded where it is delivered (DeliverGroup)
 	}
 	c.mu.Lock()
 	if c.destroyed {

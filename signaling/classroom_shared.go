@@ -107,25 +107,33 @@ func (cs *Classrooms) findShared(shared SharedClasses, key string) (*class, *Err
 // this node's members as everyone else's, through DeliverGroup. A retry
 // that another node took the first time (the client reconnected through a
 // load balancer) is answered with the first number and not sent again.
-func (cs *Classrooms) appendShared(shared SharedClasses, c *class, msg Message) (_ Message, retry bool, e *Error) {
+func (cs *Classrooms) appendShared(shared SharedClasses, c *class, msg Message) (Message, *Error) {
 	data, _ := json.Marshal(msg) // Seq is 0 and first
 	ctx, cancel := sharedCtx()
 	defer cancel()
-	seq, retry, ok, err := shared.AppendMessage(ctx, c.stored.Key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap)
+	seq, _, ok, err := shared.AppendMessage(ctx, c.stored.Key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap)
 	switch {
 	case err != nil:
-		return msg, false, unavailable("sending the message", err)
+		return msg, unavailable("sending the message", err)
 	case !ok:
-		return msg, false, Errorf(CodeIMGroupNotFound, "classroom %s was destroyed", c.stored.Key)
+		return msg, Errorf(CodeIMGroupNotFound, "classroom %s was destroyed", c.stored.Key)
 	}
 	msg.Seq = seq
-	return msg, retry, nil
+	return msg, nil
 }
 
 // DeliverGroup gives a numbered group message to the class's members on
-// this node.
+// this node, and to its recording if this node records the class (the
+// recorder writes only where a recording of the room runs), whichever
+// node it was sent on.
 func (cs *Classrooms) DeliverGroup(class string, msg []byte) {
 	cs.Rooms.Broadcast(class, Event{Name: EventMessage, Data: json.RawMessage(msg)})
+	var m Message
+	if f := cs.OnGroupMessage; f != nil && json.Unmarshal(msg, &m) == nil {
+		if id := cs.Rooms.recordIDOf(class); id != "" {
+			f(class, id, m)
+		}
+	}
 }
 
 // DeliverC2C gives a C2C message to its receiver if signed in here.

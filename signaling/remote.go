@@ -55,6 +55,7 @@ type remoteMember struct {
 	since    int64
 	info     MemberInfo
 	roomUUID string
+	recordID string // what it records with, if anything
 }
 
 // Federate connects the registry to other nodes: send gets every local
@@ -171,6 +172,9 @@ func (r *Registry) remoteUpsert(ev RemoteEvent) (kicked []*Member) {
 		}
 	}
 	members[ev.User] = &remoteMember{node: ev.Node, app: ev.App, since: ev.Since, info: ev.Info, roomUUID: ev.RoomUUID}
+	if ev.Record != nil {
+		members[ev.User].recordID = ev.Record.RecordID
+	}
 	room := r.rooms[ev.Room]
 	if room == nil {
 		return kicked

@@ -28,6 +28,22 @@ func (r *Registry) recordsHere(recordID string) bool {
 	return claim == nil || claim(recordID)
 }
 
+// recordIDOf is the recordId a room's members record with, here or on
+// other nodes ("" for none).
+func (r *Registry) recordIDOf(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if room := r.rooms[key]; room != nil && room.RecordID != "" {
+		return room.RecordID
+	}
+	for _, m := range r.remote[key] {
+		if m.recordID != "" {
+			return m.recordID
+		}
+	}
+	return ""
+}
+
 // recordRemote records the members of ev (an event or a roster) that
 // publish with a recordId this node records. A recording already running
 // is only kept alive, so rosters repair a missed start.
