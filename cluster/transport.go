@@ -61,15 +61,14 @@ func (p *peers) live(peer string) *quic.Conn {
 	return nil
 }
 
-// add makes c the connection with peer unless one is open already (both
-// nodes dialed at once: the two connections both work, the first stays the
-// one new relays use).
+// add makes c the connection new relays with peer use. A peer that dials
+// has a reason to (it restarted, or has no connection it trusts): its
+// connection replaces the one here. Two nodes that dial each other at once
+// end up using one each; both work.
 func (p *peers) add(peer string, c *quic.Conn, side string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pc, ok := p.conns[peer]; !ok || pc.c.Context().Err() != nil {
-		p.conns[peer] = peerConn{c, side}
-	}
+	p.conns[peer] = peerConn{c, side}
 }
 
 // remove forgets c if it is peer's connection.

@@ -167,6 +167,13 @@ func (r *Recorder) Records(recordID string) bool {
 	return false
 }
 
+// Recording says whether a recording of userID in the room runs here.
+func (r *Recorder) Recording(roomKey, userID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sessions[roomKey+"\x00"+userID] != nil
+}
+
 // RecordIDs lists the recordIds of the recordings running here.
 func (r *Recorder) RecordIDs() []string {
 	r.mu.Lock()

@@ -89,6 +89,7 @@ func (s *Server) federate(n *cluster.Node) {
 	heartbeat, ttl := n.Timing()
 	n.Every(heartbeat, func() {
 		s.rooms.SendRoster()
+		s.rooms.RecordUnclaimed(s.log)
 		ctx, cancel := context.WithTimeout(context.Background(), heartbeat)
 		n.Directory().RenewOwned(ctx, n.ID(), s.classes.SignedIn(), s.rec.RecordIDs()) // a directory out of reach: the next beat
 		cancel()

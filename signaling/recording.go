@@ -17,17 +17,23 @@ type RecordParams struct {
 // one.
 type Recorder interface {
 	Start(record.Request) error
-	// Records says whether a recording with recordID runs here.
+	// Records says whether a recording with recordID runs here;
+	// Recording whether one of userID in the room does.
 	Records(recordID string) bool
+	Recording(roomKey, userID string) bool
 }
 
 // startRecording asks rec to record a member who publishes with a
 // recordId (again: a publisher back within the resume window continues
 // its file), unless another node of the cluster records that recordId.
 func startRecording(rec Recorder, rooms *Registry, m *Member, log *slog.Logger) {
-	if rec == nil || m.Record.RecordID == "" || !rooms.recordsHere(m.Record.RecordID) {
-		return
+	if rec != nil && m.Record.RecordID != "" && rooms.recordsHere(m.Record.RecordID) {
+		recordMember(rec, m, log)
 	}
+}
+
+// recordMember starts (or keeps) the recording of a member.
+func recordMember(rec Recorder, m *Member, log *slog.Logger) {
 	room := m.Room.ID.Str
 	if !m.Room.ID.IsString() {
 		room = m.Room.ID.String()

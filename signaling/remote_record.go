@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/trtcd/trtcd/record"
 )
@@ -26,6 +27,28 @@ func (r *Registry) recordsHere(recordID string) bool {
 	claim := r.claim
 	r.mu.Unlock()
 	return claim == nil || claim(recordID)
+}
+
+// RecordUnclaimed records the local members who publish with a recordId
+// that no node records any more (its recording node stopped) when this
+// node can claim it; the server calls it every heartbeat.
+func (r *Registry) RecordUnclaimed(log *slog.Logger) {
+	r.mu.Lock()
+	rec := r.recorder
+	var publishing []*Member
+	for _, room := range r.rooms {
+		for _, m := range room.members {
+			if m.Record.RecordID != "" && (m.info.Audio || m.info.Video) {
+				publishing = append(publishing, m)
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, m := range publishing {
+		if rec != nil && !rec.Recording(m.Room.Key, m.UserID) && r.recordsHere(m.Record.RecordID) {
+			recordMember(rec, m, log)
+		}
+	}
 }
 
 // recordIDOf is the recordId a room's members record with, here or on
@@ -55,7 +78,7 @@ func (r *Registry) recordRemote(ev RemoteEvent) {
 		return
 	}
 	for _, m := range append([]RemoteEvent{ev}, ev.Members...) {
-		if m.Record == nil || !(m.Info.Audio || m.Info.Video) || !rec.Records(m.Record.RecordID) {
+		if m.Record == nil || !(m.Info.Audio || m.Info.Video) || rec.Recording(m.Room, m.User) || !rec.Records(m.Record.RecordID) {
 			continue
 		}
 		go r.Fetch(context.Background(), m.Room, m.User) // relayed here, whoever else watches

@@ -2,11 +2,13 @@ package signaling
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
@@ -245,5 +247,43 @@ func TestStringRoomIDsTakeTRTCsCharactersOnly(t *testing.T) {
 		if _, e := parseRoom("", s); (e == nil) != ok {
 			t.Errorf("strRoomId %q: error %v, want accepted %v", s, e, ok)
 		}
+	}
+}
+
+// fakeRecorder records who it was asked to record.
+type fakeRecorder struct{ started []string }
+
+func (f *fakeRecorder) Start(req record.Request) error {
+	f.started = append(f.started, req.RoomKey+" "+req.UserID+" "+req.RecordID)
+	return nil
+}
+func (f *fakeRecorder) Records(id string) bool { return len(f.started) > 0 }
+func (f *fakeRecorder) Recording(room, user string) bool {
+	return slices.Contains(f.started, room+" "+user+" rec-9")
+}
+
+// A member publishing with a recordId another node records is not
+// recorded here until that node stops holding it; then the heartbeat's
+// RecordUnclaimed starts it, once.
+func TestAnOrphanedRecordIDIsRecordedByTheNextNodeThatClaimsIt(t *testing.T) {
+	r := NewRegistry(20, 0)
+	rec, free := &fakeRecorder{}, false
+	r.SetRecordClaim(rec, func(string) bool { return free })
+	m, _, e := r.Enter(EnterRequest{App: 1, UserID: "eve", Room: tlssig.Room{ID: 9}, Grant: &Grant{Privilege: tlssig.PrivAll},
+		Peer: &eventPeer{}, Record: RecordParams{RecordID: "rec-9"}})
+	if e != nil {
+		t.Fatal(e)
+	}
+	r.Streams(m.Room.Key, "eve", "video", true)
+	startRecording(rec, r, m, nil)
+	r.RecordUnclaimed(nil)
+	if len(rec.started) != 0 {
+		t.Fatalf("recorded %v while another node holds rec-9", rec.started)
+	}
+	free = true // the recording node stopped
+	r.RecordUnclaimed(nil)
+	r.RecordUnclaimed(nil)
+	if want := []string{"1/9 eve rec-9"}; !slices.Equal(rec.started, want) {
+		t.Fatalf("recorded %v, want %v", rec.started, want)
 	}
 }
