@@ -74,8 +74,10 @@ func (cs *Classrooms) SignedIn() []string {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	out := make([]string, 0, len(cs.peers))
-	for k := range cs.peers {
-		out = append(out, UserRef(k.app, k.user))
+	for k, p := range cs.peers {
+		if _, rest := p.peer.(restPeer); !rest { // the REST API's sender, not where messages go
+			out = append(out, UserRef(k.app, k.user))
+		}
 	}
 	return out
 }
