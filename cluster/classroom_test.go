@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
@@ -46,9 +45,7 @@ func messages(t *testing.T, m *testws.Member, n int) []string {
 // (sent from both nodes at once), one history; C2C messages find their
 // receiver on the other node; destroying the class on A ends it on B.
 func TestAClassroomSpansNodes(t *testing.T) {
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
 	class := map[string]any{"classId": 7001}
 
@@ -151,9 +148,7 @@ func TestClassroomsWithoutRedisAreUnavailableUntilItReturns(t *testing.T) {
 // A client that reconnects to another node (a load balancer) and retries
 // a group message gets the first send's number; nobody gets it twice.
 func TestAGroupMessageRetriedOnAnotherNodeIsSentOnce(t *testing.T) {
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
 	class := map[string]any{"classId": 7003}
 	send := func(m *testws.Member, text, id string) map[string]any {
@@ -188,9 +183,7 @@ func TestAGroupMessageRetriedOnAnotherNodeIsSentOnce(t *testing.T) {
 // A user signed in (not in a room) on A who signs in again on B: the
 // session on A ends with force-offline, and C2C messages go to B.
 func TestASignInOnAnotherNodeEndsTheOlderOne(t *testing.T) {
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
 	first := signIn(t, a, "solo")
 	second := signIn(t, b, "solo")

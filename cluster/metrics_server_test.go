@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
@@ -32,9 +31,7 @@ func scrape(t *testing.T, base, series string) (float64, bool) {
 }
 
 func TestAnOperatorSeesTheRelayOnBothNodesMetrics(t *testing.T) {
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	baseA, baseB := "http://"+a.HTTPAddr().String(), "http://"+b.HTTPAddr().String()
 
 	// Before anything is relayed the series exist, at zero.

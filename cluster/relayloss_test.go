@@ -35,9 +35,7 @@ func TestAViewerAcrossALossyRelayGetsNearlyEveryPacketThanksToNACKs(t *testing.T
 		}
 		return false
 	}))
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	got, _ := watchAcross(t, a, b, "4713")
 	time.Sleep(8 * time.Second)
 

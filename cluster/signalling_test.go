@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/server"
@@ -21,9 +20,7 @@ func joinWS(t *testing.T, srv *server.Server, user string) *testws.Member {
 // Members of one room on two nodes see each other come and go, and a user
 // who signs in on the other node takes over from its older session.
 func TestRoomEventsCrossNodes(t *testing.T) {
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
 	const within = 5 * time.Second
 
@@ -72,9 +69,7 @@ func locateRoom(t *testing.T, srv *server.Server, room int) map[string]any {
 // Placement: a room that lives on a node is placed there, whichever node
 // is asked; a new room goes to a node of the cluster.
 func TestRoomsArePlacedWhereTheyLive(t *testing.T) {
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	joinWS(t, b, "bob") // room 5150 lives on B
 	testpeer.WaitFor(t, "B's heartbeat to list room 5150", 3*time.Second, func() bool {
 		return locateRoom(t, a, 5150)["node"] == "node-b"

@@ -35,6 +35,13 @@ var clusterCA = func() *cluster.CA {
 	return ca
 }()
 
+// startTwoNodes starts a Redis and nodes node-a and node-b on it.
+func startTwoNodes(t *testing.T) (a, b *server.Server) {
+	t.Helper()
+	redisURL := cluster.StartRedis(t)
+	return startNode(t, redisURL, "node-a"), startNode(t, redisURL, "node-b")
+}
+
 func startNode(t *testing.T, redisURL, id string) *server.Server {
 	t.Helper()
 	creds, err := clusterCA.Credentials(id)
@@ -73,9 +80,7 @@ func post(t *testing.T, url, user string, pc *webrtc.PeerConnection) (answer, lo
 }
 
 func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
-	redisURL := cluster.StartRedis(t)
-	a := startNode(t, redisURL, "node-a")
-	b := startNode(t, redisURL, "node-b")
+	a, b := startTwoNodes(t)
 	baseA := "http://" + a.HTTPAddr().String()
 	got, whipSession := watchAcross(t, a, b, "4711")
 	defer func() {
