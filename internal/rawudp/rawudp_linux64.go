@@ -22,10 +22,7 @@ import (
 //     thread; on a server that goes idle between packets (every 1v1 room at
 //     400–800 kbps does) that wake-up cost more CPU than forwarding the
 //     packet;
-//   - one recvmmsg takes every datagram waiting, and when it returns fewer
-//     than it had room for the socket is known to be empty, so the reader
-//     goes back to the network poller without the extra read that would
-//     only say "nothing more";
+//   - one recvmmsg takes every datagram waiting (up to a batch);
 //   - no address is allocated per packet.
 //
 // Neither call can block, so nothing is lost by skipping the scheduler: when
@@ -41,9 +38,8 @@ type Conn struct {
 	iovs   [readBatch]syscall.Iovec
 	froms  [readBatch]syscall.RawSockaddrInet4
 	bufs   *[readBatch][datagramSize]byte
-	next   int  // the batch's next unread datagram
-	count  int  // datagrams in the batch
-	empty  bool // the last batch emptied the socket: wait before reading
+	next   int // the batch's next unread datagram
+	count  int // datagrams in the batch
 	rerr   syscall.Errno
 	readFn func(fd uintptr) bool
 
@@ -89,12 +85,11 @@ func New(c *net.UDPConn) (*Conn, error) {
 }
 
 // recv is the RawConn.Read callback: false sends the goroutine to the
-// network poller until the socket is readable.
+// network poller until the socket is readable. It always tries the socket
+// first: RawConn.Read forgets a readiness the poller saw before it was
+// called, so a reader that went to wait on the strength of an earlier short
+// batch would miss a datagram that arrived since, until the next one came.
 func (u *Conn) recv(fd uintptr) bool {
-	if u.empty {
-		u.empty = false
-		return false
-	}
 	for i := range u.msgs {
 		u.msgs[i].hdr.Namelen = uint32(unsafe.Sizeof(u.froms[i]))
 		u.msgs[i].hdr.Flags = 0
@@ -108,7 +103,7 @@ func (u *Conn) recv(fd uintptr) bool {
 		case syscall.EAGAIN:
 			return false
 		case 0:
-			u.next, u.count, u.empty = 0, int(n), int(n) < readBatch
+			u.next, u.count = 0, int(n)
 		default:
 			u.rerr = errno
 		}
