@@ -141,7 +141,7 @@ func (d *Directory) DestroyClass(ctx context.Context, app uint32, class string) 
 	p := d.rdb.TxPipeline()
 	p.Del(ctx, d.classKeys(class)...)
 	p.SRem(ctx, d.appClasses(app), class)
-	p.Publish(ctx, d.key(classesChannel), ClassEvent{Kind: ClassDestroyed, Class: class}.encode())
+	p.Publish(ctx, d.key(classesChannel), ClassEvent{Kind: ClassDestroyed, Class: class}.encode()) // in the transaction
 	_, err := p.Exec(ctx)
 	return wrap(err)
 }
@@ -205,6 +205,11 @@ func (d *Directory) SignIn(ctx context.Context, user, node string, since int64) 
 		return err
 	}
 	ev := ClassEvent{Kind: ClassSignIn, User: user, Node: node, Body: strconv.AppendInt(nil, since, 10)}
+	return d.publishClassEvent(ctx, ev)
+}
+
+// publishClassEvent tells every node.
+func (d *Directory) publishClassEvent(ctx context.Context, ev ClassEvent) error {
 	return wrap(d.rdb.Publish(ctx, d.key(classesChannel), ev.encode()).Err())
 }
 
@@ -216,5 +221,5 @@ func (d *Directory) SendC2C(ctx context.Context, user string, msg []byte) (bool,
 		return false, err
 	}
 	ev := ClassEvent{Kind: ClassC2C, User: user, Node: node, Body: msg}
-	return true, wrap(d.rdb.Publish(ctx, d.key(classesChannel), ev.encode()).Err())
+	return true, d.publishClassEvent(ctx, ev)
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -75,11 +76,7 @@ func (d *demux) remove(id uint32) {
 func (d *demux) update(change func(map[uint32]*relayIn)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	old := *d.tracks.Load()
-	next := make(map[uint32]*relayIn, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	next := maps.Clone(*d.tracks.Load())
 	change(next)
 	d.tracks.Store(&next)
 }

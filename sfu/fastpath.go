@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"maps"
 	"net/netip"
 	"reflect"
 	"runtime"
@@ -131,11 +132,7 @@ func (f *fastPublisher) handle(b []byte) bool {
 func (f *fastPublisher) add(ssrc uint32, t *Track, roc uint32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	old := *f.tracks.Load()
-	next := make(map[uint32]*fastTrack, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	next := maps.Clone(*f.tracks.Load())
 	next[ssrc] = &fastTrack{t: t, roc: roc}
 	f.tracks.Store(&next)
 }

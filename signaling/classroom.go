@@ -340,13 +340,14 @@ func (cs *Classrooms) sendGroup(app uint32, m *Member, msg Message) (Message, *E
 	if m == nil {
 		return msg, Errorf(CodeIMNoPermission, "join a classroom before sending group messages")
 	}
+	msg.ClassID, msg.StrClassID = m.Room.ID.ID, m.Room.ID.Str
+	if shared, _ := cs.sharing(); shared != nil {
+		// The script finds the class itself; recorded where it is delivered (DeliverGroup).
+		return cs.appendShared(shared, classKey(app, m.Room.ID), msg)
+	}
 	c, e := cs.find(app, m.Room.ID)
 	if e != nil {
 		return msg, e
-	}
-	msg.ClassID, msg.StrClassID = m.Room.ID.ID, m.Room.ID.Str
-	if shared, _ := cs.sharing(); shared != nil {
-		return cs.appendShared(shared, c, msg) // recorded where it is delivered (DeliverGroup)
 	}
 	c.mu.Lock()
 	if c.destroyed {

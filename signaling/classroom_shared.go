@@ -109,16 +109,16 @@ func (cs *Classrooms) findShared(shared SharedClasses, key string) (*class, *Err
 // this node's members as everyone else's, through DeliverGroup. A retry
 // that another node took the first time (the client reconnected through a
 // load balancer) is answered with the first number and not sent again.
-func (cs *Classrooms) appendShared(shared SharedClasses, c *class, msg Message) (Message, *Error) {
+func (cs *Classrooms) appendShared(shared SharedClasses, key string, msg Message) (Message, *Error) {
 	data, _ := json.Marshal(msg) // Seq is 0 and first
 	ctx, cancel := sharedCtx()
 	defer cancel()
-	seq, _, ok, err := shared.AppendMessage(ctx, c.stored.Key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap)
+	seq, _, ok, err := shared.AppendMessage(ctx, key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap)
 	switch {
 	case err != nil:
 		return msg, unavailable("sending the message", err)
 	case !ok:
-		return msg, Errorf(CodeIMGroupNotFound, "classroom %s was destroyed", c.stored.Key)
+		return msg, Errorf(CodeIMGroupNotFound, "classroom %s does not exist (create it first) or was destroyed", key)
 	}
 	msg.Seq = seq
 	return msg, nil
@@ -130,10 +130,12 @@ func (cs *Classrooms) appendShared(shared SharedClasses, c *class, msg Message) 
 // node it was sent on.
 func (cs *Classrooms) DeliverGroup(class string, msg []byte) {
 	cs.Rooms.Broadcast(class, Event{Name: EventMessage, Data: json.RawMessage(msg)})
-	var m Message
-	if f := cs.OnGroupMessage; f != nil && json.Unmarshal(msg, &m) == nil {
-		if id := cs.Rooms.recordIDOf(class); id != "" {
-			f(class, id, m)
+	if f := cs.OnGroupMessage; f != nil {
+		if id := cs.Rooms.recordIDOf(class); id != "" { // decoded only for a recorded room
+			var m Message
+			if json.Unmarshal(msg, &m) == nil {
+				f(class, id, m)
+			}
 		}
 	}
 }
