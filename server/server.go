@@ -25,6 +25,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/sfu"
@@ -400,6 +401,7 @@ func (s *Server) registry() *prometheus.Registry {
 	reg.MustRegister(
 		s.metrics,
 		s.bframes,
+		panics.Total,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -1,0 +1,49 @@
+package limit
+
+import (
+	"net"
+	"sync"
+)
+
+// Listener wraps ln so that Accept only returns connections the gate
+// admits; a refused connection is closed at once and reported to
+// onRefuse (which may be nil). Closing an accepted connection gives its
+// place back.
+func (g *Gate) Listener(ln net.Listener, onRefuse func(net.Addr, error)) net.Listener {
+	return &gatedListener{Listener: ln, gate: g, onRefuse: onRefuse}
+}
+
+type gatedListener struct {
+	net.Listener
+	gate     *Gate
+	onRefuse func(net.Addr, error)
+}
+
+func (l *gatedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		leave, err := l.gate.Enter(c.RemoteAddr().String())
+		if err == nil {
+			return &gatedConn{Conn: c, leave: leave}, nil
+		}
+		c.Close()
+		if l.onRefuse != nil {
+			l.onRefuse(c.RemoteAddr(), err)
+		}
+	}
+}
+
+type gatedConn struct {
+	net.Conn
+	leave func()
+	once  sync.Once
+}
+
+func (c *gatedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.leave)
+	return err
+}
