@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/trtcd/trtcd/internal/sharedtest"
 )
 
 const cliKey = "5427f2b66ede9e41a3fdf299cf6395414d005f0239ebf39830cff9d23107e176"
@@ -74,7 +72,7 @@ func toStrings(v any) []string {
 
 // Operators may check tokens minted by Tencent's own libraries with the CLI.
 func TestSigVerifyOfficialVectors(t *testing.T) {
-	data, err := os.ReadFile(sharedtest.File(t, "testdata", "tlssig_vectors.json"))
+	data, err := os.ReadFile("../../signaling/tlssig/testdata/tlssig_vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
