@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t trtcd .
-# Run:   docker run -p 8080:8080 -v trtcd-data:/var/lib/trtcd trtcd
+# Run:   docker run -e TRTCD_APPS=SDKAPPID:SECRETKEY -p 8080:8080 -v trtcd-data:/var/lib/trtcd trtcd
+# Without an app (TRTCD_APPS, or --app, or a config file) the container exits
+# with a message: the development app never serves on a public listener.
 FROM golang:1.26-bookworm AS build
 # The audio codecs (the codec package's cgo), linked statically below.
 RUN apt-get update && apt-get install -y --no-install-recommends \

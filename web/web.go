@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,9 @@ var static embed.FS
 type DevApp struct {
 	SDKAppID uint32
 	Key      string
+	// Admins are the identifiers that may call the REST and files APIs;
+	// /dev/usersig never mints a token for them.
+	Admins []string
 }
 
 // devSigLifetime: demo signatures are short-lived.
@@ -58,6 +62,13 @@ func (d *DevApp) userSig(w http.ResponseWriter, r *http.Request) {
 	if !validUserID.MatchString(user) {
 		w.WriteHeader(http.StatusBadRequest)
 		json.NewEncoder(w).Encode(map[string]any{"code": 10002, "message": "userId: 1 to 32 of A-Z a-z 0-9 _ -"})
+		return
+	}
+	if slices.Contains(d.Admins, user) {
+		// An admin userSig opens the REST API (kick, close rooms) and the
+		// recordings: mint it with `trtcd sig gen usersig` and the key.
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(map[string]any{"code": 100006, "message": "the development app does not mint userSigs for admin identifiers (they open the REST and files APIs)"})
 		return
 	}
 	json.NewEncoder(w).Encode(map[string]any{

@@ -165,6 +165,7 @@ type serveConfig struct {
 	Classes  classConfig
 	Apps     []appConfig // later entries replace earlier ones with the same id
 	Cluster  clusterConfig
+	Dev      bool // serve the development app on a public listener ($TRTCD_DEV)
 }
 
 // serveFlags are the flags of `trtcd serve`; empty means "not given".
@@ -183,6 +184,7 @@ type serveFlags struct {
 	requirePMK bool
 	pprof      bool
 	slowPath   bool
+	dev        bool
 	redis      string
 	nodeID     string
 	relay      string
@@ -204,6 +206,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (default: the host name; $TRTCD_NODE_ID)")
 	fs.StringVar(&f.relay, "relay", "", "QUIC relay UDP address between cluster nodes (default "+defaultRelayPort+" on the --http host; $TRTCD_RELAY)")
 	fs.BoolVar(&f.slowPath, "no-fast-path", false, "keep media in pion's SRTP pipeline instead of trtcd's fast path (diagnosis, comparison)")
+	fs.BoolVar(&f.dev, "dev", false, "serve the development app even on a non-loopback listener (never in production: anyone who reaches it can mint userSigs; $TRTCD_DEV)")
 	fs.BoolVar(&f.pprof, "debug-pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP listener (diagnosis only)")
 	fs.BoolVar(&f.requirePMK, "require-private-map-key", false,
 		"make privateMapKey mandatory for the apps given by --app ($TRTCD_REQUIRE_PRIVATE_MAP_KEY does so for $TRTCD_APPS)")
@@ -285,6 +288,11 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&c.Cluster.NodeID, getenv("TRTCD_NODE_ID"))
 	override(&c.Cluster.Relay, getenv("TRTCD_RELAY"))
 	override(&c.Cluster.Certs, getenv("TRTCD_CLUSTER_CERTS"))
+	dev, err := parseBoolEnv(getenv, "TRTCD_DEV")
+	if err != nil {
+		return nil, err
+	}
+	c.Dev = dev || f.dev
 	envApps, err := parseEnvApps(getenv)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,6 +25,42 @@ const (
 	devUser     = "demo"
 	devSigValid = 24 * time.Hour
 )
+
+// errNoApp is what a server with no app and a public listener says: the
+// development app's /dev/usersig mints tokens for anyone who can reach it,
+// so it never serves beyond loopback unless asked to with --dev.
+var errNoApp = errors.New(`no application configured, and the development app only serves on loopback.
+Configure your TRTC application (the sdkAppId and secret key from the console) with one of:
+  --app SDKAPPID:KEY                 (repeatable)
+  TRTCD_APPS=SDKAPPID:KEY[,...]      (environment; e.g. docker run -e TRTCD_APPS=...)
+  apps: [{sdkappid: N, key: KEY}]    (in a --config file)
+or pass --dev to serve the development app on this address anyway (never in production: anyone who
+reaches the server can mint userSigs for it)`)
+
+// devAllowed reports whether the development app may serve: on loopback
+// listeners only, or when --dev (or TRTCD_DEV) asks for it explicitly.
+func (c *serveConfig) devAllowed() error {
+	if c.Dev {
+		return nil
+	}
+	for _, addr := range []string{c.HTTP, c.HTTPS} {
+		if addr != "" && !isLoopbackAddr(addr) {
+			return errNoApp
+		}
+	}
+	return nil
+}
+
+// isLoopbackAddr: a host:port whose host is a loopback IP or localhost.
+// An empty host (":8080") listens on every interface, so it is not.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
 
 func loadOrCreateDevApp(dataDir string) (app appConfig, created bool, err error) {
 	path := filepath.Join(dataDir, devAppFile)

@@ -42,6 +42,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	var dev *appConfig
 	devCreated := false
 	if len(cfg.Apps) == 0 {
+		if err := cfg.devAllowed(); err != nil {
+			return err
+		}
 		app, created, err := loadOrCreateDevApp(cfg.Data)
 		if err != nil {
 			return fmt.Errorf("development app: %w", err)
@@ -110,7 +113,7 @@ func devApp(a *appConfig) *web.DevApp {
 	if a == nil {
 		return nil
 	}
-	return &web.DevApp{SDKAppID: a.SDKAppID, Key: a.Key}
+	return &web.DevApp{SDKAppID: a.SDKAppID, Key: a.Key, Admins: append([]string{signaling.DefaultAdmin}, a.Admins...)}
 }
 
 func buildApps(list []appConfig) (*signaling.Apps, error) {

@@ -193,3 +193,41 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 		t.Fatalf("bad --app: %v, want exit 2\n%s", err, out)
 	}
 }
+
+// On a public listener with no app configured, serve does not start a
+// development app (whose /dev/usersig would mint tokens for anyone): it
+// exits non-zero with a message that says how to configure an app.
+func TestServeOnPublicAddressWithoutAppExits(t *testing.T) {
+	cmd := exec.Command(binary, "serve", "--http", "0.0.0.0:0", "--udp", "127.0.0.1:0", "--rtmp", "off", "--data", t.TempDir())
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() }) // it would serve forever
+	defer timer.Stop()
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("serve --http 0.0.0.0:0 with no app: %v, want exit 1\n%s", err, out)
+	}
+	for _, want := range []string{"no application configured", "--app SDKAPPID:KEY", "TRTCD_APPS", "--dev"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("the message lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// --dev serves the development app on a public listener, but /dev/usersig
+// never mints a token for the admin identifier, which would open the REST
+// and files APIs.
+func TestDevOnPublicAddressRefusesAdminUserSig(t *testing.T) {
+	s := startServe(t, "--http", "0.0.0.0:0", "--udp", "127.0.0.1:0", "--rtmp", "off", "--dev", "--data", t.TempDir())
+	_, port, _ := strings.Cut(s.addr, "]:")
+	if port == "" {
+		_, port, _ = strings.Cut(s.addr, ":")
+	}
+	base := "http://127.0.0.1:" + port
+	if code, body := get(t, base+"/dev/usersig?userId=administrator"); code != http.StatusForbidden || !strings.Contains(body, `"code":100006`) {
+		t.Fatalf("admin userSig: %d %s, want 403 with code 100006", code, body)
+	}
+	if code, body := get(t, base+"/dev/usersig?userId=alice"); code != 200 || !strings.Contains(body, `"userSig"`) {
+		t.Fatalf("a member's userSig: %d %s", code, body)
+	}
+	s.stop(t)
+}
