@@ -25,6 +25,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/rtmp"
@@ -70,7 +71,15 @@ type Config struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
 	// it reveals internals, so keep it off on public listeners).
 	Pprof bool
+	// HTTPConnections caps the connections one address holds on each HTTP
+	// listener, WebSockets and FLV players included [2000]: above every
+	// per-endpoint cap, so it only stops a flood of idle sockets.
+	HTTPConnections int
 }
+
+// defaultHTTPConnections: a school behind one NAT address holds a /ws or
+// /websdk socket and a few players per pupil; 2000 is far above that.
+const defaultHTTPConnections = 2000
 
 // RecordConfig: where recording callbacks go and how recordings behave.
 type RecordConfig struct {
@@ -151,7 +160,7 @@ func Start(cfg Config) (*Server, error) {
 		Help: "RTMP pushes ended because their H.264 has B-frames, which WebRTC cannot play.",
 	})
 	s.live = &signaling.Live{Apps: cfg.Apps, Rooms: s.rooms, SFU: media, Logger: cfg.Logger, OnBFrames: s.bframes.Inc}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	ln, err := s.listenHTTP(cfg.HTTPAddr)
 	if err != nil {
 		media.Close()
 		return nil, fmt.Errorf("server: listen http %s: %w", cfg.HTTPAddr, err)
@@ -221,7 +230,7 @@ func (s *Server) startHTTPS() error {
 	if err != nil {
 		return fmt.Errorf("server: tls certificate: %w", err)
 	}
-	ln, err := net.Listen("tcp", s.cfg.HTTPSAddr)
+	ln, err := s.listenHTTP(s.cfg.HTTPSAddr)
 	if err != nil {
 		return fmt.Errorf("server: listen https %s: %w", s.cfg.HTTPSAddr, err)
 	}
@@ -235,6 +244,20 @@ func (s *Server) startHTTPS() error {
 	go func() { s.tlsDone <- s.https.Serve(tls.NewListener(ln, tlsCfg)) }()
 	s.log.Info("https listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// listenHTTP opens an HTTP listener whose connections are counted per
+// address; a refused one is closed before a byte is read.
+func (s *Server) listenHTTP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	max := s.cfg.HTTPConnections
+	if max <= 0 {
+		max = defaultHTTPConnections
+	}
+	return limit.NewGate(limit.Config{Connections: max, Name: "http"}).Listener(ln, nil), nil
 }
 
 // HTTPSAddr is the address the TLS listener is bound to (nil when off).
@@ -402,6 +425,7 @@ func (s *Server) registry() *prometheus.Registry {
 		s.metrics,
 		s.bframes,
 		panics.Total,
+		limit.Refused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

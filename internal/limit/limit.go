@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
 
@@ -20,7 +21,16 @@ type Config struct {
 	PerSecond   float64 // new requests or connections per second
 	Burst       int     // allowed at once above the rate
 	Connections int     // held open at once
+	// Name, when set, counts this gate's refusals in
+	// trtcd_refused_total{listener=Name}.
+	Name string
 }
+
+// Refused counts refusals by listener and reason; the server registers it.
+var Refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "trtcd_refused_total",
+	Help: "Requests and connections refused by a per-address limit, by listener and reason (rate, connections).",
+}, []string{"listener", "reason"})
 
 // The refusals a Gate gives; listeners turn them into their protocol's
 // answer (HTTP 429, an RTMP close, a WebSocket close) with TRTC code 14009.
@@ -64,6 +74,7 @@ func (g *Gate) Enter(addr string) (leave func(), err error) {
 		return nil, err
 	}
 	if g.cfg.Connections > 0 && g.conns[key] >= g.cfg.Connections {
+		g.count("connections")
 		return nil, ErrConnections
 	}
 	g.conns[key]++
@@ -99,9 +110,16 @@ func (g *Gate) allow(key string) error {
 		g.rates[key] = lim
 	}
 	if !lim.Allow() {
+		g.count("rate")
 		return ErrRate
 	}
 	return nil
+}
+
+func (g *Gate) count(reason string) {
+	if g.cfg.Name != "" {
+		Refused.WithLabelValues(g.cfg.Name, reason).Inc()
+	}
 }
 
 // sweep forgets addresses whose bucket has refilled: they have been quiet
