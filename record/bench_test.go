@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -107,16 +108,16 @@ func sendMedia(pub *sfu.Session, video [][]byte, audio [][]byte) {
 
 // benchMedia makes seconds of 800 kbps H.264 (access units, Annex B) and
 // 20 ms Opus packets with ffmpeg.
-func benchMedia(b *testing.B, seconds int) (video, audio [][]byte) {
+func benchMedia(b testing.TB, seconds int) (video, audio [][]byte) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		b.Skip("ffmpeg is not installed")
 	}
 	dir := b.TempDir()
 	h264, ogg := filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.ogg")
 	for _, args := range [][]string{
-		{"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "10", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline",
+		{"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", strconv.Itoa(seconds), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline",
 			"-b:v", "800k", "-g", "50", "-f", "h264", h264},
-		{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "10", "-c:a", "libopus", "-frame_duration", "20", "-page_duration", "20000", ogg},
+		{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", strconv.Itoa(seconds), "-c:a", "libopus", "-frame_duration", "20", "-page_duration", "20000", ogg},
 	} {
 		if out, err := exec.Command("ffmpeg", append([]string{"-nostdin", "-v", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
 			b.Fatalf("ffmpeg: %v %s", err, out)

@@ -24,7 +24,7 @@ func (r *Recorder) ClassMessage(roomKey, recordID string, msg any) {
 		return
 	}
 	line, _ := json.Marshal(map[string]any{"offsetMs": time.Since(origin).Milliseconds(), "message": msg})
-	file, err := os.OpenFile(r.path(f.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	file, err := os.OpenFile(r.path(f.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, recordingFileMode)
 	if err != nil {
 		return
 	}

@@ -18,7 +18,7 @@ func finalizeMP3(partial, final string) (time.Duration, int64, error) {
 	if end == 0 || rate == 0 {
 		return 0, 0, fmt.Errorf("record: %s holds no MP3 frames", partial)
 	}
-	if err := os.WriteFile(final, data[:end], 0o644); err != nil {
+	if err := os.WriteFile(final, data[:end], recordingFileMode); err != nil {
 		return 0, 0, fmt.Errorf("record: %w", err)
 	}
 	return time.Duration(samples) * time.Second / time.Duration(rate), int64(end), nil

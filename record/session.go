@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/record/mp4"
 	"github.com/trtcd/trtcd/rtpav"
 	"github.com/trtcd/trtcd/sfu"
@@ -44,6 +45,10 @@ type session struct {
 
 func (s *session) run(ctx context.Context) {
 	defer close(s.done)
+	// The publisher's media reaches the writers here: a bug it triggers
+	// stops this recording (what was written is finalised when the
+	// session ends), not the process.
+	defer panics.Recover(panics.Record, s.r.cfg.Logger)
 	err := s.rx.Run(ctx, s.frame)
 	if err != nil {
 		s.r.log.Warn("recording stopped on an error", "file", s.file.ID, "err", err)
@@ -88,10 +93,17 @@ func (s *session) frame(f *rtpav.Frame) error {
 }
 
 // open creates the partial file at the first frame (video needs the
-// stream's SPS and PPS for its sample description).
+// stream's SPS and PPS for its sample description). The index entry comes
+// first, so that no crash leaves a partial file that no entry names.
 func (s *session) open() error {
+	s.r.mu.Lock() // recordingStart reads it
+	s.file.Start = time.Now()
+	s.r.mu.Unlock()
+	if err := s.r.cfg.Store.Put(s.file); err != nil {
+		return err
+	}
 	path := s.r.path(s.file.Partial)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, recordingFileMode)
 	if err != nil {
 		return fmt.Errorf("record: create %s: %w", path, err)
 	}
@@ -105,8 +117,20 @@ func (s *session) open() error {
 		os.Remove(path)
 		return err
 	}
-	s.file.Start = time.Now()
-	return s.r.cfg.Store.Put(s.file)
+	return nil
+}
+
+// closeOut ends the partial file. A writer that a panic stopped midway may
+// panic again here; that is recovered too, and the finalizer keeps what
+// was written whole.
+func (s *session) closeOut() (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			panics.Report(panics.Record, v, s.r.cfg.Logger)
+			err = fmt.Errorf("record: closing %s panicked: %v", s.file.Partial, v)
+		}
+	}()
+	return s.out.close()
 }
 
 // mp3Out is an MP3 written as it comes: MP3 frames stand alone, so a file

@@ -31,7 +31,18 @@ type testClient struct {
 
 func dialClient(t testing.TB, addr string) *testClient {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	return dialClientFrom(t, addr, "")
+}
+
+// dialClientFrom dials from the local IP address local ("127.0.0.2": every
+// 127/8 address is loopback on Linux), to be another client address.
+func dialClientFrom(t testing.TB, addr, local string) *testClient {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +230,12 @@ func (r *recorder) snapshot() ([]flv.Tag, []string, int) {
 // startServer serves h on a loopback port and stops it at cleanup.
 func startServer(t testing.TB, h Handler, limits Limits) (*Server, string) {
 	t.Helper()
+	return startServerLogging(t, h, limits, os.Stderr)
+}
+
+// startServerLogging is startServer with the log written to w.
+func startServerLogging(t testing.TB, h Handler, limits Limits, w io.Writer) (*Server, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +245,7 @@ func startServer(t testing.TB, h Handler, limits Limits) (*Server, string) {
 		level = slog.LevelDebug
 	}
 	s := &Server{Handler: h, Limits: limits,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
+		Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {

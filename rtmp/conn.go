@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/trtcd/trtcd/internal/panics"
 )
 
 // conn is one client connection. The read loop (serve) owns the chunk
@@ -33,6 +36,11 @@ type conn struct {
 	ackWindow uint32 // peer's Window Acknowledgement Size; 0 = no acks
 	lastAck   uint64
 	idleSince time.Time
+	loginBy   time.Time // accept + LoginTimeout
+	loggedIn  bool      // a publish or play has started
+
+	started time.Time   // accept; ping timestamps count from it
+	playing atomic.Bool // the read loop saw a play running: the write loop pings
 
 	// command state, read loop only
 	connected bool
@@ -71,6 +79,8 @@ func newConn(s *Server, nc net.Conn, limits Limits, log *slog.Logger) *conn {
 		out: make(chan outMsg, limits.WriteQueue)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.in = &countingReader{r: nc}
+	c.started = time.Now()
+	c.loginBy = c.started.Add(limits.LoginTimeout)
 	return c
 }
 
@@ -82,17 +92,14 @@ func (c *conn) shutdown() {
 
 func (c *conn) serve() {
 	c.log.Debug("rtmp: connected")
+	defer c.end()
 	br := bufio.NewReaderSize(c.in, 16<<10)
-	err := c.run(br)
+	err := c.runRecovering(br)
 	// A peer hanging up, or us closing (refusal, slow player, Server.Close),
-	// is routine; anything else is the peer's fault and worth an info line.
+	// is routine; anything else is the peer's fault and worth an info line
+	// (a panic has had its error line).
 	routine := c.ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, syscall.ECONNRESET)
-	c.shutdown()
-	for _, st := range c.streams {
-		st.stop()
-	}
-	c.wg.Wait()
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, errPanicked)
 	if routine {
 		c.log.Debug("rtmp: disconnected", "err", err)
 	} else {
@@ -100,8 +107,37 @@ func (c *conn) serve() {
 	}
 }
 
+// errPanicked ends a connection whose read loop panicked.
+var errPanicked = errors.New("rtmp: panic recovered")
+
+// runRecovering is run, but a panic (a bug that a client's bytes or a
+// Handler reached) is recovered, counted and logged, and ends only this
+// connection; it is counted before the connection closes.
+func (c *conn) runRecovering(br *bufio.Reader) (err error) {
+	err = errPanicked // what is returned if run panics
+	defer panics.Recover(panics.RTMP, c.log)
+	return c.run(br)
+}
+
+// end closes the connection and waits for its goroutines. It is deferred,
+// so it also runs when a Handler panicked on the read loop; each stream is
+// stopped on its own, so one Publisher.Close that panics too cannot leave
+// the others running.
+func (c *conn) end() {
+	c.shutdown()
+	for _, st := range c.streams {
+		c.stopStream(st)
+	}
+	c.wg.Wait()
+}
+
+func (c *conn) stopStream(st *netStream) {
+	defer panics.Recover(panics.RTMP, c.log)
+	st.stop()
+}
+
 func (c *conn) run(br *bufio.Reader) error {
-	complex, err := serverHandshake(c.nc, br, c.limits.ReadTimeout)
+	complex, err := serverHandshake(c.nc, br, c.limits.ReadTimeout, c.loginBy)
 	if err != nil {
 		return err
 	}
@@ -112,12 +148,9 @@ func (c *conn) run(br *bufio.Reader) error {
 	c.idleSince = time.Now()
 
 	for {
-		deadline := time.Time{} // a player may be silent for minutes
 		active := c.activeStreams()
-		if !active.playing || active.publishing {
-			deadline = time.Now().Add(c.limits.ReadTimeout)
-		}
-		if err := c.nc.SetReadDeadline(deadline); err != nil {
+		c.playing.Store(active.playing)
+		if err := c.nc.SetReadDeadline(c.readDeadline(active)); err != nil {
 			return err
 		}
 		m, err := c.cr.readMessage()
@@ -145,6 +178,23 @@ func (c *conn) run(br *bufio.Reader) error {
 			return errors.New("rtmp: idle: neither publishing nor playing")
 		}
 	}
+}
+
+// readDeadline is how long the read loop waits for the next message. A
+// publisher sends media all the time. A player may have nothing to say for
+// minutes, but the write loop pings it every PingInterval and a live one
+// answers. Before a publish or play has started, the whole login must end
+// by loginBy, however the client trickles its bytes.
+func (c *conn) readDeadline(a activity) time.Time {
+	switch {
+	case a.publishing:
+		return time.Now().Add(c.limits.ReadTimeout)
+	case a.playing:
+		return time.Now().Add(c.limits.PingInterval + c.limits.ReadTimeout)
+	case !c.loggedIn:
+		return deadline(c.limits.ReadTimeout, c.loginBy)
+	}
+	return time.Now().Add(c.limits.ReadTimeout)
 }
 
 type activity struct{ playing, publishing bool }
@@ -206,10 +256,17 @@ func (c *conn) writeLoop() {
 	defer c.wg.Done()
 	bw := bufio.NewWriterSize(c.nc, 16<<10)
 	cw := newChunkWriter(bw)
+	ping := time.NewTicker(c.limits.PingInterval)
+	defer ping.Stop()
 	for {
 		var om outMsg
 		select {
 		case om = <-c.out:
+		case <-ping.C:
+			if !c.playing.Load() {
+				continue
+			}
+			om = outMsg{csid: csidControl, m: userControlMsg(eventPingRequest, uint32(time.Since(c.started).Milliseconds()))}
 		case <-c.ctx.Done():
 			return
 		}

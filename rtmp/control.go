@@ -62,6 +62,9 @@ func (c *conn) handleUserControl(m message) error {
 			return fmt.Errorf("%w: short ping", ErrChunk)
 		}
 		return c.send(csidControl, userControlMsg(eventPingResponse, binary.BigEndian.Uint32(data)))
+	case eventPingResponse:
+		// The answer to the pings that a player gets: reading it renewed the
+		// read deadline, which is all it is for.
 	case eventSetBufferLength:
 		// Players announce their buffer; we send live data as it comes, so
 		// it only matters for logs.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,6 +92,49 @@ func TestFFmpeg(t *testing.T) {
 			t.Logf("ffmpeg output does not show our description:\n%s", out)
 		}
 	})
+}
+
+// ffmpeg, playing a stream whose publisher has not come, is sent nothing
+// but the server's pings. It answers them and stays, while players that
+// answer nothing are closed; once it stops answering (SIGSTOP: a hung or
+// vanished peer whose socket stays open), it is closed too.
+func TestFFmpegWaitingPlayerStaysWhileItAnswersPings(t *testing.T) {
+	ffmpeg := ffmpegPath(t)
+	h := newWaiter()
+	_, addr := startServer(t, h, Limits{PingInterval: 200 * time.Millisecond, ReadTimeout: 2 * time.Second})
+	var out syncBuffer // written by exec's copying goroutine
+	cmd := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-i", fmt.Sprintf("rtmp://%s/live/waiting", addr), "-f", "null", "-")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waiting := h.playing(t, "waiting")
+
+	// Each silent player plays after the previous one was closed, so by the
+	// time the second is closed, ffmpeg would have been closed long before
+	// had its answers not counted.
+	for _, name := range []string{"silent-1", "silent-2"} {
+		c := dialClient(t, addr)
+		sid := c.connect("live", "rtmp://127.0.0.1/live")
+		c.command(sid, "play", 3.0, nil, name)
+		h.playing(t, name)
+		if !closedByServer(c.nc) {
+			t.Fatalf("%s, which answers no ping, was not closed", name)
+		}
+	}
+	if waiting.Err() != nil {
+		t.Fatalf("ffmpeg, which answers pings, was closed\n%s", out.String())
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-waiting.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("a stopped ffmpeg player was not closed")
+	}
 }
 
 // checkPushedTags asserts what ffmpeg's FLV muxer sends: metadata, an AVC

@@ -67,12 +67,13 @@ func findClientDigest(c1 []byte) (off, base int, ok bool) {
 	return 0, 0, false
 }
 
-// serverHandshake runs the server side. Each read gets its own deadline so a
-// client that stalls mid-handshake is dropped after timeout. It reports
-// whether the digest variant was used.
-func serverHandshake(conn net.Conn, r io.Reader, timeout time.Duration) (complex bool, err error) {
+// serverHandshake runs the server side. Each read and write gets its own
+// deadline, timeout from its start but never past notAfter (the login
+// deadline; zero for none), so a client that stalls or trickles is dropped.
+// It reports whether the digest variant was used.
+func serverHandshake(conn net.Conn, r io.Reader, timeout time.Duration, notAfter time.Time) (complex bool, err error) {
 	c0c1 := make([]byte, 1+handshakeSize)
-	if err := readFullDeadline(conn, r, c0c1, timeout); err != nil {
+	if err := readFullDeadline(conn, r, c0c1, deadline(timeout, notAfter)); err != nil {
 		return false, fmt.Errorf("%w: C0+C1: %w", ErrHandshake, err)
 	}
 	if c0c1[0] != rtmpVersion {
@@ -113,7 +114,7 @@ func serverHandshake(conn net.Conn, r io.Reader, timeout time.Duration) (complex
 		copy(s2[handshakeSize-digestSize:], sm.Sum(nil))
 	}
 
-	if err := conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+	if err := conn.SetWriteDeadline(deadline(timeout, notAfter)); err != nil {
 		return false, err
 	}
 	if _, err := conn.Write(s); err != nil {
@@ -123,14 +124,23 @@ func serverHandshake(conn net.Conn, r io.Reader, timeout time.Duration) (complex
 	// and OBS disagree about what they put there; every server in use
 	// ignores it, and so do we.
 	c2 := c0c1[1:]
-	if err := readFullDeadline(conn, r, c2, timeout); err != nil {
+	if err := readFullDeadline(conn, r, c2, deadline(timeout, notAfter)); err != nil {
 		return false, fmt.Errorf("%w: C2: %w", ErrHandshake, err)
 	}
 	return ok, nil
 }
 
-func readFullDeadline(conn net.Conn, r io.Reader, b []byte, timeout time.Duration) error {
-	if err := conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+// deadline is timeout from now, or notAfter when that is sooner.
+func deadline(timeout time.Duration, notAfter time.Time) time.Time {
+	d := time.Now().Add(timeout)
+	if !notAfter.IsZero() && notAfter.Before(d) {
+		return notAfter
+	}
+	return d
+}
+
+func readFullDeadline(conn net.Conn, r io.Reader, b []byte, deadline time.Time) error {
+	if err := conn.SetReadDeadline(deadline); err != nil {
 		return err
 	}
 	_, err := io.ReadFull(r, b)

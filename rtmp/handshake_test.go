@@ -63,7 +63,7 @@ func handshakeOverPipe(t *testing.T, c1 []byte) (s1, s2 []byte, complex bool) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		c, err := serverHandshake(server, server, time.Second)
+		c, err := serverHandshake(server, server, time.Second, time.Time{})
 		done <- result{c, err}
 	}()
 	go func() {
@@ -138,7 +138,7 @@ func TestHandshakeRefusesBadInput(t *testing.T) {
 				client.Write(in)
 				io.Copy(io.Discard, client) // take S0..S2, then stall until closed
 			}()
-			_, err := serverHandshake(server, bufio.NewReader(server), 100*time.Millisecond)
+			_, err := serverHandshake(server, bufio.NewReader(server), 100*time.Millisecond, time.Time{})
 			if !errors.Is(err, ErrHandshake) {
 				t.Fatalf("err = %v, want ErrHandshake", err)
 			}

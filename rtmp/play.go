@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
 )
 
@@ -31,15 +32,27 @@ func (c *conn) onPlay(cmd command) error {
 	w := &playWriter{c: c, ctx: ctx, streamID: st.id, name: name}
 	query := c.streamQuery(q)
 	info := c.info // a copy: the handler may keep it
+	// The Handler authenticates in Play and refuses there.
+	c.loggedIn = true
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		defer close(session.done)
 		defer cancel()
+		defer c.shutdownOnPanic()
 		err := c.srv.Handler.Play(ctx, &info, c.app, name, query, w)
 		w.end(err)
 	}()
 	return nil
+}
+
+// shutdownOnPanic, deferred in a goroutine of the connection, recovers a
+// panic (a Handler bug) and ends this connection only.
+func (c *conn) shutdownOnPanic() {
+	if v := recover(); v != nil {
+		panics.Report(panics.RTMP, v, c.log)
+		c.shutdown()
+	}
 }
 
 // playWriter is the TagWriter handed to Handler.Play.

@@ -9,26 +9,47 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/trtcd/trtcd/internal/limit"
+	"github.com/trtcd/trtcd/internal/panics"
 )
 
 // Limits bound what one client can make the server do. Zero fields take the
 // defaults in brackets.
 type Limits struct {
-	// ReadTimeout bounds each handshake read and, outside of playing, the
-	// wait for the next message [10s]. A player sends almost nothing, so
-	// while it plays only WriteTimeout detects a dead peer.
+	// ReadTimeout bounds each handshake read and the wait for the next
+	// message [10s]; while playing, the wait is PingInterval longer.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds each socket write [10s].
 	WriteTimeout time.Duration
-	// IdleTimeout is the longest a connection may stay open without
-	// publishing or playing, e.g. a client that only pings [30s].
+	// IdleTimeout is the longest a connection may stay open neither
+	// publishing nor playing, e.g. a client that only pings after its
+	// publish ended [30s].
 	IdleTimeout time.Duration
+	// LoginTimeout is the time from accept by which a client must have
+	// completed the handshake and started a publish or play [10s]. It
+	// bounds the total, so a socket that never sends a byte and one that
+	// trickles a byte (or a ping) every few seconds are closed alike.
+	LoginTimeout time.Duration
+	// PingInterval: while a connection plays, the server sends it a User
+	// Control PingRequest this often [15s]. A player sends little of its
+	// own (nothing at all while it waits for a publisher), but every
+	// player answers pings, so one that sends nothing for PingInterval +
+	// ReadTimeout is gone and is closed, freeing its slot.
+	PingInterval time.Duration
 	// MaxMessageSize is the largest message accepted [4 MiB]; a 1080p
 	// keyframe is ~0.5 MiB. Larger ones close the connection unallocated.
 	MaxMessageSize uint32
-	// MaxConns caps concurrent connections; extra ones are closed at
-	// accept [1000].
+	// MaxConns caps concurrent connections to the whole server; extra ones
+	// are closed at accept [1000].
 	MaxConns int
+	// PerAddress limits each client address (IPv6 per /64) across the
+	// server's listeners: new connections per second and burst, and
+	// connections held at once [50/s, burst 200, 500 connections, which
+	// admits a school behind one NAT address]. A zero field takes its
+	// default; a negative PerSecond or Connections turns that limit off.
+	// Refused connections are closed at accept and counted in Refusals.
+	PerAddress limit.Config
 	// MaxChunkStreams caps chunk stream ids per connection [64]; clients
 	// use fewer than 10.
 	MaxChunkStreams int
@@ -38,6 +59,13 @@ type Limits struct {
 	// ~7 s of 30 fps video with AAC]; a player that lets it fill is dropped.
 	WriteQueue int
 }
+
+// The per-address defaults: 200 joins within 2 s from one address succeed.
+const (
+	defaultPerAddressRate  = 50
+	defaultPerAddressBurst = 200
+	defaultPerAddressConns = 500
+)
 
 func (l Limits) withDefaults() Limits {
 	def := func(v *time.Duration, d time.Duration) {
@@ -53,6 +81,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.ReadTimeout, 10*time.Second)
 	def(&l.WriteTimeout, 10*time.Second)
 	def(&l.IdleTimeout, 30*time.Second)
+	def(&l.LoginTimeout, 10*time.Second)
+	def(&l.PingInterval, 15*time.Second)
 	if l.MaxMessageSize == 0 {
 		l.MaxMessageSize = 4 << 20
 	}
@@ -61,7 +91,23 @@ func (l Limits) withDefaults() Limits {
 	defInt(&l.MaxChunkStreams, 64)
 	defInt(&l.MaxStreams, 8)
 	defInt(&l.WriteQueue, 512)
+	l.PerAddress = perAddressDefaults(l.PerAddress)
 	return l
+}
+
+// perAddressDefaults fills zero fields; negative ones stay, which the gate
+// reads as no limit.
+func perAddressDefaults(c limit.Config) limit.Config {
+	if c.PerSecond == 0 {
+		c.PerSecond = defaultPerAddressRate
+	}
+	if c.Burst == 0 {
+		c.Burst = defaultPerAddressBurst
+	}
+	if c.Connections == 0 {
+		c.Connections = defaultPerAddressConns
+	}
+	return c
 }
 
 // Server accepts RTMP connections. Set the fields, then call Serve; Close
@@ -77,11 +123,14 @@ type Server struct {
 	closed    bool
 	nextID    uint64
 	wg        sync.WaitGroup
+	perAddr   *limit.Gate // made on the first Serve, shared by every listener
+	refusals  refusalCounter
 }
 
 // Serve accepts connections on ln until ln fails or Close is called; after
 // Close it returns ErrClosed. It may be called for several listeners.
 func (s *Server) Serve(ln net.Listener) error {
+	limits := s.Limits.withDefaults()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -91,10 +140,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.listeners == nil {
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*conn]struct{})
+		s.perAddr = limit.NewGate(limits.PerAddress)
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
-	limits := s.Limits.withDefaults()
 	log := s.logger()
 
 	var backoff time.Duration
@@ -118,27 +167,52 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		s.mu.Lock()
-		if s.closed || len(s.conns) >= limits.MaxConns {
-			n := len(s.conns)
-			s.mu.Unlock()
-			log.Info("rtmp: refusing connection", "remote", nc.RemoteAddr().String(), "conns", n, "max", limits.MaxConns)
-			nc.Close()
-			continue
-		}
-		s.nextID++
-		c := newConn(s, nc, limits, log.With("conn", s.nextID, "remote", nc.RemoteAddr().String()))
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
+		s.admit(nc, limits, log)
 	}
+}
+
+// admit starts serving nc, or closes it at once when its address or the
+// whole server is over a limit: a refused connection costs an accept and
+// a close, nothing more.
+func (s *Server) admit(nc net.Conn, limits Limits, log *slog.Logger) {
+	remote := nc.RemoteAddr().String()
+	leave, err := s.perAddr.Enter(remote)
+	if err != nil {
+		reason := refusedRate
+		if errors.Is(err, limit.ErrConnections) {
+			reason = refusedAddressConns
+		}
+		s.refuse(nc, reason, log)
+		return
+	}
+	s.mu.Lock()
+	if s.closed || len(s.conns) >= limits.MaxConns {
+		s.mu.Unlock()
+		leave()
+		s.refuse(nc, refusedServerConns, log)
+		return
+	}
+	s.nextID++
+	c := newConn(s, nc, limits, log.With("conn", s.nextID, "remote", remote))
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer s.forget(c, leave)
+		// c.serve recovers its own panics; this one catches what its
+		// cleanup might raise, so nothing a client does ends the process.
+		defer panics.Recover(panics.RTMP, c.log)
+		c.serve()
+	}()
+}
+
+// forget gives a finished connection's places back.
+func (s *Server) forget(c *conn, leave func()) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	leave()
 }
 
 // Close closes the listeners and every connection, and waits for their

@@ -94,6 +94,7 @@ func (c *conn) onPublish(cmd command) error {
 		return nil
 	}
 	st.publisher, st.name = pub, name
+	c.loggedIn = true
 	c.log.Info("rtmp: publishing", "app", c.app, "name", name)
 	if err := c.send(csidControl, userControlMsg(eventStreamBegin, st.id)); err != nil {
 		return err
