@@ -74,7 +74,7 @@ var unnumbered = []byte(`{"seq":0`)
 // appendMessage checks that the class exists, numbers the message, keeps
 // the newest ARGV[2] of its history and publishes it, in one step: the
 // order of the numbers is the order every node hears them in. KEYS[4]
-// remembers the sender's clientMsgId for ARGV[5] seconds: a retry (on any
+// remembers the sender's clientMsgId for ARGV[5] milliseconds: a retry (on any
 // node) gets the first send's number and is not delivered again. It
 // returns the number and 1 for a new message, 0 for a retry; -1 for no
 // such class.
@@ -86,12 +86,9 @@ local seq = redis.call("INCR", KEYS[2])
 local msg = '{"seq":' .. seq .. ARGV[1]
 redis.call("RPUSH", KEYS[3], msg)
 redis.call("LTRIM", KEYS[3], -tonumber(ARGV[2]), -1)
-redis.call("SET", KEYS[4], seq, "EX", ARGV[5])
+redis.call("SET", KEYS[4], seq, "PX", ARGV[5])
 redis.call("PUBLISH", ARGV[3], ARGV[4] .. msg)
 return {seq, 1}`)
-
-// retryWindow is how long a clientMsgId is remembered for retries.
-const retryWindow = 10 * time.Minute
 
 // classKeys are a class's record, counter and history. The class's key
 // goes in base64 (no colons), so no class's keys can be another's.
@@ -102,17 +99,41 @@ func (d *Directory) classKeys(class string) []string {
 
 func keyPart(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
-// CreateClass stores a new class's record; false when the class exists.
-func (d *Directory) CreateClass(ctx context.Context, app uint32, class string, record []byte) (bool, error) {
-	ok, err := d.rdb.SetNX(ctx, d.classKeys(class)[0], record, 0).Result()
-	if err = wrap(err); err != nil || !ok {
-		return false, err
+// createClass stores a class's record KEYS[1] and adds the class ARGV[2]
+// to its app's classes KEYS[2]; 0 when it exists. With a bound ARGV[3]
+// (> 0) the class counts against its creator: the creator's classes
+// KEYS[3] take it, unless they number ARGV[3] already (-1). 1 when
+// created. One step, so two nodes cannot both take a creator's last place.
+var createClass = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+local most = tonumber(ARGV[3])
+if most > 0 then
+	if redis.call("SCARD", KEYS[3]) >= most then return -1 end
+	redis.call("SADD", KEYS[3], ARGV[2])
+end
+redis.call("SET", KEYS[1], ARGV[1])
+redis.call("SADD", KEYS[2], ARGV[2])
+return 1`)
+
+// CreateClass stores a new class's record; created is false when the
+// class exists. With perCreator (> 0) the class counts against creator,
+// and full is true when the creator has perCreator such classes already.
+func (d *Directory) CreateClass(ctx context.Context, app uint32, class, creator string, record []byte, perCreator int) (created, full bool, err error) {
+	keys := []string{d.classKeys(class)[0], d.appClasses(app), d.creatorClasses(app, creator)}
+	r, err := createClass.Run(ctx, d.rdb, keys, record, class, max(perCreator, 0)).Int()
+	if err = wrap(err); err != nil {
+		return false, false, err
 	}
-	return true, wrap(d.rdb.SAdd(ctx, d.appClasses(app), class).Err())
+	return r == 1, r == -1, nil
 }
 
 func (d *Directory) appClasses(app uint32) string {
 	return d.key("classes", strconv.FormatUint(uint64(app), 10))
+}
+
+// creatorClasses is the set of the classes a user of app created.
+func (d *Directory) creatorClasses(app uint32, creator string) string {
+	return d.key("classes", strconv.FormatUint(uint64(app), 10), "by", keyPart(creator))
 }
 
 // Class is a class's record and its last message number; ok is false when
@@ -136,11 +157,13 @@ func (d *Directory) Classes(ctx context.Context, app uint32) ([]string, error) {
 	return names, wrap(err)
 }
 
-// DestroyClass removes a class and its history and tells every node.
-func (d *Directory) DestroyClass(ctx context.Context, app uint32, class string) error {
+// DestroyClass removes a class (created by creator) and its history and
+// tells every node.
+func (d *Directory) DestroyClass(ctx context.Context, app uint32, class, creator string) error {
 	p := d.rdb.TxPipeline()
 	p.Del(ctx, d.classKeys(class)...)
 	p.SRem(ctx, d.appClasses(app), class)
+	p.SRem(ctx, d.creatorClasses(app, creator), class)
 	p.Publish(ctx, d.key(classesChannel), ClassEvent{Kind: ClassDestroyed, Class: class}.encode()) // in the transaction
 	_, err := p.Exec(ctx)
 	return wrap(err)
@@ -149,51 +172,69 @@ func (d *Directory) DestroyClass(ctx context.Context, app uint32, class string) 
 // AppendMessage numbers a class's group message (JSON starting with
 // {"seq":0), keeps it in the class's history (the newest capacity of
 // them) and publishes it to every node. id names the send (the sender and
-// its clientMsgId): a retry within ten minutes, on any node, gets the
+// its clientMsgId): a retry within retryWindow, on any node, gets the
 // first send's number and retry true, and is not published again. ok is
 // false when the class does not exist.
-func (d *Directory) AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int) (seq uint64, retry, ok bool, err error) {
+func (d *Directory) AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int, retryWindow time.Duration) (seq uint64, retry, ok bool, err error) {
 	if !bytes.HasPrefix(msg, unnumbered) {
 		return 0, false, false, ErrNotNumbered
 	}
 	head := ClassEvent{Kind: ClassMessage, Class: class}.encode()
 	keys := append(d.classKeys(class), d.key("class", keyPart(class), "sent", keyPart(id)))
 	r, err := appendMessage.Run(ctx, d.rdb, keys, msg[len(unnumbered):], max(capacity, 1),
-		d.key(classesChannel), head, int(retryWindow.Seconds())).Int64Slice()
+		d.key(classesChannel), head, max(retryWindow.Milliseconds(), 1)).Int64Slice()
 	if err = wrap(err); err != nil || len(r) != 2 || r[0] < 0 {
 		return 0, false, false, err
 	}
 	return uint64(r[0]), r[1] == 0, true, nil
 }
 
-// history reads up to ARGV[2]+1 messages after number ARGV[1] in one step
-// (a send in between would shift the list): the numbers in the list are
-// consecutive, so the first one says where to start.
+// history reads a page of the messages after number ARGV[1] in one step
+// (a send in between would shift the list): at most ARGV[2] messages, and
+// those of them that fit ARGV[3] bytes, each counted with a byte more for
+// the comma; the first always goes, so a reader paging on moves on. The
+// numbers in the list are consecutive, so the first one says where to
+// start. It reads in chunks, so a page of small messages out of a long
+// history does not copy the history. It returns 1 when more follow, 0
+// when not, and then the page.
 var history = redis.NewScript(`
 local first = redis.call("LINDEX", KEYS[1], 0)
-if not first then return {} end
+if not first then return {0} end
 local head = tonumber(string.match(first, '^{"seq":(%d+)'))
-local after = tonumber(ARGV[1])
+local after, limit, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local from = 0
 if after >= head then from = after - head + 1 end
-return redis.call("LRANGE", KEYS[1], from, from + tonumber(ARGV[2]))`)
+local page, size = {0}, 0
+while true do
+	local chunk = redis.call("LRANGE", KEYS[1], from, from + 31)
+	if #chunk == 0 then return page end
+	for _, m in ipairs(chunk) do
+		local count = #page - 1
+		if count > 0 and (count >= limit or size + #m + 1 > budget) then
+			page[1] = 1
+			return page
+		end
+		size = size + #m + 1
+		page[#page + 1] = m
+	end
+	from = from + #chunk
+end`)
 
-// History returns up to limit of a class's stored messages after seq, and
-// whether more follow.
-func (d *Directory) History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error) {
-	items, err := history.Run(ctx, d.rdb, d.classKeys(class)[2:], strconv.FormatUint(after, 10), limit).StringSlice()
-	if err = wrap(err); err != nil {
+// History returns a page of a class's stored messages after seq: at most
+// limit of them, and those that fit maxBytes (each counted with a byte
+// more, for the comma; the first always goes), and whether more follow.
+func (d *Directory) History(ctx context.Context, class string, after uint64, limit, maxBytes int) ([]json.RawMessage, bool, error) {
+	r, err := history.Run(ctx, d.rdb, d.classKeys(class)[2:], strconv.FormatUint(after, 10), max(limit, 1), max(maxBytes, 1)).Slice()
+	if err = wrap(err); err != nil || len(r) == 0 {
 		return nil, false, err
 	}
-	more := len(items) > limit
-	if more {
-		items = items[:limit]
+	more, _ := r[0].(int64)
+	out := make([]json.RawMessage, 0, len(r)-1)
+	for _, m := range r[1:] {
+		s, _ := m.(string)
+		out = append(out, json.RawMessage(s))
 	}
-	out := make([]json.RawMessage, len(items))
-	for i, s := range items {
-		out[i] = json.RawMessage(s)
-	}
-	return out, more, nil
+	return out, more == 1, nil
 }
 
 // SignIn records that user (app-scoped) signed in on node at since (unix

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"strconv"
@@ -23,13 +24,19 @@ func (r *Recorder) ClassMessage(roomKey, recordID string, msg any) {
 		r.log.Warn("class messages not written next to the recording", "record_id", recordID, "err", err)
 		return
 	}
-	line, _ := json.Marshal(map[string]any{"offsetMs": time.Since(origin).Milliseconds(), "message": msg})
 	file, err := os.OpenFile(r.path(f.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, recordingFileMode)
 	if err != nil {
 		return
 	}
 	defer file.Close()
-	file.Write(append(line, '\n'))
+	// One write per line (Encode ends it with a newline), and text as sent:
+	// HTML escaping would make a message of "<" six times its size.
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(map[string]any{"offsetMs": time.Since(origin).Milliseconds(), "message": msg}) == nil {
+		file.Write(line.Bytes())
+	}
 }
 
 // recordingStart is when the room's first recording with recordID started.

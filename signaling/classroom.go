@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ const (
 	CodeIMGroupNotFound   Code = 10010 // no such class, or it was destroyed
 	CodeIMGroupExists     Code = 10021 // createClassroom of an existing class
 	CodeIMRateLimited     Code = 10023 // a sender over its message rate
+	CodeIMTooManyGroups   Code = 10037 // a user who created ClassesPerUser classes creates another
 	CodeIMUnknownReceiver Code = 20003 // a C2C receiver who is not signed in
 	CodeIMMessageTooLong  Code = 80002 // over the message size limit
 )
@@ -39,16 +41,49 @@ type Message struct {
 	ClientMsgID string `json:"clientMsgId"`
 }
 
-// ClassLimits bound messaging.
+// ClassLimits bound classes and their messages; a zero field takes its
+// default.
 type ClassLimits struct {
 	MaxMessageBytes   int     // text or data [12 KB]
 	MessagesPerSecond float64 // per sender [20]
 	MessageBurst      int     // [40]
 	HistoryCap        int     // stored group messages per class [10000]
+	// HistoryReplyBytes bounds one history reply, frame included: it
+	// carries the whole messages that fit (at least one) and more: true.
+	HistoryReplyBytes int // [1 MiB]
+	// ClassesPerUser bounds the existing classes one userId of an app has
+	// created itself (createClassroom); those of the application server's
+	// REST create_classroom and of admin identifiers do not count.
+	ClassesPerUser int // [20]
+	// RetryCacheEntries bounds the clientMsgIds this node remembers to
+	// answer a retried send (the oldest go first); RetryWindow is how long
+	// one is remembered.
+	RetryCacheEntries int           // [10000]
+	RetryWindow       time.Duration // [10 min]
 }
 
 // DefaultClassLimits are Tencent IM's message size and a classroom's pace.
-var DefaultClassLimits = ClassLimits{MaxMessageBytes: 12 << 10, MessagesPerSecond: 20, MessageBurst: 40, HistoryCap: 10000}
+var DefaultClassLimits = ClassLimits{MaxMessageBytes: 12 << 10, MessagesPerSecond: 20, MessageBurst: 40, HistoryCap: 10000,
+	HistoryReplyBytes: 1 << 20, ClassesPerUser: 20, RetryCacheEntries: 10000, RetryWindow: 10 * time.Minute}
+
+// withDefaults fills the zero fields from DefaultClassLimits.
+func (l ClassLimits) withDefaults() ClassLimits {
+	d := DefaultClassLimits
+	for _, f := range []struct{ v, def *int }{{&l.MaxMessageBytes, &d.MaxMessageBytes}, {&l.MessageBurst, &d.MessageBurst},
+		{&l.HistoryCap, &d.HistoryCap}, {&l.HistoryReplyBytes, &d.HistoryReplyBytes}, {&l.ClassesPerUser, &d.ClassesPerUser},
+		{&l.RetryCacheEntries, &d.RetryCacheEntries}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if l.MessagesPerSecond <= 0 {
+		l.MessagesPerSecond = d.MessagesPerSecond
+	}
+	if l.RetryWindow <= 0 {
+		l.RetryWindow = d.RetryWindow
+	}
+	return l
+}
 
 // Classrooms are TIC's classes on top of rooms: creation and destruction,
 // the C2C and group messages of signed-in users, ordered and stored.
@@ -62,10 +97,13 @@ type Classrooms struct {
 
 	mu      sync.Mutex
 	classes map[string]*class // by room key
-	peers   map[userKey]*signedIn
+	// createdBy counts the classes in classes that count against their
+	// creator's ClassesPerUser.
+	createdBy map[userKey]int
+	peers     map[userKey]*signedIn
 	// sent outlives sign-ins: a send retried on a new connection after a
 	// dropped one is still recognised.
-	sent map[userKey]*recentSends
+	sent *retryCache
 	// shared, when set, keeps the classes instead of Store and the
 	// classes map (a cluster: classroom_shared.go); node is this node.
 	shared SharedClasses
@@ -88,35 +126,20 @@ type signedIn struct {
 	since   int64 // unix nanoseconds: of two sign-ins on two nodes the later stays
 }
 
-// recentSends are a user's last messages, by clientMsgId, so a retry gets
-// the first send's answer instead of a second delivery.
-type recentSends struct {
-	mu    sync.Mutex
-	byID  map[string]sentMessage
-	order []string
-}
-
-type sentMessage struct {
-	Seq  uint64
-	Time int64
-}
-
-// recentIDs: how many clientMsgIds a sender's retries are checked against.
-const recentIDs = 256
-
 // LoadClassrooms restores the classes kept in store.
 func LoadClassrooms(rooms *Registry, store *ClassStore, limits ClassLimits) (*Classrooms, error) {
-	if limits.MaxMessageBytes == 0 {
-		limits = DefaultClassLimits
-	}
-	cs := &Classrooms{Rooms: rooms, Store: store, Limits: limits, classes: map[string]*class{}, peers: map[userKey]*signedIn{},
-		sent: map[userKey]*recentSends{}}
+	limits = limits.withDefaults()
+	cs := &Classrooms{Rooms: rooms, Store: store, Limits: limits, classes: map[string]*class{}, createdBy: map[userKey]int{},
+		peers: map[userKey]*signedIn{}, sent: newRetryCache(limits.RetryCacheEntries, limits.RetryWindow)}
 	stored, err := store.classes()
 	if err != nil {
 		return nil, err
 	}
 	for c, seq := range stored {
 		cs.classes[c.Key] = &class{stored: c, seq: seq}
+		if c.Counted {
+			cs.createdBy[userKey{c.App, c.Creator}]++
+		}
 	}
 	return cs, nil
 }
@@ -142,9 +165,6 @@ func (cs *Classrooms) signIn(app uint32, user string, peer Peer) (old Peer, sinc
 	since = time.Now().UnixNano()
 	cs.peers[k] = &signedIn{peer: peer, since: since,
 		limiter: rate.NewLimiter(rate.Limit(cs.Limits.MessagesPerSecond), cs.Limits.MessageBurst)}
-	if cs.sent[k] == nil {
-		cs.sent[k] = &recentSends{byID: map[string]sentMessage{}}
-	}
 	return old, since
 }
 
@@ -162,23 +182,64 @@ func (cs *Classrooms) SignOut(app uint32, user string, peer Peer) {
 
 func classKey(app uint32, id tlssig.Room) string { return RoomKey(app, id) }
 
-// Create registers a class; its creator may destroy it.
+// Create registers a class for the application server (trusted: not
+// bound by ClassesPerUser); its creator may destroy it.
 func (cs *Classrooms) Create(app uint32, id tlssig.Room, creator string) *Error {
+	return cs.create(app, id, creator, 0)
+}
+
+// CreateAsUser registers a class a user asked for: a user who has
+// ClassesPerUser classes already gets 10037 until it destroys one.
+func (cs *Classrooms) CreateAsUser(app uint32, id tlssig.Room, creator string) *Error {
+	return cs.create(app, id, creator, cs.Limits.ClassesPerUser)
+}
+
+// create registers a class. With perCreator (> 0) the class counts
+// against its creator, who may have perCreator such classes.
+func (cs *Classrooms) create(app uint32, id tlssig.Room, creator string, perCreator int) *Error {
 	key := classKey(app, id)
-	c := &class{stored: storedClass{Key: key, App: app, RoomID: id.ID, StrRoom: id.Str, Creator: creator, Created: time.Now()}}
+	c := &class{stored: storedClass{Key: key, App: app, RoomID: id.ID, StrRoom: id.Str, Creator: creator, Created: time.Now(),
+		Counted: perCreator > 0}}
 	if shared, _ := cs.sharing(); shared != nil {
-		return createShared(shared, c.stored, id)
+		return createShared(shared, c.stored, id, perCreator)
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.classes[key] != nil {
 		return Errorf(CodeIMGroupExists, "classroom %s already exists", id)
 	}
+	if owned := cs.createdBy[userKey{app, creator}]; perCreator > 0 && owned >= perCreator {
+		return tooManyClasses(creator, perCreator)
+	}
 	if err := cs.Store.putClass(c.stored); err != nil {
 		return Errorf(CodeParamCheckFailed, "storing classroom %s: %v", id, err)
 	}
 	cs.classes[key] = c
+	if c.stored.Counted {
+		cs.createdBy[userKey{app, creator}]++
+	}
 	return nil
+}
+
+func tooManyClasses(creator string, perCreator int) *Error {
+	return Errorf(CodeIMTooManyGroups, "%s has created %d classrooms, the most one user may have; destroy one first", creator, perCreator)
+}
+
+// forgetClass drops a destroyed class from this node's classes; false
+// when it was gone already.
+func (cs *Classrooms) forgetClass(c *class) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.classes[c.stored.Key] != c {
+		return false
+	}
+	delete(cs.classes, c.stored.Key)
+	if k := (userKey{c.stored.App, c.stored.Creator}); c.stored.Counted {
+		if cs.createdBy[k]--; cs.createdBy[k] <= 0 {
+			delete(cs.createdBy, k)
+		}
+	}
+	return true
 }
 
 func (cs *Classrooms) find(app uint32, id tlssig.Room) (c *class, e *Error) {
@@ -205,7 +266,7 @@ func (cs *Classrooms) Destroy(app App, id tlssig.Room, by string) *Error {
 	if shared, _ := cs.sharing(); shared != nil {
 		ctx, cancel := sharedCtx()
 		defer cancel()
-		if err := shared.DestroyClass(ctx, app.SDKAppID, c.stored.Key); err != nil {
+		if err := shared.DestroyClass(ctx, app.SDKAppID, c.stored.Key, c.stored.Creator); err != nil {
 			return unavailable("destroying the classroom", err)
 		}
 		return nil // every node ends its members' room (EndShared)
@@ -213,9 +274,9 @@ func (cs *Classrooms) Destroy(app App, id tlssig.Room, by string) *Error {
 	c.mu.Lock()
 	c.destroyed = true
 	c.mu.Unlock()
-	cs.mu.Lock()
-	delete(cs.classes, c.stored.Key)
-	cs.mu.Unlock()
+	if !cs.forgetClass(c) {
+		return nil // a concurrent destroy won: the key may be a new class's now
+	}
 	cs.ended(c.stored.Key)
 	if err := cs.Store.deleteClass(c.stored.Key); err != nil {
 		return Errorf(CodeParamCheckFailed, "deleting classroom %s: %v", id, err)
@@ -278,12 +339,13 @@ func (cs *Classrooms) Send(app uint32, from string, m *Member, req SendRequest) 
 		return Message{}, e
 	}
 	cs.mu.Lock()
-	sender, recent := cs.peers[userKey{app, from}], cs.sent[userKey{app, from}]
+	sender := cs.peers[userKey{app, from}]
 	cs.mu.Unlock()
 	if sender == nil {
 		return Message{}, Errorf(CodeParamCheckFailed, "sign in (login) before sending messages")
 	}
-	if prev, ok := recent.get(req.ClientMsgID); ok {
+	sendID := retryKey{app, from, req.ClientMsgID}
+	if prev, ok := cs.sent.get(sendID); ok {
 		// A retry: delivered already.
 		return Message{Seq: prev.Seq, Time: prev.Time, ClientMsgID: req.ClientMsgID}, nil
 	}
@@ -299,7 +361,7 @@ func (cs *Classrooms) Send(app uint32, from string, m *Member, req SendRequest) 
 		msg, e = cs.sendGroup(app, m, msg)
 	}
 	if e == nil {
-		recent.add(msg)
+		cs.sent.add(sendID, sentMessage{Seq: msg.Seq, Time: msg.Time})
 	}
 	return msg, e
 }
@@ -356,7 +418,7 @@ func (cs *Classrooms) sendGroup(app uint32, m *Member, msg Message) (Message, *E
 	}
 	c.seq++
 	msg.Seq = c.seq
-	data, _ := json.Marshal(msg)
+	data := marshalUnescaped(msg)
 	stored := cs.Store.append(c.stored.Key, msg.Seq, data, cs.Limits.HistoryCap)
 	cs.Rooms.Broadcast(c.stored.Key, Event{Name: EventMessage, Data: json.RawMessage(data)})
 	c.mu.Unlock()
@@ -374,7 +436,9 @@ func (cs *Classrooms) recordMessage(c *class, m *Member, msg Message) {
 	}
 }
 
-// History returns a class's stored messages after seq.
+// History returns a class's stored messages after seq: at most limit (and
+// 1000) of them, and those that fit a reply of HistoryReplyBytes, with
+// more true when others follow.
 func (cs *Classrooms) History(app uint32, id tlssig.Room, after uint64, limit int) (map[string]any, *Error) {
 	c, e := cs.find(app, id)
 	if e != nil {
@@ -383,7 +447,7 @@ func (cs *Classrooms) History(app uint32, id tlssig.Room, after uint64, limit in
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	msgs, more, err := cs.history(c.stored.Key, after, limit)
+	msgs, more, err := cs.history(c.stored.Key, after, limit, historyBudget(cs.Limits.HistoryReplyBytes))
 	if err != nil {
 		if shared, _ := cs.sharing(); shared != nil {
 			return nil, unavailable("reading history", err)
@@ -399,13 +463,41 @@ func (cs *Classrooms) History(app uint32, id tlssig.Room, after uint64, limit in
 	return map[string]any{"messages": msgs, "lastSeq": last, "more": more}, nil
 }
 
-func (cs *Classrooms) history(key string, after uint64, limit int) ([]json.RawMessage, bool, error) {
+func (cs *Classrooms) history(key string, after uint64, limit, maxBytes int) ([]json.RawMessage, bool, error) {
 	if shared, _ := cs.sharing(); shared != nil {
 		ctx, cancel := sharedCtx()
 		defer cancel()
-		return shared.History(ctx, key, after, limit)
+		return shared.History(ctx, key, after, limit, maxBytes)
 	}
-	return cs.Store.history(key, after, limit)
+	return cs.Store.history(key, after, limit, maxBytes)
+}
+
+// historyFrameRoom is what a history reply's frame takes around its
+// messages (type, id, code, lastSeq, more): HistoryReplyBytes bounds the
+// whole frame.
+const historyFrameRoom = 1 << 10
+
+// historyBudget is the bytes a reply's messages may take, each counted
+// with the comma after it.
+func historyBudget(replyBytes int) int { return max(replyBytes-historyFrameRoom, 1) }
+
+// pageFits says whether a message of n bytes joins a history page that
+// holds count messages of size bytes. A page always takes one message, so
+// a client paging with afterSeq moves on whatever the limits.
+func pageFits(count, size, n, limit, maxBytes int) bool {
+	return count == 0 || (count < limit && size+n+1 <= maxBytes)
+}
+
+// marshalUnescaped is JSON without HTML escaping: a message of 12 KB of
+// "<" stays 12 KB stored and sent, where escaping would make it 72 KB.
+func marshalUnescaped(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil // only values that cannot be JSON: not a Message
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // List describes the live classes of an app.
@@ -430,22 +522,4 @@ func (cs *Classrooms) List(app uint32) []map[string]any {
 func (c *class) summary() map[string]any {
 	return map[string]any{"classId": c.stored.RoomID, "strClassId": c.stored.StrRoom,
 		"creator": c.stored.Creator, "created": c.stored.Created, "lastSeq": c.seq}
-}
-
-func (r *recentSends) get(id string) (sentMessage, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	m, ok := r.byID[id]
-	return m, ok
-}
-
-func (r *recentSends) add(m Message) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.order) == recentIDs {
-		delete(r.byID, r.order[0])
-		r.order = r.order[1:]
-	}
-	r.byID[m.ClientMsgID] = sentMessage{Seq: m.Seq, Time: m.Time}
-	r.order = append(r.order, m.ClientMsgID)
 }

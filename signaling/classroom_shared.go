@@ -21,18 +21,25 @@ import (
 
 // SharedClasses keeps a cluster's classes.
 type SharedClasses interface {
-	// CreateClass stores a class's record; false when it exists.
-	CreateClass(ctx context.Context, app uint32, class string, record []byte) (bool, error)
+	// CreateClass stores a class's record; created is false when the
+	// class exists. With perCreator (> 0) the class counts against creator
+	// (a userId), and full is true when the creator has perCreator such
+	// classes already.
+	CreateClass(ctx context.Context, app uint32, class, creator string, record []byte, perCreator int) (created, full bool, err error)
 	Class(ctx context.Context, class string) (record []byte, lastSeq uint64, ok bool, err error)
 	Classes(ctx context.Context, app uint32) ([]string, error) // their keys
-	// DestroyClass removes a class; every node hears of it (EndShared).
-	DestroyClass(ctx context.Context, app uint32, class string) error
+	// DestroyClass removes a class (creator: the one it was created
+	// under); every node hears of it (EndShared).
+	DestroyClass(ctx context.Context, app uint32, class, creator string) error
 	// AppendMessage numbers a group message (JSON starting {"seq":0),
 	// stores it and publishes it to every node; false: no such class. id
-	// names the send: a retry with the same id, on any node, gets the
-	// first send's number and retry true instead.
-	AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int) (seq uint64, retry, ok bool, err error)
-	History(ctx context.Context, class string, after uint64, limit int) ([]json.RawMessage, bool, error)
+	// names the send: a retry with the same id within retryWindow, on any
+	// node, gets the first send's number and retry true instead.
+	AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int, retryWindow time.Duration) (seq uint64, retry, ok bool, err error)
+	// History returns the messages after seq that fit a page of limit
+	// messages and maxBytes (each counted with one byte more, for the
+	// comma; the first always fits), and whether more follow.
+	History(ctx context.Context, class string, after uint64, limit, maxBytes int) ([]json.RawMessage, bool, error)
 	// SignIn records on which node and since when (unix nanoseconds) a
 	// user is signed in; the node it was signed in on before hears of it
 	// (SignedInElsewhere). ReleaseUser forgets it when it is still node's.
@@ -110,10 +117,10 @@ func (cs *Classrooms) findShared(shared SharedClasses, key string) (*class, *Err
 // that another node took the first time (the client reconnected through a
 // load balancer) is answered with the first number and not sent again.
 func (cs *Classrooms) appendShared(shared SharedClasses, key string, msg Message) (Message, *Error) {
-	data, _ := json.Marshal(msg) // Seq is 0 and first
+	data := marshalUnescaped(msg) // Seq is 0 and first
 	ctx, cancel := sharedCtx()
 	defer cancel()
-	seq, _, ok, err := shared.AppendMessage(ctx, key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap)
+	seq, _, ok, err := shared.AppendMessage(ctx, key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap, cs.Limits.RetryWindow)
 	switch {
 	case err != nil:
 		return msg, unavailable("sending the message", err)
@@ -160,7 +167,7 @@ func (cs *Classrooms) EndShared(class string) { cs.ended(class) }
 
 // sendC2CShared sends to a receiver signed in on another node.
 func (cs *Classrooms) sendC2CShared(shared SharedClasses, app uint32, msg Message) *Error {
-	data, _ := json.Marshal(msg)
+	data := marshalUnescaped(msg)
 	ctx, cancel := sharedCtx()
 	defer cancel()
 	ok, err := shared.SendC2C(ctx, UserRef(app, msg.To), data)
@@ -218,14 +225,16 @@ func (cs *Classrooms) sharing() (SharedClasses, string) {
 	return cs.shared, cs.node
 }
 
-func createShared(shared SharedClasses, c storedClass, id tlssig.Room) *Error {
+func createShared(shared SharedClasses, c storedClass, id tlssig.Room, perCreator int) *Error {
 	rec, _ := json.Marshal(c)
 	ctx, cancel := sharedCtx()
 	defer cancel()
-	created, err := shared.CreateClass(ctx, c.App, c.Key, rec)
+	created, full, err := shared.CreateClass(ctx, c.App, c.Key, c.Creator, rec, perCreator)
 	switch {
 	case err != nil:
 		return unavailable("creating the classroom", err)
+	case full:
+		return tooManyClasses(c.Creator, perCreator)
 	case !created:
 		return Errorf(CodeIMGroupExists, "classroom %s already exists", id)
 	}

@@ -25,6 +25,9 @@ type storedClass struct {
 	StrRoom string    `json:"strRoomId,omitempty"`
 	Creator string    `json:"creator"`
 	Created time.Time `json:"created"`
+	// Counted: the creator asked for it itself, so it counts against
+	// ClassesPerUser (the application server's classes do not).
+	Counted bool `json:"counted,omitempty"`
 }
 
 // pendingWrite is one stored message waiting for a group commit.
@@ -156,11 +159,11 @@ func (s *ClassStore) classes() (map[storedClass]uint64, error) {
 	return out, err
 }
 
-// history returns up to limit stored messages after seq, and whether more
-// follow.
-func (s *ClassStore) history(key string, after uint64, limit int) ([]json.RawMessage, bool, error) {
+// history returns the stored messages after seq that fit a page of limit
+// messages and maxBytes (pageFits), and whether more follow.
+func (s *ClassStore) history(key string, after uint64, limit, maxBytes int) ([]json.RawMessage, bool, error) {
 	var out []json.RawMessage
-	more := false
+	more, size := false, 0
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(msgBucket(key))
 		if b == nil {
@@ -168,10 +171,11 @@ func (s *ClassStore) history(key string, after uint64, limit int) ([]json.RawMes
 		}
 		c := b.Cursor()
 		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
-			if len(out) == limit {
+			if !pageFits(len(out), size, len(v), limit, maxBytes) {
 				more = true
 				return nil
 			}
+			size += len(v) + 1
 			out = append(out, append(json.RawMessage(nil), v...))
 		}
 		return nil
