@@ -5,13 +5,15 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/signaling"
 )
 
@@ -23,6 +25,10 @@ const (
 	idleTimeout  = 60 * time.Second
 	pingInterval = 20 * time.Second
 	writeTimeout = 10 * time.Second
+	// closeLinger: after its close frame, a socket waits this long for the
+	// client's, so that the client reads what was sent before the TCP
+	// connection goes (closing with unread data resets it).
+	closeLinger = time.Second
 	// publishersInterval: the full publisher list (23) is pushed this
 	// often besides on every change. The SDK paces its heartbeat on it
 	// when its timers are throttled, and a lost update heals itself.
@@ -33,15 +39,27 @@ const (
 	mediaQueue = 64
 )
 
-// conn is one SDK signalling socket. Three goroutines: the read loop
-// answers light commands at once; the media loop runs publish and subscribe
-// (which wait for ICE gathering and for a publisher's tracks) one at a
-// time, in order; the event loop turns room events into frames. The write
-// loop owns the socket's writes.
+// socket is where a conn writes: the WebSocket (its reads belong to the
+// read loop alone).
+type socket interface {
+	WriteMessage(messageType int, data []byte) error
+	WriteControl(messageType int, data []byte, deadline time.Time) error
+	SetWriteDeadline(t time.Time) error
+	Close() error
+}
+
+// conn is one SDK signalling socket. Until the SDK joins with a valid
+// userSig it is only its read loop, which writes its few replies itself:
+// a socket that never logs in costs one goroutine. Joined, it has three
+// more: the media loop runs publish and subscribe (which wait for ICE
+// gathering and for a publisher's tracks) one at a time, in order; the
+// event loop turns room events into frames; the write loop owns the
+// socket's writes.
 type conn struct {
-	h   *Handler
-	ws  *websocket.Conn
-	log *slog.Logger
+	h    *Handler
+	ws   socket
+	log  *slog.Logger
+	addr string // the client's host:port
 
 	// From the URL: who this socket speaks for.
 	app     uint32
@@ -50,37 +68,41 @@ type conn struct {
 	tinyID  uint64
 	resume  bool // rc=1: the SDK reconnecting after a drop
 
-	out    chan []byte
-	events chan signaling.Event
-	media  chan *Request
-	done   chan struct{}
-	once   sync.Once
+	// Owned by the read loop (the goroutine that dispatches frames).
+	frames   *rate.Limiter // the frame budget: a small one until login
+	loginBy  time.Time     // zero once logged in, or with no deadline
+	loggedIn bool
+	media    chan *Request // nil until login
 
-	mu         sync.Mutex // guards the fields below
+	done  chan struct{}
+	once  sync.Once
+	loops sync.WaitGroup // the goroutines of a logged-in socket (the fuzz target waits for them)
+
+	wmu      sync.Mutex  // guards out and closeMsg
+	out      chan []byte // nil until login: the read loop writes itself
+	closeMsg []byte      // the close frame that ends the write loop
+
+	mu         sync.Mutex           // guards the fields below
+	events     chan signaling.Event // nil until login
 	member     *signaling.Member
 	grant      *signaling.Grant
 	sessions   signaling.MediaSessions // the member's publish and subscriptions
 	roomClosed bool
 }
 
-func newConn(h *Handler, ws *websocket.Conn, r *http.Request) *conn {
-	q := r.URL.Query()
+func newConn(h *Handler, ws socket, addr string, q url.Values) *conn {
+	h.once.Do(h.init)
 	app, _ := strconv.ParseUint(q.Get("sdkAppId"), 10, 32)
-	c := &conn{h: h, ws: ws, app: uint32(app), userID: q.Get("userId"), userSig: q.Get("userSig"),
-		resume: q.Get("rc") == "1",
-		out:    make(chan []byte, outQueue), events: make(chan signaling.Event, eventQueue),
-		media: make(chan *Request, mediaQueue), done: make(chan struct{})}
+	lim := h.limits
+	c := &conn{h: h, ws: ws, addr: addr, app: uint32(app), userID: q.Get("userId"), userSig: q.Get("userSig"),
+		resume: q.Get("rc") == "1", done: make(chan struct{}),
+		frames: rate.NewLimiter(rate.Limit(lim.LoginMessagesPerSecond), lim.LoginMessageBurst)}
+	if lim.LoginTimeout > 0 {
+		c.loginBy = time.Now().Add(lim.LoginTimeout)
+	}
 	c.tinyID = TinyID(c.userID)
 	c.log = h.log().With("app", c.app, "user", c.userID) // never the userSig
 	return c
-}
-
-func (c *conn) run() {
-	go c.writeLoop()
-	go c.eventLoop()
-	go c.mediaLoop()
-	c.setup()
-	c.readLoop()
 }
 
 // setup sends the channel-setup frame (19), which gives the SDK its tinyId.
@@ -88,7 +110,7 @@ func (c *conn) run() {
 // (514 with a non-zero code): trtcd keeps no session across sockets, and
 // the SDK then joins again from scratch.
 func (c *conn) setup() {
-	host, _, _ := net.SplitHostPort(c.ws.RemoteAddr().String())
+	host, _, _ := net.SplitHostPort(c.addr)
 	c.send(Reply{Cmd: cmdChannelSetup, TinyID: c.tinyID, Data: map[string]any{
 		"clientIp": host, "svrTime": c.h.now().UnixMilli(),
 	}})
@@ -100,29 +122,143 @@ func (c *conn) setup() {
 // codeSessionGone makes the SDK rejoin instead of resuming.
 const codeSessionGone = 1
 
-func (c *conn) readLoop() {
+// serve runs the socket until it ends; leave gives its place back to the
+// per-address gate.
+func (c *conn) serve(ws *websocket.Conn, leave func()) {
+	defer leave()
 	defer c.close()
-	c.ws.SetReadLimit(MaxFrameBytes)
-	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(idleTimeout)) })
+	defer c.recoverPanic()
+	c.setup()
+	c.readLoop(ws)
+}
+
+func (c *conn) readLoop(ws *websocket.Conn) {
+	ws.SetReadLimit(MaxFrameBytes)
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(c.readDeadline()) })
 	for {
-		c.ws.SetReadDeadline(time.Now().Add(idleTimeout))
-		_, msg, err := c.ws.ReadMessage()
+		ws.SetReadDeadline(c.readDeadline())
+		_, msg, err := ws.ReadMessage()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
-				c.log.Debug("signalling socket ended", "err", err)
-			}
+			c.readEnded(err)
 			return
 		}
-		req, err := DecodeRequest(msg)
-		if err != nil {
-			c.log.Debug("frame refused", "err", err)
-			continue
+		if !c.handleFrame(msg) {
+			drain(ws)
+			return
 		}
-		c.dispatch(req)
 	}
 }
 
-// send queues a frame; a client too slow to take its frames is closed.
+// readDeadline: a minute of silence, but never past the login deadline.
+func (c *conn) readDeadline() time.Time {
+	idle := time.Now().Add(idleTimeout)
+	if c.loginBy.IsZero() || idle.Before(c.loginBy) {
+		return idle
+	}
+	return c.loginBy
+}
+
+// readEnded tells a socket that reached its login deadline why it closes.
+func (c *conn) readEnded(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !c.loginBy.IsZero() && !time.Now().Before(c.loginBy) {
+		c.log.Debug("signalling socket closed at the login deadline")
+		e := signaling.Errorf(signaling.CodeRateLimited, "no join with a valid userSig within %s of connecting", c.h.limits.LoginTimeout)
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, closeReason(e)),
+			time.Now().Add(writeTimeout))
+		return
+	}
+	if !errors.Is(err, net.ErrClosed) && !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
+		c.log.Debug("signalling socket ended", "err", err)
+	}
+}
+
+// handleFrame serves one frame from the client; false when the socket
+// must close because the client is over its frame budget.
+func (c *conn) handleFrame(msg []byte) bool {
+	if !c.frames.Allow() {
+		c.refuseFlood()
+		return false
+	}
+	req, err := DecodeRequest(msg)
+	if err != nil {
+		c.log.Debug("frame refused", "err", err)
+		return true
+	}
+	c.dispatch(req)
+	return true
+}
+
+// refuseFlood tells the client it is over its frame budget (9 with code
+// 14009, which the SDK raises as client-banned), then closes. The close is
+// a normal one, so that the SDK does not reconnect to flood again.
+func (c *conn) refuseFlood() {
+	lim := c.h.limits
+	rps, burst := lim.MessagesPerSecond, lim.MessageBurst
+	if !c.loggedIn {
+		rps, burst = lim.LoginMessagesPerSecond, lim.LoginMessageBurst
+	}
+	e := signaling.Errorf(signaling.CodeRateLimited, "more than %g frames per second (burst %d)", rps, burst)
+	c.h.floodLog.log(c.log, slog.LevelWarn, "signalling socket closed: too many frames", "addr", c.addr, "logged_in", c.loggedIn)
+	c.send(Reply{Cmd: cmdClientBanned, Code: int(e.Code), Message: e.Message, Data: map[string]string{"reason": "banned"}})
+	c.closeAfterFlush(websocket.CloseNormalClosure, closeReason(e))
+}
+
+// drain reads (and drops) what the client still sends until it answers
+// the close or the linger is over.
+func drain(ws *websocket.Conn) {
+	ws.SetReadDeadline(time.Now().Add(closeLinger))
+	for {
+		if _, _, err := ws.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// logIn switches the socket to a member's budget and starts the loops
+// a member needs; the read loop calls it once the userSig verified.
+func (c *conn) logIn() {
+	if c.loggedIn {
+		return
+	}
+	c.loggedIn, c.loginBy = true, time.Time{}
+	// A full budget: right after its join the SDK publishes and subscribes
+	// to every publisher at once.
+	c.frames = rate.NewLimiter(rate.Limit(c.h.limits.MessagesPerSecond), c.h.limits.MessageBurst)
+	c.media = make(chan *Request, mediaQueue)
+	events := make(chan signaling.Event, eventQueue)
+	c.mu.Lock()
+	c.events = events
+	c.mu.Unlock()
+	out := make(chan []byte, outQueue)
+	c.wmu.Lock() // a reply being written by the read loop is out first
+	c.out = out
+	c.wmu.Unlock()
+	c.spawn(func() { c.writeLoop(out) })
+	c.spawn(func() { c.eventLoop(events) })
+	c.spawn(func() { c.mediaLoop(c.media) })
+}
+
+// spawn runs one of the connection's loops: a panic there ends this
+// connection only.
+func (c *conn) spawn(loop func()) {
+	c.loops.Go(func() {
+		defer c.recoverPanic()
+		loop()
+	})
+}
+
+// recoverPanic, deferred directly, stops a panic, counts and logs it, and
+// closes the connection.
+func (c *conn) recoverPanic() {
+	if v := recover(); v != nil {
+		panics.Report(panics.WebSDK, v, c.log)
+		c.close()
+	}
+}
+
+// send queues a frame (before login, the read loop writes it at once); a
+// client too slow to take its frames is closed.
 func (c *conn) send(r Reply) {
 	if r.Data == nil {
 		r.Data = empty
@@ -132,34 +268,51 @@ func (c *conn) send(r Reply) {
 		c.log.Error("frame not encoded", "cmd", r.Cmd, "err", err)
 		return
 	}
+	c.wmu.Lock()
+	out := c.out
+	if out == nil {
+		defer c.wmu.Unlock()
+		c.write(websocket.TextMessage, b)
+		return
+	}
+	c.wmu.Unlock()
 	select {
-	case c.out <- b:
+	case out <- b:
 	case <-c.done:
 	default:
-		go c.close()
+		go c.closeSafely()
 	}
 }
 
-func (c *conn) writeLoop() {
+// write writes one frame; a socket that cannot take it is closed.
+func (c *conn) write(kind int, b []byte) bool {
+	c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := c.ws.WriteMessage(kind, b); err != nil {
+		c.close()
+		return false
+	}
+	return true
+}
+
+func (c *conn) writeLoop(out chan []byte) {
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	for {
 		select {
-		case b := <-c.out:
-			c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+		case b := <-out:
 			if b == nil { // closeAfterFlush's marker: what came before is written
-				c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-				time.AfterFunc(time.Second, c.close)
+				c.wmu.Lock()
+				msg := c.closeMsg
+				c.wmu.Unlock()
+				c.write(websocket.CloseMessage, msg)
+				time.AfterFunc(closeLinger, c.closeSafely)
 				return
 			}
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.close()
+			if !c.write(websocket.TextMessage, b) {
 				return
 			}
 		case <-ping.C:
-			c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if err := c.ws.WriteMessage(websocket.PingMessage, nil); err != nil {
-				c.close()
+			if !c.write(websocket.PingMessage, nil) {
 				return
 			}
 		case <-c.done:
@@ -168,12 +321,22 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// closeAfterFlush closes the socket once the frames queued so far are out.
-// The close is a normal one (1000): the SDK then neither reconnects nor
-// raises an error, which is right after it has been told why (9).
-func (c *conn) closeAfterFlush() {
+// closeAfterFlush closes the socket once the frames queued so far are out,
+// with this close status and reason. A normal close (1000) after being
+// told why (9) makes the SDK neither reconnect nor raise another error.
+func (c *conn) closeAfterFlush(status int, reason string) {
+	msg := websocket.FormatCloseMessage(status, reason)
+	c.wmu.Lock()
+	c.closeMsg = msg
+	out := c.out
+	if out == nil { // before login the read loop writes, then drains
+		defer c.wmu.Unlock()
+		c.write(websocket.CloseMessage, msg)
+		return
+	}
+	c.wmu.Unlock()
 	select {
-	case c.out <- nil:
+	case out <- nil:
 	default:
 		c.close()
 	}
@@ -186,4 +349,10 @@ func (c *conn) close() {
 		c.ws.Close()
 		c.leave("disconnect")
 	})
+}
+
+// closeSafely is close for a goroutine of its own (a timer's).
+func (c *conn) closeSafely() {
+	defer c.recoverPanic()
+	c.close()
 }

@@ -1,6 +1,8 @@
 package websdk
 
 import (
+	"log/slog"
+
 	"github.com/trtcd/trtcd/signaling"
 )
 
@@ -51,7 +53,7 @@ func (c *conn) dispatch(req *Request) {
 	if m := c.current(); m != nil {
 		c.h.Rooms.Heartbeat(m) // every frame shows the client is alive
 	}
-	if !cmd.media {
+	if !cmd.media || c.media == nil || c.h.inlineMedia { // before login it is refused at once
 		c.execute(cmd, req)
 		return
 	}
@@ -80,16 +82,16 @@ func (c *conn) reply(cmd command, req *Request, data any, e *signaling.Error) {
 	r := Reply{Cmd: cmd.reply, Seq: req.Seq, Data: data}
 	if e != nil {
 		r.Code, r.Message, r.Data = int(e.Code), e.Message, nil
-		c.log.Info("command refused", "cmd", req.Cmd, "code", e.Code, "message", e.Message)
+		c.h.refusedLog.log(c.log, slog.LevelInfo, "command refused", "cmd", req.Cmd, "code", e.Code, "message", e.Message)
 	}
 	c.send(r)
 }
 
 // mediaLoop runs the media commands in the order they came.
-func (c *conn) mediaLoop() {
+func (c *conn) mediaLoop(media <-chan *Request) {
 	for {
 		select {
-		case req := <-c.media:
+		case req := <-media:
 			c.execute(commands[req.Cmd], req)
 		case <-c.done:
 			return

@@ -12,10 +12,21 @@ import (
 // negotiationTimeout bounds one offer/answer; the SDK gives up after 10 s.
 const negotiationTimeout = 9 * time.Second
 
+func (h *Handler) negotiationTimeout() time.Duration {
+	if h.negotiation > 0 {
+		return h.negotiation
+	}
+	return negotiationTimeout
+}
+
 // codeH264NotSupported is the subscribe code the SDK turns into its
 // NOT_SUPPORTED_H264 error (16457): the viewer's browser cannot decode the
 // publisher's codec.
 const codeH264NotSupported = 77393
+
+// errNoMediaPlane refuses media on a handler that serves signalling only
+// (a configuration for tests and the fuzz target, never a crash).
+var errNoMediaPlane = signaling.Errorf(signaling.CodeParamCheckFailed, "this server has no media plane")
 
 // publishData is the SDK's publish: its offer and which of its four
 // senders have a track.
@@ -51,8 +62,11 @@ func (c *conn) publish(req *Request, m *signaling.Member) (any, *signaling.Error
 	if e != nil {
 		return nil, e
 	}
+	if c.h.SFU == nil {
+		return nil, errNoMediaPlane
+	}
 	minKbps, maxKbps := videoRange(c.h.bitrate(), d.Constraint.VideoBps)
-	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.negotiationTimeout())
 	defer cancel()
 	sess, answer, err := c.h.SFU.Publish(ctx, sfu.PublishRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer,
 		MinBitrate: minKbps, MaxBitrate: maxKbps,
@@ -101,10 +115,13 @@ func (c *conn) subscribe(req *Request, m *signaling.Member) (any, *signaling.Err
 	if e != nil {
 		return nil, e
 	}
+	if c.h.SFU == nil {
+		return nil, errNoMediaPlane
+	}
 	if e := c.h.Rooms.Fetch(context.Background(), m.Room.Key, d.SrcUserID); e != nil {
 		return nil, e
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), negotiationTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.negotiationTimeout())
 	defer cancel()
 	sess, answer, err := c.h.SFU.Subscribe(ctx, sfu.SubscribeRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer,
 		Publisher: d.SrcUserID, AllowAudio: g.Privilege.CanRecvAudio(), AllowVideo: g.Privilege.CanRecvVideo()})

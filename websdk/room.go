@@ -2,8 +2,11 @@ package websdk
 
 import (
 	"encoding/json"
+	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/trtcd/trtcd/signaling"
 	"github.com/trtcd/trtcd/signaling/tlssig"
@@ -44,7 +47,7 @@ func (c *conn) join(req *Request) {
 	pubs, e := c.enter(req)
 	if e != nil {
 		r.Code, r.Message = int(e.Code), e.Message
-		c.log.Info("join refused", "code", e.Code, "message", e.Message)
+		c.h.refusedLog.log(c.log, slog.LevelInfo, "join refused", "code", e.Code, "message", e.Message)
 	} else {
 		r.Data = map[string]any{"publishers": pubs}
 	}
@@ -68,6 +71,7 @@ func (c *conn) enter(req *Request) ([]publisher, *signaling.Error) {
 	if e != nil {
 		return nil, e
 	}
+	c.logIn() // before Enter: the room's events may come at once
 	m, others, e := c.h.Rooms.Enter(signaling.EnterRequest{App: c.app, UserID: c.userID, Room: room, Grant: g,
 		Peer: c, Heartbeats: true})
 	if e != nil {
@@ -144,14 +148,16 @@ func (c *conn) mute(req *Request, m *signaling.Member) (any, *signaling.Error) {
 // Notify implements signaling.Peer. The registry calls it under its lock,
 // so it only queues the event; the event loop makes the frames.
 func (c *conn) Notify(ev signaling.Event) {
+	c.mu.Lock()
+	events := c.events
 	if ev.Name == signaling.EventRoomClosed { // the kick that follows must know at once
-		c.mu.Lock()
 		c.roomClosed = true
 		c.mu.Unlock()
 		return
 	}
+	c.mu.Unlock()
 	select {
-	case c.events <- ev:
+	case events <- ev:
 	default: // a stuck client; the periodic 23 and user-list polls heal what is lost
 	}
 }
@@ -159,16 +165,16 @@ func (c *conn) Notify(ev signaling.Event) {
 // Kick implements signaling.Peer: the registry has already removed the
 // member. The SDK is told why with cmd 9, then the socket closes.
 func (c *conn) Kick(e *signaling.Error) {
-	go func() {
+	c.spawn(func() {
 		m, closeMedia := c.detach()
 		reason := c.banReason(m, e)
 		closeMedia() // the registry removed the member already
 		c.send(Reply{Cmd: cmdClientBanned, Message: e.Message, Data: map[string]string{"reason": reason}})
 		c.log.Info("removed", "reason", reason, "code", e.Code)
 		if reason != "user_time_out" {
-			c.closeAfterFlush()
+			c.closeAfterFlush(websocket.CloseNormalClosure, "")
 		}
-	}()
+	})
 }
 
 // banReason says why a member was removed in the SDK's words: "kick" (the
@@ -193,7 +199,7 @@ func (c *conn) banReason(m *signaling.Member, e *signaling.Error) string {
 
 // eventLoop turns room events into SDK frames, and pushes the publisher
 // list periodically.
-func (c *conn) eventLoop() {
+func (c *conn) eventLoop(events <-chan signaling.Event) {
 	tick := time.NewTicker(publishersInterval)
 	defer tick.Stop()
 	for {
@@ -202,7 +208,7 @@ func (c *conn) eventLoop() {
 			return
 		case <-tick.C:
 			c.pushPublishers()
-		case ev := <-c.events:
+		case ev := <-events:
 			c.event(ev)
 		}
 	}

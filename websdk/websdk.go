@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
 )
@@ -30,11 +31,20 @@ type Handler struct {
 	Rooms   *signaling.Registry
 	SFU     *sfu.SFU
 	Bitrate signaling.BitrateLimits // zero: signaling.DefaultBitrateLimits
+	Limits  Limits                  // zero: DefaultLimits
 	Logger  *slog.Logger
 	Now     func() time.Time // for tests; time.Now when nil
 
 	once     sync.Once
+	limits   Limits // Limits with its defaults, fixed at the first socket
+	gate     *limit.Gate
 	upgrader websocket.Upgrader
+
+	gateLog, refusedLog, floodLog sampledLog
+	// inlineMedia runs media commands on the read loop, in step with the
+	// frames (the fuzz target: one goroutine, and a panic reaches it).
+	inlineMedia bool
+	negotiation time.Duration // zero: negotiationTimeout; the fuzz target's is short
 }
 
 // Register adds the Web SDK routes to mux. The schedule and log paths are
@@ -76,15 +86,39 @@ func (h *Handler) bitrate() signaling.BitrateLimits {
 // credentials in the query (sdkAppId, userId, userSig); they are checked at
 // join, with the room and privateMapKey the join frame brings.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.once.Do(func() {
-		// The page is the application's, on its own origin; the userSig,
-		// not a cookie, authenticates.
-		h.upgrader.CheckOrigin = func(*http.Request) bool { return true }
-	})
+	h.once.Do(h.init)
+	leave, err := h.gate.Enter(r.RemoteAddr)
+	if err != nil {
+		h.refuseUpgrade(w, r, err)
+		return
+	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		leave()
 		return // the upgrader answered
 	}
-	c := newConn(h, ws, r)
-	c.run()
+	c := newConn(h, ws, ws.RemoteAddr().String(), r.URL.Query())
+	// A goroutine of its own, not this one: net/http keeps the request, its
+	// 8 KB of buffers and this deep stack while this handler runs. Until
+	// login the socket then costs one small goroutine and a read buffer.
+	go c.serve(ws, leave)
+}
+
+// Socket buffers. Reads go through a small buffer of each socket's own (a
+// frame larger than it is read in pieces); writes borrow a buffer from a
+// pool only while they write, so an idle socket holds none.
+const (
+	readBufferSize  = 1 << 10
+	writeBufferSize = 4 << 10
+)
+
+func (h *Handler) init() {
+	h.limits = h.Limits.resolved()
+	h.gate = limit.NewGate(h.limits.PerAddress)
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize: readBufferSize, WriteBufferSize: writeBufferSize, WriteBufferPool: &sync.Pool{},
+		// The page is the application's, on its own origin; the userSig,
+		// not a cookie, authenticates.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
 }
