@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/limit"
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/live"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/rtmp/flv"
@@ -38,6 +41,15 @@ type Live struct {
 	OnBFrames func()
 	// Recorder records pushers that give a recordId (nil: none are).
 	Recorder Recorder
+	// FLVLimits bound HTTP-FLV players per client address (IPv6 per /64):
+	// new plays per second and burst, and plays held at once [50/s, burst
+	// 200, 500 players]. A zero field takes its default, a negative one
+	// turns that limit off. Over them: HTTP 429, code 14009.
+	FLVLimits limit.Config
+	// PublisherWait ends an RTMP or HTTP-FLV play that gets no media for
+	// this long [1m]: a player of a stream that is not there must not hold
+	// its viewer slot forever.
+	PublisherWait time.Duration
 }
 
 // streamID is a parsed TRTC stream id.
@@ -201,55 +213,115 @@ func (p *livePublisher) Close() {
 	p.leave()
 }
 
-// Play implements rtmp.Handler.
+// Play implements rtmp.Handler. A player that gets no media for
+// PublisherWait is told NetStream.Play.StreamNotFound (code 82) if nothing
+// ever came, or NetStream.Play.Stop if the publisher left; TRTC's players
+// then retry.
 func (l *Live) Play(ctx context.Context, c *rtmp.ConnInfo, app, name string, q url.Values, w rtmp.TagWriter) error {
-	sess, room, cfg, e := l.admitPlayer(name, q)
+	v, e := l.admitPlayer(name, q)
 	if e != nil {
 		return refuse("NetStream.Play.Failed", e)
 	}
-	defer l.Rooms.ReleaseViewer(room)
-	defer sess.Close()
-	return live.Play(ctx, sess, cfg.publisher, w, cfg.PlayConfig)
+	defer v.close()
+	_, err := l.play(ctx, v, w)
+	var absent *Error
+	if errors.As(err, &absent) {
+		return refuse("NetStream.Play.StreamNotFound", absent)
+	}
+	return err
 }
 
-type playerConfig struct {
-	live.PlayConfig
+// viewer is an admitted player: its room session and viewer slot.
+type viewer struct {
+	sess      *sfu.Session
+	room      string
 	publisher string
+	cfg       live.PlayConfig
+	release   func() // gives the viewer slot back
 }
 
-// admitPlayer authenticates a viewer of a stream and joins it to the
-// stream's room as a viewer session.
-func (l *Live) admitPlayer(name string, q url.Values) (*sfu.Session, string, playerConfig, *Error) {
+func (v *viewer) close() {
+	v.sess.Close()
+	v.release()
+}
+
+// admitPlayer authenticates a viewer of a stream, takes a viewer slot (per
+// room and per user) and joins the stream's room as a viewer session.
+func (l *Live) admitPlayer(name string, q url.Values) (*viewer, *Error) {
 	id, e := parseStreamID(name, q)
 	if e != nil {
-		return nil, "", playerConfig{}, e
+		return nil, e
 	}
-	viewer := query(q, "userid")
-	if viewer == "" {
-		return nil, "", playerConfig{}, Errorf(CodeMissingUserID, "add ?userid=VIEWER&usersig=SIG to play")
+	userID := query(q, "userid")
+	if userID == "" {
+		return nil, Errorf(CodeMissingUserID, "add ?userid=VIEWER&usersig=SIG to play")
 	}
-	g, key, e := admit(l.Apps, l.Rooms, l.SFU, Credentials{SDKAppID: id.app, UserID: viewer,
+	g, key, e := admit(l.Apps, l.Rooms, l.SFU, Credentials{SDKAppID: id.app, UserID: userID,
 		UserSig: query(q, "usersig"), PrivateMapKey: query(q, "privatemapkey"), Room: id.room}, l.now())
 	if e != nil {
-		return nil, "", playerConfig{}, e
+		return nil, e
 	}
-	cfg := playerConfig{publisher: id.userID,
-		PlayConfig: live.PlayConfig{Logger: l.logger(), NoAudio: !g.Privilege.CanRecvAudio(), NoVideo: !g.Privilege.CanRecvVideo()}}
-	if cfg.NoAudio && cfg.NoVideo {
-		return nil, "", playerConfig{}, MediaError(sfu.ErrRecvVideoDenied)
+	v := &viewer{room: key, publisher: id.userID,
+		cfg: live.PlayConfig{Logger: l.logger(), NoAudio: !g.Privilege.CanRecvAudio(), NoVideo: !g.Privilege.CanRecvVideo()}}
+	if v.cfg.NoAudio && v.cfg.NoVideo {
+		return nil, MediaError(sfu.ErrRecvVideoDenied)
 	}
 	if e := l.Rooms.Fetch(context.Background(), key, id.userID); e != nil {
-		return nil, "", playerConfig{}, e
+		return nil, e
 	}
-	if e := l.Rooms.ReserveViewer(key); e != nil {
-		return nil, "", playerConfig{}, e
+	if v.release, e = l.Rooms.ReserveViewer(key, id.app, userID); e != nil {
+		return nil, e
 	}
-	sess, err := l.SFU.Join(key, viewer)
-	if err != nil {
-		l.Rooms.ReleaseViewer(key)
-		return nil, "", playerConfig{}, Errorf(CodeParamCheckFailed, "%v", err)
+	var err error
+	if v.sess, err = l.SFU.Join(key, userID); err != nil {
+		v.release()
+		return nil, Errorf(CodeParamCheckFailed, "%v", err)
 	}
-	return sess, key, cfg, nil
+	return v, nil
+}
+
+// DefaultPublisherWait is how long a player waits for media from its
+// publisher (Live.PublisherWait). A minute covers a pusher that starts
+// after its players or reconnects after a network change; TRTC's players
+// retry after the play ends, so a longer wait only holds a viewer slot
+// for a stream that is not there.
+const DefaultPublisherWait = time.Minute
+
+// play sends the publisher's media to w until the player leaves, w fails,
+// or no media came for PublisherWait. That last ends with an *Error (82,
+// HTTP 404) when nothing ever came, and quietly when the publisher left.
+// started says whether any tag went out.
+func (l *Live) play(ctx context.Context, v *viewer, w live.TagWriter) (started bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watch := &mediaWatch{w: w, wait: orDefault(l.PublisherWait, DefaultPublisherWait)}
+	watch.timer = time.AfterFunc(watch.wait, func() {
+		watch.expired.Store(true)
+		cancel()
+	})
+	defer watch.timer.Stop()
+	err = live.Play(ctx, v.sess, v.publisher, watch, v.cfg)
+	started = watch.started.Load()
+	if err == nil && watch.expired.Load() && !started {
+		err = &Error{Code: CodeParamCheckFailed, status: http.StatusNotFound,
+			Message: fmt.Sprintf("%s published nothing within %s", v.publisher, watch.wait)}
+	}
+	return started, err
+}
+
+// mediaWatch passes tags through and restarts the wait with each one.
+type mediaWatch struct {
+	w       live.TagWriter
+	wait    time.Duration
+	timer   *time.Timer
+	started atomic.Bool
+	expired atomic.Bool
+}
+
+func (m *mediaWatch) WriteTag(t flv.Tag) error {
+	m.timer.Reset(m.wait)
+	m.started.Store(true)
+	return m.w.WriteTag(t)
 }
 
 // flvWriteTimeout: a player that cannot take a tag for this long is gone
@@ -258,50 +330,63 @@ const flvWriteTimeout = 10 * time.Second
 
 // Register adds the HTTP-FLV route: GET /live/{streamId}.flv.
 func (l *Live) Register(mux *http.ServeMux) {
-	perIP := newIPLimiter(offersPerSecondIP, offerBurstIP)
-	mux.HandleFunc("GET /live/{file}", perIP.limited(l.serveFLV))
+	players := limit.NewGate(withAddressDefaults(l.FLVLimits, DefaultAddressLimits))
+	mux.HandleFunc("GET /live/{file}", connectionLimited(players, l.serveFLV))
 }
 
+// serveFLV plays a stream over HTTP. The response starts with the first
+// tag, so that a stream that never comes gets a status and a code (404, 82)
+// rather than an empty 200.
 func (l *Live) serveFLV(rw http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			panics.Report(panics.FLV, v, l.logger())
+			panic(http.ErrAbortHandler) // the player sees its response cut off, not an empty 200
+		}
+	}()
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".flv")
 	if !ok {
 		WriteError(rw, &Error{Code: CodeParamCheckFailed, Message: "HTTP-FLV URLs end in .flv", status: http.StatusNotFound})
 		return
 	}
-	sess, room, cfg, e := l.admitPlayer(name, r.URL.Query())
+	v, e := l.admitPlayer(name, r.URL.Query())
 	if e != nil {
 		WriteError(rw, e)
 		return
 	}
-	defer l.Rooms.ReleaseViewer(room)
-	defer sess.Close()
-	rw.Header().Set("Content-Type", "video/x-flv")
-	rw.Header().Set("Cache-Control", "no-store")
-	rw.Header().Set("Access-Control-Allow-Origin", "*")
-	w := &httpFLV{rc: http.NewResponseController(rw), w: rw}
-	if err := w.start(!cfg.NoAudio, !cfg.NoVideo); err != nil {
+	defer v.close()
+	rc := http.NewResponseController(rw)
+	w := &httpFLV{rc: rc, w: rw, audio: !v.cfg.NoAudio, video: !v.cfg.NoVideo}
+	started, err := l.play(r.Context(), v, w)
+	var absent *Error
+	if !started && errors.As(err, &absent) {
+		rc.SetWriteDeadline(time.Now().Add(flvWriteTimeout))
+		WriteError(rw, absent)
 		return
 	}
-	if err := live.Play(r.Context(), sess, cfg.publisher, w, cfg.PlayConfig); err != nil {
-		l.logger().Debug("http-flv player left", "room", room, "err", err)
+	if err != nil {
+		l.logger().Debug("http-flv player left", "room", v.room, "err", err)
 	}
 }
 
 // httpFLV writes an FLV stream to an HTTP response, each tag flushed at
 // once (players want it live) under its own write deadline (the server's
-// WriteTimeout would end every stream after 30 s).
+// WriteTimeout would end every stream after 30 s). The FLV header goes out
+// with the first tag.
 type httpFLV struct {
-	rc  *http.ResponseController
-	w   http.ResponseWriter
-	buf []byte
+	rc           *http.ResponseController
+	w            http.ResponseWriter
+	audio, video bool
+	started      bool
+	buf          []byte
 }
 
-func (h *httpFLV) start(audio, video bool) error {
-	h.rc.SetWriteDeadline(time.Now().Add(flvWriteTimeout))
-	if err := flv.WriteHeader(h.w, audio, video); err != nil {
-		return err
-	}
-	return h.rc.Flush()
+func (h *httpFLV) start() error {
+	h.started = true
+	h.w.Header().Set("Content-Type", "video/x-flv")
+	h.w.Header().Set("Cache-Control", "no-store")
+	h.w.Header().Set("Access-Control-Allow-Origin", "*")
+	return flv.WriteHeader(h.w, h.audio, h.video)
 }
 
 func (h *httpFLV) WriteTag(t flv.Tag) error {
@@ -310,6 +395,11 @@ func (h *httpFLV) WriteTag(t flv.Tag) error {
 		return err
 	}
 	h.rc.SetWriteDeadline(time.Now().Add(flvWriteTimeout))
+	if !h.started {
+		if err := h.start(); err != nil {
+			return err
+		}
+	}
 	if _, err := h.w.Write(h.buf); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
@@ -26,7 +27,11 @@ type RoomSig struct {
 	// RTMPPort is the RTMP listener's port: push and play URLs use the host
 	// the client asked for with this port.
 	RTMPPort int
-	Now      func() time.Time // for tests
+	// Limits ration requests per client address (IPv6 per /64) [50/s,
+	// burst 200; Connections is not used]. A zero field takes its default,
+	// a negative one turns that limit off. Over them: HTTP 429, code 14009.
+	Limits limit.Config
+	Now    func() time.Time // for tests
 }
 
 // roomSigRequest is the component's body.
@@ -68,9 +73,9 @@ const maxRoomSigBody = 16 << 10
 
 // Register adds the routes.
 func (rs *RoomSig) Register(mux *http.ServeMux) {
-	perIP := newIPLimiter(offersPerSecondIP, offerBurstIP)
-	mux.HandleFunc("POST /v4/openim/jsonvideoapp", perIP.limited(rs.serve))
-	mux.HandleFunc("POST /v4/trtc/jsonvideoapp", perIP.limited(rs.serve))
+	gate := limit.NewGate(withAddressDefaults(rs.Limits, DefaultAddressLimits))
+	mux.HandleFunc("POST /v4/openim/jsonvideoapp", rateLimited(gate, rs.serve))
+	mux.HandleFunc("POST /v4/trtc/jsonvideoapp", rateLimited(gate, rs.serve))
 }
 
 func (rs *RoomSig) serve(rw http.ResponseWriter, r *http.Request) {

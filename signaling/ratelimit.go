@@ -1,57 +1,66 @@
 package signaling
 
 import (
-	"net"
+	"errors"
 	"net/http"
-	"sync"
 
-	"golang.org/x/time/rate"
+	"github.com/trtcd/trtcd/internal/limit"
 )
 
-// ipLimiter limits how often one address may do something (open a
-// WebSocket, post an offer, call the REST API).
-type ipLimiter struct {
-	perSecond float64
-	burst     int
+// DefaultAddressLimits are the per-address limits of the WHIP, WHEP,
+// HTTP-FLV and /ws listeners: a school behind one NAT address can start 200
+// joins within 2 s (the burst), 50 more every second, and hold 500
+// connections.
+var DefaultAddressLimits = limit.Config{PerSecond: 50, Burst: 200, Connections: 500}
 
-	mu    sync.Mutex
-	perIP map[string]*rate.Limiter
+// withAddressDefaults fills c's zero fields from def. A negative field
+// stays: the gate reads it as no limit, which is how an operator turns one
+// off.
+func withAddressDefaults(c, def limit.Config) limit.Config {
+	if c.PerSecond == 0 {
+		c.PerSecond = def.PerSecond
+	}
+	if c.Burst == 0 {
+		c.Burst = def.Burst
+	}
+	if c.Connections == 0 {
+		c.Connections = def.Connections
+	}
+	return c
 }
 
-// maxTrackedIPs: past this many addresses the table starts afresh rather
-// than grow without bound under a spray of sources.
-const maxTrackedIPs = 100_000
-
-func newIPLimiter(perSecond float64, burst int) *ipLimiter {
-	return &ipLimiter{perSecond: perSecond, burst: burst, perIP: map[string]*rate.Limiter{}}
-}
-
-func (l *ipLimiter) allow(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.perIP) > maxTrackedIPs {
-		l.perIP = map[string]*rate.Limiter{}
-	}
-	lim := l.perIP[host]
-	if lim == nil {
-		lim = rate.NewLimiter(rate.Limit(l.perSecond), l.burst)
-		l.perIP[host] = lim
-	}
-	return lim.Allow()
-}
-
-// limited wraps a handler with a per-address limit; over it the client gets
-// HTTP 429 with code 14009.
-func (l *ipLimiter) limited(h http.HandlerFunc) http.HandlerFunc {
+// rateLimited wraps a one-shot request handler (an offer, a REST call) with
+// the gate's per-address rate.
+func rateLimited(g *limit.Gate, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !l.allow(r) {
-			writeHTTPError(w, http.StatusTooManyRequests, Errorf(CodeRateLimited, "too many requests from this address"))
+		if err := g.Allow(r.RemoteAddr); err != nil {
+			refuseAddress(w, err)
 			return
 		}
 		h(w, r)
 	}
+}
+
+// connectionLimited wraps a handler whose response lasts (an HTTP-FLV
+// stream) with the gate's rate and its cap on connections held at once.
+func connectionLimited(g *limit.Gate, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		leave, err := g.Enter(r.RemoteAddr)
+		if err != nil {
+			refuseAddress(w, err)
+			return
+		}
+		defer leave()
+		h(w, r)
+	}
+}
+
+// refuseAddress answers a request over its address's limit: HTTP 429 with
+// code 14009, so clients back off as from any rate limit.
+func refuseAddress(w http.ResponseWriter, err error) {
+	msg := "too many requests from this address"
+	if errors.Is(err, limit.ErrConnections) {
+		msg = "too many connections from this address"
+	}
+	writeHTTPError(w, http.StatusTooManyRequests, Errorf(CodeRateLimited, "%s", msg))
 }

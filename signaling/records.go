@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/record"
 )
 
@@ -20,15 +21,27 @@ import (
 type RecordAPI struct {
 	Rooms    *RoomAPI // its admin authentication
 	Recorder *record.Recorder
+	// Limits ration calls per client address (IPv6 per /64) [50/s, burst
+	// 200; Connections is not used]. A zero field takes its default, a
+	// negative one turns that limit off. Over them: HTTP 429, code 14009.
+	Limits limit.Config
+	// WriteTimeout bounds each write of a download [30s]. It replaces the
+	// server's WriteTimeout, which bounds a whole response and would cut
+	// off an hour-long file fetched at an ordinary rate; a client that
+	// takes nothing for this long is still dropped.
+	WriteTimeout time.Duration
 }
+
+// DefaultDownloadWriteTimeout is RecordAPI.WriteTimeout's default.
+const DefaultDownloadWriteTimeout = 30 * time.Second
 
 // Register adds the routes.
 func (a *RecordAPI) Register(mux *http.ServeMux) {
-	perIP := newIPLimiter(restPerSecondIP, restBurstIP)
-	mux.HandleFunc("GET /v1/record/files", perIP.limited(a.list))
-	mux.HandleFunc("GET /v1/record/files/{id}", perIP.limited(a.download))
-	mux.HandleFunc("DELETE /v1/record/files/{id}", perIP.limited(a.delete))
-	mux.HandleFunc("GET /v1/record/download/{id}", perIP.limited(a.signedDownload))
+	gate := limit.NewGate(withAddressDefaults(a.Limits, DefaultAddressLimits))
+	mux.HandleFunc("GET /v1/record/files", rateLimited(gate, a.list))
+	mux.HandleFunc("GET /v1/record/files/{id}", rateLimited(gate, a.download))
+	mux.HandleFunc("DELETE /v1/record/files/{id}", rateLimited(gate, a.delete))
+	mux.HandleFunc("GET /v1/record/download/{id}", rateLimited(gate, a.signedDownload))
 }
 
 func (a *RecordAPI) list(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +119,24 @@ func (a *RecordAPI) serveFile(w http.ResponseWriter, r *http.Request, id string,
 	ctype := map[string]string{"mp4": "video/mp4", "mp3": "audio/mpeg", "jsonl": "application/x-ndjson"}[f.Format]
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+f.Name+`"`)
-	http.ServeContent(w, r, f.Name, f.End, file)
+	dw := &perWriteDeadline{ResponseWriter: w, rc: http.NewResponseController(w),
+		timeout: orDefault(a.WriteTimeout, DefaultDownloadWriteTimeout)}
+	http.ServeContent(dw, r, f.Name, f.End, file)
+}
+
+// perWriteDeadline gives each write of a response its own deadline, in
+// place of the connection's deadline for the whole response.
+type perWriteDeadline struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (d *perWriteDeadline) Write(b []byte) (int, error) {
+	// A writer that cannot take a deadline (ErrNotSupported) keeps the
+	// server's, as before.
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.ResponseWriter.Write(b)
 }
 
 func (a *RecordAPI) delete(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
@@ -50,18 +51,17 @@ type RoomAPI struct {
 	Rooms *Registry
 	// Classrooms adds the classroom operations (nil: not offered).
 	Classrooms *Classrooms
-	Now        func() time.Time
+	// Limits ration calls per client address (IPv6 per /64) [50/s, burst
+	// 200; Connections is not used]. A zero field takes its default, a
+	// negative one turns that limit off. Over them: HTTP 429, code 14009.
+	Limits limit.Config
+	Now    func() time.Time
 }
-
-// REST calls per second (and burst) one address may make.
-const (
-	restPerSecondIP = 50
-	restBurstIP     = 200
-)
 
 // Register adds the API's route to mux.
 func (a *RoomAPI) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v4/trtcd/{op}", newIPLimiter(restPerSecondIP, restBurstIP).limited(a.serve))
+	gate := limit.NewGate(withAddressDefaults(a.Limits, DefaultAddressLimits))
+	mux.HandleFunc("POST /v4/trtcd/{op}", rateLimited(gate, a.serve))
 }
 
 // restRequest is the union of the ops' bodies.

@@ -94,6 +94,13 @@ type Registry struct {
 	HeartbeatTimeout time.Duration
 	// OnLeave, when set, runs after a member is removed (outside the lock).
 	OnLeave func(m *Member, reason string)
+	// ViewersPerRoom bounds a room's viewers who are not members: WHEP,
+	// RTMP and HTTP-FLV players [100].
+	ViewersPerRoom int
+	// ViewersPerUser bounds one userId's viewer sessions across all rooms
+	// of its app [50]: each player costs memory and an audio transcoder,
+	// and one userSig must not be able to open hundreds.
+	ViewersPerUser int
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -102,8 +109,9 @@ type Registry struct {
 	stopSweep chan struct{}
 	sweepOnce sync.Once
 
-	viewersMu sync.Mutex
-	viewers   map[string]int // viewers who are not members, per room key
+	viewersMu      sync.Mutex
+	viewers        map[string]int  // viewers who are not members, per room key
+	viewerSessions map[userKey]int // viewer sessions per user, across rooms
 
 	// Other nodes' members (remote.go); nil on a single node.
 	node   string

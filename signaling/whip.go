@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
@@ -45,8 +46,13 @@ type WHIP struct {
 	Bitrate BitrateLimits
 	// Recorder records publishers that give a recordId (nil: none are).
 	Recorder Recorder
-	Logger   *slog.Logger
-	Now      func() time.Time // for tests; time.Now when nil
+	// WHIPLimits and WHEPLimits ration offers per client address (IPv6 per
+	// /64), since each costs a PeerConnection [50/s, burst 200; Connections
+	// is not used: an offer is one request]. A zero field takes its default,
+	// a negative one turns that limit off. Over them: HTTP 429, code 14009.
+	WHIPLimits, WHEPLimits limit.Config
+	Logger                 *slog.Logger
+	Now                    func() time.Time // for tests; time.Now when nil
 
 	mu       sync.Mutex
 	sessions map[string]*sfu.Session
@@ -55,18 +61,12 @@ type WHIP struct {
 // negotiationTimeout bounds one offer/answer.
 const negotiationTimeout = 10 * time.Second
 
-// Offers per second (and burst) one address may post: each costs a
-// PeerConnection, so they are rationed.
-const (
-	offersPerSecondIP = 10
-	offerBurstIP      = 50
-)
-
 // Register adds the WHIP and WHEP routes to mux.
 func (w *WHIP) Register(mux *http.ServeMux) {
-	perIP := newIPLimiter(offersPerSecondIP, offerBurstIP)
-	mux.HandleFunc("POST /whip/{app}/{room}/{user}", perIP.limited(w.publish))
-	mux.HandleFunc("POST /whep/{app}/{room}/{publisher}", perIP.limited(w.play))
+	publishers := limit.NewGate(withAddressDefaults(w.WHIPLimits, DefaultAddressLimits))
+	players := limit.NewGate(withAddressDefaults(w.WHEPLimits, DefaultAddressLimits))
+	mux.HandleFunc("POST /whip/{app}/{room}/{user}", rateLimited(publishers, w.publish))
+	mux.HandleFunc("POST /whep/{app}/{room}/{publisher}", rateLimited(players, w.play))
 	mux.HandleFunc("DELETE /whip/session/{id}", w.leave)
 	mux.HandleFunc("DELETE /whep/session/{id}", w.leave)
 	mux.HandleFunc("PATCH /whip/session/{id}", w.noTrickle)
@@ -179,7 +179,9 @@ func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
 		WriteError(rw, e)
 		return
 	}
-	if e := w.Rooms.ReserveViewer(room); e != nil {
+	app, _ := strconv.ParseUint(r.PathValue("app"), 10, 32)
+	release, e := w.Rooms.ReserveViewer(room, uint32(app), viewer)
+	if e != nil {
 		WriteError(rw, e)
 		return
 	}
@@ -190,11 +192,11 @@ func (w *WHIP) play(rw http.ResponseWriter, r *http.Request) {
 		AllowAudio: g.Privilege.CanRecvAudio(), AllowVideo: g.Privilege.CanRecvVideo(),
 	})
 	if err != nil {
-		w.Rooms.ReleaseViewer(room)
+		release()
 	} else {
 		go func() {
 			<-sess.Done()
-			w.Rooms.ReleaseViewer(room)
+			release()
 		}()
 	}
 	w.answer(rw, "/whep/session/", sess, answer, err)
@@ -468,6 +470,8 @@ func (e *Error) HTTPStatus() int {
 		return http.StatusForbidden
 	case CodeClusterUnavailable:
 		return http.StatusServiceUnavailable
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusBadRequest
 }

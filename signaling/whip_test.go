@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,26 +19,35 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
-// whipServer is the WHIP/WHEP API on a real SFU, on loopback.
+// whipServer is the signalling surface (WHIP, WHEP, HTTP-FLV, /ws, the
+// REST API) on a real SFU, on loopback.
 type whipServer struct {
 	*httptest.Server
 	sfu   *sfu.SFU
 	whip  *WHIP
+	live  *Live
+	ws    *WebSocket
 	rooms *Registry
 }
 
-// startWHIP runs the whole signalling surface (WHIP, WHEP, /ws) on a real
-// SFU, on loopback.
+// startWHIP runs the whole signalling surface with the default limits.
 func startWHIP(t *testing.T) *whipServer { return startSignaling(t, 0, DefaultWSLimits) }
 
 // startSignaling is startWHIP with a heartbeat timeout (0: the default) and
 // WebSocket limits.
 func startSignaling(t *testing.T, heartbeat time.Duration, limits WSLimits) *whipServer {
+	return startServer(t, heartbeat, func(s *whipServer) { s.ws.Limits = limits })
+}
+
+// startServer runs the signalling surface; configure may set its parts'
+// limits, and the http.Server's (s.Config), before it starts.
+func startServer(t *testing.T, heartbeat time.Duration, configure func(*whipServer)) *whipServer {
 	t.Helper()
 	rooms := NewRegistry(0, heartbeat)
 	media, err := sfu.New(sfu.Config{
@@ -49,12 +60,20 @@ func startSignaling(t *testing.T, heartbeat time.Duration, limits WSLimits) *whi
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &WHIP{Apps: testApps(t), Rooms: rooms, SFU: media}
+	apps := testApps(t)
 	mux := http.NewServeMux()
-	w.Register(mux)
-	mux.Handle("GET /ws", &WebSocket{Apps: w.Apps, Rooms: rooms, SFU: media, Limits: limits})
-	(&RoomAPI{Apps: w.Apps, Rooms: rooms}).Register(mux)
-	s := &whipServer{Server: httptest.NewServer(mux), sfu: media, whip: w, rooms: rooms}
+	s := &whipServer{Server: httptest.NewUnstartedServer(mux), sfu: media, rooms: rooms,
+		whip: &WHIP{Apps: apps, Rooms: rooms, SFU: media},
+		live: &Live{Apps: apps, Rooms: rooms, SFU: media},
+		ws:   &WebSocket{Apps: apps, Rooms: rooms, SFU: media}}
+	if configure != nil {
+		configure(s)
+	}
+	s.whip.Register(mux)
+	s.live.Register(mux)
+	mux.Handle("GET /ws", s.ws)
+	(&RoomAPI{Apps: apps, Rooms: rooms}).Register(mux)
+	s.Start()
 	t.Cleanup(func() { s.Close(); media.Close(); rooms.Close() })
 	return s
 }
@@ -297,22 +316,115 @@ func TestVanishedClientIsFreed(t *testing.T) {
 
 var waitUntil = testpeer.WaitFor
 
-// Offers are rationed per address: a burst beyond the limit gets HTTP 429
-// with code 14009, before any signature is checked.
-func TestWHIPRateLimitPerAddress(t *testing.T) {
+// A school behind one NAT address starts 200 rooms at once: under the
+// default limits none of the 200 offers is refused by the per-address
+// limiter; each reaches admission (here refused as a bad offer, 82).
+func TestWHIPAdmitsTwoHundredOffersFromOneAddress(t *testing.T) {
 	s := startWHIP(t)
-	limited := 0
-	for range offerBurstIP + 20 {
-		if r := post(t, fmt.Sprintf("%s/whip/%d/1/alice", s.URL, open), "x", "application/sdp", "v=0"); r.status == http.StatusTooManyRequests {
-			if r.code != CodeRateLimited {
-				t.Fatalf("429 with code %d", r.code)
-			}
-			limited++
+	const offers = 200
+	codes := make([]reply, offers)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range offers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user := fmt.Sprintf("pupil%d", i)
+			codes[i] = post(t, fmt.Sprintf("%s/whip/%d/%d/%s", s.URL, open, 5000+i, user), sigFor(open, user, time.Hour), "application/sdp", "v=0")
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d offers from one address answered in %s", offers, time.Since(start).Round(time.Millisecond))
+	for i, r := range codes {
+		if r.status == http.StatusTooManyRequests || r.code != CodeParamCheckFailed {
+			t.Fatalf("offer %d: HTTP %d code %d %q, want admission's answer (400, 82)", i, r.status, r.code, r.message)
 		}
 	}
-	if limited == 0 {
-		t.Fatalf("%d offers in a burst were all accepted", offerBurstIP+20)
+}
+
+// Past the configured burst, WHIP, WHEP and HTTP-FLV requests from one
+// address get HTTP 429 with code 14009, and a client at another address is
+// served at once: a WHIP publisher gets its answer.
+func TestWHIPWHEPAndFLVRefusePastTheBurst(t *testing.T) {
+	const burst = 3
+	tight := limit.Config{PerSecond: 1e-6, Burst: burst} // no refill while the test runs
+	s := startServer(t, 0, func(s *whipServer) {
+		s.whip.WHIPLimits, s.whip.WHEPLimits, s.live.FLVLimits = tight, tight, tight
+	})
+	routes := map[string]func(c *http.Client) reply{
+		"WHIP": func(c *http.Client) reply {
+			return postFrom(t, c, fmt.Sprintf("%s/whip/%d/1/alice", s.URL, open), "x", "v=0")
+		},
+		"WHEP": func(c *http.Client) reply {
+			return postFrom(t, c, fmt.Sprintf("%s/whep/%d/1/alice?userId=viewer", s.URL, open), "x", "v=0")
+		},
+		"FLV": func(c *http.Client) reply {
+			return getFrom(t, c, fmt.Sprintf("%s/live/%d_1_alice_main.flv?userid=viewer&usersig=x", s.URL, open))
+		},
 	}
+	for name, request := range routes {
+		for i := range burst {
+			if r := request(http.DefaultClient); r.status == http.StatusTooManyRequests {
+				t.Fatalf("%s: request %d of a burst of %d refused", name, i+1, burst)
+			}
+		}
+		if r := request(http.DefaultClient); r.status != http.StatusTooManyRequests || r.code != CodeRateLimited {
+			t.Fatalf("%s: past the burst got HTTP %d code %d, want 429 and %d", name, r.status, r.code, CodeRateLimited)
+		}
+		if r := request(fromAddress(t, "127.0.0.2")); r.status == http.StatusTooManyRequests {
+			t.Fatalf("%s: a client at another address was refused", name)
+		}
+	}
+	pc, offer, _ := clientOffer(t, true, testpeer.Options{})
+	defer pc.Close()
+	r := postFrom(t, fromAddress(t, "127.0.0.3"), fmt.Sprintf("%s/whip/%d/77/carol", s.URL, open), sigFor(open, "carol", time.Hour), offer)
+	if r.status != http.StatusCreated {
+		t.Fatalf("a good publisher at another address: HTTP %d code %d %s", r.status, r.code, r.message)
+	}
+}
+
+// fromAddress is a client whose connections come from a given loopback
+// address, another NAT address as far as the server can tell.
+func fromAddress(t *testing.T, ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+func postFrom(t *testing.T, c *http.Client, url, token, sdp string) reply {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(sdp))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/sdp")
+	return do(t, c, req)
+}
+
+func getFrom(t *testing.T, c *http.Client, url string) reply {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	return do(t, c, req)
+}
+
+// do sends a request and reads the reply: its status, and the TRTC code of
+// a JSON body.
+func do(t *testing.T, c *http.Client, req *http.Request) reply {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location")}
+	var e struct {
+		Code    Code   `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(b, &e) == nil {
+		r.code, r.message = e.Code, e.Message
+	}
+	return r
 }
 
 // countFrames counts the video frames (marker bits) a client receives.
@@ -330,4 +442,37 @@ func countFrames(pc *webrtc.PeerConnection) *atomic.Int64 {
 		}
 	})
 	return &frames
+}
+
+// WHEP viewer sessions count toward the viewer's ViewersPerUser across
+// rooms: past it the next is refused with 102052; after a DELETE a new one
+// is admitted.
+func TestWHEPViewerSessionsPerUser(t *testing.T) {
+	s := startServer(t, 0, func(s *whipServer) { s.rooms.ViewersPerUser = 2 })
+	for _, room := range []int{61, 62} {
+		testpeer.PublishWHIP(t, fmt.Sprintf("%s/whip/%d/%d/alice%d", s.URL, open, room, room), sigFor(open, fmt.Sprintf("alice%d", room), time.Hour), 300)
+	}
+	watch := func(room int) reply {
+		pc, offer, _ := clientOffer(t, false, testpeer.Options{})
+		t.Cleanup(func() { pc.Close() })
+		return post(t, fmt.Sprintf("%s/whep/%d/%d/alice%d?userId=viewer", s.URL, open, room, room), sigFor(open, "viewer", time.Hour), "application/sdp", offer)
+	}
+	first := watch(61)
+	if first.status != http.StatusCreated {
+		t.Fatalf("first viewer session: HTTP %d code %d %s", first.status, first.code, first.message)
+	}
+	if r := watch(62); r.status != http.StatusCreated {
+		t.Fatalf("second viewer session: HTTP %d code %d %s", r.status, r.code, r.message)
+	}
+	if r := watch(62); r.code != CodeRoomFull {
+		t.Fatalf("third viewer session: HTTP %d code %d %s, want %d", r.status, r.code, r.message, CodeRoomFull)
+	}
+	req, _ := http.NewRequest("DELETE", s.URL+first.location, nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE %s: %v %v", first.location, resp, err)
+	}
+	waitUntil(t, "the deleted session's slot given back", 10*time.Second, func() bool { return s.rooms.viewerCount("viewer")() == 1 })
+	if r := watch(61); r.status != http.StatusCreated {
+		t.Fatalf("a viewer session after one ended: HTTP %d code %d %s", r.status, r.code, r.message)
+	}
 }

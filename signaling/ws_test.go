@@ -32,9 +32,13 @@ type wsClient struct {
 	wait time.Duration
 }
 
-func dial(t *testing.T, s *whipServer) *wsClient {
+func dial(t *testing.T, s *whipServer) *wsClient { return dialWith(t, s, websocket.DefaultDialer) }
+
+// dialWith connects with a given dialer (from another address, with small
+// buffers).
+func dialWith(t *testing.T, s *whipServer, d *websocket.Dialer) *wsClient {
 	t.Helper()
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.URL, "http")+"/ws", nil)
+	c, _, err := d.Dial(wsURL(s), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +47,8 @@ func dial(t *testing.T, s *whipServer) *wsClient {
 	t.Cleanup(func() { c.Close() })
 	return w
 }
+
+func wsURL(s *whipServer) string { return "ws" + strings.TrimPrefix(s.URL, "http") + "/ws" }
 
 func (w *wsClient) read() {
 	defer close(w.closed)
@@ -404,10 +410,12 @@ func TestThousandConcurrentJoins(t *testing.T) {
 		t.Skip("a load test")
 	}
 	limits := DefaultWSLimits
-	limits.JoinsPerSecondIP, limits.JoinBurstIP = 1e6, 1e6
+	limits.JoinsPerSecondIP, limits.JoinBurstIP, limits.ConnectionsPerIP = 1e6, 1e6, -1
 	// Under -race, beside the browser tests on two cores, 1000 joins can
-	// take tens of seconds: no heartbeat sweep meanwhile, and patient
+	// take tens of seconds: no heartbeat sweep or login deadline meanwhile
+	// (every socket is opened before the first joins), and patient
 	// clients. The time is reported, not asserted.
+	limits.LoginTimeout = 10 * time.Minute
 	s := startSignaling(t, 10*time.Minute, limits)
 	const clients, rooms = 1000, 500
 	conns := make([]*wsClient, clients)
