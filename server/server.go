@@ -71,10 +71,31 @@ type Config struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (for diagnosis only:
 	// it reveals internals, so keep it off on public listeners).
 	Pprof bool
+	// Limits bound what one address or one user can hold or start; zero
+	// fields take each component's default.
+	Limits Limits
+}
+
+// Limits are the per-address limits of every listener (IPv6 per /64) and
+// the limits on one user's viewer sessions. A zero field is the default, a
+// negative one turns that limit off.
+type Limits struct {
 	// HTTPConnections caps the connections one address holds on each HTTP
 	// listener, WebSockets and FLV players included [2000]: above every
 	// per-endpoint cap, so it only stops a flood of idle sockets.
 	HTTPConnections int
+	// WHIP, WHEP, FLV, RTMP, WS, WebSDK and REST: new requests or
+	// connections per second, burst and connections held at once.
+	WHIP, WHEP, FLV, RTMP, WS, WebSDK, REST limit.Config
+
+	RTMPTotal      int           // RTMP connections from all addresses [1000]
+	LoginTimeout   time.Duration // /ws, /websdk and RTMP sockets must log in within it [10s]
+	ViewersPerUser int           // WHEP, RTMP and HTTP-FLV sessions of one userId across rooms [50]
+	ViewersPerRoom int           // such sessions in one room [100]
+	PublisherWait  time.Duration // an RTMP or HTTP-FLV play that gets no media this long ends [1m]
+	// WebSDKFrames: the frame budgets of a /websdk socket (its PerAddress
+	// and LoginTimeout come from WebSDK and LoginTimeout).
+	WebSDKFrames websdk.Limits
 }
 
 // defaultHTTPConnections: a school behind one NAT address holds a /ws or
@@ -143,6 +164,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), served: make(chan error, 1), metrics: sfu.NewMetrics()}
 	s.rooms = signaling.NewRegistry(cfg.RoomCapacity, cfg.HeartbeatTimeout)
+	s.rooms.ViewersPerUser, s.rooms.ViewersPerRoom = cfg.Limits.ViewersPerUser, cfg.Limits.ViewersPerRoom
 	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger,
 		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
 			s.rooms.Streams(room, user, kind.String(), published)
@@ -159,7 +181,8 @@ func Start(cfg Config) (*Server, error) {
 		Name: "trtcd_rtmp_bframe_refusals_total",
 		Help: "RTMP pushes ended because their H.264 has B-frames, which WebRTC cannot play.",
 	})
-	s.live = &signaling.Live{Apps: cfg.Apps, Rooms: s.rooms, SFU: media, Logger: cfg.Logger, OnBFrames: s.bframes.Inc}
+	s.live = &signaling.Live{Apps: cfg.Apps, Rooms: s.rooms, SFU: media, Logger: cfg.Logger, OnBFrames: s.bframes.Inc,
+		FLVLimits: cfg.Limits.FLV, PublisherWait: cfg.Limits.PublisherWait}
 	ln, err := s.listenHTTP(cfg.HTTPAddr)
 	if err != nil {
 		media.Close()
@@ -253,7 +276,7 @@ func (s *Server) listenHTTP(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	max := s.cfg.HTTPConnections
+	max := s.cfg.Limits.HTTPConnections
 	if max <= 0 {
 		max = defaultHTTPConnections
 	}
@@ -327,7 +350,9 @@ func (s *Server) startRTMP() error {
 		return fmt.Errorf("server: listen rtmp %s: %w", s.cfg.RTMPAddr, err)
 	}
 	s.rtmpLn = ln
-	s.rtmp = &rtmp.Server{Handler: s.live, Logger: s.log}
+	l := s.cfg.Limits
+	s.rtmp = &rtmp.Server{Handler: s.live, Logger: s.log,
+		Limits: rtmp.Limits{PerAddress: l.RTMP, MaxConns: l.RTMPTotal, LoginTimeout: l.LoginTimeout}}
 	go s.rtmp.Serve(ln)
 	s.log.Info("rtmp listening", "addr", ln.Addr().String())
 	return nil
@@ -387,23 +412,22 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	whip := &signaling.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Recorder: s.rec, Logger: s.log}
+	l := s.cfg.Limits
+	whip := &signaling.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Recorder: s.rec, Logger: s.log,
+		WHIPLimits: l.WHIP, WHEPLimits: l.WHEP}
 	whip.Register(mux)
 	s.live.Register(mux)
 	if s.rtmpLn != nil {
-		(&signaling.RoomSig{Apps: s.cfg.Apps, RTMPPort: s.rtmpLn.Addr().(*net.TCPAddr).Port}).Register(mux)
+		(&signaling.RoomSig{Apps: s.cfg.Apps, RTMPPort: s.rtmpLn.Addr().(*net.TCPAddr).Port, Limits: l.REST}).Register(mux)
 	}
-	limits := s.cfg.WSLimits
-	if limits.MaxMessageBytes == 0 {
-		limits = signaling.DefaultWSLimits
-	}
-	roomAPI := &signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms, Classrooms: s.classes}
+	roomAPI := &signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms, Classrooms: s.classes, Limits: l.REST}
 	roomAPI.Register(mux)
-	(&signaling.RecordAPI{Rooms: roomAPI, Recorder: s.rec}).Register(mux)
+	(&signaling.RecordAPI{Rooms: roomAPI, Recorder: s.rec, Limits: l.REST}).Register(mux)
 	web.Register(mux, s.cfg.DevApp)
-	(&websdk.Handler{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log}).Register(mux)
+	(&websdk.Handler{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log,
+		Limits: s.websdkLimits()}).Register(mux)
 	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
-		Limits: limits, Recorder: s.rec, Classrooms: s.classes, Logger: s.log})
+		Limits: s.wsLimits(), Recorder: s.rec, Classrooms: s.classes, Logger: s.log})
 	return mux
 }
 

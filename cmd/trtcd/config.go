@@ -39,6 +39,7 @@ type fileConfig struct {
 	Classes  classConfig   `yaml:"classrooms"`
 	Apps     []appConfig   `yaml:"apps"`
 	Cluster  clusterConfig `yaml:"cluster"`
+	Limits   limitsConfig  `yaml:"limits"`
 }
 
 // clusterConfig joins other trtcd nodes (docs/cluster.md); redis empty:
@@ -56,6 +57,12 @@ type classConfig struct {
 	MessagesPerSecond float64 `yaml:"messages_per_second"` // per sender [20]
 	MessageBurst      int     `yaml:"message_burst"`       // [40]
 	HistoryCap        int     `yaml:"history_cap"`         // group messages kept per class [10000]
+	// history_reply_bytes [1 MiB]: one history reply carries the whole
+	// messages that fit, and "more" when others are left.
+	HistoryReplyBytes int           `yaml:"history_reply_bytes"`
+	ClassesPerUser    int           `yaml:"classes_per_user"`    // existing classes one userId created [20], then 10037
+	RetryCacheEntries int           `yaml:"retry_cache_entries"` // clientMsgIds remembered for retries, per node [10000]
+	RetryWindow       time.Duration `yaml:"retry_window"`        // how long a retry gets its first number [10m]
 }
 
 // limits merges the configured values over the defaults.
@@ -69,6 +76,7 @@ func (c classConfig) limits() signaling.ClassLimits {
 	if c.MessagesPerSecond > 0 {
 		l.MessagesPerSecond = c.MessagesPerSecond
 	}
+	l.HistoryReplyBytes, l.ClassesPerUser, l.RetryCacheEntries, l.RetryWindow = c.HistoryReplyBytes, c.ClassesPerUser, c.RetryCacheEntries, c.RetryWindow
 	return l
 }
 
@@ -93,9 +101,11 @@ type wsConfig struct {
 	MaxMessageBytes   int64         `yaml:"max_message_bytes"`
 	MessagesPerSecond float64       `yaml:"messages_per_second"`
 	MessageBurst      int           `yaml:"message_burst"`
-	JoinsPerSecondIP  float64       `yaml:"connections_per_second_per_ip"`
-	JoinBurstIP       int           `yaml:"connection_burst_per_ip"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxQueuedBytes    int           `yaml:"max_queued_bytes"`
+	// The older names of limits.ws per_second and burst.
+	JoinsPerSecondIP float64 `yaml:"connections_per_second_per_ip"`
+	JoinBurstIP      int     `yaml:"connection_burst_per_ip"`
 }
 
 // limits merges the configured values over the defaults.
@@ -118,6 +128,9 @@ func (w wsConfig) limits() signaling.WSLimits {
 	}
 	if w.IdleTimeout > 0 {
 		l.IdleTimeout = w.IdleTimeout
+	}
+	if w.MaxQueuedBytes > 0 {
+		l.MaxQueuedBytes = w.MaxQueuedBytes
 	}
 	return l
 }
@@ -165,6 +178,7 @@ type serveConfig struct {
 	Classes  classConfig
 	Apps     []appConfig // later entries replace earlier ones with the same id
 	Cluster  clusterConfig
+	Limits   limitsConfig
 	Dev      bool // serve the development app on a public listener ($TRTCD_DEV)
 }
 
@@ -268,6 +282,7 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		c.Rooms, c.WS, c.Record, c.Classes = fc.Rooms, fc.WS, fc.Record, fc.Classes
 		c.Apps = append(c.Apps, fc.Apps...)
 		c.Cluster = fc.Cluster
+		c.Limits = fc.Limits
 	}
 
 	override(&c.HTTP, getenv("TRTCD_HTTP"))

@@ -175,3 +175,26 @@ func TestClusterInitWritesWhatANodeLoads(t *testing.T) {
 		t.Fatalf("init without --dir: exit %d", code)
 	}
 }
+
+// The README's configuration block is a working file: every key it
+// documents is one trtcd reads, and its limits reach the server.
+func TestREADMEConfigurationBlockLoads(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "```yaml\n# trtcd.yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok || block == "" {
+		t.Fatal("README has no ```yaml # trtcd.yaml block")
+	}
+	c, err := loadConfig(&serveFlags{config: writeConfig(t, block)}, envOf(nil))
+	if err != nil {
+		t.Fatalf("the README's configuration does not load: %v", err)
+	}
+	l := c.Limits.server()
+	if l.WHIP.PerSecond != 50 || l.WHIP.Burst != 200 || l.FLV.Connections != 500 || l.WebSDK.Name != "websdk" ||
+		l.HTTPConnections != 2000 || l.LoginTimeout.Seconds() != 10 || l.ViewersPerUser != 50 {
+		t.Fatalf("limits from the README: %+v", l)
+	}
+}

@@ -89,6 +89,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		RoomCapacity:     cfg.Rooms.Capacity,
 		HeartbeatTimeout: cfg.Rooms.HeartbeatTimeout,
 		WSLimits:         cfg.WS.limits(),
+		Limits:           cfg.Limits.server(),
 		Pprof:            f.pprof,
 		Cluster:          clusterCfg,
 		DevApp:           devApp(dev),
