@@ -46,7 +46,6 @@ func messages(t *testing.T, m *testws.Member, n int) []string {
 // receiver on the other node; destroying the class on A ends it on B.
 func TestAClassroomSpansNodes(t *testing.T) {
 	a, b := startTwoNodes(t)
-	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
 	class := map[string]any{"classId": 7001}
 
 	teacher, student := signIn(t, a, "teacher"), signIn(t, b, "student")
@@ -149,7 +148,6 @@ func TestClassroomsWithoutRedisAreUnavailableUntilItReturns(t *testing.T) {
 // a group message gets the first send's number; nobody gets it twice.
 func TestAGroupMessageRetriedOnAnotherNodeIsSentOnce(t *testing.T) {
 	a, b := startTwoNodes(t)
-	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
 	class := map[string]any{"classId": 7003}
 	send := func(m *testws.Member, text, id string) map[string]any {
 		return m.Request("sendMessage", map[string]any{"type": "text", "text": text, "clientMsgId": id})
@@ -184,7 +182,6 @@ func TestAGroupMessageRetriedOnAnotherNodeIsSentOnce(t *testing.T) {
 // session on A ends with force-offline, and C2C messages go to B.
 func TestASignInOnAnotherNodeEndsTheOlderOne(t *testing.T) {
 	a, b := startTwoNodes(t)
-	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
 	first := signIn(t, a, "solo")
 	second := signIn(t, b, "solo")
 	first.Expect("force-offline 14008", 5*time.Second)

@@ -3,12 +3,14 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -19,6 +21,7 @@ import (
 // demux routes one connection's datagrams to relayed tracks.
 type demux struct {
 	c      *quic.Conn
+	log    *slog.Logger
 	mu     sync.Mutex                          // serialises changes to tracks
 	tracks atomic.Pointer[map[uint32]*relayIn] // immutable; replaced on change
 }
@@ -30,7 +33,7 @@ func (n *Node) demuxOf(c *quic.Conn) *demux {
 	defer n.demuxMu.Unlock()
 	d := n.demuxes[c]
 	if d == nil {
-		d = &demux{c: c}
+		d = &demux{c: c, log: n.log}
 		d.tracks.Store(&map[uint32]*relayIn{})
 		n.demuxes[c] = d
 		n.spawn(func() {
@@ -49,13 +52,21 @@ func (d *demux) run(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		if len(b) < datagramHeader {
-			continue
-		}
-		if in := (*d.tracks.Load())[binary.BigEndian.Uint32(b)]; in != nil {
-			in.write(b[datagramHeader:], true)
-		} // else a track that ended here but not yet there
+		d.deliver(b)
 	}
+}
+
+// deliver hands one datagram to its relayed track. A panic (a bug the
+// far side's bytes reach) drops the datagram, counted and logged: the
+// loop carries every track of the connection, and goes on.
+func (d *demux) deliver(b []byte) {
+	defer panics.Recover(panics.Relay, d.log)
+	if len(b) < datagramHeader {
+		return
+	}
+	if in := (*d.tracks.Load())[binary.BigEndian.Uint32(b)]; in != nil {
+		in.write(b[datagramHeader:], true)
+	} // else a track that ended here but not yet there
 }
 
 func (d *demux) add(id uint32, in *relayIn) {

@@ -15,3 +15,6 @@ func (n *Node) DropRelayConnections() {
 		pc.c.CloseWithError(0, "test: link down")
 	}
 }
+
+// BusChannel is the bus's Redis channel, under the directory's prefix.
+const BusChannel = "trtcd:" + eventsChannel

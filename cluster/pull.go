@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -116,7 +117,7 @@ func (p *pull) stop() {
 // run keeps one kind relayed until ctx ends, reconnecting after failures.
 func (p *pull) run(ctx context.Context, kind sfu.Kind) {
 	for ctx.Err() == nil {
-		err := p.relay(ctx, kind)
+		err := p.relayOnce(ctx, kind)
 		if ctx.Err() != nil {
 			return
 		}
@@ -126,6 +127,19 @@ func (p *pull) run(ctx context.Context, kind sfu.Kind) {
 		case <-time.After(retryDelay):
 		}
 	}
+}
+
+// relayOnce is relay, with a panic (a bug the far side's bytes reach)
+// counted, logged and turned into an error: the stream is set up again,
+// and the node's other relays never notice.
+func (p *pull) relayOnce(ctx context.Context, kind sfu.Kind) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			panics.Report(panics.Relay, v, p.n.log)
+			err = fmt.Errorf("cluster: relay stream panicked: %v", v)
+		}
+	}()
+	return p.relay(ctx, kind)
 }
 
 // upstream carries a relayed track's keyframe requests back to the far side.
@@ -197,6 +211,12 @@ func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
 	defer fbCancel()
 	go func() { // the only writer on st from here on
 		defer close(fbDone)
+		defer func() {
+			if v := recover(); v != nil {
+				panics.Report(panics.Relay, v, p.n.log)
+				st.CancelRead(0) // ends the stream, which is set up again
+			}
+		}()
 		var b [1 + nackSize]byte
 		estimates := time.NewTicker(estimateInterval)
 		defer estimates.Stop()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -39,6 +40,12 @@ func (n *Node) serve(ln *quic.Listener) {
 // side dialed, until it closes.
 func (n *Node) serveConn(c *quic.Conn, peer string) {
 	defer n.peers.remove(peer, c)
+	defer func() {
+		if v := recover(); v != nil {
+			panics.Report(panics.Relay, v, n.log)
+			c.CloseWithError(0, "internal error") // its streams end, the peer dials again
+		}
+	}()
 	var id uint32 // names each track in this connection's datagrams
 	for {
 		st, err := c.AcceptStream(n.ctx)
@@ -53,7 +60,11 @@ func (n *Node) serveConn(c *quic.Conn, peer string) {
 }
 
 // serveStream relays one track to a peer until either side ends.
+// A panic on it (a bug a peer's bytes or a track's packet reach) ends this
+// stream only, counted and logged: the near side asks again, and the
+// node's other relays go on.
 func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32) {
+	defer panics.Recover(panics.Relay, n.log) // last: after the stream and session are closed
 	defer st.Close()
 	defer st.CancelRead(0)
 	st.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -93,8 +104,9 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 	start := make(chan struct{})
 	peerDone := make(chan struct{})
 	go func() { // feedback from the near side; ends with the stream
-		defer close(peerDone)
+		defer close(peerDone) // a panic here ends the stream too
 		defer sink.close()
+		defer panics.Recover(panics.Relay, n.log)
 		var b [nackSize]byte
 		started := false
 		for {

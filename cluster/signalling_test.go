@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
+	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/server"
 )
@@ -20,12 +22,16 @@ func joinWS(t *testing.T, srv *server.Server, user string) *testws.Member {
 // Members of one room on two nodes see each other come and go, and a user
 // who signs in on the other node takes over from its older session.
 func TestRoomEventsCrossNodes(t *testing.T) {
-	a, b := startTwoNodes(t)
-	time.Sleep(300 * time.Millisecond) // both subscribed to the bus
+	a, b, redisURL := startTwoNodesOnRedis(t)
+	bus := testredis.Subscribe(t, redisURL, cluster.BusChannel)
 	const within = 5 * time.Second
 
 	alice := joinWS(t, a, "alice")
-	time.Sleep(200 * time.Millisecond)
+	// bob's join below lists alice and takes her room's UUID only once B
+	// has heard of her join over the bus. B hears it when this test does
+	// (one Redis, one publish), long before bob's join has gone through.
+	bus.WaitFor(t, "A's word of alice's join", within, func(msg string) bool { return strings.Contains(msg, `"alice"`) })
+	bus.Close()
 	bob := joinWS(t, b, "bob")
 	if got := bob.Members(); got != "alice" {
 		t.Fatalf("bob's join on B listed %q, want alice (on A)", got)

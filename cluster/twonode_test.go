@@ -15,6 +15,7 @@ import (
 
 	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
+	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/signaling"
@@ -35,11 +36,23 @@ var clusterCA = func() *cluster.CA {
 	return ca
 }()
 
-// startTwoNodes starts a Redis and nodes node-a and node-b on it.
+// startTwoNodes starts a Redis and nodes node-a and node-b on it, and
+// returns once both listen on the bus: what one node says before the
+// other listens is lost, and how long subscribing takes depends on the
+// machine's load.
 func startTwoNodes(t *testing.T) (a, b *server.Server) {
 	t.Helper()
-	redisURL := cluster.StartRedis(t)
-	return startNode(t, redisURL, "node-a"), startNode(t, redisURL, "node-b")
+	a, b, _ = startTwoNodesOnRedis(t)
+	return a, b
+}
+
+// startTwoNodesOnRedis is startTwoNodes, also returning the Redis URL.
+func startTwoNodesOnRedis(t *testing.T) (a, b *server.Server, redisURL string) {
+	t.Helper()
+	redisURL = cluster.StartRedis(t)
+	a, b = startNode(t, redisURL, "node-a"), startNode(t, redisURL, "node-b")
+	testredis.WaitSubscribers(t, redisURL, cluster.BusChannel, 2)
+	return a, b, redisURL
 }
 
 func startNode(t *testing.T, redisURL, id string) *server.Server {

@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/server"
+	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
 // A live-pusher stand-in (ffmpeg) pushes RTMP to node A: a player on node B
@@ -37,7 +40,12 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 	}
 	a, b := node("a"), node("b")
 	startFFmpeg(t, pushArgs(pushURL(a.RTMPAddr().String(), "7400", "dora", "&recordid=rec-cluster"), "12")...)
-	time.Sleep(4 * time.Second) // the push is up and in the directory
+	// The push is up and in the directory (ffmpeg's start takes what the
+	// machine's load makes it take).
+	testpeer.WaitFor(t, "dora's audio and video in the directory", 30*time.Second, func() bool {
+		pubs, err := a.Cluster().Directory().Publications(t.Context(), signaling.RoomKey(app, tlssig.Room{ID: 7400}))
+		return err == nil && len(pubs) == 2
+	})
 
 	flv := fmt.Sprintf("http://%s/live/%d_7400_dora_main.flv?userid=viewer&usersig=%s", b.HTTPAddr(), app, userSig("viewer"))
 	if got := ffprobeStreams(t, flv); got != "h264,aac" && got != "aac,h264" {

@@ -119,11 +119,11 @@ func waitPlaying(t *testing.T, ctx context.Context, who string) sdkStats {
 		s0 = sdkStatsOf(t, ctx)
 		return s0.FramesDecoded > 0 && s0.AudioPackets > 0
 	})
-	time.Sleep(3 * time.Second)
-	s1 := sdkStatsOf(t, ctx)
-	if s1.FramesDecoded <= s0.FramesDecoded || s1.AudioPackets <= s0.AudioPackets {
-		t.Fatalf("%s: remote media stopped: %+v then %+v", who, s0, s1)
-	}
+	var s1 sdkStats
+	testpeer.WaitFor(t, who+"'s remote video and audio to go on", 15*time.Second, func() bool {
+		s1 = sdkStatsOf(t, ctx)
+		return s1.FramesDecoded > s0.FramesDecoded && s1.AudioPackets > s0.AudioPackets
+	})
 	return s1
 }
 

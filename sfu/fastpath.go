@@ -17,6 +17,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/trtcd/trtcd/internal/panics"
 )
 
 // The fast path. pion hands every received packet through four goroutines
@@ -103,9 +105,9 @@ type fastTrack struct {
 	rocSet bool // reader goroutine only
 }
 
-func (f *fastPublisher) handle(b []byte) bool {
+func (f *fastPublisher) handle(b []byte) (handled bool) {
 	f.busy.Add(1)
-	defer f.busy.Add(-1)
+	defer f.done(&handled)
 	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
 	ft := (*f.tracks.Load())[ssrc]
 	if ft == nil {
@@ -126,6 +128,18 @@ func (f *fastPublisher) handle(b []byte) bool {
 	}
 	t.forward(len(out), monotonic())
 	return true
+}
+
+// done ends handle. It is the last line of defence of the media socket's
+// reader, which every fast-path publisher shares: a panic while handling a
+// packet drops the packet (counted, logged), not the reader and every
+// call on the node.
+func (f *fastPublisher) done(handled *bool) {
+	f.busy.Add(-1)
+	if v := recover(); v != nil {
+		*handled = true // pion must not get a packet half handled
+		panics.Report(panics.Media, v, nil)
+	}
 }
 
 // add routes a track's SSRC to it (the track is already handed over).

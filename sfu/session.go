@@ -12,6 +12,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/trtcd/trtcd/internal/panics"
 )
 
 // Session is one PeerConnection of a room member: a publisher (WHIP, or a
@@ -270,8 +272,15 @@ func readRTCP(read func() ([]rtcp.Packet, interceptor.Attributes, error), handle
 			}
 			continue
 		}
-		handle(pkts)
+		handleRTCP(handle, pkts)
 	}
+}
+
+// handleRTCP gives one compound packet to handle; a panic drops the packet
+// (counted, logged) instead of the session's RTCP reader and the process.
+func handleRTCP(handle func([]rtcp.Packet), pkts []rtcp.Packet) {
+	defer panics.Recover(panics.Media, nil)
+	handle(pkts)
 }
 
 func isClosedErr(err error) bool {

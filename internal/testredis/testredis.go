@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,5 +81,78 @@ func (s *Server) Stop() {
 		s.cmd.Process.Kill()
 		<-s.done
 		s.cmd = nil
+	}
+}
+
+// WaitSubscribers waits until n clients are subscribed to channel (nodes
+// on a cluster's bus): a message published before then would be lost to
+// the later ones, and how long a node takes to subscribe depends on the
+// machine's load.
+func WaitSubscribers(t testing.TB, url, channel string, n int64) {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		subs, err := c.PubSubNumSub(context.Background(), channel).Result()
+		if err == nil && subs[channel] >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d subscribers on %s after 15 s (%v)", subs[channel], n, channel, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Subscription is a test's own subscriber to a channel: it hears each
+// message when every other subscriber (a cluster's nodes) does.
+type Subscription struct {
+	msgs  <-chan *redis.Message
+	close func()
+}
+
+// Subscribe listens on channel until Close or the test's end.
+func Subscribe(t testing.TB, url, channel string) *Subscription {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	ps := c.Subscribe(context.Background(), channel)
+	if _, err := ps.Receive(context.Background()); err != nil { // the subscription's confirmation
+		c.Close()
+		t.Fatal(err)
+	}
+	s := &Subscription{msgs: ps.Channel(), close: sync.OnceFunc(func() { ps.Close(); c.Close() })}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close ends the subscription: what it does not read piles up otherwise.
+func (s *Subscription) Close() { s.close() }
+
+// WaitFor waits up to within for a message that match accepts, skipping
+// the others.
+func (s *Subscription) WaitFor(t testing.TB, what string, within time.Duration, match func(payload string) bool) {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		select {
+		case m, ok := <-s.msgs:
+			if !ok {
+				t.Fatalf("the subscription ended before %s", what)
+			}
+			if match(m.Payload) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s within %s", what, within)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package testws
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -142,17 +143,71 @@ func (m *Member) read() {
 	}
 }
 
-// Expect waits up to within for the next event and checks it.
+// Expect waits up to within for the next event and checks it. Use it only
+// where the server promises the order (one member's own events, or one
+// event after a quiet spell); otherwise use ExpectAll.
 func (m *Member) Expect(want string, within time.Duration) {
 	m.t.Helper()
 	select {
-	case got := <-m.Events:
+	case got, ok := <-m.Events:
+		if !ok {
+			m.t.Fatalf("the connection ended; want event %q", want)
+		}
 		if got != want {
 			m.t.Fatalf("got event %q, want %q", got, want)
 		}
 	case <-time.After(within):
 		m.t.Fatalf("no event within %s; want %q", within, want)
 	}
+}
+
+// ExpectAll waits up to within until every event of want has arrived, in
+// any order, and fails on any other event. Events that come from different
+// tracks, goroutines or nodes are not ordered by anything the server
+// promises (a publisher's video may be announced before its audio), so a
+// test waits for the set it needs. A duplicate in want must arrive twice.
+func (m *Member) ExpectAll(within time.Duration, want ...string) {
+	m.t.Helper()
+	m.ExpectAllIgnoring(within, nil, want...)
+}
+
+// ExpectAllIgnoring is ExpectAll, but events in ignore may also arrive,
+// any number of times, and are dropped.
+func (m *Member) ExpectAllIgnoring(within time.Duration, ignore []string, want ...string) {
+	m.t.Helper()
+	missing, unexpected, ended := m.collect(within, ignore, want)
+	switch {
+	case unexpected != "":
+		m.t.Fatalf("got event %q, want the events %q in any order (still missing %q)", unexpected, want, missing)
+	case ended:
+		m.t.Fatalf("no events %q before the connection ended (of %q, in any order)", missing, want)
+	case len(missing) > 0:
+		m.t.Fatalf("no events %q within %s (of %q, in any order)", missing, within, want)
+	}
+}
+
+// collect takes events until all of want have come (missing is then
+// empty), one that is neither wanted nor ignored comes (unexpected), the
+// connection ends or within passes.
+func (m *Member) collect(within time.Duration, ignore, want []string) (missing []string, unexpected string, ended bool) {
+	missing = slices.Clone(want)
+	timeout := time.After(within)
+	for len(missing) > 0 {
+		select {
+		case got, ok := <-m.Events:
+			if !ok {
+				return missing, "", true
+			}
+			if i := slices.Index(missing, got); i >= 0 {
+				missing = slices.Delete(missing, i, i+1)
+			} else if !slices.Contains(ignore, got) {
+				return missing, got, false
+			}
+		case <-timeout:
+			return missing, "", false
+		}
+	}
+	return nil, "", false
 }
 
 // Quiet checks that no event arrives for d.
