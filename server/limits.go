@@ -7,10 +7,7 @@ import (
 
 // wsLimits merges the per-address limits of /ws into its frame limits.
 func (s *Server) wsLimits() signaling.WSLimits {
-	w := s.cfg.WSLimits
-	if w.MaxMessageBytes == 0 {
-		w = signaling.DefaultWSLimits
-	}
+	w := s.cfg.WSLimits // zero fields take the defaults
 	l := s.cfg.Limits
 	if l.WS.PerSecond != 0 {
 		w.JoinsPerSecondIP = l.WS.PerSecond
