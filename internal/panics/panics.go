@@ -36,13 +36,19 @@ const (
 	Cluster = "cluster"
 )
 
-// stackEvery: one stack per component this often is enough to fix the bug;
-// a client that repeats it cannot flood the log.
-const stackEvery = time.Minute
+// One stack per component a minute is enough to fix the bug, and one line
+// a second says it goes on: a client that repeats it (a panic on every
+// packet is 50 a second) cannot flood the log. The metric counts them all.
+const (
+	stackEvery = time.Minute
+	lineEvery  = time.Second
+)
 
 var (
 	mu        sync.Mutex
 	lastStack = map[string]time.Time{}
+	lastLine  = map[string]time.Time{}
+	unlogged  = map[string]int{}
 )
 
 // Recover, deferred directly (defer panics.Recover(panics.RTMP, log)),
@@ -62,17 +68,28 @@ func Report(component string, v any, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
+	now := time.Now()
 	mu.Lock()
-	withStack := time.Since(lastStack[component]) >= stackEvery
-	if withStack {
-		lastStack[component] = time.Now()
+	withStack := now.Sub(lastStack[component]) >= stackEvery
+	withLine := withStack || now.Sub(lastLine[component]) >= lineEvery
+	skipped := unlogged[component]
+	switch {
+	case withLine:
+		lastLine[component], unlogged[component] = now, 0
+		if withStack {
+			lastStack[component] = now
+		}
+	default:
+		unlogged[component]++
 	}
 	mu.Unlock()
-	if withStack {
-		log.Error("panic recovered; the connection or packet is dropped", "component", component, "panic", v, "stack", string(debug.Stack()))
-		return
+	const msg = "panic recovered; the connection or packet is dropped"
+	switch {
+	case withStack:
+		log.Error(msg, "where", component, "panic", v, "alike_not_logged", skipped, "stack", string(debug.Stack()))
+	case withLine:
+		log.Error(msg, "where", component, "panic", v, "alike_not_logged", skipped)
 	}
-	log.Error("panic recovered; the connection or packet is dropped", "component", component, "panic", v)
 }
 
 // Go runs f in a goroutine that recovers a panic as Recover does.
