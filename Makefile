@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
 
-.PHONY: run build test vet fmt-check deps fuzz bench bench-compare bench-cluster clean cluster-demo
+.PHONY: run build test vet fmt-check deps fuzz bench bench-compare bench-cluster clean cluster-demo soak
 
 ## run: build trtcd and serve with the embedded default config (loopback, development app)
 run: build
@@ -33,10 +33,23 @@ fmt-check:
 deps:
 	@scripts/install-deps $(DEBIAN_PACKAGES)
 
-## fuzz: run the token decoder fuzz target (FUZZTIME=5m by default)
+# The whole-path fuzz targets: client bytes through every parser they reach.
+# Each runs FUZZTIME (5m by default) on one worker; the session-level ones
+# skip minimisation, which their background goroutines make slow.
+FUZZ_TARGETS ?= \
+	./live:FuzzRTMPIngest \
+	./live:FuzzWebRTCPublisherRTP \
+	./signaling:FuzzWebSocketSession \
+	./websdk:FuzzWebSDKDispatch \
+	./signaling/tlssig:FuzzDecode \
+	./signaling/tlssig:FuzzParseUserBuf
+
+## fuzz: run the whole-path fuzz targets (RTMP ingest with a recorder, WebRTC RTP into rtpav and the recorder, /ws and /websdk dispatch) and the token decoders, FUZZTIME each
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
-	$(GO) test -run '^$$' -fuzz '^FuzzParseUserBuf$$' -fuzztime $(FUZZTIME) ./signaling/tlssig
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 1 $$pkg || exit 1; \
+	done
 
 ## bench: trtcd on loopback under load (50 rooms, a capacity search), the fan-out, compare and cluster benchmarks; rewrites BENCHMARKS.md (about 8 minutes)
 bench: deps
