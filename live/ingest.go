@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/rtpav"
 	"github.com/trtcd/trtcd/sfu"
@@ -103,8 +104,11 @@ func randomSSRC() uint32 {
 	return binary.BigEndian.Uint32(b[:])
 }
 
-// WriteTag implements rtmp.Publisher.
-func (in *Ingest) WriteTag(t flv.Tag) error {
+// WriteTag implements rtmp.Publisher. A bug that a tag reaches ends this
+// push only: the panic is counted and logged, and the error makes the RTMP
+// server close the connection.
+func (in *Ingest) WriteTag(t flv.Tag) (err error) {
+	defer recovered(panics.Ingest, in.log, &err)
 	switch t.Type {
 	case flv.TagVideo:
 		if in.cfg.AudioOnly {
@@ -158,6 +162,9 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 	}
 	in.nalus = in.nalus[:0]
 	for _, n := range nalus {
+		if !rtpav.PlainNAL(n) {
+			continue // not H.264: a receiver would misread it as an RTP aggregate or fragment
+		}
 		switch rtpav.NALType(n) {
 		case rtpav.NALSPS, rtpav.NALPPS, rtpav.NALAUD: // sent ahead of each IDR from the config
 		case rtpav.NALIDR:
@@ -168,6 +175,9 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 		default:
 			in.nalus = append(in.nalus, n)
 		}
+	}
+	if len(in.nalus) == 0 {
+		return nil // nothing a decoder could use
 	}
 	ms := in.videoClock.next(in.tl.at(t.Timestamp))
 	ts := uint32(ms * 90)
@@ -184,9 +194,9 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 }
 
 func (in *Ingest) setAVCConfig(record []byte) error {
-	c, err := flv.ParseAVCConfig(record)
-	if err != nil || len(c.SPS) == 0 || len(c.PPS) == 0 {
-		return fmt.Errorf("live: AVC sequence header without SPS and PPS: %v", err)
+	c, err := flv.ParseAVCConfig(record) // it has an SPS and a PPS, or fails
+	if err != nil {
+		return fmt.Errorf("live: AVC sequence header: %w", err)
 	}
 	in.avc = c
 	in.sps = append(in.sps[:0], c.SPS[0]...)
@@ -223,6 +233,7 @@ func (in *Ingest) setAAC(asc []byte) error {
 	var err error
 	if in.aac, err = in.cfg.Transcoder(asc); err != nil {
 		in.aac = nil
+		in.log.Warn("push refused: its AAC cannot be transcoded (publish AAC-LC or HE-AAC)", "stream", in.cfg.ID, "asc", fmt.Sprintf("%x", asc), "err", err)
 		return fmt.Errorf("live: AAC to Opus: %w", err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/rtpav"
 	"github.com/trtcd/trtcd/sfu"
@@ -52,7 +53,15 @@ func newOpusToAAC() (AudioEncoder, error) {
 // Play sends a publisher's H.264 and Opus, as FLV tags with H.264 and AAC,
 // to w until ctx ends or w fails. viewer is the player's room session
 // (sfu.Join); it follows the publisher across republishes.
+//
+// A bug that the publisher's media reaches ends this player only: the
+// panic is counted and logged, and Play returns an error.
 func Play(ctx context.Context, viewer *sfu.Session, publisher string, w TagWriter, cfg PlayConfig) error {
+	return newPlayer(viewer, publisher, w, cfg).run(ctx)
+}
+
+// newPlayer follows the publisher; frames flow once its receiver runs.
+func newPlayer(viewer *sfu.Session, publisher string, w TagWriter, cfg PlayConfig) *player {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -61,6 +70,12 @@ func Play(ctx context.Context, viewer *sfu.Session, publisher string, w TagWrite
 	}
 	p := &player{w: w, cfg: cfg}
 	p.rx = rtpav.Follow(viewer, publisher, !cfg.NoAudio, !cfg.NoVideo)
+	return p
+}
+
+// run plays until ctx ends, the viewer leaves or a tag cannot be written.
+func (p *player) run(ctx context.Context) (err error) {
+	defer recovered(panics.Player, p.cfg.Logger, &err) // deferred first, runs last: covers close too
 	defer p.close()
 	return p.rx.Run(ctx, p.frame)
 }

@@ -13,8 +13,23 @@ const (
 	nalFUA   = 28
 )
 
-// NALType is the type of a NAL unit (its first byte's low five bits).
-func NALType(nal []byte) byte { return nal[0] & 0x1f }
+// NALType is the type of a NAL unit (its first byte's low five bits); 0,
+// "unspecified", for an empty one, which is no NAL unit at all.
+func NALType(nal []byte) byte {
+	if len(nal) == 0 {
+		return 0
+	}
+	return nal[0] & 0x1f
+}
+
+// PlainNAL reports whether nal is a NAL unit that H.264 defines (types 1 to
+// 23). Types 24 to 31 are RFC 6184's aggregation and fragmentation packets,
+// which a receiver would take apart as such, and 0 is unspecified: a
+// publisher's stream that carries them is broken, and they are not sent on.
+func PlainNAL(nal []byte) bool {
+	t := NALType(nal)
+	return t >= 1 && t <= 23
+}
 
 // rtpHeaderSize: RTP headers written here carry no CSRCs or extensions.
 const rtpHeaderSize = 12
@@ -134,27 +149,37 @@ func (d *depacketizer) add(p []byte) {
 		d.broken = true
 		return
 	}
-	switch t := NALType(p); {
-	case t >= 1 && t <= 23:
+	t := NALType(p)
+	if d.fuStart >= 0 && t != nalFUA {
+		d.broken = true // the fragmented NAL unit never ended
+		return
+	}
+	switch {
+	case PlainNAL(p):
 		d.nal(p)
 	case t == nalSTAPA:
-		for rest := p[1:]; len(rest) > 0; {
-			if len(rest) < 2 {
-				d.broken = true
-				return
-			}
-			n := int(binary.BigEndian.Uint16(rest))
-			if n == 0 || 2+n > len(rest) {
-				d.broken = true
-				return
-			}
-			d.nal(rest[2 : 2+n])
-			rest = rest[2+n:]
-		}
+		d.aggregate(p[1:])
 	case t == nalFUA:
 		d.fragment(p)
 	default:
 		d.broken = true
+	}
+}
+
+// aggregate adds the NAL units of a STAP-A payload (after its header).
+func (d *depacketizer) aggregate(rest []byte) {
+	for len(rest) > 0 {
+		if len(rest) < 2 {
+			d.broken = true
+			return
+		}
+		n := int(binary.BigEndian.Uint16(rest))
+		if n == 0 || 2+n > len(rest) || !PlainNAL(rest[2:2+n]) {
+			d.broken = true
+			return
+		}
+		d.nal(rest[2 : 2+n])
+		rest = rest[2+n:]
 	}
 }
 
@@ -164,6 +189,14 @@ func (d *depacketizer) fragment(p []byte) {
 		return
 	}
 	start, end := p[1]&0x80 != 0, p[1]&0x40 != 0
+	if t := p[1] & 0x1f; t == 0 || t > 23 {
+		d.broken = true // a fragment of something that is not a NAL unit
+		return
+	}
+	if start && d.fuStart >= 0 {
+		d.broken = true // a new NAL unit began before the last one ended
+		return
+	}
 	if start {
 		d.fuStart = len(d.au)
 		d.au = append(d.au, 0, 0, 0, 0, p[0]&0xe0|p[1]&0x1f)
@@ -187,14 +220,26 @@ func (d *depacketizer) nal(n []byte) {
 	d.note(n)
 }
 
+// Parameter sets outside these sizes cannot be real (an SPS starts with
+// profile, constraints and level; a PPS has at least two ids) and would only
+// make FLV and MP4 sample descriptions fail: they are not remembered.
+const (
+	minSPS, minPPS = 4, 2
+	maxParamSet    = 0xffff // what AVC records and MP4 sample entries can hold
+)
+
 // note remembers parameter sets and whether the picture is a keyframe.
 func (d *depacketizer) note(n []byte) {
 	switch NALType(n) {
 	case NALIDR:
 		d.keyframe = true
 	case NALSPS:
-		d.sps = append(d.sps[:0], n...)
+		if len(n) >= minSPS && len(n) <= maxParamSet {
+			d.sps = append(d.sps[:0], n...)
+		}
 	case NALPPS:
-		d.pps = append(d.pps[:0], n...)
+		if len(n) >= minPPS && len(n) <= maxParamSet {
+			d.pps = append(d.pps[:0], n...)
+		}
 	}
 }

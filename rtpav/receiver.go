@@ -72,13 +72,35 @@ func (r *Receiver) Run(ctx context.Context, handle func(*Frame) error) error {
 		case <-r.viewer.Done():
 			return nil
 		case c := <-r.q.full:
-			err := r.packet(c, handle)
-			r.q.free <- c
-			if err != nil {
+			if err := r.take(c, handle); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// Drain hands the frames of the packets queued now to handle and returns
+// without waiting for more. It is Run for a caller that writes the followed
+// tracks on its own goroutine, so that a test or a fuzzer can drive a whole
+// path (ingest, tracks, receiver, player or recorder) step by step.
+func (r *Receiver) Drain(handle func(*Frame) error) error {
+	for {
+		select {
+		case c := <-r.q.full:
+			if err := r.take(c, handle); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+// take handles one queued packet and gives its buffer back.
+func (r *Receiver) take(c *rtpCopy, handle func(*Frame) error) error {
+	err := r.packet(c, handle)
+	r.q.free <- c
+	return err
 }
 
 func (r *Receiver) packet(c *rtpCopy, handle func(*Frame) error) error {
@@ -87,6 +109,9 @@ func (r *Receiver) packet(c *rtpCopy, handle func(*Frame) error) error {
 		r.waitKey = true // the queue overflowed: pictures are missing
 	}
 	if c.kind == sfu.KindAudio {
+		if c.n == 0 {
+			return nil // no Opus packet: each has at least its TOC byte (RFC 6716 §3.1)
+		}
 		t, restarted, _ := r.audio.place(c, r.start, 48)
 		r.audio.restartPending = false
 		r.frame = Frame{Kind: sfu.KindAudio, Data: c.bytes(), Time: t, RTPTime: c.ts, Restarted: restarted}

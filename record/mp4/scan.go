@@ -90,7 +90,7 @@ boxes:
 			}
 			return nil, err
 		}
-		if pos+boxSize > size {
+		if boxSize > size-pos { // not pos+boxSize: a 64-bit size may overflow it
 			if ff.tracks == nil {
 				return nil, fmt.Errorf("%w: the file ends inside its %s (%d of %d bytes)", ErrNoMedia, typ, size-pos, boxSize)
 			}

@@ -164,8 +164,13 @@ func (t TrackInfo) frameDuration(frame []byte) uint32 {
 	return 0
 }
 
+// maxOpusSamples: RFC 6716 §3.2.5 caps a packet at 120 ms.
+const maxOpusSamples = 5760
+
 // opusSamples is an Opus packet's duration at 48 kHz from its TOC byte
-// (RFC 6716 §3.1); 0 for a packet too short to say.
+// (RFC 6716 §3.1); 0 for a packet too short or too odd to say (a code 3
+// packet of no frames, or of more than 120 ms), whose time then comes from
+// its timestamp.
 func opusSamples(p []byte) uint32 {
 	if len(p) == 0 {
 		return 0
@@ -190,5 +195,8 @@ func opusSamples(p []byte) uint32 {
 		}
 		frames = uint32(p[1] & 0x3f)
 	}
-	return frames * frame * 120
+	if n := frames * frame * 120; n <= maxOpusSamples {
+		return n
+	}
+	return 0
 }

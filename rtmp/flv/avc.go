@@ -45,7 +45,38 @@ func ParseAVCConfig(b []byte) (AVCConfig, error) {
 	if len(c.SPS) == 0 || len(c.PPS) == 0 {
 		return AVCConfig{}, fmt.Errorf("%w: %d SPS, %d PPS", ErrBadAVCConfig, len(c.SPS), len(c.PPS))
 	}
+	if err := checkParamSets(c.SPS, nalSPS, minSPS); err != nil {
+		return AVCConfig{}, err
+	}
+	if err := checkParamSets(c.PPS, nalPPS, minPPS); err != nil {
+		return AVCConfig{}, err
+	}
 	return c, nil
+}
+
+// NAL unit types of the parameter sets (ITU-T H.264 table 7-1).
+const (
+	nalSPS = 7
+	nalPPS = 8
+)
+
+// minSPS: an SPS starts with its header, profile, constraints and level,
+// which the record and every sample description copy. minPPS: a PPS has its
+// header and at least its own and its SPS's ids.
+const (
+	minSPS = 4
+	minPPS = 2
+)
+
+// checkParamSets refuses a parameter set list holding something else: the
+// decoders and muxers it is handed to read it as an SPS or a PPS.
+func checkParamSets(sets [][]byte, nalType byte, minLen int) error {
+	for i, s := range sets {
+		if len(s) < minLen || s[0]&0x1f != nalType {
+			return fmt.Errorf("%w: parameter set %d (%d bytes, NAL type %d) where type %d is due", ErrBadAVCConfig, i, len(s), s[0]&0x1f, nalType)
+		}
+	}
+	return nil
 }
 
 // parseParamSets reads n 16-bit-length-prefixed parameter sets after the
@@ -84,7 +115,9 @@ func BuildAVCConfig(sps, pps []byte) ([]byte, error) {
 
 // SplitAVCC splits length-prefixed NAL units. The result aliases b. A prefix
 // that points past the end of b is an error rather than a short NAL unit,
-// because a decoder fed a cut NAL unit produces garbage.
+// because a decoder fed a cut NAL unit produces garbage. A zero length
+// carries nothing and is skipped: every NAL unit returned has its header
+// byte, so callers may read it.
 func SplitAVCC(b []byte, lengthSize int) ([][]byte, error) {
 	if lengthSize != 1 && lengthSize != 2 && lengthSize != 4 {
 		return nil, fmt.Errorf("%w: length size %d", ErrBadNALU, lengthSize)
@@ -102,7 +135,9 @@ func SplitAVCC(b []byte, lengthSize int) ([][]byte, error) {
 		if n > uint64(len(b)) {
 			return nil, fmt.Errorf("%w: length %d, %d bytes left", ErrBadNALU, n, len(b))
 		}
-		nalus = append(nalus, b[:n:n])
+		if n > 0 {
+			nalus = append(nalus, b[:n:n])
+		}
 		b = b[n:]
 	}
 	return nalus, nil

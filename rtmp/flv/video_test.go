@@ -130,7 +130,12 @@ func FuzzParseVideoTag(f *testing.F) {
 		case AVCSequenceHeader:
 			_, _ = ParseAVCConfig(v.Data)
 		case AVCNALU:
-			_, _ = SplitAVCC(v.Data, 4)
+			nalus, _ := SplitAVCC(v.Data, 4)
+			for _, n := range nalus {
+				if len(n) == 0 {
+					t.Fatal("an empty NAL unit came out")
+				}
+			}
 		}
 	})
 }
@@ -156,4 +161,48 @@ func FuzzParseAVCConfig(f *testing.F) {
 			t.Fatalf("built record does not parse: %v", err)
 		}
 	})
+}
+
+// A zero length prefix carries no NAL unit: it is skipped, so that every
+// NAL unit returned has the header byte its users read (the crash of issue
+// 16 was a zero length reaching rtpav.NALType).
+func TestSplitAVCCSkipsZeroLengths(t *testing.T) {
+	for _, size := range []int{1, 2, 4} {
+		zero := make([]byte, size)
+		one, _ := AppendAVCC(nil, size, []byte{0x65, 1})
+		for name, in := range map[string][]byte{
+			"only a zero length":       zero,
+			"zero lengths around one":  append(append(append([]byte{}, zero...), one...), zero...),
+			"many zero lengths (1 KB)": make([]byte, 1024/size*size),
+		} {
+			got, err := SplitAVCC(in, size)
+			if err != nil {
+				t.Fatalf("size %d, %s: %v", size, name, err)
+			}
+			for _, n := range got {
+				if len(n) == 0 {
+					t.Fatalf("size %d, %s: an empty NAL unit came out", size, name)
+				}
+			}
+		}
+	}
+}
+
+// The parameter set lists hold what they say: a record whose "SPS" is
+// another NAL type, or too short to carry profile and level, is refused.
+func TestParseAVCConfigRefusesWrongParameterSets(t *testing.T) {
+	for name, sets := range map[string][2][]byte{
+		"PPS in the SPS list":  {testPPS, testPPS},
+		"SPS in the PPS list":  {testSPS, testSPS},
+		"SPS of 3 bytes":       {{0x67, 0x42, 0xc0}, testPPS},
+		"PPS of only a header": {testSPS, {0x68}},
+	} {
+		rec := []byte{1, 0x42, 0xc0, 0x0d, 0xff, 0xe1}
+		rec = append(rec, byte(len(sets[0])>>8), byte(len(sets[0])))
+		rec = append(append(rec, sets[0]...), 1, byte(len(sets[1])>>8), byte(len(sets[1])))
+		rec = append(rec, sets[1]...)
+		if _, err := ParseAVCConfig(rec); !errors.Is(err, ErrBadAVCConfig) {
+			t.Errorf("%s: err = %v, want ErrBadAVCConfig", name, err)
+		}
+	}
 }
