@@ -46,7 +46,9 @@ func Finalize(fragmentedPath, outPath string) (Info, error) {
 	}
 
 	tmp := outPath + ".tmp"
-	out, err := os.Create(tmp)
+	// 0640: recordings are the operator's, readable by its group (a backup
+	// or web server), never by every user of the machine.
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return Info{}, err
 	}
