@@ -2,10 +2,13 @@ package rtmp
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"net"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,13 +267,51 @@ func TestMaxConnsRefusesExtraConnections(t *testing.T) {
 	}
 }
 
+// playingHandler says when its Play has begun.
+type playingHandler struct {
+	*recorder
+	once    sync.Once
+	playing chan struct{}
+}
+
+func (h *playingHandler) Play(ctx context.Context, c *ConnInfo, app, name string, q url.Values, w TagWriter) error {
+	h.once.Do(func() { close(h.playing) })
+	return h.recorder.Play(ctx, c, app, name, q, w)
+}
+
+// readStreamBegin reads until the user control Stream Begin of stream sid
+// (play sends it just before it starts the Handler's Play).
+func readStreamBegin(t *testing.T, c *testClient, sid uint32) {
+	t.Helper()
+	for {
+		m, err := c.read()
+		if err != nil {
+			t.Fatalf("waiting for Stream Begin: %v", err)
+		}
+		if m.typeID == msgUserControl && len(m.payload) >= 6 &&
+			binary.BigEndian.Uint16(m.payload) == eventStreamBegin && binary.BigEndian.Uint32(m.payload[2:]) == sid {
+			return
+		}
+	}
+}
+
 func TestCloseEndsPlayingConnections(t *testing.T) {
-	rec := &recorder{} // Play waits for ctx: a player of a stream not yet published
-	s, addr := startServer(t, rec, Limits{})
+	// Play waits for ctx: a player of a stream not yet published.
+	h := &playingHandler{recorder: &recorder{}, playing: make(chan struct{})}
+	s, addr := startServer(t, h, Limits{})
 	c := dialClient(t, addr)
 	sid := c.connect("live", "rtmp://127.0.0.1/live")
 	c.command(sid, "play", 3.0, nil, "stream")
-	time.Sleep(50 * time.Millisecond)
+	// Close only once the connection plays (not after a guessed delay,
+	// which a loaded machine outlasts): the client has Stream Begin and
+	// the Handler's Play runs.
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	readStreamBegin(t, c, sid)
+	select {
+	case <-h.playing:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Play did not begin")
+	}
 	done := make(chan struct{})
 	go func() { s.Close(); close(done) }()
 	select {

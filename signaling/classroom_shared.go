@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
@@ -17,7 +18,8 @@ import (
 // The directory numbers each group message and publishes it to every
 // node in that order; each node delivers it to its own members
 // (DeliverGroup). A C2C message goes to the node its receiver is signed in
-// on (DeliverC2C).
+// on (DeliverC2C). These entry points run on the bus's one goroutine, as
+// ApplyRemote does: a panic in one is counted and drops that message only.
 
 // SharedClasses keeps a cluster's classes.
 type SharedClasses interface {
@@ -136,6 +138,7 @@ func (cs *Classrooms) appendShared(shared SharedClasses, key string, msg Message
 // recorder writes only where a recording of the room runs), whichever
 // node it was sent on.
 func (cs *Classrooms) DeliverGroup(class string, msg []byte) {
+	defer panics.Recover(panics.Cluster, nil)
 	cs.Rooms.Broadcast(class, Event{Name: EventMessage, Data: json.RawMessage(msg)})
 	if f := cs.OnGroupMessage; f != nil {
 		if id := cs.Rooms.recordIDOf(class); id != "" { // decoded only for a recorded room
@@ -149,21 +152,32 @@ func (cs *Classrooms) DeliverGroup(class string, msg []byte) {
 
 // DeliverC2C gives a C2C message to its receiver if signed in here.
 func (cs *Classrooms) DeliverC2C(user string, msg []byte) {
+	defer panics.Recover(panics.Cluster, nil)
 	k, ok := parseUserRef(user)
 	if !ok {
 		return
 	}
-	cs.mu.Lock()
-	to := cs.peers[k]
-	cs.mu.Unlock()
-	if to != nil {
-		to.peer.Notify(Event{Name: EventMessage, Data: json.RawMessage(msg)})
+	if to := cs.signedInPeer(k); to != nil {
+		to.Notify(Event{Name: EventMessage, Data: json.RawMessage(msg)})
 	}
+}
+
+// signedInPeer is where k's messages go on this node, if signed in here.
+func (cs *Classrooms) signedInPeer(k userKey) Peer {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if p := cs.peers[k]; p != nil {
+		return p.peer
+	}
+	return nil
 }
 
 // EndShared tells the class's members on this node that it was destroyed
 // and ends their room.
-func (cs *Classrooms) EndShared(class string) { cs.ended(class) }
+func (cs *Classrooms) EndShared(class string) {
+	defer panics.Recover(panics.Cluster, nil)
+	cs.ended(class)
+}
 
 // sendC2CShared sends to a receiver signed in on another node.
 func (cs *Classrooms) sendC2CShared(shared SharedClasses, app uint32, msg Message) *Error {
@@ -194,16 +208,24 @@ func (cs *Classrooms) claimShared(app uint32, user string, since int64) {
 // SignedInElsewhere ends this node's session of user if it began before
 // since: the user signed in again on node.
 func (cs *Classrooms) SignedInElsewhere(user, node string, since int64) {
+	defer panics.Recover(panics.Cluster, nil)
 	k, ok := parseUserRef(user)
+	if p := cs.replacedElsewhere(k, ok, node, since); p != nil {
+		p.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", k.user))
+	}
+}
+
+// replacedElsewhere forgets this node's session of k if a sign-in on node
+// at since replaces it, and returns its peer to be kicked.
+func (cs *Classrooms) replacedElsewhere(k userKey, ok bool, node string, since int64) Peer {
 	cs.mu.Lock()
+	defer cs.mu.Unlock()
 	p := cs.peers[k]
 	if !ok || node == cs.node || p == nil || p.since >= since {
-		cs.mu.Unlock()
-		return
+		return nil
 	}
 	delete(cs.peers, k)
-	cs.mu.Unlock()
-	p.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", k.user))
+	return p.peer
 }
 
 // releaseShared forgets a sign-out in the directory, unless the user

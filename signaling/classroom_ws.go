@@ -43,6 +43,14 @@ func (c *wsConn) signIn(req *Request) (any, *Error) {
 	if e := decodeData(req, &d); e != nil {
 		return nil, e
 	}
+	c.mu.Lock()
+	m := c.member
+	c.mu.Unlock()
+	if m != nil && (m.App != d.SDKAppID || m.UserID != d.UserID) {
+		// The room's member and the signed-in user would differ: messages
+		// sent as one from the other's seat.
+		return nil, Errorf(CodeParamCheckFailed, "in a room as %s; quit it before logging in as %s", m.UserID, d.UserID)
+	}
 	// Any room id will do: a userSig is not bound to rooms.
 	if _, e := c.ws.Apps.Authenticate(Credentials{SDKAppID: d.SDKAppID, UserID: d.UserID, UserSig: d.UserSig, Room: tlssig.Room{ID: 1}}, c.ws.now()); e != nil {
 		return nil, e
@@ -52,15 +60,32 @@ func (c *wsConn) signIn(req *Request) (any, *Error) {
 }
 
 // signInAs records the login and makes this connection the user's message
-// endpoint; one signed in before as the same user is forced offline.
+// endpoint; one signed in before as the same user is forced offline. A
+// login as someone else re-logs in, as TIC's login on a logged-in instance
+// does: the user signed in before on this connection is signed out, so its
+// messages stop coming here (20003 to senders) and it may sign in
+// elsewhere without this connection being forced offline.
 func (c *wsConn) signInAs(app uint32, user, userSig string) {
 	c.mu.Lock()
+	prev := c.login
 	c.login = &loginState{app: app, user: user, userSig: userSig}
 	c.mu.Unlock()
-	if cs := c.ws.Classrooms; cs != nil {
-		if old := cs.SignIn(app, user, c); old != nil {
-			old.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", user))
-		}
+	cs := c.ws.Classrooms
+	if cs == nil {
+		return
+	}
+	if prev != nil && (prev.app != app || prev.user != user) {
+		cs.SignOut(prev.app, prev.user, c)
+	}
+	if old := cs.SignIn(app, user, c); old != nil {
+		old.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", user))
+	}
+	select {
+	case <-c.done:
+		// Closed meanwhile: its teardown may have signed out before
+		// SignIn took this connection, which would then stay the user's.
+		cs.SignOut(app, user, c)
+	default:
 	}
 }
 

@@ -3,6 +3,8 @@ package signaling
 import (
 	"context"
 	"time"
+
+	"github.com/trtcd/trtcd/internal/panics"
 )
 
 // A room may span several trtcd nodes (package cluster). Each node's
@@ -114,13 +116,39 @@ func (r *Registry) rosterLocked() RemoteEvent {
 	return ev
 }
 
-// ApplyRemote takes another node's event.
+// ApplyRemote takes another node's event. The cluster's bus calls it, one
+// message after another on one goroutine, for every node: a panic while
+// applying one (a bug that the event reaches) is counted and that event
+// dropped, and the bus goes on with the next (a later roster repairs what
+// was missed). So the registry's lock is only ever held with a deferred
+// unlock below: a recovered panic must not leave every room hung.
 func (r *Registry) ApplyRemote(ev RemoteEvent) {
-	var kicked []*Member
-	r.mu.Lock()
-	if r.remote == nil || ev.Node == r.node || ev.Node == "" {
-		r.mu.Unlock()
+	defer panics.Recover(panics.Cluster, nil)
+	kicked, then, ok := r.applyRemoteLocked(ev)
+	if !ok {
 		return
+	}
+	if ev.Kind == RemoteStream || ev.Kind == RemoteRoster || ev.Kind == RemoteJoin {
+		r.recordRemote(ev)
+	}
+	for _, m := range kicked {
+		m.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", m.UserID))
+		r.left(m, "replaced")
+	}
+	if then != nil {
+		then()
+	}
+}
+
+// applyRemoteLocked changes the registry's view of the other nodes. What
+// takes the lock itself or talks to peers at length (kicking local members,
+// ending a room) is returned to be done after: kicked, then. ok is false
+// for an event that is not for this registry.
+func (r *Registry) applyRemoteLocked(ev RemoteEvent) (kicked []*Member, then func(), ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.remote == nil || ev.Node == r.node || ev.Node == "" {
+		return nil, nil, false
 	}
 	r.heard[ev.Node] = time.Now()
 	switch ev.Kind {
@@ -132,21 +160,14 @@ func (r *Registry) ApplyRemote(ev RemoteEvent) {
 		kicked = r.remoteRoster(ev)
 	case RemoteKick:
 		if m := r.users[userKey{ev.App, ev.User}]; m != nil && ev.Target == r.node && m.Room.Key == ev.Room {
-			defer r.Kick(m, Errorf(CodeForceOffline, "removed by the application server"))
+			then = func() { r.Kick(m, Errorf(CodeForceOffline, "removed by the application server")) }
 		}
 	case RemoteClose:
 		if room := r.rooms[ev.Room]; room != nil {
-			defer r.endRoom(room, false)
+			then = func() { r.endRoom(room, false) }
 		}
 	}
-	r.mu.Unlock()
-	if ev.Kind == RemoteStream || ev.Kind == RemoteRoster || ev.Kind == RemoteJoin {
-		r.recordRemote(ev)
-	}
-	for _, m := range kicked {
-		m.peer.Kick(Errorf(CodeForceOffline, "user %s signed in again elsewhere", m.UserID))
-		r.left(m, "replaced")
-	}
+	return kicked, then, true
 }
 
 // remoteUpsert adds or updates a remote member and tells the local
@@ -329,10 +350,7 @@ func (r *Registry) SetFetch(fetch func(ctx context.Context, roomKey, publisher s
 // before subscribing. On a single node, or for a local member, it does
 // nothing.
 func (r *Registry) Fetch(ctx context.Context, roomKey, publisher string) *Error {
-	r.mu.Lock()
-	fetch := r.fetch
-	local := r.rooms[roomKey] != nil && r.rooms[roomKey].members[publisher] != nil
-	r.mu.Unlock()
+	fetch, local := r.fetcher(roomKey, publisher)
 	if fetch == nil || local {
 		return nil
 	}
@@ -342,6 +360,13 @@ func (r *Registry) Fetch(ctx context.Context, roomKey, publisher string) *Error 
 		return Errorf(CodeClusterUnavailable, "%s cannot be played from this node now: %w", publisher, err)
 	}
 	return nil
+}
+
+// fetcher is how to fetch, and whether publisher is a local member.
+func (r *Registry) fetcher(roomKey, publisher string) (fetch func(ctx context.Context, roomKey, publisher string) error, local bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetch, r.rooms[roomKey] != nil && r.rooms[roomKey].members[publisher] != nil
 }
 
 // Placement is the node that should serve a room's next member.
@@ -361,9 +386,7 @@ func (r *Registry) SetPlace(place func(ctx context.Context, roomKey string) (Pla
 // Place says where a room's next member should go; ok is false on a single
 // node (here, then).
 func (r *Registry) Place(ctx context.Context, roomKey string) (p Placement, ok bool, e *Error) {
-	r.mu.Lock()
-	place := r.place
-	r.mu.Unlock()
+	place := r.placer()
 	if place == nil {
 		return Placement{}, false, nil
 	}
@@ -372,6 +395,12 @@ func (r *Registry) Place(ctx context.Context, roomKey string) (p Placement, ok b
 		return Placement{}, false, Errorf(CodeClusterUnavailable, "no node can be chosen for room %s now: %w", roomKey, err)
 	}
 	return p, true, nil
+}
+
+func (r *Registry) placer() func(ctx context.Context, roomKey string) (Placement, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.place
 }
 
 // KickRemote asks the node that has user in the room to remove it; false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/record"
 )
 
@@ -23,18 +24,40 @@ func (r *Registry) SetRecordClaim(rec Recorder, claim func(recordID string) bool
 
 // recordsHere says whether this node records recordID (alone: always).
 func (r *Registry) recordsHere(recordID string) bool {
-	r.mu.Lock()
-	claim := r.claim
-	r.mu.Unlock()
+	claim := r.recordClaim()
 	return claim == nil || claim(recordID)
+}
+
+// The registry's lock is taken with a deferred unlock only (see
+// ApplyRemote): these read what the claim and the recorder are now.
+func (r *Registry) recordClaim() func(recordID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.claim
+}
+
+func (r *Registry) remoteRecorder() Recorder {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recorder
 }
 
 // RecordUnclaimed records the local members who publish with a recordId
 // that no node records any more (its recording node stopped) when this
 // node can claim it; the server calls it every heartbeat.
 func (r *Registry) RecordUnclaimed(log *slog.Logger) {
+	rec, publishing := r.remoteRecorder(), r.publishingRecorded()
+	for _, m := range publishing {
+		if rec != nil && !rec.Recording(m.Room.Key, m.UserID) && r.recordsHere(m.Record.RecordID) {
+			recordMember(rec, m, log)
+		}
+	}
+}
+
+// publishingRecorded lists the local members who publish with a recordId.
+func (r *Registry) publishingRecorded() []*Member {
 	r.mu.Lock()
-	rec := r.recorder
+	defer r.mu.Unlock()
 	var publishing []*Member
 	for _, room := range r.rooms {
 		for _, m := range room.members {
@@ -43,12 +66,7 @@ func (r *Registry) RecordUnclaimed(log *slog.Logger) {
 			}
 		}
 	}
-	r.mu.Unlock()
-	for _, m := range publishing {
-		if rec != nil && !rec.Recording(m.Room.Key, m.UserID) && r.recordsHere(m.Record.RecordID) {
-			recordMember(rec, m, log)
-		}
-	}
+	return publishing
 }
 
 // recordIDOf is the recordId a room's members record with, here or on
@@ -71,9 +89,7 @@ func (r *Registry) recordIDOf(key string) string {
 // publish with a recordId this node records. A recording already running
 // is only kept alive, so rosters repair a missed start.
 func (r *Registry) recordRemote(ev RemoteEvent) {
-	r.mu.Lock()
-	rec := r.recorder
-	r.mu.Unlock()
+	rec := r.remoteRecorder()
 	if rec == nil {
 		return
 	}
@@ -81,7 +97,9 @@ func (r *Registry) recordRemote(ev RemoteEvent) {
 		if m.Record == nil || !(m.Info.Audio || m.Info.Video) || rec.Recording(m.Room, m.User) || !rec.Records(m.Record.RecordID) {
 			continue
 		}
-		go r.Fetch(context.Background(), m.Room, m.User) // relayed here, whoever else watches
+		// Relayed here, whoever else watches; off the bus's goroutine, so
+		// under a recover of its own.
+		panics.Go(panics.Cluster, nil, func() { r.Fetch(context.Background(), m.Room, m.User) })
 		app, room, ok := splitRoomKey(m.Room)
 		if !ok {
 			continue
