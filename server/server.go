@@ -93,6 +93,7 @@ type Limits struct {
 	ViewersPerUser int           // WHEP, RTMP and HTTP-FLV sessions of one userId across rooms [50]
 	ViewersPerRoom int           // such sessions in one room [100]
 	PublisherWait  time.Duration // an RTMP or HTTP-FLV play that gets no media this long ends [1m]
+	ConnectTimeout time.Duration // a WebRTC session not connected this long after its offer is closed [8s]
 	// WebSDKFrames: the frame budgets of a /websdk socket (its PerAddress
 	// and LoginTimeout come from WebSDK and LoginTimeout).
 	WebSDKFrames websdk.Limits
@@ -165,7 +166,7 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), served: make(chan error, 1), metrics: sfu.NewMetrics()}
 	s.rooms = signaling.NewRegistry(cfg.RoomCapacity, cfg.HeartbeatTimeout)
 	s.rooms.ViewersPerUser, s.rooms.ViewersPerRoom = cfg.Limits.ViewersPerUser, cfg.Limits.ViewersPerRoom
-	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger,
+	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger, ConnectTimeout: cfg.Limits.ConnectTimeout,
 		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
 			s.rooms.Streams(room, user, kind.String(), published)
 			if n := s.cluster.Load(); n != nil {

@@ -92,9 +92,15 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, 
 	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
 		go s.pairChanged()
 	})
+	deadline := time.AfterFunc(sfu.connectTimeout, func() {
+		if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			s.Close()
+		}
+	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
+			deadline.Stop()
 			go s.connected()
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			go s.Close()

@@ -6,10 +6,12 @@
 package sfu
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pion/logging"
 )
@@ -23,14 +25,24 @@ type Config struct {
 	// publishing a kind of track, for signalling's stream events. It runs
 	// on the media plane's goroutines and must not block.
 	OnTrack func(room, userID string, kind Kind, published bool)
+	// ConnectTimeout closes a session whose ICE and DTLS have not connected
+	// this long after it was made [8s]. Clients connect within a second or
+	// two (ICE-lite, one port, every candidate offered at once); an offer
+	// that never connects would otherwise hold its PeerConnection until
+	// pion's ICE gives up (15 s), which makes offer floods cheap.
+	ConnectTimeout time.Duration
 }
+
+// DefaultConnectTimeout is Config.ConnectTimeout's default.
+const DefaultConnectTimeout = 8 * time.Second
 
 // SFU is the media plane: rooms, their members and their tracks.
 type SFU struct {
-	t       *transport
-	log     *slog.Logger
-	metrics *Metrics
-	onTrack func(room, userID string, kind Kind, published bool)
+	t              *transport
+	log            *slog.Logger
+	metrics        *Metrics
+	onTrack        func(room, userID string, kind Kind, published bool)
+	connectTimeout time.Duration
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -49,7 +61,8 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SFU{t: t, log: cfg.Logger.With("component", "sfu"), metrics: cfg.Metrics, rooms: map[string]*Room{}, onTrack: cfg.OnTrack}
+	s := &SFU{t: t, log: cfg.Logger.With("component", "sfu"), metrics: cfg.Metrics, rooms: map[string]*Room{}, onTrack: cfg.OnTrack,
+		connectTimeout: cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)}
 	if m := cfg.Metrics; m != nil {
 		m.AddGauge("trtcd_sfu_rooms", "Rooms with at least one member.", func() float64 { return float64(s.count().rooms) })
 		m.AddGauge("trtcd_sfu_participants", "Room members.", func() float64 { return float64(s.count().members) })

@@ -26,6 +26,7 @@ type limitsConfig struct {
 	ViewersPerUser int           `yaml:"viewers_per_user"` // WHEP, RTMP and HTTP-FLV sessions of one userId [50]
 	ViewersPerRoom int           `yaml:"viewers_per_room"` // such sessions in one room [100]
 	PublisherWait  time.Duration `yaml:"publisher_wait"`   // an RTMP/FLV play with no media this long ends [1m]
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`  // a WebRTC session not connected by then is closed [8s]
 	WebSDKFrames   frameLimits   `yaml:"websdk_frames"`    // frames one /websdk socket may send
 }
 
@@ -54,6 +55,7 @@ func (c limitsConfig) server() server.Limits {
 		ViewersPerUser:  c.ViewersPerUser,
 		ViewersPerRoom:  c.ViewersPerRoom,
 		PublisherWait:   c.PublisherWait,
+		ConnectTimeout:  c.ConnectTimeout,
 		WebSDKFrames: websdk.Limits{MessagesPerSecond: c.WebSDKFrames.PerSecond, MessageBurst: c.WebSDKFrames.Burst,
 			LoginMessagesPerSecond: c.WebSDKFrames.LoginPerSecond, LoginMessageBurst: c.WebSDKFrames.LoginBurst},
 	}
