@@ -64,6 +64,10 @@ bench-cluster:
 	@command -v redis-server >/dev/null || scripts/install-deps redis-server
 	BENCH_ROOMS=$${BENCH_ROOMS:-12} $(GO) test -run '^$$' -bench RelayCPU -benchtime 1x -v ./bench
 
+## soak: chaos soak (issue 16): 20 good rooms for 2 minutes while hostile clients hit every listener; delivery, panics, RSS and goroutines before, during and 10 s after; fails when a target is missed (about 3 minutes)
+soak: deps
+	SOAK_SECONDS=$${SOAK_SECONDS:-120} SOAK_ROOMS=$${SOAK_ROOMS:-20} $(GO) test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m ./bench
+
 clean:
 	rm -rf bin
 
