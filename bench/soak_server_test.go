@@ -177,14 +177,14 @@ func (s *soakServer) target() Target {
 
 // soakSample is the server's state at one moment.
 type soakSample struct {
-	At         time.Time
-	RSSMiB     float64 // VmRSS from /proc
-	HeapMiB    float64 // go_memstats_heap_inuse_bytes: what RSS would return to once the scavenger catches up
+	At      time.Time
+	RSSMiB  float64 // VmRSS from /proc
+	HeapMiB float64 // go_memstats_heap_inuse_bytes: what RSS would return to once the scavenger catches up
 	// HeldMiB is RSS less the heap the Go runtime has freed but not yet
 	// handed back (heap_idle − heap_released): its scavenger returns that
 	// over minutes, so raw RSS cannot be back in 10 s even without a leak,
 	// while memory still referenced or leaked stays in HeldMiB.
-	HeldMiB float64
+	HeldMiB    float64
 	Goroutines float64 // go_goroutines
 	Panics     float64 // trtcd_panics_total over every component
 	ByPart     map[string]float64
