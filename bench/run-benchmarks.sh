@@ -5,7 +5,7 @@
 #
 # BENCH_ROOMS (50), BENCH_DURATION (30s), BENCH_MAX_ROOMS (100),
 # BENCH_STEP (10), BENCH_HOLD (10s), BENCH_COMPARE_ROOMS (12) and
-# BENCH_CLUSTER_ROOMS (12) size the runs.
+# BENCH_CLUSTER_ROOMS (12) size the runs; SOAK_SECONDS (120) the chaos soak.
 set -eu
 GO=${GO:-go}
 ROOMS=${BENCH_ROOMS:-50}
@@ -68,6 +68,9 @@ run env BENCH_ROOMS="${BENCH_COMPARE_ROOMS:-12}" $GO test -run '^$' -bench Forwa
 
 echo "== relaying between two nodes"
 run env BENCH_ROOMS="${BENCH_CLUSTER_ROOMS:-12}" $GO test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench | tee "$OUT/cluster.txt"
+
+echo "== chaos soak"
+run $GO test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x -timeout 20m ./bench | tee "$OUT/soak.txt" || true
 
 $GO run ./bench/benchmd -dir "$OUT" >BENCHMARKS.md
 echo "wrote BENCHMARKS.md (HTML report of the $ROOMS-room run: bin/bench-report.html)"

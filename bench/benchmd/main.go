@@ -165,6 +165,32 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("quic-go's reader and connection loop hand it to the relay's datagram loop, which then forwards it as a local")
 	p("packet. Most of the added CPU is the scheduler waking and parking those goroutines and the system calls of the")
 	p("datagrams and their acknowledgements, not trtcd's own work.")
+	p("")
+	writeSoak(p, dir)
+}
+
+// soakIntro says what the chaos soak does and what it must show.
+const soakIntro = `20 good rooms from 127.0.0.1 (10 WHIP/WHEP, 6 /ws, 4 ffmpeg RTMP pushes each played by 2 HTTP-FLV readers) run
+while hostile clients hit every listener for 120 s from 127.0.0.2–9: garbage, slowloris, connection and request
+floods, frame floods, sockets that never log in, handshakes cut off, WebRTC sessions abandoned before or during
+ICE/DTLS, authenticated pushers of mutated FLV and RTP (recorded, and played over HTTP-FLV and WHEP), and garbage
+UDP. Targets: every kind of room at least 99 % delivered, no room silent over 3 s, no panic, goroutines within +25
+and RSS within +20 % of the baseline 10 s after the attack. Go returns freed memory to the system over minutes, so
+the RSS target is on the RSS the process still holds: /proc's RSS less the heap the runtime has freed but not yet
+returned (heap_idle − heap_released); raw RSS is shown beside it.`
+
+func writeSoak(p func(string, ...any), dir string) {
+	p("## Chaos soak (issue 16)")
+	p("")
+	p("%s", soakIntro)
+	p("")
+	p("```")
+	p("make soak   # go test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x -timeout 20m ./bench")
+	p("```")
+	p("")
+	p("```")
+	p("%s", text(dir, "soak.txt"))
+	p("```")
 }
 
 // capacityLevel is the highest level that held and the server's cores
