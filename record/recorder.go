@@ -258,7 +258,9 @@ func (r *Recorder) finalize(f *File) {
 // makeFinal writes the final file from the partial one and renames it into
 // place, durably, under a name the index holds first.
 func (r *Recorder) makeFinal(f *File) error {
-	f.End = time.Now()
+	if f.End.IsZero() { // a recovery after a crash keeps the end the index holds (it names the file)
+		f.End = time.Now()
+	}
 	tmp := r.path(f.Partial) + ".final"
 	duration, size, err := r.runFinalizer(f, tmp)
 	if err == nil {

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -77,8 +78,8 @@ type Config struct {
 }
 
 // Limits are the per-address limits of every listener (IPv6 per /64) and
-// the limits on one user's viewer sessions. A zero field is the default, a
-// negative one turns that limit off.
+// the limits on one user's viewer sessions. A zero field is the default; a
+// negative PerSecond, Burst or Connections turns that limit off.
 type Limits struct {
 	// HTTPConnections caps the connections one address holds on each HTTP
 	// listener, WebSockets and FLV players included [2000]: above every
@@ -277,11 +278,8 @@ func (s *Server) listenHTTP(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	max := s.cfg.Limits.HTTPConnections
-	if max <= 0 {
-		max = defaultHTTPConnections
-	}
-	return limit.NewGate(limit.Config{Connections: max, Name: "http"}).Listener(ln, nil), nil
+	max := cmp.Or(s.cfg.Limits.HTTPConnections, defaultHTTPConnections)
+	return limit.NewGate(limit.Config{Connections: max, Name: "http"}).Listener(ln, nil), nil // a negative max is no limit
 }
 
 // HTTPSAddr is the address the TLS listener is bound to (nil when off).

@@ -131,8 +131,14 @@ func (g *Gate) sweep() {
 			delete(g.rates, k)
 		}
 	}
-	if len(g.rates) >= maxTracked { // all busy: start afresh rather than grow
-		g.rates = map[string]*rate.Limiter{}
+	// All busy (a spray of sources): forget a tenth, chosen at random by
+	// map order. A forgotten address gets a fresh burst, which bounds what
+	// the spray gains; resetting every bucket would hand it to everyone.
+	for k := range g.rates {
+		if len(g.rates) < maxTracked*9/10 {
+			break
+		}
+		delete(g.rates, k)
 	}
 }
 

@@ -2,6 +2,7 @@ package limit
 
 import (
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -78,6 +79,12 @@ func TestListenerClosesRefusedConnections(t *testing.T) {
 	first, _ := net.Dial("tcp", raw.Addr().String())
 	defer first.Close()
 	held := <-accepted
+	if _, ok := held.(interface{ CloseWrite() error }); !ok {
+		t.Fatal("a gated TCP connection cannot half-close (WebSocket closes need it)")
+	}
+	if _, ok := held.(io.ReaderFrom); !ok {
+		t.Fatal("a gated TCP connection lost ReadFrom (sendfile)")
+	}
 	second, _ := net.Dial("tcp", raw.Addr().String())
 	defer second.Close()
 	if err := <-refused; !errors.Is(err, ErrConnections) {

@@ -1,6 +1,7 @@
 package limit
 
 import (
+	"io"
 	"net"
 	"sync"
 )
@@ -40,6 +41,23 @@ type gatedConn struct {
 	net.Conn
 	leave func()
 	once  sync.Once
+}
+
+// CloseWrite half-closes where the connection can (TCP), so that a server
+// ending a WebSocket lets the client read the closing frame before the RST.
+func (c *gatedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ReadFrom keeps sendfile for files served from disk (recordings, the SDK).
+func (c *gatedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(c.Conn, r)
 }
 
 func (c *gatedConn) Close() error {
