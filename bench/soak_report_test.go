@@ -84,8 +84,8 @@ func (r *soakReport) writeServer(w io.Writer) {
 		return fmt.Sprintf("%.0f", v)
 	}
 	fmt.Fprintf(tw, "  RSS MiB (/proc)\t%.1f\t%.1f\t%s\t(Go returns freed memory over minutes)\t\n", r.before.RSSMiB, r.peak.RSSMiB, f(r.after.RSSMiB, r.after.Err))
-	fmt.Fprintf(tw, "  RSS held MiB (less freed, not yet returned)\t%.1f\t%.1f\t%s\t≤ %.1f (+%.0f %%)\t\n", r.before.HeldMiB, r.peak.HeldMiB, f(r.after.HeldMiB, r.after.Err),
-		r.rssLimit(), 100*r.cfg.RSSSlack)
+	fmt.Fprintf(tw, "  RSS held MiB (less freed, not yet returned)\t%.1f\t%.1f\t%s\t\t\n", r.before.HeldMiB, r.peak.HeldMiB, f(r.after.HeldMiB, r.after.Err))
+	fmt.Fprintf(tw, "  RSS held MiB, right after a forced GC\t%.1f\t\t%.1f\t≤ %.1f (+%.0f %%)\t\n", r.heldBefore, r.heldAfter, r.rssLimit(), 100*r.cfg.RSSSlack)
 	fmt.Fprintf(tw, "  Go heap in use MiB\t%.1f\t%.1f\t%s\t\t\n", r.before.HeapMiB, r.peak.HeapMiB, f(r.after.HeapMiB, r.after.Err))
 	fmt.Fprintf(tw, "  live heap MiB (after a GC)\t%.1f\t\t%.1f\t(for leaks: RSS lags it)\t\n", r.liveBefore, r.liveAfter)
 	fmt.Fprintf(tw, "  goroutines\t%.0f\t%.0f\t%s\t≤ %.0f (+%d)\t\n", r.before.Goroutines, r.peak.Goroutines, n(r.after.Goroutines, r.after.Err),
@@ -207,13 +207,13 @@ func (r *soakReport) gapTarget(k soakKindResult) soakTarget {
 }
 
 func (r *soakReport) rssTarget() soakTarget {
-	t := soakTarget{name: fmt.Sprintf("RSS held back within +%.0f %% of the baseline %s after the attack", 100*r.cfg.RSSSlack, secs(r.cfg.Recovery))}
+	t := soakTarget{name: fmt.Sprintf("RSS held (after a GC) back within +%.0f %% of the baseline %s after the attack", 100*r.cfg.RSSSlack, secs(r.cfg.Recovery))}
 	switch {
 	case r.after.Err != nil:
 		t.miss = fmt.Sprintf("RSS after the attack: unread (%v)", r.after.Err)
-	case !r.rssBack(r.after):
-		t.miss = fmt.Sprintf("RSS held %.1f MiB %s after the attack > %.1f MiB (baseline %.1f MiB + %.0f %%; live heap after a GC %.1f MiB, was %.1f)",
-			r.after.HeldMiB, secs(r.cfg.Recovery), r.rssLimit(), r.before.HeldMiB, 100*r.cfg.RSSSlack, r.liveAfter, r.liveBefore)
+	case !r.rssBackAfterGC():
+		t.miss = fmt.Sprintf("RSS held after a GC %.1f MiB %s after the attack > %.1f MiB (baseline %.1f MiB + %.0f %%; live heap %.1f MiB, was %.1f)",
+			r.heldAfter, secs(r.cfg.Recovery), r.rssLimit(), r.heldBefore, 100*r.cfg.RSSSlack, r.liveAfter, r.liveBefore)
 	}
 	return t
 }

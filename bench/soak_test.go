@@ -95,30 +95,33 @@ type soakReport struct {
 	pid                 int
 	kinds               []soakKindResult
 	before, peak, after soakSample
-	recoveredIn         time.Duration // when RSS and goroutines were first back; 0: not within Recovery
-	samples, unanswered int           // /metrics samples during the attack, and those that failed
-	attackFor           time.Duration
-	attackLogLines      int64
-	topMessages         []string // what the server logged most during the attack
-	attackersLingered   bool     // some attacker had not returned 15 s after the end
-	attacks             []*attack
-	alive               bool
-	exit                string // how the server ended, when it did
-	lastLog             string
-	panicLines          int64
-	firstPanic          string
-	recovery            []soakSample // each second of the recovery
-	profiles            string       // the heap profiles' directory
-	stacksBefore        map[string]int
-	stacksAfter         map[string]int
-	goroutinesLeft      string  // the stacks that grew, when goroutines did not come back
-	heapAtPeak          string  // pprof -top of the heap at the peak over the baseline
-	heapAfter           string  // and after the recovery, when RSS or the live heap did not come back
-	liveBefore          float64 // MiB the heap holds right after a GC, at the baseline
-	liveAfter           float64 // and at the end of the recovery (after its last sample)
-	otherCores          float64 // cores other work on the machine kept busy, on average, over the attack and the recovery
-	generatorStall      time.Duration
-	udpDrops            uint64 // datagrams the kernel dropped for full receive buffers, machine-wide
+	// heldBefore and heldAfter: RSS held right after a forced GC, at the
+	// baseline and at the end of the recovery window.
+	heldBefore, heldAfter float64
+	recoveredIn           time.Duration // when RSS and goroutines were first back; 0: not within Recovery
+	samples, unanswered   int           // /metrics samples during the attack, and those that failed
+	attackFor             time.Duration
+	attackLogLines        int64
+	topMessages           []string // what the server logged most during the attack
+	attackersLingered     bool     // some attacker had not returned 15 s after the end
+	attacks               []*attack
+	alive                 bool
+	exit                  string // how the server ended, when it did
+	lastLog               string
+	panicLines            int64
+	firstPanic            string
+	recovery              []soakSample // each second of the recovery
+	profiles              string       // the heap profiles' directory
+	stacksBefore          map[string]int
+	stacksAfter           map[string]int
+	goroutinesLeft        string  // the stacks that grew, when goroutines did not come back
+	heapAtPeak            string  // pprof -top of the heap at the peak over the baseline
+	heapAfter             string  // and after the recovery, when RSS or the live heap did not come back
+	liveBefore            float64 // MiB the heap holds right after a GC, at the baseline
+	liveAfter             float64 // and at the end of the recovery (after its last sample)
+	otherCores            float64 // cores other work on the machine kept busy, on average, over the attack and the recovery
+	generatorStall        time.Duration
+	udpDrops              uint64 // datagrams the kernel dropped for full receive buffers, machine-wide
 }
 
 // busy says whether the machine, not the server, may explain poor
@@ -241,6 +244,9 @@ func (r *soakReport) recover(srv *soakServer) {
 		if srv.alive() {
 			r.stacksAfter, _ = srv.goroutineStacks()
 			r.liveAfter, _ = srv.liveHeap(profilePath(r.profiles, "after"))
+			if s := srv.sample(); s.Err == nil {
+				r.heldAfter = s.HeldMiB
+			}
 		}
 	}()
 	stopped := time.Now()
@@ -258,11 +264,15 @@ func (r *soakReport) recover(srv *soakServer) {
 	}
 }
 
-func (r *soakReport) rssLimit() float64 { return r.before.HeldMiB * (1 + r.cfg.RSSSlack) }
+// The RSS target compares the RSS held right after a forced GC, on both
+// sides: garbage not collected yet is no more a leak than freed memory not
+// yet returned.
+func (r *soakReport) rssLimit() float64 { return r.heldBefore * (1 + r.cfg.RSSSlack) }
 func (r *soakReport) goroutineLimit() float64 {
 	return r.before.Goroutines + float64(r.cfg.GoroutineSlack)
 }
 func (r *soakReport) rssBack(s soakSample) bool { return s.Err == nil && s.HeldMiB <= r.rssLimit() }
+func (r *soakReport) rssBackAfterGC() bool      { return r.heldAfter > 0 && r.heldAfter <= r.rssLimit() }
 func (r *soakReport) goroutinesBack(s soakSample) bool {
 	return s.Err == nil && s.Goroutines <= r.goroutineLimit()
 }
@@ -310,7 +320,7 @@ func (r *soakReport) finish(srv *soakServer) {
 		return
 	}
 	r.heapAtPeak = heapGrowth(profilePath(r.profiles, "baseline"), profilePath(r.profiles, "peak"), 15)
-	if !r.rssBack(r.after) || r.liveAfter > r.liveBefore*(1+r.cfg.RSSSlack) {
+	if !r.rssBackAfterGC() || r.liveAfter > r.liveBefore*(1+r.cfg.RSSSlack) {
 		r.heapAfter = heapGrowth(profilePath(r.profiles, "baseline"), profilePath(r.profiles, "after"), 15)
 	}
 	if !r.goroutinesBack(r.after) && r.stacksBefore != nil && r.stacksAfter != nil {
@@ -322,6 +332,7 @@ func (r *soakReport) finish(srv *soakServer) {
 // stacks of the baseline, for what grew later.
 func (r *soakReport) profileBaseline(srv *soakServer) {
 	r.liveBefore, _ = srv.liveHeap(profilePath(r.profiles, "baseline"))
+	r.heldBefore = srv.sample().HeldMiB
 	r.stacksBefore, _ = srv.goroutineStacks()
 }
 

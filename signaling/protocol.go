@@ -102,6 +102,10 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// maxTypeBytes bounds a request's type: the longest the protocol has is 16
+// bytes, and replies name the type.
+const maxTypeBytes = 32
+
 // decodeRequest parses one frame; every failure is a parameter error the
 // client can act on.
 func decodeRequest(b []byte) (*Request, *Error) {
@@ -111,6 +115,9 @@ func decodeRequest(b []byte) (*Request, *Error) {
 	}
 	if r.Type == "" {
 		return &r, Errorf(CodeParamCheckFailed, "the request has no type")
+	}
+	if len(r.Type) > maxTypeBytes { // not quoted: replies must not echo a client's 64 KiB
+		return &r, Errorf(CodeParamCheckFailed, "the request type is longer than %d bytes", maxTypeBytes)
 	}
 	return &r, nil
 }

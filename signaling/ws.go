@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -42,7 +41,8 @@ type WSLimits struct {
 	// socket costs memory and goroutines and must not stay.
 	LoginTimeout time.Duration
 	// MaxQueuedBytes bounds the frames waiting for a client that reads
-	// slowly [4 MiB]; past it the client gets code 14009 and is closed.
+	// slowly [4 MiB; 64 KiB at most before login]; past it the client gets
+	// code 14009 and is closed.
 	MaxQueuedBytes int
 }
 
@@ -119,7 +119,9 @@ func (ws *WebSocket) init() {
 	ws.once.Do(func() {
 		ws.upgrader.CheckOrigin = func(*http.Request) bool { return true } // tokens, not cookies, authenticate
 		ws.limits = ws.Limits.withDefaults()
-		ws.perIP = limit.NewGate(ws.limits.perAddress())
+		pa := ws.limits.perAddress()
+		pa.Name = "ws" // refusals count in trtcd_refused_total{listener="ws"}
+		ws.perIP = limit.NewGate(pa)
 	})
 }
 
@@ -130,12 +132,13 @@ func (ws *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuseAddress(w, err)
 		return
 	}
-	defer leave()
 	c, err := ws.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		leave()
 		return // the upgrader answered
 	}
 	conn := ws.newConn(c)
+	conn.release = leave
 	c.SetReadLimit(ws.limits.MaxMessageBytes)
 	c.SetPongHandler(func(string) error { // a client answering pings is not idle
 		return c.SetReadDeadline(conn.readDeadline())
@@ -150,11 +153,16 @@ func (ws *WebSocket) newConn(socket *websocket.Conn) *wsConn {
 	ws.init()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &wsConn{ws: ws, c: socket, done: make(chan struct{}), ctx: ctx, cancel: cancel,
-		queue:   newSendQueue(ws.limits.MaxQueuedBytes),
+		queue:   newSendQueue(min(ws.limits.MaxQueuedBytes, preLoginQueueBytes)),
 		limiter: rate.NewLimiter(rate.Limit(ws.limits.MessagesPerSecond), ws.limits.MessageBurst),
 		loginBy: time.Now().Add(ws.limits.LoginTimeout),
 		log:     ws.logger()}
 }
+
+// preLoginQueueBytes bounds the send queue of a socket that has not
+// logged in: it gets only a few short replies, and one that sends without
+// reading must not hold more (500 sockets from one address: 32 MiB).
+const preLoginQueueBytes = 64 << 10
 
 // wsConn is one client. Its read loop handles requests one at a time; the
 // write loop owns the socket's writes.
@@ -164,6 +172,11 @@ type wsConn struct {
 	queue *sendQueue
 	done  chan struct{}
 	once  sync.Once
+	// release gives the address's place back (nil: not counted). close
+	// calls it once the socket is closed, not when reading ends: the
+	// socket and its queued frames live on until the write loop is done,
+	// up to a write timeout per frame for a client that does not read.
+	release func()
 	// ctx ends with the connection: a negotiation for a client that left
 	// stops.
 	ctx     context.Context
@@ -229,6 +242,9 @@ func (c *wsConn) dispatch(msg []byte) {
 		return
 	}
 	data, e := c.handle(req)
+	if c.loggedIn() { // the full bound from now on: a join's reply lists the room
+		c.queue.raise(c.ws.limits.MaxQueuedBytes)
+	}
 	r := Reply{ID: req.ID, Type: "reply", Data: data}
 	if e != nil {
 		r.Code, r.Message, r.Data = e.Code, e.Message, nil
@@ -487,7 +503,7 @@ func (c *wsConn) writeQueued() bool {
 			// Half-close and linger: closing at once with unread input
 			// makes the kernel send RST, and the client may lose the
 			// frames that say why it was closed.
-			if tcp, ok := c.c.UnderlyingConn().(*net.TCPConn); ok {
+			if tcp, ok := c.c.UnderlyingConn().(interface{ CloseWrite() error }); ok { // TCP, gated or not
 				tcp.CloseWrite()
 			}
 			time.AfterFunc(closeLinger, c.close)
@@ -518,6 +534,9 @@ func (c *wsConn) close() {
 		c.cancel()
 		if c.c != nil {
 			c.c.Close()
+		}
+		if c.release != nil {
+			c.release()
 		}
 		c.leave("disconnect")
 		c.signOut()
@@ -558,6 +577,13 @@ func (q *sendQueue) push(b []byte) bool {
 	}
 	q.append(b)
 	return true
+}
+
+// raise lifts the bound (a client that logged in); it never lowers it.
+func (q *sendQueue) raise(bound int) {
+	q.mu.Lock()
+	q.max = max(q.max, bound)
+	q.mu.Unlock()
 }
 
 // finish queues a last frame (nil: none) and the end marker, once; drop

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/panics"
+	"github.com/trtcd/trtcd/signaling/tlssig"
 )
 
 // A school behind one NAT address: 200 clients connect and join at once
@@ -116,17 +119,200 @@ func TestWebSocketLoginDeadline(t *testing.T) {
 	}
 }
 
-// A client that does not read while the server has frames for it is told
+// A member that does not read while the server has frames for it is told
 // 14009 and closed once MaxQueuedBytes wait for it; the frames it missed
 // are dropped, not kept.
 func TestWebSocketSlowReaderIsClosed(t *testing.T) {
 	limits := DefaultWSLimits
-	limits.MaxQueuedBytes = 256 << 10
+	limits.MaxQueuedBytes = 32 << 10
 	limits.MessagesPerSecond, limits.MessageBurst = 1e6, 1e6
 	s := startServer(t, 0, func(s *whipServer) {
 		s.ws.Limits = limits
 		s.Listener = smallSendBuffers{s.Listener} // so that the kernel holds little
 	})
+	fillRoom(t, s, 95, 19) // each members reply lists 20: about 2 KB
+	c := dialSmallReadBuffer(t, s)
+	if err := c.WriteJSON(Request{ID: 1, Type: "join", Data: mustJSON(joinData(open, "slow", 95))}); err != nil {
+		t.Fatal(err)
+	}
+	if r := readReply(t, c); r.Code != 0 {
+		t.Fatalf("join: %d %s", r.Code, r.Message)
+	}
+	const requests = 100 // about 200 KB of replies
+	for i := range requests {
+		if err := c.WriteJSON(Request{ID: int64(i + 2), Type: "members"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replies, last := readAll(c)
+	if last.Code != CodeRateLimited || replies >= requests+1 {
+		t.Fatalf("after %d replies the last was %d %q, want %d and fewer than %d", replies, last.Code, last.Message, CodeRateLimited, requests)
+	}
+}
+
+// Before login a socket gets only short replies, and its queue is small:
+// one that sends requests without reading is told 14009 and closed long
+// before the queue of a member (4 MiB) would be full.
+func TestWebSocketQueueBeforeLoginIsSmall(t *testing.T) {
+	limits := DefaultWSLimits
+	limits.MessagesPerSecond, limits.MessageBurst = 1e6, 1e6
+	s := startServer(t, 0, func(s *whipServer) {
+		s.ws.Limits = limits
+		s.Listener = smallSendBuffers{s.Listener}
+	})
+	c := dialSmallReadBuffer(t, s)
+	const requests = 2000 // each refused with about 130 bytes queued: 260 KB in all
+	for i := range requests {
+		if err := c.WriteJSON(Request{ID: int64(i + 1), Type: "heartbeat"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replies, last := readAll(c)
+	if last.Code != CodeRateLimited || replies >= requests+1 {
+		t.Fatalf("after %d replies the last was %d %q, want %d and fewer than %d", replies, last.Code, last.Message, CodeRateLimited, requests)
+	}
+}
+
+// An address's place is held until its socket is closed, not only until
+// the server stops reading it: a client that floods and does not read
+// leaves its socket (and what is queued for it) open a while after its
+// last frame was read. No reply echoes a long request type either.
+func TestWebSocketAddressHeldUntilTheSocketCloses(t *testing.T) {
+	limits := DefaultWSLimits
+	limits.ConnectionsPerIP = 1
+	limits.MessagesPerSecond = 0.001 // the 41st frame is over the rate
+	held := &heldClose{closing: make(chan struct{}), release: make(chan struct{})}
+	s := startServer(t, 0, func(s *whipServer) {
+		s.ws.Limits = limits
+		held.Listener = s.Listener
+		s.Listener = held
+	})
+	t.Cleanup(held.letGo)
+	before := refusedCount(t, "ws", "connections")
+	flooder, _, err := websocket.DefaultDialer.Dial(wsURL(s), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flooder.Close()
+	longType := strings.Repeat("x", 60<<10)
+	for i := range limits.MessageBurst + 1 {
+		if err := flooder.WriteJSON(Request{ID: int64(i + 1), Type: longType}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select { // the server is closing the flooder's socket; it is not closed yet
+	case <-held.closing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the flooder's socket is not being closed")
+	}
+	_, resp, err := websocket.DefaultDialer.Dial(wsURL(s), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || codeOfBody(resp) != CodeRateLimited {
+		t.Fatalf("a socket while the flooder's is still open: %v %v, want 429 with code %d", err, resp, CodeRateLimited)
+	}
+	if got := refusedCount(t, "ws", "connections") - before; got != 1 {
+		t.Errorf("trtcd_refused_total{listener=ws,reason=connections} rose by %v, want 1", got)
+	}
+	held.letGo()
+	waitUntil(t, "the closed socket's place given back", 10*time.Second, func() bool {
+		return s.ws.perIP.Connections("127.0.0.1") == 0
+	})
+	if r := dial(t, s).join(joinData(open, "after", 96)); r.Code != 0 {
+		t.Fatalf("a socket after the flooder's closed: %d %s", r.Code, r.Message)
+	}
+	expectShortReplies(t, flooder, limits.MessageBurst)
+}
+
+// expectShortReplies reads the flooder's replies: each long type refused
+// with 82 without quoting it, then 14009 for the rate.
+func expectShortReplies(t *testing.T, c *websocket.Conn, refused int) {
+	t.Helper()
+	for i := range refused + 1 {
+		r := readReply(t, c)
+		want := CodeParamCheckFailed
+		if i == refused {
+			want = CodeRateLimited
+		}
+		if r.Code != want || len(r.Message) > 100 || strings.Contains(r.Message, "xxxx") {
+			t.Fatalf("reply %d: %d with %d bytes %.60q, want %d and a short message", i+1, r.Code, len(r.Message), r.Message, want)
+		}
+	}
+}
+
+// heldClose holds the Close of the first connection it accepts until
+// letGo, and says when that Close starts: a test then acts while the
+// server is closing the socket, with nothing left to chance.
+type heldClose struct {
+	net.Listener
+	first   sync.Once
+	closing chan struct{} // closed when the first connection's Close starts
+	release chan struct{} // closed by letGo
+	let     sync.Once
+}
+
+func (l *heldClose) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return c, err
+	}
+	l.first.Do(func() { c = &heldConn{Conn: c, l: l} })
+	return c, nil
+}
+
+func (l *heldClose) letGo() { l.let.Do(func() { close(l.release) }) }
+
+type heldConn struct {
+	net.Conn
+	l    *heldClose
+	once sync.Once
+}
+
+func (c *heldConn) Close() error {
+	c.once.Do(func() {
+		close(c.l.closing)
+		<-c.l.release
+	})
+	return c.Conn.Close()
+}
+
+// refusedCount reads trtcd_refused_total for a listener and reason.
+func refusedCount(t *testing.T, listener, reason string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(limit.Refused)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["listener"] == listener && labels["reason"] == reason {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// fillRoom puts members with long ids in a room, in process.
+func fillRoom(t *testing.T, s *whipServer, room uint32, members int) {
+	t.Helper()
+	for i := range members {
+		user := fmt.Sprintf("member-%02d-%s", i, strings.Repeat("m", 20))
+		if _, _, e := s.rooms.Enter(EnterRequest{App: open, UserID: user, Room: tlssig.Room{ID: room},
+			Grant: &Grant{Privilege: tlssig.PrivAll}, Peer: &silentPeer{}}); e != nil {
+			t.Fatal(e)
+		}
+	}
+}
+
+// dialSmallReadBuffer connects with a small kernel receive buffer, so that
+// a client that does not read soon leaves the server's frames queued.
+func dialSmallReadBuffer(t *testing.T, s *whipServer) *websocket.Conn {
+	t.Helper()
 	d := &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err == nil {
@@ -138,25 +324,36 @@ func TestWebSocketSlowReaderIsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	const requests = 40 // each answered with ~60 KB: 2.4 MB in all
-	echoed := strings.Repeat("x", 60<<10)
-	for i := range requests {
-		if err := c.WriteJSON(Request{ID: int64(i + 1), Type: echoed}); err != nil {
-			t.Fatal(err)
-		}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func readReply(t *testing.T, c *websocket.Conn) Reply {
+	t.Helper()
+	var r Reply
+	if err := c.ReadJSON(&r); err != nil {
+		t.Fatal(err)
 	}
-	replies, last := 0, Reply{}
+	return r
+}
+
+// readAll reads replies until the server closes the socket.
+func readAll(c *websocket.Conn) (replies int, last Reply) {
 	for {
 		var r Reply
 		if c.ReadJSON(&r) != nil {
-			break
+			return replies, last
 		}
 		replies, last = replies+1, r
 	}
-	if last.Code != CodeRateLimited || replies >= requests+1 {
-		t.Fatalf("after %d replies the last was %d %q, want %d and fewer than %d", replies, last.Code, last.Message, CodeRateLimited, requests)
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
 	}
+	return b
 }
 
 // smallSendBuffers gives accepted connections a small kernel send buffer.

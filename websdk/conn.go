@@ -33,7 +33,8 @@ const (
 	// often besides on every change. The SDK paces its heartbeat on it
 	// when its timers are throttled, and a lost update heals itself.
 	publishersInterval = 5 * time.Second
-	// outQueue and eventQueue bound what a slow client can hold.
+	// outQueue and eventQueue bound what a slow client can hold, in frames
+	// (Limits.MaxQueuedBytes bounds outQueue's bytes too).
 	outQueue   = 1024
 	eventQueue = 1024
 	mediaQueue = 64
@@ -60,6 +61,8 @@ type conn struct {
 	ws   socket
 	log  *slog.Logger
 	addr string // the client's host:port
+	// maxQueue is Limits.MaxQueuedBytes (0: no byte bound).
+	maxQueue int
 
 	// From the URL: who this socket speaks for.
 	app     uint32
@@ -78,12 +81,14 @@ type conn struct {
 	once  sync.Once
 	loops sync.WaitGroup // the goroutines of a logged-in socket (the fuzz target waits for them)
 
-	wmu      sync.Mutex  // guards out and closeMsg
+	wmu      sync.Mutex  // guards the fields below
 	out      chan []byte // nil until login: the read loop writes itself
+	queued   int         // bytes in out or being written, frameOverhead each more
+	ending   bool        // the close is queued: later frames are dropped
 	closeMsg []byte      // the close frame that ends the write loop
 
 	mu         sync.Mutex           // guards the fields below
-	events     chan signaling.Event // nil until login
+	events     chan signaling.Event // nil until a join
 	member     *signaling.Member
 	grant      *signaling.Grant
 	sessions   signaling.MediaSessions // the member's publish and subscriptions
@@ -95,7 +100,7 @@ func newConn(h *Handler, ws socket, addr string, q url.Values) *conn {
 	app, _ := strconv.ParseUint(q.Get("sdkAppId"), 10, 32)
 	lim := h.limits
 	c := &conn{h: h, ws: ws, addr: addr, app: uint32(app), userID: q.Get("userId"), userSig: q.Get("userSig"),
-		resume: q.Get("rc") == "1", done: make(chan struct{}),
+		resume: q.Get("rc") == "1", done: make(chan struct{}), maxQueue: lim.MaxQueuedBytes,
 		frames: rate.NewLimiter(rate.Limit(lim.LoginMessagesPerSecond), lim.LoginMessageBurst)}
 	if lim.LoginTimeout > 0 {
 		c.loginBy = time.Now().Add(lim.LoginTimeout)
@@ -215,8 +220,31 @@ func drain(ws *websocket.Conn) {
 	}
 }
 
-// logIn switches the socket to a member's budget and starts the loops
-// a member needs; the read loop calls it once the userSig verified.
+// openEvents gives the socket its event queue before it enters a room:
+// the room's events may come at once. A logged-in socket has one.
+func (c *conn) openEvents() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.events == nil {
+		c.events = make(chan signaling.Event, eventQueue)
+	}
+}
+
+// dropEvents frees the queue of a socket whose join was refused: no room
+// sends it events, and it holds only what a socket before login holds.
+func (c *conn) dropEvents() {
+	if c.loggedIn {
+		return
+	}
+	c.mu.Lock()
+	c.events = nil
+	c.mu.Unlock()
+}
+
+// logIn switches the socket to a member's budget, clears its login
+// deadline and starts the loops a member needs; the read loop calls it
+// once the member is in its room (after openEvents), not when the userSig
+// verified: a join the room refuses leaves the socket as it was.
 func (c *conn) logIn() {
 	if c.loggedIn {
 		return
@@ -226,9 +254,8 @@ func (c *conn) logIn() {
 	// to every publisher at once.
 	c.frames = rate.NewLimiter(rate.Limit(c.h.limits.MessagesPerSecond), c.h.limits.MessageBurst)
 	c.media = make(chan *Request, mediaQueue)
-	events := make(chan signaling.Event, eventQueue)
 	c.mu.Lock()
-	c.events = events
+	events := c.events
 	c.mu.Unlock()
 	out := make(chan []byte, outQueue)
 	c.wmu.Lock() // a reply being written by the read loop is out first
@@ -275,13 +302,56 @@ func (c *conn) send(r Reply) {
 		c.write(websocket.TextMessage, b)
 		return
 	}
+	queued := c.enqueue(out, b)
 	c.wmu.Unlock()
+	if !queued {
+		c.tooSlow()
+	}
+}
+
+// frameOverhead is counted with every queued frame, as on /ws, so that a
+// flood of tiny frames is bounded in bytes too.
+const frameOverhead = 64
+
+// enqueue queues b for the write loop (wmu held); false when it would pass
+// MaxQueuedBytes or outQueue frames. Once the close is queued, frames are
+// dropped (and enqueue says true: the socket is closing anyway).
+func (c *conn) enqueue(out chan []byte, b []byte) bool {
+	if c.ending {
+		return true
+	}
+	cost := len(b) + frameOverhead
+	if c.maxQueue > 0 && c.queued+cost > c.maxQueue {
+		return false
+	}
 	select {
 	case out <- b:
-	case <-c.done:
+		c.queued += cost
+		return true
 	default:
-		go c.closeSafely()
+		return false
 	}
+}
+
+// sent uncounts a frame the write loop has written (or failed to).
+func (c *conn) sent(b []byte) {
+	c.wmu.Lock()
+	c.queued -= len(b) + frameOverhead
+	c.wmu.Unlock()
+}
+
+// tooSlow closes a client that lets its queue fill as a flooder is closed:
+// 9 with code 14009, then a normal close. The frames waiting are dropped:
+// the client is not reading them, and must not hold the memory.
+func (c *conn) tooSlow() {
+	e := signaling.Errorf(signaling.CodeRateLimited, "the client reads too slowly: more than %d bytes or %d frames wait for it",
+		c.maxQueue, outQueue)
+	c.h.floodLog.log(c.log, slog.LevelWarn, "signalling socket closed: the client does not read", "addr", c.addr)
+	b, err := json.Marshal(Reply{Cmd: cmdClientBanned, Code: int(e.Code), Message: e.Message, Data: map[string]string{"reason": "banned"}})
+	if err != nil {
+		b = nil
+	}
+	c.finish(b, websocket.FormatCloseMessage(websocket.CloseNormalClosure, closeReason(e)), true)
 }
 
 // write writes one frame; a socket that cannot take it is closed.
@@ -308,7 +378,9 @@ func (c *conn) writeLoop(out chan []byte) {
 				time.AfterFunc(closeLinger, c.closeSafely)
 				return
 			}
-			if !c.write(websocket.TextMessage, b) {
+			ok := c.write(websocket.TextMessage, b)
+			c.sent(b)
+			if !ok {
 				return
 			}
 		case <-ping.C:
@@ -325,20 +397,57 @@ func (c *conn) writeLoop(out chan []byte) {
 // with this close status and reason. A normal close (1000) after being
 // told why (9) makes the SDK neither reconnect nor raise another error.
 func (c *conn) closeAfterFlush(status int, reason string) {
-	msg := websocket.FormatCloseMessage(status, reason)
+	c.finish(nil, websocket.FormatCloseMessage(status, reason), false)
+}
+
+// finish queues a last frame (nil: none) and the close, once; drop first
+// discards the frames still waiting. A queue too full for the close closes
+// the socket at once.
+func (c *conn) finish(last, closeMsg []byte, drop bool) {
 	c.wmu.Lock()
-	c.closeMsg = msg
+	if c.ending {
+		c.wmu.Unlock()
+		return
+	}
+	c.ending, c.closeMsg = true, closeMsg
 	out := c.out
 	if out == nil { // before login the read loop writes, then drains
 		defer c.wmu.Unlock()
-		c.write(websocket.CloseMessage, msg)
+		c.write(websocket.CloseMessage, closeMsg)
 		return
 	}
-	c.wmu.Unlock()
+	if drop {
+		c.dropQueued(out)
+	}
+	if last != nil {
+		select {
+		case out <- last:
+			c.queued += len(last) + frameOverhead
+		default:
+		}
+	}
+	var queued bool
 	select {
-	case out <- nil:
+	case out <- nil: // the write loop's marker: what came before is written
+		queued = true
 	default:
+	}
+	c.wmu.Unlock()
+	if !queued {
 		c.close()
+	}
+}
+
+// dropQueued empties out (wmu held), uncounting what it drops; frames the
+// write loop takes meanwhile it uncounts itself.
+func (c *conn) dropQueued(out chan []byte) {
+	for {
+		select {
+		case b := <-out:
+			c.queued -= len(b) + frameOverhead
+		default:
+			return
+		}
 	}
 }
 

@@ -40,6 +40,10 @@ type Limits struct {
 	// [2/s, burst 10]; the SDK sends one join.
 	LoginMessagesPerSecond float64
 	LoginMessageBurst      int
+	// MaxQueuedBytes bounds the frames waiting for a joined socket that
+	// reads slowly [4 MiB, as /ws]; past it the socket gets 9 with code
+	// 14009 and is closed. Negative: no byte bound (1024 frames still are).
+	MaxQueuedBytes int
 }
 
 // DefaultLimits are the limits of a zero Limits.
@@ -50,6 +54,7 @@ var DefaultLimits = Limits{
 	// The Web SDK's own pace (see the field comments), with room to spare.
 	MessagesPerSecond: 20, MessageBurst: 100,
 	LoginMessagesPerSecond: 2, LoginMessageBurst: 10,
+	MaxQueuedBytes: 4 << 20,
 }
 
 // resolved fills the zero fields with defaults and turns the negative ones
@@ -68,6 +73,7 @@ func (l Limits) resolved() Limits {
 	l.MessageBurst = orDefault(l.MessageBurst, d.MessageBurst, 1)
 	l.LoginMessagesPerSecond = orDefault(l.LoginMessagesPerSecond, d.LoginMessagesPerSecond, float64(rate.Inf))
 	l.LoginMessageBurst = orDefault(l.LoginMessageBurst, d.LoginMessageBurst, 1)
+	l.MaxQueuedBytes = orDefault(l.MaxQueuedBytes, d.MaxQueuedBytes, 0)
 	return l
 }
 

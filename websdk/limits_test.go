@@ -194,8 +194,8 @@ func TestLimitsDefaultsAndNone(t *testing.T) {
 		t.Fatalf("zero limits resolve to %+v, want the defaults %+v", got, DefaultLimits)
 	}
 	none := Limits{PerAddress: limit.Config{PerSecond: -1, Connections: -1}, LoginTimeout: -1,
-		MessagesPerSecond: -1, LoginMessagesPerSecond: -1}.resolved()
-	if none.PerAddress.PerSecond != 0 || none.PerAddress.Connections != 0 || none.LoginTimeout != 0 ||
+		MessagesPerSecond: -1, LoginMessagesPerSecond: -1, MaxQueuedBytes: -1}.resolved()
+	if none.PerAddress.PerSecond != 0 || none.PerAddress.Connections != 0 || none.LoginTimeout != 0 || none.MaxQueuedBytes != 0 ||
 		rate.Limit(none.MessagesPerSecond) != rate.Inf || rate.Limit(none.LoginMessagesPerSecond) != rate.Inf {
 		t.Fatalf("negative limits resolve to %+v, want none", none)
 	}

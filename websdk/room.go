@@ -71,10 +71,11 @@ func (c *conn) enter(req *Request) ([]publisher, *signaling.Error) {
 	if e != nil {
 		return nil, e
 	}
-	c.logIn() // before Enter: the room's events may come at once
+	c.openEvents() // before Enter: the room's events may come at once
 	m, others, e := c.h.Rooms.Enter(signaling.EnterRequest{App: c.app, UserID: c.userID, Room: room, Grant: g,
 		Peer: c, Heartbeats: true})
 	if e != nil {
+		c.dropEvents()
 		return nil, e
 	}
 	c.mu.Lock()
@@ -88,6 +89,7 @@ func (c *conn) enter(req *Request) ([]publisher, *signaling.Error) {
 		c.h.Rooms.Leave(m, "disconnect")
 		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "the connection closed")
 	}
+	c.logIn() // only now: a join the room refuses keeps the login deadline and the small budget
 	c.log.Info("joined", "room", m.Room.Key, "members", len(others)+1)
 	return publishers(others), nil
 }

@@ -176,8 +176,9 @@ floods, frame floods, sockets that never log in, handshakes cut off, WebRTC sess
 ICE/DTLS, authenticated pushers of mutated FLV and RTP (recorded, and played over HTTP-FLV and WHEP), and garbage
 UDP. Targets: every kind of room at least 99 % delivered, no room silent over 3 s, no panic, goroutines within +25
 and RSS within +20 % of the baseline 10 s after the attack. Go returns freed memory to the system over minutes, so
-the RSS target is on the RSS the process still holds: /proc's RSS less the heap the runtime has freed but not yet
-returned (heap_idle − heap_released); raw RSS is shown beside it.`
+the RSS target is on the RSS the process still holds, read right after a forced GC at the baseline and 10 s after:
+/proc's RSS less the heap the runtime has freed but not yet returned (heap_idle − heap_released). Raw RSS is shown
+beside it.`
 
 func writeSoak(p func(string, ...any), dir string) {
 	p("## Chaos soak (issue 16)")

@@ -37,6 +37,7 @@ type frameLimits struct {
 	Burst          int     `yaml:"burst"`
 	LoginPerSecond float64 `yaml:"login_per_second"`
 	LoginBurst     int     `yaml:"login_burst"`
+	MaxQueuedBytes int     `yaml:"max_queued_bytes"` // waiting for a slow reader [4 MiB], then 14009
 }
 
 // server turns the configuration into the server's limits.
@@ -57,7 +58,8 @@ func (c limitsConfig) server() server.Limits {
 		PublisherWait:   c.PublisherWait,
 		ConnectTimeout:  c.ConnectTimeout,
 		WebSDKFrames: websdk.Limits{MessagesPerSecond: c.WebSDKFrames.PerSecond, MessageBurst: c.WebSDKFrames.Burst,
-			LoginMessagesPerSecond: c.WebSDKFrames.LoginPerSecond, LoginMessageBurst: c.WebSDKFrames.LoginBurst},
+			LoginMessagesPerSecond: c.WebSDKFrames.LoginPerSecond, LoginMessageBurst: c.WebSDKFrames.LoginBurst,
+			MaxQueuedBytes: c.WebSDKFrames.MaxQueuedBytes},
 	}
 }
 
