@@ -50,6 +50,11 @@ func (s *soakServer) saveHeapProfile(path string, gc bool) error {
 // timing. RSS lags it: the runtime hands freed memory back to the system
 // over minutes.
 func (s *soakServer) liveHeap(path string) (float64, error) {
+	// Two collections: what sync.Pools hold (net/http's bufio readers and
+	// writers, gzip writers) survives the first in their victim caches.
+	if err := s.saveHeapProfile(path, true); err != nil {
+		return 0, err
+	}
 	if err := s.saveHeapProfile(path, true); err != nil {
 		return 0, err
 	}
