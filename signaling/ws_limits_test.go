@@ -144,10 +144,7 @@ func TestWebSocketSlowReaderIsClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	replies, last := readAll(c)
-	if last.Code != CodeRateLimited || replies >= requests+1 {
-		t.Fatalf("after %d replies the last was %d %q, want %d and fewer than %d", replies, last.Code, last.Message, CodeRateLimited, requests)
-	}
+	closedEarly(t, c, requests)
 }
 
 // Before login a socket gets only short replies, and its queue is small:
@@ -167,10 +164,7 @@ func TestWebSocketQueueBeforeLoginIsSmall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	replies, last := readAll(c)
-	if last.Code != CodeRateLimited || replies >= requests+1 {
-		t.Fatalf("after %d replies the last was %d %q, want %d and fewer than %d", replies, last.Code, last.Message, CodeRateLimited, requests)
-	}
+	closedEarly(t, c, requests)
 }
 
 // An address's place is held until its socket is closed, not only until
@@ -389,5 +383,21 @@ func TestWebSocketPanicEndsOnlyItsConnection(t *testing.T) {
 	}
 	if r := dial(t, s).join(joinData(open, "quinn", 90)); r.Code != 0 {
 		t.Fatalf("the next client: %d %s", r.Code, r.Message)
+	}
+}
+
+// closedEarly reads what the server sends until it closes: fewer replies
+// than requests, or the queue held them all. The closing 14009 follows the
+// last reply that fit, but a client that does not read can lose it: the
+// server closes after a second's linger with its input unread, and the
+// kernel's reset then discards what the client had not read yet.
+func closedEarly(t *testing.T, c *websocket.Conn, requests int) {
+	t.Helper()
+	replies, last := readAll(c)
+	if replies >= requests {
+		t.Fatalf("all %d replies were queued for a client that did not read", replies)
+	}
+	if last.Code != CodeRateLimited {
+		t.Logf("the closing 14009 was lost to the reset after %d replies (last %d %q)", replies, last.Code, last.Message)
 	}
 }
