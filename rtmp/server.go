@@ -60,13 +60,6 @@ type Limits struct {
 	WriteQueue int
 }
 
-// The per-address defaults: 200 joins within 2 s from one address succeed.
-const (
-	defaultPerAddressRate  = 50
-	defaultPerAddressBurst = 200
-	defaultPerAddressConns = 500
-)
-
 func (l Limits) withDefaults() Limits {
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
@@ -91,23 +84,8 @@ func (l Limits) withDefaults() Limits {
 	defInt(&l.MaxChunkStreams, 64)
 	defInt(&l.MaxStreams, 8)
 	defInt(&l.WriteQueue, 512)
-	l.PerAddress = perAddressDefaults(l.PerAddress)
+	l.PerAddress = l.PerAddress.Or(limit.Default)
 	return l
-}
-
-// perAddressDefaults fills zero fields; negative ones stay, which the gate
-// reads as no limit.
-func perAddressDefaults(c limit.Config) limit.Config {
-	if c.PerSecond == 0 {
-		c.PerSecond = defaultPerAddressRate
-	}
-	if c.Burst == 0 {
-		c.Burst = defaultPerAddressBurst
-	}
-	if c.Connections == 0 {
-		c.Connections = defaultPerAddressConns
-	}
-	return c
 }
 
 // Server accepts RTMP connections. Set the fields, then call Serve; Close

@@ -330,7 +330,7 @@ const flvWriteTimeout = 10 * time.Second
 
 // Register adds the HTTP-FLV route: GET /live/{streamId}.flv.
 func (l *Live) Register(mux *http.ServeMux) {
-	players := limit.NewGate(withAddressDefaults(l.FLVLimits, DefaultAddressLimits))
+	players := limit.NewGate(l.FLVLimits.Or(DefaultAddressLimits))
 	mux.HandleFunc("GET /live/{file}", connectionLimited(players, l.serveFLV))
 }
 

@@ -73,7 +73,7 @@ const maxRoomSigBody = 16 << 10
 
 // Register adds the routes.
 func (rs *RoomSig) Register(mux *http.ServeMux) {
-	gate := limit.NewGate(withAddressDefaults(rs.Limits, DefaultAddressLimits))
+	gate := limit.NewGate(rs.Limits.Or(DefaultAddressLimits))
 	mux.HandleFunc("POST /v4/openim/jsonvideoapp", rateLimited(gate, rs.serve))
 	mux.HandleFunc("POST /v4/trtc/jsonvideoapp", rateLimited(gate, rs.serve))
 }

@@ -8,26 +8,8 @@ import (
 )
 
 // DefaultAddressLimits are the per-address limits of the WHIP, WHEP,
-// HTTP-FLV and /ws listeners: a school behind one NAT address can start 200
-// joins within 2 s (the burst), 50 more every second, and hold 500
-// connections.
-var DefaultAddressLimits = limit.Config{PerSecond: 50, Burst: 200, Connections: 500}
-
-// withAddressDefaults fills c's zero fields from def. A negative field
-// stays: the gate reads it as no limit, which is how an operator turns one
-// off.
-func withAddressDefaults(c, def limit.Config) limit.Config {
-	if c.PerSecond == 0 {
-		c.PerSecond = def.PerSecond
-	}
-	if c.Burst == 0 {
-		c.Burst = def.Burst
-	}
-	if c.Connections == 0 {
-		c.Connections = def.Connections
-	}
-	return c
-}
+// HTTP-FLV, /ws and REST listeners.
+var DefaultAddressLimits = limit.Default
 
 // rateLimited wraps a one-shot request handler (an offer, a REST call) with
 // the gate's per-address rate.

@@ -37,7 +37,7 @@ const DefaultDownloadWriteTimeout = 30 * time.Second
 
 // Register adds the routes.
 func (a *RecordAPI) Register(mux *http.ServeMux) {
-	gate := limit.NewGate(withAddressDefaults(a.Limits, DefaultAddressLimits))
+	gate := limit.NewGate(a.Limits.Or(DefaultAddressLimits))
 	mux.HandleFunc("GET /v1/record/files", rateLimited(gate, a.list))
 	mux.HandleFunc("GET /v1/record/files/{id}", rateLimited(gate, a.download))
 	mux.HandleFunc("DELETE /v1/record/files/{id}", rateLimited(gate, a.delete))

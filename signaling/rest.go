@@ -60,7 +60,7 @@ type RoomAPI struct {
 
 // Register adds the API's route to mux.
 func (a *RoomAPI) Register(mux *http.ServeMux) {
-	gate := limit.NewGate(withAddressDefaults(a.Limits, DefaultAddressLimits))
+	gate := limit.NewGate(a.Limits.Or(DefaultAddressLimits))
 	mux.HandleFunc("POST /v4/trtcd/{op}", rateLimited(gate, a.serve))
 }
 

@@ -63,8 +63,8 @@ const negotiationTimeout = 10 * time.Second
 
 // Register adds the WHIP and WHEP routes to mux.
 func (w *WHIP) Register(mux *http.ServeMux) {
-	publishers := limit.NewGate(withAddressDefaults(w.WHIPLimits, DefaultAddressLimits))
-	players := limit.NewGate(withAddressDefaults(w.WHEPLimits, DefaultAddressLimits))
+	publishers := limit.NewGate(w.WHIPLimits.Or(DefaultAddressLimits))
+	players := limit.NewGate(w.WHEPLimits.Or(DefaultAddressLimits))
 	mux.HandleFunc("POST /whip/{app}/{room}/{user}", rateLimited(publishers, w.publish))
 	mux.HandleFunc("POST /whep/{app}/{room}/{publisher}", rateLimited(players, w.play))
 	mux.HandleFunc("DELETE /whip/session/{id}", w.leave)

@@ -61,7 +61,7 @@ func (l WSLimits) withDefaults() WSLimits {
 	l.MaxMessageBytes = orDefault(l.MaxMessageBytes, d.MaxMessageBytes)
 	l.MessagesPerSecond = orDefault(l.MessagesPerSecond, d.MessagesPerSecond)
 	l.MessageBurst = orDefault(l.MessageBurst, d.MessageBurst)
-	perAddress := withAddressDefaults(l.perAddress(), d.perAddress())
+	perAddress := l.perAddress().Or(d.perAddress())
 	l.JoinsPerSecondIP, l.JoinBurstIP, l.ConnectionsPerIP = perAddress.PerSecond, perAddress.Burst, perAddress.Connections
 	l.IdleTimeout = orDefault(l.IdleTimeout, d.IdleTimeout)
 	l.LoginTimeout = orDefault(l.LoginTimeout, d.LoginTimeout)

@@ -49,7 +49,7 @@ type Limits struct {
 // DefaultLimits are the limits of a zero Limits.
 var DefaultLimits = Limits{
 	// Named: refusals count in trtcd_refused_total{listener="websdk"}.
-	PerAddress:   limit.Config{PerSecond: 50, Burst: 200, Connections: 500, Name: "websdk"},
+	PerAddress:   limit.Config{Name: "websdk"}.Or(limit.Default),
 	LoginTimeout: 10 * time.Second,
 	// The Web SDK's own pace (see the field comments), with room to spare.
 	MessagesPerSecond: 20, MessageBurst: 100,

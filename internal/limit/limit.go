@@ -32,6 +32,30 @@ var Refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Requests and connections refused by a per-address limit, by listener and reason (rate, connections).",
 }, []string{"listener", "reason"})
 
+// Default is every listener's per-address limit: a school behind one NAT
+// address starts 200 joins within 2 s (the burst), 50 more every second,
+// and holds 500 connections.
+var Default = Config{PerSecond: 50, Burst: 200, Connections: 500}
+
+// Or fills c's zero fields (and an empty Name) from def. A negative field
+// stays: the gate reads it as no limit, which is how an operator turns one
+// off.
+func (c Config) Or(def Config) Config {
+	if c.PerSecond == 0 {
+		c.PerSecond = def.PerSecond
+	}
+	if c.Burst == 0 {
+		c.Burst = def.Burst
+	}
+	if c.Connections == 0 {
+		c.Connections = def.Connections
+	}
+	if c.Name == "" {
+		c.Name = def.Name
+	}
+	return c
+}
+
 // The refusals a Gate gives; listeners turn them into their protocol's
 // answer (HTTP 429, an RTMP close, a WebSocket close) with TRTC code 14009.
 var (
