@@ -39,12 +39,12 @@ deps:
 FUZZ_TARGETS ?= \
 	./live:FuzzRTMPIngest \
 	./live:FuzzWebRTCPublisherRTP \
-	./signaling:FuzzWebSocketSession \
+	./trtc:FuzzWebSocketSession \
 	./websdk:FuzzWebSDKDispatch \
-	./signaling/tlssig:FuzzDecode \
-	./signaling/tlssig:FuzzParseUserBuf
+	./trtc/tlssig:FuzzDecode \
+	./trtc/tlssig:FuzzParseUserBuf
 
-## fuzz: run the whole-path fuzz targets (RTMP ingest with a recorder, WebRTC RTP into rtpav and the recorder, /ws and /websdk dispatch) and the token decoders, FUZZTIME each
+## fuzz: run the whole-path fuzz targets (RTMP ingest with a recorder, WebRTC RTP into rtpframe and the recorder, /ws and /websdk dispatch) and the token decoders, FUZZTIME each
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 const (

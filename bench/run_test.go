@@ -10,8 +10,8 @@ import (
 
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // startTrtcd runs an in-process trtcd for the bench to load.
@@ -20,7 +20,7 @@ func startTrtcd(t *testing.T) Target { return startTrtcdNode(t, server.ClusterCo
 // startTrtcdNode runs an in-process trtcd, a cluster node when c says so.
 func startTrtcdNode(t *testing.T, c server.ClusterConfig) Target {
 	t.Helper()
-	apps, _ := signaling.NewApps(signaling.App{SDKAppID: benchApp, Key: benchKey})
+	apps, _ := trtc.NewApps(trtc.App{SDKAppID: benchApp, Key: benchKey})
 	srv, err := server.Start(server.Config{
 		HTTPAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, Version: "test",
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},

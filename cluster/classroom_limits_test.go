@@ -14,30 +14,30 @@ import (
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // startClassNode is startNode with classroom limits, and senders as fast
 // as a test likes.
-func startClassNode(t *testing.T, redisURL, id string, limits signaling.ClassLimits) *server.Server {
+func startClassNode(t *testing.T, redisURL, id string, limits trtc.ClassLimits) *server.Server {
 	t.Helper()
 	creds, err := clusterCA.Credentials(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey, Admins: []string{"administrator"}})
+	apps, err := trtc.NewApps(trtc.App{SDKAppID: app, Key: appKey, Admins: []string{"administrator"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wsLimits := signaling.DefaultWSLimits
+	wsLimits := trtc.DefaultWSLimits
 	wsLimits.MessagesPerSecond, wsLimits.MessageBurst = 1e6, 1e6
 	wsLimits.MaxMessageBytes = 128 << 10 // Go's encoder sends "<" as six bytes, browsers as one
 	limits.MessagesPerSecond, limits.MessageBurst = 1e6, 1e6
 	srv, err := server.Start(server.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: signaling.DefaultBitrateLimits, Version: "cluster-test", ClassLimits: limits, WSLimits: wsLimits,
+		Bitrate: trtc.DefaultBitrateLimits, Version: "cluster-test", ClassLimits: limits, WSLimits: wsLimits,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", id),
 		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
 			Heartbeat: 200 * time.Millisecond, TTL: time.Second},
@@ -66,7 +66,7 @@ func mustRequest(t *testing.T, m *testws.Member, typ string, data any) map[strin
 // either node until the user destroys one, on either node.
 func TestClassesPerUserAreCappedAcrossNodes(t *testing.T) {
 	redisURL := cluster.StartRedis(t)
-	limits := signaling.ClassLimits{ClassesPerUser: 3}
+	limits := trtc.ClassLimits{ClassesPerUser: 3}
 	a, b := startClassNode(t, redisURL, "node-a", limits), startClassNode(t, redisURL, "node-b", limits)
 	class := func(id int) map[string]any { return map[string]any{"classId": id} }
 
@@ -93,7 +93,7 @@ func TestClassesPerUserAreCappedAcrossNodes(t *testing.T) {
 func TestClassHistoryPagesInBytesAcrossNodes(t *testing.T) {
 	const sent, replyCap = 40, 64 << 10
 	redisURL := cluster.StartRedis(t)
-	limits := signaling.ClassLimits{HistoryReplyBytes: replyCap}
+	limits := trtc.ClassLimits{HistoryReplyBytes: replyCap}
 	a, b := startClassNode(t, redisURL, "node-a", limits), startClassNode(t, redisURL, "node-b", limits)
 	class := map[string]any{"classId": 7201}
 	teacher, student := signIn(t, a, "teacher"), signIn(t, b, "student")
@@ -127,8 +127,8 @@ func TestClassHistoryPagesInBytesAcrossNodes(t *testing.T) {
 
 	angles := strings.Repeat("<", 12<<10)
 	mustRequest(t, teacher, "sendMessage", map[string]any{"type": "text", "text": angles, "clientMsgId": "angles"})
-	stored := storedMessage(t, redisURL, signaling.RoomKey(app, tlssig.Room{ID: 7201}), sent+1)
-	var m signaling.Message
+	stored := storedMessage(t, redisURL, trtc.RoomKey(app, tlssig.Room{ID: 7201}), sent+1)
+	var m trtc.Message
 	if err := json.Unmarshal(stored, &m); err != nil || m.Text != angles || len(stored) > len(angles)+300 {
 		t.Fatalf("Redis keeps %d bytes for a message of %d (%v)", len(stored), len(angles), err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // Redis stops for 10 s: the call across the nodes goes on without a pause
@@ -84,5 +84,5 @@ func TestARedisOutageKeepsCallsAndRefusesOnlyWhatNeedsTheDirectory(t *testing.T)
 
 func roomKey(room string) string {
 	id, _ := strconv.Atoi(room)
-	return signaling.RoomKey(app, tlssig.Room{ID: uint32(id)})
+	return trtc.RoomKey(app, tlssig.Room{ID: uint32(id)})
 }

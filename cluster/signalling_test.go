@@ -15,8 +15,8 @@ import (
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 func joinWS(t *testing.T, srv *server.Server, user string) *testws.Member {
@@ -88,7 +88,7 @@ func TestRoomsArePlacedWhereTheyLive(t *testing.T) {
 	joinWS(t, b, "bob") // room 5150 lives on B
 	// Wait for the directory itself: locate_room answers node-b by chance
 	// too, placing a room it does not know yet on the least-loaded node.
-	room := signaling.RoomKey(app, tlssig.Room{ID: 5150})
+	room := trtc.RoomKey(app, tlssig.Room{ID: 5150})
 	testpeer.WaitFor(t, "B's heartbeat to list room 5150", 5*time.Second, func() bool {
 		nodes, _ := dir.RoomNodes(context.Background(), room)
 		return slices.Contains(nodes, "node-b")

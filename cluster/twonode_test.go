@@ -18,8 +18,8 @@ import (
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 const (
@@ -61,14 +61,14 @@ func startNode(t *testing.T, redisURL, id string) *server.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey, Admins: []string{"administrator"}})
+	apps, err := trtc.NewApps(trtc.App{SDKAppID: app, Key: appKey, Admins: []string{"administrator"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := server.Start(server.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: signaling.DefaultBitrateLimits, Version: "cluster-test",
+		Bitrate: trtc.DefaultBitrateLimits, Version: "cluster-test",
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", id),
 		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
 			Heartbeat: 200 * time.Millisecond, TTL: time.Second},
@@ -155,7 +155,7 @@ func TestAWHIPPublisherOnNodeAIsWatchedOverWHEPOnNodeB(t *testing.T) {
 	testpeer.WaitFor(t, "B to end alice's relayed tracks", 5*time.Second, func() bool {
 		return len(b.Cluster().Relays()) == 0
 	})
-	pubs, err := a.Cluster().Directory().Publications(context.Background(), signaling.RoomKey(app, tlssig.Room{ID: 4711}))
+	pubs, err := a.Cluster().Directory().Publications(context.Background(), trtc.RoomKey(app, tlssig.Room{ID: 4711}))
 	if err != nil || len(pubs) != 0 {
 		t.Errorf("directory still lists %v (%v)", pubs, err)
 	}

@@ -22,8 +22,8 @@ import (
 
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 //go:embed testdata
@@ -41,7 +41,7 @@ func startTrtcd(t *testing.T) *server.Server { return startTrtcdWith(t, nil) }
 // startTrtcdWith is startTrtcd with change applied to the configuration.
 func startTrtcdWith(t *testing.T, change func(*server.Config)) *server.Server {
 	t.Helper()
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: app, Key: appKey})
+	apps, err := trtc.NewApps(trtc.App{SDKAppID: app, Key: appKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func startTrtcdWith(t *testing.T, change func(*server.Config)) *server.Server {
 		Apps:     apps,
 		Media:    sfu.TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		RTMPAddr: "127.0.0.1:0",
-		Bitrate:  signaling.DefaultBitrateLimits,
+		Bitrate:  trtc.DefaultBitrateLimits,
 		Version:  "e2e",
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}

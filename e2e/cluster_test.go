@@ -12,8 +12,8 @@ import (
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // A live-pusher stand-in (ffmpeg) pushes RTMP to node A: a player on node B
@@ -43,7 +43,7 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 	// The push is up and in the directory (ffmpeg's start takes what the
 	// machine's load makes it take).
 	testpeer.WaitFor(t, "dora's audio and video in the directory", 30*time.Second, func() bool {
-		pubs, err := a.Cluster().Directory().Publications(t.Context(), signaling.RoomKey(app, tlssig.Room{ID: 7400}))
+		pubs, err := a.Cluster().Directory().Publications(t.Context(), trtc.RoomKey(app, tlssig.Room{ID: 7400}))
 		return err == nil && len(pubs) == 2
 	})
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 	"github.com/trtcd/trtcd/web"
 )
 
@@ -115,16 +115,16 @@ func TestDemoOneToOneCall(t *testing.T) {
 
 	carol := open(t, browser, invite)
 	waitPage(t, carol, "the third page's error", `!!window.demo.error`)
-	if code, msg := pageError(t, carol); code != float64(signaling.CodeRoomFull) {
-		t.Fatalf("the third page shows %v %q, want the room-full code %d", code, msg, signaling.CodeRoomFull)
+	if code, msg := pageError(t, carol); code != float64(trtc.CodeRoomFull) {
+		t.Fatalf("the third page shows %v %q, want the room-full code %d", code, msg, trtc.CodeRoomFull)
 	}
 	saveScreenshot(t, carol, "demo-room-full.png")
 
 	forged := tlssig.GenUserSig("not-the-app-key", app, "mallory", time.Hour, time.Now())
 	mallory := open(t, browser, fmt.Sprintf("%s/?roomId=7777&sdkAppId=%d&userId=mallory&userSig=%s", base, app, forged))
 	waitPage(t, mallory, "the forged page's error", `!!window.demo.error`)
-	if code, msg := pageError(t, mallory); code != float64(signaling.CodeUserSigCheckFailed) {
-		t.Fatalf("the forged page shows %v %q, want %d", code, msg, signaling.CodeUserSigCheckFailed)
+	if code, msg := pageError(t, mallory); code != float64(trtc.CodeUserSigCheckFailed) {
+		t.Fatalf("the forged page shows %v %q, want %d", code, msg, trtc.CodeUserSigCheckFailed)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/internal/testpeer"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // requireFFmpeg skips a test that needs the ffmpeg CLI, unless the test

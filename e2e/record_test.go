@@ -22,7 +22,7 @@ import (
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 const callbackKey = "callback-key-for-tests"
@@ -237,7 +237,7 @@ func checkFilesAPI(t *testing.T, base string) {
 	}
 	var reply struct{ Code int }
 	getJSON(t, base+"/v1/record/files?"+fmt.Sprintf("sdkappid=%d&identifier=mallory&usersig=%s", app, userSig("mallory")), &reply)
-	if reply.Code != int(signaling.RestUnauthorized) {
+	if reply.Code != int(trtc.RestUnauthorized) {
 		t.Fatalf("a non-admin listed files: code %d", reply.Code)
 	}
 	del, _ := http.NewRequest("DELETE", base+"/v1/record/files/"+id+"?"+auth, nil)
@@ -245,8 +245,8 @@ func checkFilesAPI(t *testing.T, base string) {
 		t.Fatalf("delete: %v %v", resp, err)
 	}
 	getJSON(t, base+"/v1/record/files/"+id+"?"+auth, &reply)
-	if reply.Code != int(signaling.RestRecordFailed) {
-		t.Fatalf("a deleted file answered code %d, want %d", reply.Code, signaling.RestRecordFailed)
+	if reply.Code != int(trtc.RestRecordFailed) {
+		t.Fatalf("a deleted file answered code %d, want %d", reply.Code, trtc.RestRecordFailed)
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/trtcd/trtcd/internal/testpeer"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // pushURL is the RTMP URL a live-pusher of user in room uses.

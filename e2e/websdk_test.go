@@ -19,8 +19,8 @@ import (
 
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // webSDKVersion is the TRTC Web SDK release trtcd's websdk package is
@@ -167,8 +167,8 @@ func TestWebSDK(t *testing.T) {
 			user, userSig, pmk string
 			extra              float64
 		}{
-			{"mallory", forged, "", float64(signaling.CodeUserSigCheckFailed)},
-			{"trudy", sig("trudy"), expired, float64(signaling.CodePrivateMapKeyExpired)},
+			{"mallory", forged, "", float64(trtc.CodeUserSigCheckFailed)},
+			{"trudy", sig("trudy"), expired, float64(trtc.CodePrivateMapKeyExpired)},
 		} {
 			page, res := sdkPage(t, browser, site, sdkUser{SDKAppID: app, UserID: c.user, UserSig: c.userSig, PrivateMapKey: c.pmk,
 				RoomID: 7300, Proxy: objectProxy, Publish: true})

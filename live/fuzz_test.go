@@ -9,7 +9,7 @@ import (
 
 	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/rtmp/flv"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -167,7 +167,7 @@ func realAAC(tb testing.TB) (asc []byte, frames [][]byte) {
 // FuzzWebRTCPublisherRTP feeds the RTP packets of a WebRTC publisher (H.264
 // and Opus, with the fuzzer's sequence numbers, timestamps, markers and
 // sources) into the publisher's tracks, with an FLV player and a recorder
-// following them through rtpav. Input: a flags byte (see optionsFrom), then
+// following them through rtpframe. Input: a flags byte (see optionsFrom), then
 // packets of [flags][sequence step, int8][timestamp step, int16][length,
 // uint16][payload]; packet flags: 1 audio, 2 marker, 4 a new source (the
 // publisher republished), 8 the payload is the whole RTP packet.
@@ -270,7 +270,7 @@ func webrtcSeeds(tb testing.TB) [][]byte {
 	opus := realOpus(tb)
 	idr := append([]byte{0x65, 0x88}, bytes.Repeat([]byte{0x5a}, 1300)...) // two FU-A fragments
 	slice := []byte{0x41, 0x9a, 0x02, 0x04}
-	w := rtpav.Packetizer{}
+	w := rtpframe.Packetizer{}
 	payloads := func(nalus ...[]byte) [][]byte {
 		var out [][]byte
 		for i, n := range nalus {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/trtcd/trtcd/rtmp/flv"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -59,7 +59,7 @@ func (s *rtpSink) nalTypes() []byte {
 	defer s.mu.Unlock()
 	var types []byte
 	for _, p := range s.packets {
-		types = append(types, rtpav.NALType(p))
+		types = append(types, rtpframe.NALType(p))
 	}
 	return types
 }

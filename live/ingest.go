@@ -11,7 +11,7 @@ import (
 	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -67,14 +67,14 @@ type Ingest struct {
 	tl   timeline
 
 	video      *sfu.Track // published with its first packet
-	videoRTP   rtpav.Packetizer
+	videoRTP   rtpframe.Packetizer
 	videoClock streamClock
 	avc        flv.AVCConfig
 	sps, pps   []byte
 	nalus      [][]byte
 
 	audio      *sfu.Track
-	audioRTP   rtpav.Packetizer
+	audioRTP   rtpframe.Packetizer
 	audioClock streamClock
 	aac        AudioTranscoder
 	audioErrs  int
@@ -93,8 +93,8 @@ func NewIngest(sess *sfu.Session, cfg IngestConfig) *Ingest {
 		cfg.Transcoder = newAACToOpus
 	}
 	in := &Ingest{sess: sess, cfg: cfg, log: cfg.Logger, started: time.Now()}
-	in.videoRTP = rtpav.Packetizer{PayloadType: h264PayloadType, SSRC: randomSSRC()}
-	in.audioRTP = rtpav.Packetizer{PayloadType: opusPayloadType, SSRC: randomSSRC()}
+	in.videoRTP = rtpframe.Packetizer{PayloadType: h264PayloadType, SSRC: randomSSRC()}
+	in.audioRTP = rtpframe.Packetizer{PayloadType: opusPayloadType, SSRC: randomSSRC()}
 	return in
 }
 
@@ -162,13 +162,13 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 	}
 	in.nalus = in.nalus[:0]
 	for _, n := range nalus {
-		if !rtpav.PlainNAL(n) {
+		if !rtpframe.PlainNAL(n) {
 			continue // not H.264: a receiver would misread it as an RTP aggregate or fragment
 		}
-		switch rtpav.NALType(n) {
-		case rtpav.NALSPS, rtpav.NALPPS, rtpav.NALAUD: // sent ahead of each IDR from the config
-		case rtpav.NALIDR:
-			if len(in.nalus) == 0 || rtpav.NALType(in.nalus[0]) != rtpav.NALSPS {
+		switch rtpframe.NALType(n) {
+		case rtpframe.NALSPS, rtpframe.NALPPS, rtpframe.NALAUD: // sent ahead of each IDR from the config
+		case rtpframe.NALIDR:
+			if len(in.nalus) == 0 || rtpframe.NALType(in.nalus[0]) != rtpframe.NALSPS {
 				in.nalus = append(in.nalus, in.sps, in.pps)
 			}
 			in.nalus = append(in.nalus, n)

@@ -7,13 +7,13 @@ import (
 
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
 // Issue 16: any pusher with a valid userSig could end the process (and
 // every room on it) with a video tag whose AVCC length prefix is 0: the
-// splitter yielded an empty NAL unit and rtpav.NALType read its first byte.
+// splitter yielded an empty NAL unit and rtpframe.NALType read its first byte.
 // The tag now carries nothing and the push goes on: viewers get the
 // pictures around it, and nothing panicked (not even a recovered panic).
 func TestZeroLengthNALDoesNotEndThePush(t *testing.T) {
@@ -34,8 +34,8 @@ func TestZeroLengthNALDoesNotEndThePush(t *testing.T) {
 		}{
 			{avcHeader(lengthSize), nil},
 			{picture(true, lengthPrefixed(lengthSize, nil)), nil}, // the tag of the report
-			{picture(true, lengthPrefixed(lengthSize, nil, idr, nil)), []byte{rtpav.NALSPS, rtpav.NALPPS, rtpav.NALIDR}},
-			{picture(false, lengthPrefixed(lengthSize, nil, nil, slice)), []byte{rtpav.NALSlice}},
+			{picture(true, lengthPrefixed(lengthSize, nil, idr, nil)), []byte{rtpframe.NALSPS, rtpframe.NALPPS, rtpframe.NALIDR}},
+			{picture(false, lengthPrefixed(lengthSize, nil, nil, slice)), []byte{rtpframe.NALSlice}},
 		}
 		var want []byte
 		for i, tag := range tags {
@@ -73,7 +73,7 @@ func TestIngestDropsNonH264NALUnits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := sink.nalTypes(), []byte{rtpav.NALSPS, rtpav.NALPPS, rtpav.NALIDR}; !slices.Equal(got, want) {
+	if got, want := sink.nalTypes(), []byte{rtpframe.NALSPS, rtpframe.NALPPS, rtpframe.NALIDR}; !slices.Equal(got, want) {
 		t.Fatalf("the viewer got NAL units %v, want %v", got, want)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/record/mp4"
 	"github.com/trtcd/trtcd/rtmp/flv"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -77,7 +77,7 @@ func watch(t *testing.T, media *sfu.SFU, room string, opts pathOptions) *viewers
 		rtpViewer.Follow("pusher", sfu.KindAudio, v.rtp, nil)
 	}
 	v.player = newPlayer(v.join(media, room, "player"), "pusher", v.flv, PlayConfig{Logger: quiet})
-	rx := rtpav.Follow(v.join(media, room, "recorder"), "pusher", true, !opts.audioOnly)
+	rx := rtpframe.Follow(v.join(media, room, "recorder"), "pusher", true, !opts.audioOnly)
 	v.rec = &recording{t: t, rx: rx, opts: opts}
 	return v
 }
@@ -138,7 +138,7 @@ func (c *rtpChecker) WriteRTP(p *sfu.Packet) {
 		c.bad = fmt.Sprintf("a packet of %d bytes with %d of payload", len(p.Bytes()), len(payload))
 	case p.PayloadType == opusPayloadType:
 		c.audio++
-	case rtpav.PlainNAL(payload) || rtpav.NALType(payload) == 28 && len(payload) > 2 && rtpav.PlainNAL(payload[1:2]):
+	case rtpframe.PlainNAL(payload) || rtpframe.NALType(payload) == 28 && len(payload) > 2 && rtpframe.PlainNAL(payload[1:2]):
 		c.video++
 	default:
 		c.bad = fmt.Sprintf("a video packet that is neither a NAL unit nor an FU-A of one: % x", payload[:min(len(payload), 8)])
@@ -190,8 +190,8 @@ func (c *flvChecker) videoTag(tag flv.Tag) {
 		c.t.Fatalf("picture time went from %d to %d ms", c.lastPicture, tag.Timestamp)
 	}
 	for _, n := range nalus {
-		if !rtpav.PlainNAL(n) {
-			c.t.Fatalf("a player got NAL type %d", rtpav.NALType(n))
+		if !rtpframe.PlainNAL(n) {
+			c.t.Fatalf("a player got NAL type %d", rtpframe.NALType(n))
 		}
 	}
 	c.pictures++
@@ -230,7 +230,7 @@ func (c *flvChecker) audioTag(tag flv.Tag) {
 // MP4, and at the end finalises the file as the recorder does.
 type recording struct {
 	t    *testing.T
-	rx   *rtpav.Receiver
+	rx   *rtpframe.Receiver
 	opts pathOptions
 
 	file         bytes.Buffer
@@ -244,7 +244,7 @@ type recording struct {
 	video, audio int // samples written
 }
 
-func (r *recording) frame(f *rtpav.Frame) error {
+func (r *recording) frame(f *rtpframe.Frame) error {
 	if r.failed {
 		return nil
 	}
@@ -298,7 +298,7 @@ func (r *recording) open() error {
 	return err
 }
 
-func (r *recording) writeAudio(f *rtpav.Frame, t time.Duration) {
+func (r *recording) writeAudio(f *rtpframe.Frame, t time.Duration) {
 	if r.aac == nil {
 		r.count(&r.audio, r.w.WriteAudio(f.Data, t))
 		return

@@ -9,7 +9,7 @@ import (
 	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -69,7 +69,7 @@ func newPlayer(viewer *sfu.Session, publisher string, w TagWriter, cfg PlayConfi
 		cfg.NewAudioEncoder = newOpusToAAC
 	}
 	p := &player{w: w, cfg: cfg}
-	p.rx = rtpav.Follow(viewer, publisher, !cfg.NoAudio, !cfg.NoVideo)
+	p.rx = rtpframe.Follow(viewer, publisher, !cfg.NoAudio, !cfg.NoVideo)
 	return p
 }
 
@@ -84,7 +84,7 @@ func (p *player) run(ctx context.Context) (err error) {
 type player struct {
 	w   TagWriter
 	cfg PlayConfig
-	rx  *rtpav.Receiver
+	rx  *rtpframe.Receiver
 
 	sentConfig []byte // the AVC record last sent
 	videoClock streamClock
@@ -95,14 +95,14 @@ type player struct {
 	audioClock streamClock
 }
 
-func (p *player) frame(f *rtpav.Frame) error {
+func (p *player) frame(f *rtpframe.Frame) error {
 	if f.Kind == sfu.KindVideo {
 		return p.video(f)
 	}
 	return p.audio(f)
 }
 
-func (p *player) video(f *rtpav.Frame) error {
+func (p *player) video(f *rtpframe.Frame) error {
 	ms := f.Time.Milliseconds()
 	if f.Keyframe {
 		if err := p.sendAVCConfig(ms); err != nil {
@@ -134,7 +134,7 @@ func (p *player) sendAVCConfig(ms int64) error {
 	return p.w.WriteTag(flv.Tag{Type: flv.TagVideo, Timestamp: uint32(max(ms, 0)), Data: body})
 }
 
-func (p *player) audio(f *rtpav.Frame) error {
+func (p *player) audio(f *rtpframe.Frame) error {
 	if p.aac == nil || f.Restarted {
 		if err := p.resetAudio(f.Time); err != nil {
 			return err

@@ -9,7 +9,7 @@ import (
 
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -65,7 +65,7 @@ func TestIngestPanicEndsOnlyThatPush(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := sink.nalTypes(), []byte{rtpav.NALSPS, rtpav.NALPPS, rtpav.NALIDR}; !slices.Equal(got, want) {
+	if got, want := sink.nalTypes(), []byte{rtpframe.NALSPS, rtpframe.NALPPS, rtpframe.NALIDR}; !slices.Equal(got, want) {
 		t.Fatalf("the other pusher's viewer got %v, want %v", got, want)
 	}
 }
@@ -91,7 +91,7 @@ func TestPlayerPanicEndsOnlyThatPlayer(t *testing.T) {
 		PlayConfig{Logger: quiet, NewAudioEncoder: func() (AudioEncoder, error) { return echoEncoder{}, nil }})
 	go good.run(ctx)
 
-	w := rtpav.Packetizer{PayloadType: opusPayloadType, SSRC: 5}
+	w := rtpframe.Packetizer{PayloadType: opusPayloadType, SSRC: 5}
 	track.Write(w.Packet(960, false, []byte{0xfc, 1}))
 	if err := waitFor(buggyDone); !errors.Is(err, ErrInternal) {
 		t.Fatalf("the buggy player ended with %v, want ErrInternal", err)

@@ -15,7 +15,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -89,7 +89,7 @@ func BenchmarkRecord50Streams(b *testing.B) {
 func sendMedia(pub *sfu.Session, video [][]byte, audio [][]byte) {
 	vt, _ := pub.PublishTrack("v", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000, SDPFmtpLine: "packetization-mode=1"}, nil)
 	at, _ := pub.PublishTrack("a", sfu.KindAudio, sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2}, nil)
-	vp, ap := rtpav.Packetizer{PayloadType: 102, SSRC: 1}, rtpav.Packetizer{PayloadType: 111, SSRC: 2}
+	vp, ap := rtpframe.Packetizer{PayloadType: 102, SSRC: 1}, rtpframe.Packetizer{PayloadType: 111, SSRC: 2}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for i := range audio {

@@ -19,7 +19,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/trtcd/trtcd/internal/panics"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -149,7 +149,7 @@ func (r *Recorder) Start(req Request) error {
 	f.Partial = filepath.Join("partial", f.ID+"."+f.Format)
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := &session{r: r, file: f, viewer: viewer, cancel: cancel, done: make(chan struct{}),
-		rx: rtpav.Follow(viewer, req.UserID, true, !f.AudioOnly)}
+		rx: rtpframe.Follow(viewer, req.UserID, true, !f.AudioOnly)}
 	s.touch()
 	r.sessions[key] = s
 	r.wg.Add(1)

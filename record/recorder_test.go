@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/internal/panics"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -110,7 +110,7 @@ func TestPanicOnMediaStopsOnlyThatRecording(t *testing.T) {
 	}
 	defer viewer.Close()
 	s := &session{r: rec, file: &File{ID: "x", Partial: "partial/x.mp4"}, viewer: viewer, done: make(chan struct{}),
-		rx: rtpav.Follow(viewer, "alice", true, false), out: panickingContainer{}, started: true}
+		rx: rtpframe.Follow(viewer, "alice", true, false), out: panickingContainer{}, started: true}
 	before := panics.Count(panics.Record)
 	go s.run(context.Background())
 
@@ -123,7 +123,7 @@ func TestPanicOnMediaStopsOnlyThatRecording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := rtpav.Packetizer{PayloadType: 111, SSRC: 2}
+	p := rtpframe.Packetizer{PayloadType: 111, SSRC: 2}
 	// Packets until the session's goroutine has ended: the first ones may
 	// come before the recorder follows the track.
 	for i := uint32(0); ; i++ {

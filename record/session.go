@@ -11,7 +11,7 @@ import (
 	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/record/mp4"
-	"github.com/trtcd/trtcd/rtpav"
+	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -31,7 +31,7 @@ type session struct {
 	r      *Recorder
 	file   *File
 	viewer *sfu.Session
-	rx     *rtpav.Receiver
+	rx     *rtpframe.Receiver
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -67,7 +67,7 @@ func (s *session) idleFor(now time.Time) time.Duration {
 	return now.Sub(s.lastSeen)
 }
 
-func (s *session) frame(f *rtpav.Frame) error {
+func (s *session) frame(f *rtpframe.Frame) error {
 	s.touch()
 	if !s.started {
 		if f.Kind == sfu.KindVideo && !f.Keyframe || f.Kind == sfu.KindAudio && !s.file.AudioOnly {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // ClusterConfig joins the server to a cluster of trtcd nodes (see
@@ -49,9 +49,9 @@ func (s *Server) startCluster() error {
 		owner, err := n.Directory().ClaimRecord(ctx, recordID, n.ID())
 		return err != nil || owner == n.ID() // the directory out of reach: record here rather than not at all
 	})
-	s.rooms.SetPlace(func(ctx context.Context, room string) (signaling.Placement, error) {
+	s.rooms.SetPlace(func(ctx context.Context, room string) (trtc.Placement, error) {
 		info, err := n.Place(ctx, room)
-		return signaling.Placement{Node: info.ID, HTTP: info.HTTP, HTTPS: info.HTTPS}, err
+		return trtc.Placement{Node: info.ID, HTTP: info.HTTP, HTTPS: info.HTTPS}, err
 	})
 	return nil
 }
@@ -76,12 +76,12 @@ func (s *Server) advertised(a net.Addr) string {
 func (s *Server) federate(n *cluster.Node) {
 	s.classes.Share(n.Directory(), n.ID())
 	bus := n.StartBus(func(msg []byte) {
-		var ev signaling.RemoteEvent
+		var ev trtc.RemoteEvent
 		if err := json.Unmarshal(msg, &ev); err == nil {
 			s.rooms.ApplyRemote(ev)
 		}
 	}, s.classEvent)
-	s.rooms.Federate(n.ID(), func(ev signaling.RemoteEvent) {
+	s.rooms.Federate(n.ID(), func(ev trtc.RemoteEvent) {
 		if msg, err := json.Marshal(ev); err == nil && !bus.Send(msg) {
 			s.log.Warn("cluster bus full: a room event was dropped (the next roster repairs it)", "kind", ev.Kind)
 		}

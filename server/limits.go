@@ -1,12 +1,12 @@
 package server
 
 import (
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/websdk"
 )
 
 // wsLimits merges the per-address limits of /ws into its frame limits.
-func (s *Server) wsLimits() signaling.WSLimits {
+func (s *Server) wsLimits() trtc.WSLimits {
 	w := s.cfg.WSLimits // zero fields take the defaults
 	l := s.cfg.Limits
 	if l.WS.PerSecond != 0 {

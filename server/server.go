@@ -31,7 +31,7 @@ import (
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/web"
 	"github.com/trtcd/trtcd/websdk"
 )
@@ -41,7 +41,7 @@ import (
 type Config struct {
 	HTTPAddr string // host:port of the HTTP listener (port 0 picks one)
 	DataDir  string
-	Apps     *signaling.Apps
+	Apps     *trtc.Apps
 	Media    sfu.TransportConfig
 	// RTMPAddr is the RTMP listener for live-pusher and live-player
 	// (host:port; "" leaves RTMP off).
@@ -49,13 +49,13 @@ type Config struct {
 	// Record configures recording (files under DataDir/record).
 	Record RecordConfig
 	// ClassLimits bound classroom messages (zero: the defaults).
-	ClassLimits signaling.ClassLimits
-	Bitrate     signaling.BitrateLimits
+	ClassLimits trtc.ClassLimits
+	Bitrate     trtc.BitrateLimits
 	// RoomCapacity is the member limit of rooms without a 1v1 template
 	// (0: the default); HeartbeatTimeout removes silent members.
 	RoomCapacity     int
 	HeartbeatTimeout time.Duration
-	WSLimits         signaling.WSLimits
+	WSLimits         trtc.WSLimits
 	Version          string
 	Logger           *slog.Logger
 	// DevApp, when set, is the development app: the demo page may mint
@@ -142,13 +142,13 @@ type Server struct {
 	shutdownErr  error
 
 	sfu     *sfu.SFU
-	rooms   *signaling.Registry
+	rooms   *trtc.Registry
 	metrics *sfu.Metrics
-	live    *signaling.Live
+	live    *trtc.Live
 	db      *bolt.DB // the data directory's embedded database
 	rec     *record.Recorder
-	classes *signaling.Classrooms
-	store   *signaling.ClassStore
+	classes *trtc.Classrooms
+	store   *trtc.ClassStore
 	rtmp    *rtmp.Server
 	rtmpLn  net.Listener
 	bframes prometheus.Counter
@@ -165,7 +165,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, errors.New("server: no application configured")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), served: make(chan error, 1), metrics: sfu.NewMetrics()}
-	s.rooms = signaling.NewRegistry(cfg.RoomCapacity, cfg.HeartbeatTimeout)
+	s.rooms = trtc.NewRegistry(cfg.RoomCapacity, cfg.HeartbeatTimeout)
 	s.rooms.ViewersPerUser, s.rooms.ViewersPerRoom = cfg.Limits.ViewersPerUser, cfg.Limits.ViewersPerRoom
 	media, err := sfu.New(sfu.Config{Transport: cfg.Media, Metrics: s.metrics, Logger: cfg.Logger, ConnectTimeout: cfg.Limits.ConnectTimeout,
 		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
@@ -183,7 +183,7 @@ func Start(cfg Config) (*Server, error) {
 		Name: "trtcd_rtmp_bframe_refusals_total",
 		Help: "RTMP pushes ended because their H.264 has B-frames, which WebRTC cannot play.",
 	})
-	s.live = &signaling.Live{Apps: cfg.Apps, Rooms: s.rooms, SFU: media, Logger: cfg.Logger, OnBFrames: s.bframes.Inc,
+	s.live = &trtc.Live{Apps: cfg.Apps, Rooms: s.rooms, SFU: media, Logger: cfg.Logger, OnBFrames: s.bframes.Inc,
 		FLVLimits: cfg.Limits.FLV, PublisherWait: cfg.Limits.PublisherWait}
 	ln, err := s.listenHTTP(cfg.HTTPAddr)
 	if err != nil {
@@ -314,16 +314,16 @@ func (s *Server) openData(httpAddr net.Addr) error {
 		ResumeWindow: c.ResumeWindow, KeepOpus: c.KeepOpus, Logger: s.log,
 	})
 	if err == nil {
-		s.store, err = signaling.OpenClassStore(db)
+		s.store, err = trtc.OpenClassStore(db)
 	}
 	if err == nil {
-		s.classes, err = signaling.LoadClassrooms(s.rooms, s.store, s.cfg.ClassLimits)
+		s.classes, err = trtc.LoadClassrooms(s.rooms, s.store, s.cfg.ClassLimits)
 	}
 	if err != nil {
 		s.closeData()
 		return err
 	}
-	s.classes.OnGroupMessage = func(roomKey, recordID string, m signaling.Message) { s.rec.ClassMessage(roomKey, recordID, m) }
+	s.classes.OnGroupMessage = func(roomKey, recordID string, m trtc.Message) { s.rec.ClassMessage(roomKey, recordID, m) }
 	s.live.Recorder = s.rec
 	return nil
 }
@@ -412,20 +412,20 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	l := s.cfg.Limits
-	whip := &signaling.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Recorder: s.rec, Logger: s.log,
+	whip := &trtc.WHIP{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Recorder: s.rec, Logger: s.log,
 		WHIPLimits: l.WHIP, WHEPLimits: l.WHEP}
 	whip.Register(mux)
 	s.live.Register(mux)
 	if s.rtmpLn != nil {
-		(&signaling.RoomSig{Apps: s.cfg.Apps, RTMPPort: s.rtmpLn.Addr().(*net.TCPAddr).Port, Limits: l.REST}).Register(mux)
+		(&trtc.RoomSig{Apps: s.cfg.Apps, RTMPPort: s.rtmpLn.Addr().(*net.TCPAddr).Port, Limits: l.REST}).Register(mux)
 	}
-	roomAPI := &signaling.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms, Classrooms: s.classes, Limits: l.REST}
+	roomAPI := &trtc.RoomAPI{Apps: s.cfg.Apps, Rooms: s.rooms, Classrooms: s.classes, Limits: l.REST}
 	roomAPI.Register(mux)
-	(&signaling.RecordAPI{Rooms: roomAPI, Recorder: s.rec, Limits: l.REST}).Register(mux)
+	(&trtc.RecordAPI{Rooms: roomAPI, Recorder: s.rec, Limits: l.REST}).Register(mux)
 	web.Register(mux, s.cfg.DevApp)
 	(&websdk.Handler{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate, Logger: s.log,
 		Limits: s.websdkLimits()}).Register(mux)
-	mux.Handle("GET /ws", &signaling.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
+	mux.Handle("GET /ws", &trtc.WebSocket{Apps: s.cfg.Apps, Rooms: s.rooms, SFU: s.sfu, Bitrate: s.cfg.Bitrate,
 		Limits: s.wsLimits(), Recorder: s.rec, Classrooms: s.classes, Logger: s.log})
 	return mux
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 //go:embed static

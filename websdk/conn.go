@@ -14,7 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/trtcd/trtcd/internal/panics"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // Connection timing.
@@ -87,11 +87,11 @@ type conn struct {
 	ending   bool        // the close is queued: later frames are dropped
 	closeMsg []byte      // the close frame that ends the write loop
 
-	mu         sync.Mutex           // guards the fields below
-	events     chan signaling.Event // nil until a join
-	member     *signaling.Member
-	grant      *signaling.Grant
-	sessions   signaling.MediaSessions // the member's publish and subscriptions
+	mu         sync.Mutex      // guards the fields below
+	events     chan trtc.Event // nil until a join
+	member     *trtc.Member
+	grant      *trtc.Grant
+	sessions   trtc.MediaSessions // the member's publish and subscriptions
 	roomClosed bool
 }
 
@@ -168,7 +168,7 @@ func (c *conn) readEnded(err error) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() && !c.loginBy.IsZero() && !time.Now().Before(c.loginBy) {
 		c.log.Debug("signalling socket closed at the login deadline")
-		e := signaling.Errorf(signaling.CodeRateLimited, "no join with a valid userSig within %s of connecting", c.h.limits.LoginTimeout)
+		e := trtc.Errorf(trtc.CodeRateLimited, "no join with a valid userSig within %s of connecting", c.h.limits.LoginTimeout)
 		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, closeReason(e)),
 			time.Now().Add(writeTimeout))
 		return
@@ -203,7 +203,7 @@ func (c *conn) refuseFlood() {
 	if !c.loggedIn {
 		rps, burst = lim.LoginMessagesPerSecond, lim.LoginMessageBurst
 	}
-	e := signaling.Errorf(signaling.CodeRateLimited, "more than %g frames per second (burst %d)", rps, burst)
+	e := trtc.Errorf(trtc.CodeRateLimited, "more than %g frames per second (burst %d)", rps, burst)
 	c.h.floodLog.log(c.log, slog.LevelWarn, "signalling socket closed: too many frames", "addr", c.addr, "logged_in", c.loggedIn)
 	c.send(Reply{Cmd: cmdClientBanned, Code: int(e.Code), Message: e.Message, Data: map[string]string{"reason": "banned"}})
 	c.closeAfterFlush(websocket.CloseNormalClosure, closeReason(e))
@@ -226,7 +226,7 @@ func (c *conn) openEvents() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.events == nil {
-		c.events = make(chan signaling.Event, eventQueue)
+		c.events = make(chan trtc.Event, eventQueue)
 	}
 }
 
@@ -344,7 +344,7 @@ func (c *conn) sent(b []byte) {
 // 9 with code 14009, then a normal close. The frames waiting are dropped:
 // the client is not reading them, and must not hold the memory.
 func (c *conn) tooSlow() {
-	e := signaling.Errorf(signaling.CodeRateLimited, "the client reads too slowly: more than %d bytes or %d frames wait for it",
+	e := trtc.Errorf(trtc.CodeRateLimited, "the client reads too slowly: more than %d bytes or %d frames wait for it",
 		c.maxQueue, outQueue)
 	c.h.floodLog.log(c.log, slog.LevelWarn, "signalling socket closed: the client does not read", "addr", c.addr)
 	b, err := json.Marshal(Reply{Cmd: cmdClientBanned, Code: int(e.Code), Message: e.Message, Data: map[string]string{"reason": "banned"}})

@@ -13,8 +13,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 const (
@@ -30,13 +30,13 @@ func signallingServer(t *testing.T) string {
 	return base
 }
 
-func signallingServerWithRooms(t *testing.T) (string, *signaling.Registry) {
+func signallingServerWithRooms(t *testing.T) (string, *trtc.Registry) {
 	t.Helper()
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: testApp, Key: testKey})
+	apps, err := trtc.NewApps(trtc.App{SDKAppID: testApp, Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rooms := signaling.NewRegistry(0, 0)
+	rooms := trtc.NewRegistry(0, 0)
 	t.Cleanup(rooms.Close)
 	mux := http.NewServeMux()
 	(&Handler{Apps: apps, Rooms: rooms}).Register(mux)
@@ -128,16 +128,16 @@ func TestJoinRefusals(t *testing.T) {
 	for _, c := range []struct {
 		user, userSig, pmk, room string
 		str                      bool
-		code                     signaling.Code
+		code                     trtc.Code
 	}{
-		{"mallory", forged, "", "1234", false, signaling.CodeUserSigCheckFailed},
-		{"trudy", sig("trudy"), expired, "1234", false, signaling.CodePrivateMapKeyExpired},
-		{"oscar", sig("oscar"), otherRoom, "1234", false, signaling.CodePrivateMapKeyIncorrect},
-		{"nina", sig("nina"), noEnter, "1234", false, signaling.CodeNoEnterRoomPrivilege},
+		{"mallory", forged, "", "1234", false, trtc.CodeUserSigCheckFailed},
+		{"trudy", sig("trudy"), expired, "1234", false, trtc.CodePrivateMapKeyExpired},
+		{"oscar", sig("oscar"), otherRoom, "1234", false, trtc.CodePrivateMapKeyIncorrect},
+		{"nina", sig("nina"), noEnter, "1234", false, trtc.CodeNoEnterRoomPrivilege},
 		// A numeric room's key does not open the string room of the same name.
 		{"trudy", sig("trudy"), tlssig.GenPrivateMapKey(testKey, testApp, "trudy", time.Hour, time.Now(), tlssig.Room{ID: 1234}, tlssig.PrivAll),
-			"1234", true, signaling.CodePrivateMapKeyIncorrect},
-		{"zero", sig("zero"), "", "0", false, signaling.CodeMissingRoomID},
+			"1234", true, trtc.CodePrivateMapKeyIncorrect},
+		{"zero", sig("zero"), "", "0", false, trtc.CodeMissingRoomID},
 	} {
 		cl := dial(t, base, c.user, c.userSig)
 		if f := cl.join(c.room, c.str, c.pmk); f.Code != int(c.code) || f.Message == "" {
@@ -156,7 +156,7 @@ func TestRoomConversation(t *testing.T) {
 		t.Fatalf("channel setup %+v", f)
 	}
 	seq := alice.send("publish", map[string]any{"type": "offer", "sdp": "v=0"})
-	if f := alice.next(cmdPublishResult); f.Seq != seq || f.Code != int(signaling.CodeParamCheckFailed) {
+	if f := alice.next(cmdPublishResult); f.Seq != seq || f.Code != int(trtc.CodeParamCheckFailed) {
 		t.Fatalf("publish before join: %+v", f)
 	}
 	if f := alice.join("1234", false, ""); f.Code != 0 || string(f.Data) != `{"publishers":[]}` {
@@ -248,7 +248,7 @@ func TestRemovedByTheApplication(t *testing.T) {
 	alice, bob := dial(t, base, "alice", sig("alice")), dial(t, base, "bob", sig("bob"))
 	alice.join("1234", false, "")
 	bob.join("1234", false, "")
-	rooms.Kick(rooms.Current(testApp, "bob"), signaling.Errorf(signaling.CodeForceOffline, "removed by the application server"))
+	rooms.Kick(rooms.Current(testApp, "bob"), trtc.Errorf(trtc.CodeForceOffline, "removed by the application server"))
 	if f := bob.next(cmdClientBanned); string(f.Data) != `{"reason":"banned"}` {
 		t.Fatalf("bob removed: %s", f.Data)
 	}
@@ -263,9 +263,9 @@ func TestRemovedByTheApplication(t *testing.T) {
 func TestScheduleSendsTheSDKToTheRoomsNode(t *testing.T) {
 	base, rooms := signallingServerWithRooms(t)
 	var asked string
-	rooms.SetPlace(func(_ context.Context, roomKey string) (signaling.Placement, error) {
+	rooms.SetPlace(func(_ context.Context, roomKey string) (trtc.Placement, error) {
 		asked = roomKey
-		return signaling.Placement{Node: "b", HTTP: "10.0.0.2:8080", HTTPS: "10.0.0.2:8443"}, nil
+		return trtc.Placement{Node: "b", HTTP: "10.0.0.2:8080", HTTPS: "10.0.0.2:8443"}, nil
 	})
 	form := func(fields ...string) string {
 		var b strings.Builder
@@ -278,9 +278,9 @@ func TestScheduleSendsTheSDKToTheRoomsNode(t *testing.T) {
 		body, domain, room string
 	}{
 		{form("sdkAppId", fmt.Sprint(testApp), "groupId", "1234", "isStrGroupId", "false"), "10.0.0.2:8443" + Prefix,
-			signaling.RoomKey(testApp, tlssig.Room{ID: 1234})},
+			trtc.RoomKey(testApp, tlssig.Room{ID: 1234})},
 		{form("sdkAppId", fmt.Sprint(testApp), "groupId", "class-7", "isStrGroupId", "true"), "10.0.0.2:8443" + Prefix,
-			signaling.RoomKey(testApp, tlssig.Room{Str: "class-7"})},
+			trtc.RoomKey(testApp, tlssig.Room{Str: "class-7"})},
 		{form("userId", "alice"), strings.TrimPrefix(base, "http://") + Prefix, ""}, // no room: this node
 	} {
 		asked = ""

@@ -3,14 +3,14 @@ package websdk
 import (
 	"log/slog"
 
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // command is how one SDK command is served.
 type command struct {
 	reply int  // the reply's cmd; 0: the SDK expects none
 	media bool // negotiates media: runs on the media loop, in order
-	run   func(c *conn, req *Request, m *signaling.Member) (any, *signaling.Error)
+	run   func(c *conn, req *Request, m *trtc.Member) (any, *trtc.Error)
 }
 
 // commands maps the SDK's command names to trtcd. join is served apart
@@ -33,7 +33,7 @@ var commands = map[string]command{
 // nop accepts a command that changes nothing trtcd tracks: the SFU has one
 // audio and one video track per member, and forwards whatever the
 // publisher sends (docs/trtc-web-sdk.md, "Not implemented").
-func nop(*conn, *Request, *signaling.Member) (any, *signaling.Error) { return nil, nil }
+func nop(*conn, *Request, *trtc.Member) (any, *trtc.Error) { return nil, nil }
 
 // dispatch serves one frame from the read loop.
 func (c *conn) dispatch(req *Request) {
@@ -60,7 +60,7 @@ func (c *conn) dispatch(req *Request) {
 	select {
 	case c.media <- req:
 	default:
-		c.reply(cmd, req, nil, signaling.Errorf(signaling.CodeRateLimited, "too many media requests at once"))
+		c.reply(cmd, req, nil, trtc.Errorf(trtc.CodeRateLimited, "too many media requests at once"))
 	}
 }
 
@@ -68,14 +68,14 @@ func (c *conn) dispatch(req *Request) {
 func (c *conn) execute(cmd command, req *Request) {
 	m := c.current()
 	if m == nil && req.Cmd != "leave" && req.Cmd != "quality_report" {
-		c.reply(cmd, req, nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%s before join", req.Cmd))
+		c.reply(cmd, req, nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%s before join", req.Cmd))
 		return
 	}
 	data, e := cmd.run(c, req, m)
 	c.reply(cmd, req, data, e)
 }
 
-func (c *conn) reply(cmd command, req *Request, data any, e *signaling.Error) {
+func (c *conn) reply(cmd command, req *Request, data any, e *trtc.Error) {
 	if cmd.reply == 0 {
 		return
 	}
@@ -101,7 +101,7 @@ func (c *conn) mediaLoop(media <-chan *Request) {
 
 // current is the member this socket speaks for (nil before join and after
 // leave).
-func (c *conn) current() *signaling.Member {
+func (c *conn) current() *trtc.Member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.member

@@ -15,8 +15,8 @@ import (
 
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // FuzzWebSDKDispatch drives whole /websdk sessions in-process, with no
@@ -73,11 +73,11 @@ const maxFuzzFrames = 12
 // with the frames; pmk is a valid privateMapKey for
 // alice in room 1234.
 func fuzzHandler(tb testing.TB) (*Handler, []byte) {
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: testApp, Key: testKey})
+	apps, err := trtc.NewApps(trtc.App{SDKAppID: testApp, Key: testKey})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rooms := signaling.NewRegistry(0, time.Hour)
+	rooms := trtc.NewRegistry(0, time.Hour)
 	quiet := slog.New(slog.DiscardHandler)
 	media, err := sfu.New(sfu.Config{Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}, Logger: quiet,
 		OnTrack: func(room, user string, kind sfu.Kind, published bool) {

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // scheduleReply is the schedule endpoint's answer: where the signalling
@@ -68,7 +68,7 @@ func (h *Handler) signallingHost(r *http.Request) string {
 	if err != nil || h.Rooms == nil {
 		return r.Host
 	}
-	if p, ok, e := h.Rooms.Place(r.Context(), signaling.RoomKey(uint32(app), room)); ok && e == nil && p.HTTPS != "" {
+	if p, ok, e := h.Rooms.Place(r.Context(), trtc.RoomKey(uint32(app), room)); ok && e == nil && p.HTTPS != "" {
 		return p.HTTPS
 	}
 	return r.Host

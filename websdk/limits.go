@@ -13,7 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/trtcd/trtcd/internal/limit"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // Limits bound what one address and one socket may cost. A zero field takes
@@ -100,7 +100,7 @@ func (h *Handler) refuseUpgrade(w http.ResponseWriter, r *http.Request, err erro
 	w.Header().Set("Content-Type", "application/json")
 	cors(w)
 	w.WriteHeader(http.StatusTooManyRequests)
-	json.NewEncoder(w).Encode(map[string]any{"code": signaling.CodeRateLimited, "message": msg})
+	json.NewEncoder(w).Encode(map[string]any{"code": trtc.CodeRateLimited, "message": msg})
 }
 
 // sampledLog keeps a line that a client can cause at will (a refused
@@ -137,7 +137,7 @@ func (s *sampledLog) log(l *slog.Logger, level slog.Level, msg string, args ...a
 
 // closeReason is a close frame's reason: the TRTC code first, so that a
 // client can read it, within the 123 bytes a close frame allows.
-func closeReason(e *signaling.Error) string {
+func closeReason(e *trtc.Error) string {
 	s := fmt.Sprintf("%d %s", e.Code, e.Message)
 	if len(s) > maxCloseReason {
 		s = s[:maxCloseReason]

@@ -25,18 +25,18 @@ import (
 
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/panics"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // limitedServer serves the Web SDK endpoints with these limits and logs
 // into the returned buffer.
 func limitedServer(t *testing.T, limits Limits) (string, *Handler, *syncBuffer) {
 	t.Helper()
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: testApp, Key: testKey})
+	apps, err := trtc.NewApps(trtc.App{SDKAppID: testApp, Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rooms := signaling.NewRegistry(1000, time.Hour) // members of a long test send no heartbeat
+	rooms := trtc.NewRegistry(1000, time.Hour) // members of a long test send no heartbeat
 	t.Cleanup(rooms.Close)
 	logs := &syncBuffer{}
 	h := &Handler{Apps: apps, Rooms: rooms, Limits: limits,
@@ -85,12 +85,12 @@ func refusal(resp *http.Response, err error) error {
 		return fmt.Errorf("not a refused upgrade: %v", err)
 	}
 	var body struct {
-		Code    signaling.Code `json:"code"`
-		Message string         `json:"message"`
+		Code    trtc.Code `json:"code"`
+		Message string    `json:"message"`
 	}
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusTooManyRequests || json.Unmarshal(b, &body) != nil ||
-		body.Code != signaling.CodeRateLimited || body.Message == "" {
+		body.Code != trtc.CodeRateLimited || body.Message == "" {
 		return fmt.Errorf("refused with %d %s, want 429 with code 14009", resp.StatusCode, b)
 	}
 	return nil
@@ -378,7 +378,7 @@ func expectBanned(t *testing.T, ws *websocket.Conn) {
 		var f frame
 		json.Unmarshal(b, &f)
 		if f.Cmd == cmdClientBanned {
-			if f.Code != int(signaling.CodeRateLimited) || string(f.Data) != `{"reason":"banned"}` {
+			if f.Code != int(trtc.CodeRateLimited) || string(f.Data) != `{"reason":"banned"}` {
 				t.Fatalf("flood refused with %s", b)
 			}
 			banned = true
@@ -427,7 +427,7 @@ func TestFrameFlood(t *testing.T) {
 // A panic in a connection's goroutine ends that connection only; it is
 // counted and the handler goes on serving.
 func TestPanicEndsOnlyItsConnection(t *testing.T) {
-	apps, _ := signaling.NewApps(signaling.App{SDKAppID: testApp, Key: testKey})
+	apps, _ := trtc.NewApps(trtc.App{SDKAppID: testApp, Key: testKey})
 	mux := http.NewServeMux()
 	(&Handler{Apps: apps, Logger: slog.New(slog.DiscardHandler)}).Register(mux) // no rooms: join panics
 	srv := httptest.NewServer(mux)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // negotiationTimeout bounds one offer/answer; the SDK gives up after 10 s.
@@ -26,7 +26,7 @@ const codeH264NotSupported = 77393
 
 // errNoMediaPlane refuses media on a handler that serves signalling only
 // (a configuration for tests and the fuzz target, never a crash).
-var errNoMediaPlane = signaling.Errorf(signaling.CodeParamCheckFailed, "this server has no media plane")
+var errNoMediaPlane = trtc.Errorf(trtc.CodeParamCheckFailed, "this server has no media plane")
 
 // publishData is the SDK's publish: its offer and which of its four
 // senders have a track.
@@ -47,10 +47,10 @@ type sdpReply struct {
 	SDP  string `json:"sdp"`
 }
 
-func (c *conn) publish(req *Request, m *signaling.Member) (any, *signaling.Error) {
+func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	var d publishData
 	if err := req.decodeData(&d); err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	audio, video := true, true
 	if d.State != nil {
@@ -81,12 +81,12 @@ func (c *conn) publish(req *Request, m *signaling.Member) (any, *signaling.Error
 	}
 	if !c.sessions.SwapPublish(sess) {
 		sess.Close()
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the publish")
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the publish")
 	}
 	return sdpReply{Type: "answer", SDP: answer}, nil
 }
 
-func (c *conn) unpublish(*Request, *signaling.Member) (any, *signaling.Error) {
+func (c *conn) unpublish(*Request, *trtc.Member) (any, *trtc.Error) {
 	c.sessions.SwapPublish(nil)
 	return nil, nil
 }
@@ -101,13 +101,13 @@ type subscribeData struct {
 	SmallVideo bool   `json:"smallVideo"`
 }
 
-func (c *conn) subscribe(req *Request, m *signaling.Member) (any, *signaling.Error) {
+func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	var d subscribeData
 	if err := req.decodeData(&d); err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	if d.SrcUserID == "" {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "subscribe names no srcUserId")
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe names no srcUserId")
 	}
 	// The small stream is the big one here: the SFU forwards one video.
 	video := d.BigVideo || d.SmallVideo
@@ -138,7 +138,7 @@ func (c *conn) subscribe(req *Request, m *signaling.Member) (any, *signaling.Err
 	}
 	if !c.sessions.SwapSubscription(d.SrcUserID, sess) {
 		sess.Close()
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the subscribe")
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the subscribe")
 	}
 	return sdpReply{Type: "answer", SDP: answer}, nil
 }
@@ -147,10 +147,10 @@ type unsubscribeData struct {
 	SrcUserID string `json:"srcUserId"`
 }
 
-func (c *conn) unsubscribe(req *Request, _ *signaling.Member) (any, *signaling.Error) {
+func (c *conn) unsubscribe(req *Request, _ *trtc.Member) (any, *trtc.Error) {
 	var d unsubscribeData
 	if err := req.decodeData(&d); err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	c.sessions.SwapSubscription(d.SrcUserID, nil)
 	return nil, nil
@@ -166,13 +166,13 @@ type roleData struct {
 // changeRole: an audience stops publishing (the SDK closes its uplink
 // without unpublish). A new privateMapKey replaces the privileges, checked
 // as at join.
-func (c *conn) changeRole(req *Request, m *signaling.Member) (any, *signaling.Error) {
+func (c *conn) changeRole(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	var d roleData
 	if err := req.decodeData(&d); err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	if d.PrivateMapKey != "" {
-		g, e := c.h.Apps.Authenticate(signaling.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
+		g, e := c.h.Apps.Authenticate(trtc.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
 			PrivateMapKey: d.PrivateMapKey, Room: m.Room.ID}, c.h.now())
 		if e != nil {
 			return nil, e
@@ -192,25 +192,25 @@ func (c *conn) changeRole(req *Request, m *signaling.Member) (any, *signaling.Er
 // prepareOffer keeps the SDK offer's audio section (at audioAt, when audio
 // is wanted) and video section (at videoAt) for the SFU, and returns the
 // member's current grant; what names the request in errors.
-func (c *conn) prepareOffer(sdp string, audioAt, videoAt int, audio, video bool, what string) (*offer, string, *signaling.Grant, *signaling.Error) {
+func (c *conn) prepareOffer(sdp string, audioAt, videoAt int, audio, video bool, what string) (*offer, string, *trtc.Grant, *trtc.Error) {
 	o, err := parseOffer(sdp, func(i int, kind string) bool {
 		return (i == audioAt && kind == "audio" && audio) || (i == videoAt && kind == "video" && video)
 	})
 	if err != nil {
-		return nil, "", nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, "", nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	forSFU, err := o.forSFU()
 	if err != nil {
-		return nil, "", nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, "", nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	g := c.currentGrant()
 	if g == nil {
-		return nil, "", nil, signaling.Errorf(signaling.CodeParamCheckFailed, "left the room during the %s", what)
+		return nil, "", nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the %s", what)
 	}
 	return o, forSFU, g, nil
 }
 
-func (c *conn) currentGrant() *signaling.Grant {
+func (c *conn) currentGrant() *trtc.Grant {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.grant
@@ -219,9 +219,9 @@ func (c *conn) currentGrant() *signaling.Grant {
 // mediaError maps the media plane's refusals to TRTC codes as the other
 // entry points do, but for a codec mismatch, which the SDK knows by its own
 // code.
-func mediaError(err error) *signaling.Error {
+func mediaError(err error) *trtc.Error {
 	if errors.Is(err, sfu.ErrCodecMismatch) {
-		return &signaling.Error{Code: codeH264NotSupported, Message: err.Error()}
+		return &trtc.Error{Code: codeH264NotSupported, Message: err.Error()}
 	}
-	return signaling.MediaError(err)
+	return trtc.MediaError(err)
 }

@@ -17,8 +17,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // A join with a valid userSig that the room refuses (a full 1v1 room) does
@@ -33,7 +33,7 @@ func TestRefusedJoinKeepsTheLoginDeadline(t *testing.T) {
 	}
 	defer ws.Close()
 	c := &sdkClient{t: t, ws: ws}
-	if f := c.join("1234", false, ""); f.Code != int(signaling.CodeRoomFull) {
+	if f := c.join("1234", false, ""); f.Code != int(trtc.CodeRoomFull) {
 		t.Fatalf("a join to a full room: %d %s", f.Code, f.Message)
 	}
 	ws.SetReadDeadline(time.Now().Add(30 * time.Second)) // a safety net: the login deadline is 1 s
@@ -89,7 +89,7 @@ func expectTooSlow(t *testing.T, ws *websocket.Conn, requests int) {
 				t.Fatalf("all %d user lists were queued for a client that does not read", requests)
 			}
 		case cmdClientBanned:
-			if f.Code != int(signaling.CodeRateLimited) || !strings.Contains(f.Message, "reads too slowly") {
+			if f.Code != int(trtc.CodeRateLimited) || !strings.Contains(f.Message, "reads too slowly") {
 				t.Fatalf("a slow client was told %s", b)
 			}
 			banned = true
@@ -98,12 +98,12 @@ func expectTooSlow(t *testing.T, ws *websocket.Conn, requests int) {
 }
 
 // fillRoom puts members (with long ids) in a room, in process.
-func fillRoom(t *testing.T, rooms *signaling.Registry, room uint32, template string, members int) {
+func fillRoom(t *testing.T, rooms *trtc.Registry, room uint32, template string, members int) {
 	t.Helper()
 	for i := range members {
 		user := fmt.Sprintf("member-%03d-%s", i, strings.Repeat("m", 20))
-		if _, _, e := rooms.Enter(signaling.EnterRequest{App: testApp, UserID: user, Room: tlssig.Room{ID: room},
-			Grant: &signaling.Grant{Privilege: tlssig.PrivAll}, Template: template, Peer: quietPeer{}}); e != nil {
+		if _, _, e := rooms.Enter(trtc.EnterRequest{App: testApp, UserID: user, Room: tlssig.Room{ID: room},
+			Grant: &trtc.Grant{Privilege: tlssig.PrivAll}, Template: template, Peer: quietPeer{}}); e != nil {
 			t.Fatal(e)
 		}
 	}
@@ -111,19 +111,19 @@ func fillRoom(t *testing.T, rooms *signaling.Registry, room uint32, template str
 
 type quietPeer struct{}
 
-func (quietPeer) Notify(signaling.Event) {}
-func (quietPeer) Kick(*signaling.Error)  {}
+func (quietPeer) Notify(trtc.Event) {}
+func (quietPeer) Kick(*trtc.Error)  {}
 
 // smallBufferServer is limitedServer whose sockets have a small kernel
 // send buffer, so that frames for a client that does not read soon wait
 // in the socket's queue.
 func smallBufferServer(t *testing.T, limits Limits) (string, *Handler) {
 	t.Helper()
-	apps, err := signaling.NewApps(signaling.App{SDKAppID: testApp, Key: testKey})
+	apps, err := trtc.NewApps(trtc.App{SDKAppID: testApp, Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rooms := signaling.NewRegistry(1000, time.Hour)
+	rooms := trtc.NewRegistry(1000, time.Hour)
 	t.Cleanup(rooms.Close)
 	h := &Handler{Apps: apps, Rooms: rooms, Limits: limits, Logger: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()

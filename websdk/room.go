@@ -8,8 +8,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/trtcd/trtcd/signaling"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // joinData is what the SDK's join frame says; sdkAppId, userId and userSig
@@ -26,16 +26,16 @@ const maxStrRoomID = 64
 
 // room turns the join's room id into a trtcd room: numeric and string ids
 // are separate namespaces, as everywhere in TRTC.
-func (d joinData) room() (tlssig.Room, *signaling.Error) {
+func (d joinData) room() (tlssig.Room, *trtc.Error) {
 	if d.UseStringRoomID {
 		if d.RoomID == "" || len(d.RoomID) > maxStrRoomID {
-			return tlssig.Room{}, signaling.Errorf(signaling.CodeMissingRoomID, "a string roomId has 1 to %d bytes", maxStrRoomID)
+			return tlssig.Room{}, trtc.Errorf(trtc.CodeMissingRoomID, "a string roomId has 1 to %d bytes", maxStrRoomID)
 		}
 		return tlssig.Room{Str: d.RoomID}, nil
 	}
 	n, err := strconv.ParseUint(d.RoomID, 10, 32)
 	if err != nil || n == 0 {
-		return tlssig.Room{}, signaling.Errorf(signaling.CodeMissingRoomID, "roomId %q is not a number from 1 to 4294967295 (set useStringRoomId for string rooms)", d.RoomID)
+		return tlssig.Room{}, trtc.Errorf(trtc.CodeMissingRoomID, "roomId %q is not a number from 1 to 4294967295 (set useStringRoomId for string rooms)", d.RoomID)
 	}
 	return tlssig.Room{ID: uint32(n)}, nil
 }
@@ -54,25 +54,25 @@ func (c *conn) join(req *Request) {
 	c.send(r)
 }
 
-func (c *conn) enter(req *Request) ([]publisher, *signaling.Error) {
+func (c *conn) enter(req *Request) ([]publisher, *trtc.Error) {
 	if c.current() != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "already in a room; leave first")
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "already in a room; leave first")
 	}
 	var d joinData
 	if err := req.decodeData(&d); err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	room, e := d.room()
 	if e != nil {
 		return nil, e
 	}
-	g, e := c.h.Apps.Authenticate(signaling.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
+	g, e := c.h.Apps.Authenticate(trtc.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
 		PrivateMapKey: d.PrivateMapKey, Room: room}, c.h.now())
 	if e != nil {
 		return nil, e
 	}
 	c.openEvents() // before Enter: the room's events may come at once
-	m, others, e := c.h.Rooms.Enter(signaling.EnterRequest{App: c.app, UserID: c.userID, Room: room, Grant: g,
+	m, others, e := c.h.Rooms.Enter(trtc.EnterRequest{App: c.app, UserID: c.userID, Room: room, Grant: g,
 		Peer: c, Heartbeats: true})
 	if e != nil {
 		c.dropEvents()
@@ -87,7 +87,7 @@ func (c *conn) enter(req *Request) ([]publisher, *signaling.Error) {
 	c.mu.Unlock()
 	if closed { // the socket went while entering
 		c.h.Rooms.Leave(m, "disconnect")
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "the connection closed")
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "the connection closed")
 	}
 	c.logIn() // only now: a join the room refuses keeps the login deadline and the small budget
 	c.log.Info("joined", "room", m.Room.Key, "members", len(others)+1)
@@ -103,7 +103,7 @@ func (c *conn) isClosed() bool {
 	}
 }
 
-func (c *conn) leaveCmd(*Request, *signaling.Member) (any, *signaling.Error) {
+func (c *conn) leaveCmd(*Request, *trtc.Member) (any, *trtc.Error) {
 	c.leave("leave")
 	return nil, nil
 }
@@ -120,7 +120,7 @@ func (c *conn) leave(reason string) {
 
 // detach forgets the membership at once, so no later command acts for it,
 // and returns what closes its media.
-func (c *conn) detach() (*signaling.Member, func()) {
+func (c *conn) detach() (*trtc.Member, func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.member
@@ -128,7 +128,7 @@ func (c *conn) detach() (*signaling.Member, func()) {
 	return m, c.sessions.Take()
 }
 
-func (c *conn) userList(_ *Request, m *signaling.Member) (any, *signaling.Error) {
+func (c *conn) userList(_ *Request, m *trtc.Member) (any, *trtc.Error) {
 	return map[string]any{"userList": users(c.h.Rooms.Members(m))}, nil
 }
 
@@ -138,21 +138,21 @@ type muteData struct {
 	BigVideo bool `json:"bigVideo"`
 }
 
-func (c *conn) mute(req *Request, m *signaling.Member) (any, *signaling.Error) {
+func (c *conn) mute(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	var d muteData
 	if err := req.decodeData(&d); err != nil {
-		return nil, signaling.Errorf(signaling.CodeParamCheckFailed, "%v", err)
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	c.h.Rooms.Mute(m, d.Audio, d.BigVideo) // the others get a new 23
 	return nil, nil
 }
 
-// Notify implements signaling.Peer. The registry calls it under its lock,
+// Notify implements trtc.Peer. The registry calls it under its lock,
 // so it only queues the event; the event loop makes the frames.
-func (c *conn) Notify(ev signaling.Event) {
+func (c *conn) Notify(ev trtc.Event) {
 	c.mu.Lock()
 	events := c.events
-	if ev.Name == signaling.EventRoomClosed { // the kick that follows must know at once
+	if ev.Name == trtc.EventRoomClosed { // the kick that follows must know at once
 		c.roomClosed = true
 		c.mu.Unlock()
 		return
@@ -164,9 +164,9 @@ func (c *conn) Notify(ev signaling.Event) {
 	}
 }
 
-// Kick implements signaling.Peer: the registry has already removed the
+// Kick implements trtc.Peer: the registry has already removed the
 // member. The SDK is told why with cmd 9, then the socket closes.
-func (c *conn) Kick(e *signaling.Error) {
+func (c *conn) Kick(e *trtc.Error) {
 	c.spawn(func() {
 		m, closeMedia := c.detach()
 		reason := c.banReason(m, e)
@@ -182,14 +182,14 @@ func (c *conn) Kick(e *signaling.Error) {
 // banReason says why a member was removed in the SDK's words: "kick" (the
 // same user signed in elsewhere), "room_disband", "user_time_out" (the SDK
 // then joins again by itself) or "banned" (removed by the application).
-func (c *conn) banReason(m *signaling.Member, e *signaling.Error) string {
+func (c *conn) banReason(m *trtc.Member, e *trtc.Error) string {
 	c.mu.Lock()
 	closed := c.roomClosed
 	c.mu.Unlock()
 	switch {
 	case closed:
 		return "room_disband"
-	case e.Code == signaling.CodeHeartbeatTimeout:
+	case e.Code == trtc.CodeHeartbeatTimeout:
 		return "user_time_out"
 	case m != nil:
 		if cur := c.h.Rooms.Current(m.App, m.UserID); cur != nil && cur != m {
@@ -201,7 +201,7 @@ func (c *conn) banReason(m *signaling.Member, e *signaling.Error) string {
 
 // eventLoop turns room events into SDK frames, and pushes the publisher
 // list periodically.
-func (c *conn) eventLoop(events <-chan signaling.Event) {
+func (c *conn) eventLoop(events <-chan trtc.Event) {
 	tick := time.NewTicker(publishersInterval)
 	defer tick.Stop()
 	for {
@@ -222,18 +222,18 @@ type memberEvent struct {
 	Reason string `json:"reason"`
 }
 
-func (c *conn) event(ev signaling.Event) {
+func (c *conn) event(ev trtc.Event) {
 	switch ev.Name {
-	case signaling.EventMemberJoin:
+	case trtc.EventMemberJoin:
 		if u, ok := decodeMember(ev.Data); ok {
 			c.send(Reply{Cmd: cmdPeerJoin, Data: user{UserID: u.UserID, SrcTinyID: TinyID(u.UserID), Role: roleAnchor}})
 		}
-	case signaling.EventMemberQuit:
+	case trtc.EventMemberQuit:
 		if u, ok := decodeMember(ev.Data); ok {
 			c.send(Reply{Cmd: cmdPeerLeave, Data: map[string]any{"userId": u.UserID, "srcTinyId": TinyID(u.UserID), "reason": leaveReason(u.Reason)}})
 			c.pushPublishers()
 		}
-	case signaling.EventStreamAdd, signaling.EventStreamRemove, signaling.EventMute:
+	case trtc.EventStreamAdd, trtc.EventStreamRemove, trtc.EventMute:
 		c.pushPublishers()
 	}
 }

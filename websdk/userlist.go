@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // TinyID is the number the SDK knows a user by. It is derived from the
@@ -35,7 +35,7 @@ const (
 
 // publishFlags is a member's entry flags: what it sends, and what of that
 // it has muted.
-func publishFlags(m signaling.MemberInfo) int {
+func publishFlags(m trtc.MemberInfo) int {
 	f := 0
 	if m.Audio {
 		f |= flagAudio
@@ -62,7 +62,7 @@ type publisher struct {
 // publishers lists the members that publish something, sorted so that
 // frames are stable. The SDK treats this list as complete: a user with a
 // subscription who is missing is taken as having stopped publishing.
-func publishers(members []signaling.MemberInfo) []publisher {
+func publishers(members []trtc.MemberInfo) []publisher {
 	out := []publisher{}
 	for _, m := range members {
 		if f := publishFlags(m); f&(flagAudio|flagVideo) != 0 {
@@ -89,7 +89,7 @@ type user struct {
 // users lists every member. It must be complete: the SDK takes a known
 // user missing from it as having left. Everyone is an anchor: trtcd's rooms
 // do not record roles, and the SDK only logs them.
-func users(members []signaling.MemberInfo) []user {
+func users(members []trtc.MemberInfo) []user {
 	out := make([]user, 0, len(members))
 	for _, m := range members {
 		out = append(out, user{UserID: m.UserID, SrcTinyID: TinyID(m.UserID), Role: roleAnchor})

@@ -3,7 +3,7 @@ package websdk
 import (
 	"testing"
 
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 func TestTinyIDIsStableSmallAndNonZero(t *testing.T) {
@@ -23,14 +23,14 @@ func TestTinyIDIsStableSmallAndNonZero(t *testing.T) {
 func TestPublishFlags(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		m    signaling.MemberInfo
+		m    trtc.MemberInfo
 		want int
 	}{
-		{"audio and video", signaling.MemberInfo{Audio: true, Video: true}, 9},
-		{"audio and video, both muted", signaling.MemberInfo{Audio: true, Video: true, AudioMuted: true, VideoMuted: true}, 9 | 16 | 64},
-		{"video only, muted", signaling.MemberInfo{Video: true, VideoMuted: true}, 1 | 16},
-		{"audio only", signaling.MemberInfo{Audio: true}, 8},
-		{"muted but not publishing", signaling.MemberInfo{AudioMuted: true, VideoMuted: true}, 0},
+		{"audio and video", trtc.MemberInfo{Audio: true, Video: true}, 9},
+		{"audio and video, both muted", trtc.MemberInfo{Audio: true, Video: true, AudioMuted: true, VideoMuted: true}, 9 | 16 | 64},
+		{"video only, muted", trtc.MemberInfo{Video: true, VideoMuted: true}, 1 | 16},
+		{"audio only", trtc.MemberInfo{Audio: true}, 8},
+		{"muted but not publishing", trtc.MemberInfo{AudioMuted: true, VideoMuted: true}, 0},
 	} {
 		if got := publishFlags(c.m); got != c.want {
 			t.Errorf("%s: flag %d, want %d", c.name, got, c.want)
@@ -40,7 +40,7 @@ func TestPublishFlags(t *testing.T) {
 
 // The published-user list names only publishers, in a stable order.
 func TestPublishersListsPublishersOnly(t *testing.T) {
-	got := publishers([]signaling.MemberInfo{{UserID: "zoe", Audio: true}, {UserID: "viewer"}, {UserID: "amy", Video: true, Audio: true}})
+	got := publishers([]trtc.MemberInfo{{UserID: "zoe", Audio: true}, {UserID: "viewer"}, {UserID: "amy", Video: true, Audio: true}})
 	if len(got) != 2 || got[0].UserID != "amy" || got[1].UserID != "zoe" || got[0].Flag != 9 || got[0].SrcTinyID != TinyID("amy") {
 		t.Fatalf("publishers: %+v", got)
 	}
@@ -67,8 +67,8 @@ func TestJoinRoomIDs(t *testing.T) {
 		room, e := c.d.room()
 		got := ""
 		if e == nil {
-			got = signaling.RoomKey(1, room)
-		} else if e.Code != signaling.CodeMissingRoomID {
+			got = trtc.RoomKey(1, room)
+		} else if e.Code != trtc.CodeMissingRoomID {
 			t.Errorf("%+v: code %d", c.d, e.Code)
 		}
 		if got != c.want {
@@ -78,7 +78,7 @@ func TestJoinRoomIDs(t *testing.T) {
 }
 
 func TestVideoRange(t *testing.T) {
-	l := signaling.DefaultBitrateLimits // 400–800 within 100–4000
+	l := trtc.DefaultBitrateLimits // 400–800 within 100–4000
 	for _, c := range []struct{ bps, min, max int }{
 		{0, 400, 800},
 		{500_000, 400, 500},

@@ -16,7 +16,7 @@ import (
 
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // Prefix is where the Web SDK endpoints live. Every proxy form of the SDK
@@ -27,11 +27,11 @@ const Prefix = "/websdk"
 
 // Handler serves the Web SDK's endpoints.
 type Handler struct {
-	Apps    *signaling.Apps
-	Rooms   *signaling.Registry
+	Apps    *trtc.Apps
+	Rooms   *trtc.Registry
 	SFU     *sfu.SFU
-	Bitrate signaling.BitrateLimits // zero: signaling.DefaultBitrateLimits
-	Limits  Limits                  // zero: DefaultLimits
+	Bitrate trtc.BitrateLimits // zero: trtc.DefaultBitrateLimits
+	Limits  Limits             // zero: DefaultLimits
 	Logger  *slog.Logger
 	Now     func() time.Time // for tests; time.Now when nil
 
@@ -75,9 +75,9 @@ func (h *Handler) log() *slog.Logger {
 	return h.Logger.With("component", "websdk")
 }
 
-func (h *Handler) bitrate() signaling.BitrateLimits {
-	if h.Bitrate == (signaling.BitrateLimits{}) {
-		return signaling.DefaultBitrateLimits
+func (h *Handler) bitrate() trtc.BitrateLimits {
+	if h.Bitrate == (trtc.BitrateLimits{}) {
+		return trtc.DefaultBitrateLimits
 	}
 	return h.Bitrate
 }

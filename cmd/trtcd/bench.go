@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/bench"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // benchCmd runs `trtcd bench`: real clients publishing and playing through

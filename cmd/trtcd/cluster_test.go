@@ -12,7 +12,7 @@ import (
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // startNodes runs one `trtcd serve` per node id, all on one Redis, with

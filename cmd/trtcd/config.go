@@ -16,7 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // fileConfig is the YAML configuration file. Every field is optional; the
@@ -66,8 +66,8 @@ type classConfig struct {
 }
 
 // limits merges the configured values over the defaults.
-func (c classConfig) limits() signaling.ClassLimits {
-	l := signaling.DefaultClassLimits
+func (c classConfig) limits() trtc.ClassLimits {
+	l := trtc.DefaultClassLimits
 	for _, f := range []struct{ dst, v *int }{{&l.MaxMessageBytes, &c.MaxMessageBytes}, {&l.MessageBurst, &c.MessageBurst}, {&l.HistoryCap, &c.HistoryCap}} {
 		if *f.v > 0 {
 			*f.dst = *f.v
@@ -109,8 +109,8 @@ type wsConfig struct {
 }
 
 // limits merges the configured values over the defaults.
-func (w wsConfig) limits() signaling.WSLimits {
-	l := signaling.DefaultWSLimits
+func (w wsConfig) limits() trtc.WSLimits {
+	l := trtc.DefaultWSLimits
 	if w.MaxMessageBytes > 0 {
 		l.MaxMessageBytes = w.MaxMessageBytes
 	}
@@ -393,8 +393,8 @@ func (c *serveConfig) resolveMedia(udp, iceTCP, rtmp string) error {
 
 // limits merges the configured bitrates over TRTC's defaults and checks
 // that floor ≤ min ≤ max ≤ ceiling.
-func (b bitrateConfig) limits() (signaling.BitrateLimits, error) {
-	l := signaling.DefaultBitrateLimits
+func (b bitrateConfig) limits() (trtc.BitrateLimits, error) {
+	l := trtc.DefaultBitrateLimits
 	for _, f := range []struct {
 		dst *int
 		v   int

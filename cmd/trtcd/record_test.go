@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/record"
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 var rtmpListening = regexp.MustCompile(`msg="rtmp listening" addr=(\S+)`)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/signaling"
+	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/web"
 )
 
@@ -114,15 +114,15 @@ func devApp(a *appConfig) *web.DevApp {
 	if a == nil {
 		return nil
 	}
-	return &web.DevApp{SDKAppID: a.SDKAppID, Key: a.Key, Admins: append([]string{signaling.DefaultAdmin}, a.Admins...)}
+	return &web.DevApp{SDKAppID: a.SDKAppID, Key: a.Key, Admins: append([]string{trtc.DefaultAdmin}, a.Admins...)}
 }
 
-func buildApps(list []appConfig) (*signaling.Apps, error) {
-	apps := make([]signaling.App, len(list))
+func buildApps(list []appConfig) (*trtc.Apps, error) {
+	apps := make([]trtc.App, len(list))
 	for i, a := range list {
-		apps[i] = signaling.App{SDKAppID: a.SDKAppID, Key: a.Key, RequirePrivateMapKey: a.RequirePrivateMapKey, Admins: a.Admins}
+		apps[i] = trtc.App{SDKAppID: a.SDKAppID, Key: a.Key, RequirePrivateMapKey: a.RequirePrivateMapKey, Admins: a.Admins}
 	}
-	r, err := signaling.NewApps(apps...)
+	r, err := trtc.NewApps(apps...)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

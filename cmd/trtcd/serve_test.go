@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // binary is trtcd built once for the tests that run it as a real process.

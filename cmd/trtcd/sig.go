@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/trtcd/trtcd/signaling/tlssig"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 const sigUsage = `Usage:

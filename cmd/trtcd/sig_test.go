@@ -72,7 +72,7 @@ func toStrings(v any) []string {
 
 // Operators may check tokens minted by Tencent's own libraries with the CLI.
 func TestSigVerifyOfficialVectors(t *testing.T) {
-	data, err := os.ReadFile("../../signaling/tlssig/testdata/tlssig_vectors.json")
+	data, err := os.ReadFile("../../trtc/tlssig/testdata/tlssig_vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

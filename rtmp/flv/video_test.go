@@ -165,7 +165,7 @@ func FuzzParseAVCConfig(f *testing.F) {
 
 // A zero length prefix carries no NAL unit: it is skipped, so that every
 // NAL unit returned has the header byte its users read (the crash of issue
-// 16 was a zero length reaching rtpav.NALType).
+// 16 was a zero length reaching rtpframe.NALType).
 func TestSplitAVCCSkipsZeroLengths(t *testing.T) {
 	for _, size := range []int{1, 2, 4} {
 		zero := make([]byte, size)

@@ -1,0 +1,67 @@
+package trtc
+
+import (
+	"testing"
+	"time"
+)
+
+// One connection logs in as alice, then as bob (TIC's login on a
+// logged-in instance): it is bob's alone from then on. A C2C message to
+// alice gets 20003 instead of reaching bob's connection, and alice signs
+// in elsewhere without bob's connection being forced offline.
+func TestALoginAsAnotherUserSignsTheFirstOut(t *testing.T) {
+	s := startClassServer(t, t.TempDir(), DefaultWSLimits, DefaultClassLimits)
+	conn := loggedIn(t, s, "alice")
+	if r := conn.request("login", LoginData{SDKAppID: open, UserID: "bob", UserSig: sigFor(open, "bob", time.Hour)}); r.Code != 0 {
+		t.Fatalf("login as bob after alice: %d %s", r.Code, r.Message)
+	}
+	carol := loggedIn(t, s, "carol")
+	if r := carol.request("sendMessage", text("alice", "to alice", "c1")); r.Code != CodeIMUnknownReceiver {
+		t.Fatalf("a C2C message to alice, signed out by the second login: code %d (%s), want %d", r.Code, r.Message, CodeIMUnknownReceiver)
+	}
+
+	alice := loggedIn(t, s, "alice")
+	// A force-offline of conn would have been queued before alice's login
+	// was answered, so before the answer to conn's next request, and the
+	// connection would then be closed.
+	if r := conn.request("sendMessage", text("carol", "from bob", "b1")); r.Code != 0 {
+		t.Fatalf("bob's connection after alice signed in elsewhere: code %d (%s)", r.Code, r.Message)
+	}
+	if n := conn.count(EventForceOffline); n != 0 {
+		t.Fatalf("bob's connection was forced offline %d times by alice signing in elsewhere", n)
+	}
+
+	if r := carol.request("sendMessage", text("alice", "to alice again", "c2")); r.Code != 0 {
+		t.Fatalf("a C2C message to alice, signed in again: code %d (%s)", r.Code, r.Message)
+	}
+	if d, ok := alice.event(EventMessage, 2*time.Second); !ok || d["text"] != "to alice again" {
+		t.Fatalf("alice's new connection got %v", d)
+	}
+	// Delivered on carol's request, before her reply: a copy to conn would
+	// be queued before conn's answer below.
+	conn.request("members", nil)
+	if n := conn.count(EventMessage); n != 0 {
+		t.Fatalf("bob's connection got %d messages meant for alice", n)
+	}
+}
+
+// A connection in a room as dave cannot log in as erin: the room's member
+// and the signed-in user would differ. Logging in again as dave (a fresh
+// userSig) is fine.
+func TestALoginAsAnotherUserInARoomIsRefused(t *testing.T) {
+	s := startClassServer(t, t.TempDir(), DefaultWSLimits, DefaultClassLimits)
+	conn := dial(t, &whipServer{Server: s.Server})
+	if r := conn.join(joinData(open, "dave", 77)); r.Code != 0 {
+		t.Fatalf("join as dave: %d %s", r.Code, r.Message)
+	}
+	if r := conn.request("login", LoginData{SDKAppID: open, UserID: "erin", UserSig: sigFor(open, "erin", time.Hour)}); r.Code != CodeParamCheckFailed {
+		t.Fatalf("login as erin while in a room as dave: code %d (%s), want %d", r.Code, r.Message, CodeParamCheckFailed)
+	}
+	if r := conn.request("login", LoginData{SDKAppID: open, UserID: "dave", UserSig: sigFor(open, "dave", time.Hour)}); r.Code != 0 {
+		t.Fatalf("login as dave again in dave's room: %d %s", r.Code, r.Message)
+	}
+	carol := loggedIn(t, s, "carol")
+	if r := carol.request("sendMessage", text("erin", "hi", "c1")); r.Code != CodeIMUnknownReceiver {
+		t.Fatalf("erin, refused, is signed in: a C2C message to her got %d", r.Code)
+	}
+}

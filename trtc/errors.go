@@ -1,0 +1,107 @@
+// Package trtc is trtcd's control plane: applications and their keys,
+// who may enter which room and do what, and the TRTC error codes clients
+// already know. It knows nothing about RTP.
+package trtc
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a TRTC error code as the clients (webrtc-room, TIC, the Web SDK)
+// know them; 0 means success.
+type Code int
+
+// The error catalogue. Every failure that reaches a client carries one of
+// these codes and a sentence; docs/errors.md lists them (a test keeps the two
+// in step).
+const (
+	CodeOK                     Code = 0
+	CodePrivateMapKeyEmpty     Code = 80
+	CodeParamCheckFailed       Code = 82
+	CodePrivateMapKeyExpired   Code = 86
+	CodePrivateMapKeyIncorrect Code = 87
+	CodeMissingUserID          Code = 10002
+	CodeMissingSDKAppID        Code = 10003
+	CodeMissingUserSig         Code = 10004
+	CodeMissingRoomID          Code = 10005
+	CodeSDKAppIDNotFound       Code = 70020
+	CodeUserSigCheckFailed     Code = 70346
+	CodePrivilegeCheckFailed   Code = 100006
+	CodeNoCreateRoomPrivilege  Code = 102010
+	CodeNoEnterRoomPrivilege   Code = 102011
+	CodeNoSendVideoPrivilege   Code = 102013
+	CodeNoRecvVideoPrivilege   Code = 102019
+	CodeRoomFull               Code = 102052
+	CodeHeartbeatTimeout       Code = 14005
+	CodeForceOffline           Code = 14008
+	CodeRateLimited            Code = 14009
+	CodeClusterUnavailable     Code = 14010
+)
+
+// Catalogue describes every code, in the order docs/errors.md lists them.
+var Catalogue = []struct {
+	Code        Code
+	Name        string
+	Description string
+}{
+	{CodeOK, "ok", "Success."},
+	{CodePrivateMapKeyEmpty, "private_map_key_empty", "The application requires a privateMapKey and the request carries none."},
+	{CodeParamCheckFailed, "param_check_failed", "A parameter is missing, out of range or inconsistent (the message names it)."},
+	{CodePrivateMapKeyExpired, "private_map_key_expired", "The privateMapKey has expired: now is past TLS.time + TLS.expire or past the expiry in its userbuf."},
+	{CodePrivateMapKeyIncorrect, "private_map_key_incorrect", "The privateMapKey is malformed, signed with another key, issued to another user or application, or for another room (numeric and string room ids are different rooms). The message gives the reason."},
+	{CodeMissingUserID, "missing_user_id", "The request has no userId."},
+	{CodeMissingSDKAppID, "missing_sdk_app_id", "The request has no sdkAppId."},
+	{CodeMissingUserSig, "missing_user_sig", "The request has no userSig."},
+	{CodeMissingRoomID, "missing_room_id", "The request has neither a numeric roomId (1 to 4294967295) nor a strRoomId."},
+	{CodeSDKAppIDNotFound, "sdk_app_id_not_found", "No application with this sdkAppId is configured on this server."},
+	{CodeUserSigCheckFailed, "user_sig_check_failed", "The userSig did not verify. The message gives the reason: malformed, wrong_sdkappid, wrong_user, expired or bad_signature."},
+	{CodePrivilegeCheckFailed, "privilege_check_failed", "The privateMapKey lacks a privilege bit the request needs (sending or receiving audio; the message names it)."},
+	{CodeNoCreateRoomPrivilege, "no_create_room_privilege", "The room does not exist and the privateMapKey lacks the create-room bit (1)."},
+	{CodeNoEnterRoomPrivilege, "no_enter_room_privilege", "The privateMapKey lacks the enter-room bit (2)."},
+	{CodeNoSendVideoPrivilege, "no_send_video_privilege", "The privateMapKey lacks the send-video bit (16) and the offer sends video."},
+	{CodeNoRecvVideoPrivilege, "no_recv_video_privilege", "The privateMapKey lacks the receive-video bit (32) and the offer asks for video."},
+	{CodeRoomFull, "room_full", "The room has as many members as it admits: two in 1v1 templates (the component's ERROR_EXCEEDS_THE_MAX_MEMBER), the configured capacity otherwise. Also the viewer limits of WHEP, RTMP and HTTP-FLV players: per room, and per userId across rooms."},
+	{CodeHeartbeatTimeout, "heartbeat_timeout", "The client sent no heartbeat within the timeout and was removed from its room; or a /ws socket did not log in within the login deadline and is closed."},
+	{CodeForceOffline, "force_offline", "The user signed in again elsewhere (or was kicked); this connection is closed (TIC's onTICForceOffline)."},
+	{CodeRateLimited, "rate_limited", "Too many messages or joins in too short a time, a message over the size limit, or a client that does not read its frames; the connection is closed. HTTP entry points answer 429 with it for an address over its rate or connection cap."},
+	{CodeClusterUnavailable, "cluster_unavailable", "The cluster's directory (Redis) cannot be reached, so a publisher on another node cannot be played now; calls already running go on. Retry."},
+	{CodeIMNoPermission, "im_no_permission", "Classrooms: only the creator or an admin may destroy a class; group messages and history need membership of a class (Tencent IM's code)."},
+	{CodeIMGroupNotFound, "im_group_not_found", "Classrooms: no class with this id, or it was destroyed (Tencent IM's code)."},
+	{CodeIMGroupExists, "im_group_exists", "Classrooms: a class with this id exists already (Tencent IM's code)."},
+	{CodeIMRateLimited, "im_rate_limited", "Classrooms: the sender is over its message rate (Tencent IM's code)."},
+	{CodeIMUnknownReceiver, "im_unknown_receiver", "Classrooms: the C2C receiver is not signed in (Tencent IM's code)."},
+	{CodeIMMessageTooLong, "im_message_too_long", "Classrooms: the message is over the size limit, 12 KB by default (Tencent IM's code)."},
+}
+
+// Error is a failure a client sees: a TRTC code and a human sentence. The
+// cause, when there is one, stays available to errors.Is / errors.As.
+type Error struct {
+	Code    Code
+	Message string
+	cause   error
+	status  int // HTTP status when the code alone does not say it
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Message) }
+func (e *Error) Unwrap() error { return e.cause }
+
+// Errorf makes an Error with a formatted message. A %w verb in format keeps
+// the wrapped error as the cause.
+func Errorf(code Code, format string, args ...any) *Error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Code: code, Message: err.Error(), cause: errors.Unwrap(err)}
+}
+
+// CodeOf returns the TRTC code of err: 0 for nil, the Error's code, or 82
+// (parameter check failed) for an error that carries no code.
+func CodeOf(err error) Code {
+	if err == nil {
+		return CodeOK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeParamCheckFailed
+}

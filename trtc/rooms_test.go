@@ -1,0 +1,63 @@
+package trtc
+
+import (
+	"testing"
+
+	"github.com/trtcd/trtcd/trtc/tlssig"
+)
+
+type silentPeer struct{ kicked int }
+
+func (p *silentPeer) Notify(Event) {}
+func (p *silentPeer) Kick(*Error)  { p.kicked++ }
+
+// A user alone in a room who signs in again keeps a live room: the next
+// member joins the same room and sees them.
+func TestTakeoverWhileAloneKeepsTheRoom(t *testing.T) {
+	r := NewRegistry(20, 0)
+	defer r.Close()
+	g := &Grant{Privilege: tlssig.PrivAll}
+	room := tlssig.Room{ID: 7}
+	first := &silentPeer{}
+	if _, _, e := r.Enter(EnterRequest{App: 1, UserID: "a", Room: room, Grant: g, Peer: first}); e != nil {
+		t.Fatal(e)
+	}
+	a, _, e := r.Enter(EnterRequest{App: 1, UserID: "a", Room: room, Grant: g, Peer: &silentPeer{}})
+	if e != nil {
+		t.Fatal(e)
+	}
+	if first.kicked != 1 {
+		t.Fatal("the first session was not kicked")
+	}
+	if !r.Exists(RoomKey(1, room)) {
+		t.Fatal("the room vanished from the registry")
+	}
+	b, others, _ := r.Enter(EnterRequest{App: 1, UserID: "b", Room: room, Grant: g, Peer: &silentPeer{}})
+	if b.Room != a.Room || len(others) != 1 || others[0].UserID != "a" {
+		t.Fatalf("b joined another room object or does not see a: %+v", others)
+	}
+}
+
+// TRTC wants one recordId per room: a member who brings another one is
+// refused with 82; members without a recordId, or with the same, are not.
+func TestOneRecordIDPerRoom(t *testing.T) {
+	r := NewRegistry(20, 0)
+	defer r.Close()
+	g := &Grant{Privilege: tlssig.PrivAll}
+	room := tlssig.Room{ID: 8}
+	enter := func(user, recordID string) Code {
+		_, _, e := r.Enter(EnterRequest{App: 1, UserID: user, Room: room, Grant: g, Record: RecordParams{RecordID: recordID}, Peer: &silentPeer{}})
+		if e != nil {
+			return e.Code
+		}
+		return CodeOK
+	}
+	for _, c := range []struct {
+		user, recordID string
+		code           Code
+	}{{"a", "class-1", 0}, {"b", "", 0}, {"c", "class-1", 0}, {"d", "class-2", CodeParamCheckFailed}} {
+		if code := enter(c.user, c.recordID); code != c.code {
+			t.Fatalf("%s with recordId %q: code %d, want %d", c.user, c.recordID, code, c.code)
+		}
+	}
+}
