@@ -143,7 +143,7 @@ func (r *relayIn) write(b []byte, datagram bool) {
 		switch {
 		case !r.started || ssrc != r.ssrc:
 			r.started, r.ssrc, r.highest = true, ssrc, seq
-		case seqNewer(seq, r.highest):
+		case sfu.SeqNewer(seq, r.highest):
 			if gap := seq - r.highest - 1; gap > 0 && gap <= maxNACKGap {
 				r.nack(r.highest+1, gap)
 			}
@@ -172,9 +172,6 @@ func (r *relayIn) nack(first, count uint16) {
 		first, count = first+n, count-n
 	}
 }
-
-// seqNewer reports whether a comes after b in 16-bit sequence space.
-func seqNewer(a, b uint16) bool { return a != b && a-b < 0x8000 }
 
 // relayStats counts relayed packets by relayCount: one pull's (all its
 // kinds), or all of the node's since it started.

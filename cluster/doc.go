@@ -9,4 +9,7 @@
 // Every directory entry either carries a TTL that its owner's heartbeat
 // renews or is a sorted-set member scored with its expiry time, so a node
 // that dies (kill -9) disappears from the directory by itself.
+//
+// What a node needs from the rest of the server beside the sfu (the rooms
+// with members here) is in interfaces.go.
 package cluster

@@ -30,10 +30,7 @@ type Config struct {
 	// Rooms reports whether this node has members in a room (the
 	// signalling registry): a node relays remote publishers into rooms it
 	// has members in.
-	Rooms interface {
-		Exists(key string) bool
-		Keys() []string // the rooms with members here
-	}
+	Rooms LocalRooms
 	// Heartbeat is how often the node renews its directory entries
 	// (default 1 s); TTL is how long they outlive a silent node (default
 	// 3 heartbeats). Poll is how often the node looks for remote

@@ -10,7 +10,9 @@
 //     state that Close frees; Close is idempotent; C code only ever writes into
 //     Go slices through a length the Go side has checked.
 //   - Pipelines in plain Go on top (AACToOpus, OpusToAAC, OpusToMP3): buffering,
-//     framing and timestamps, allocation-free once constructed.
+//     framing and timestamps, allocation-free once constructed. OpusToAAC and
+//     OpusToMP3 share their input half (opus_input.go): RTP Opus decoded with
+//     gap filling, then resampled to the encoder's rate.
 //
 // No value in this package is safe for concurrent use: each stream's pipeline
 // belongs to one goroutine, like the rest of trtcd's media path.

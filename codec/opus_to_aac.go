@@ -7,24 +7,18 @@ import "fmt"
 // recording: Opus decode with gap filling, resample when the AAC rate is
 // 44.1 kHz, re-frame to 1024 samples, AAC encode.
 type OpusToAAC struct {
-	rx       opusReceiver
-	rs       *Resampler // nil at 48 kHz
-	enc      *AACEncoder
-	asc      []byte
-	channels int
-	rate     int
+	opusInput[func(aac []byte, ptsMs uint32)] // decode, resample; emit during Push/Flush
 
-	rsOut []int16
+	enc  *AACEncoder
+	asc  []byte
+	rate int
+
 	frame []int16 // the 1024-sample frame being filled
 	fill  int     // samples/channel in frame
 	out   []byte
 
 	basePts uint32 // ms of timeline sample 0, relative to the first packet
 	pos     uint64 // output-rate samples already emitted on this timeline
-
-	emit   func(aac []byte, ptsMs uint32) // the caller's, during Push/Flush
-	sinkFn func([]int16) error            // p.sink, bound once: no allocation per Push
-	skipFn func(uint32)
 }
 
 // NewOpusToAAC creates a transcoder producing AAC-LC with channels (1 or 2) at
@@ -35,26 +29,18 @@ func NewOpusToAAC(channels, sampleRate, bitrate int) (*OpusToAAC, error) {
 	if sampleRate != 48000 && sampleRate != 44100 {
 		return nil, fmt.Errorf("%w: opus to AAC at %d Hz (48000 or 44100)", ErrInvalidArgument, sampleRate)
 	}
-	p := &OpusToAAC{channels: channels, rate: sampleRate}
+	p := &OpusToAAC{rate: sampleRate}
 	var err error
 	if p.enc, err = NewAACEncoder(sampleRate, channels, bitrate); err != nil {
 		return nil, err
 	}
 	p.asc = p.enc.AudioSpecificConfig()
-	if err = p.rx.init(channels); err != nil {
+	if err = p.init("opus to aac", channels, sampleRate, p.encodePCM, p.skip); err != nil {
 		p.Close()
 		return nil, err
 	}
-	if sampleRate != opusRate {
-		if p.rs, err = NewResampler(channels, opusRate, sampleRate); err != nil {
-			p.Close()
-			return nil, err
-		}
-		p.rsOut = make([]int16, p.rs.MaxOutput(OpusMaxFrameSamples)*channels)
-	}
 	p.frame = make([]int16, AACFrameSamples*channels)
 	p.out = make([]byte, 768*channels) // 6144 bits per channel per frame
-	p.sinkFn, p.skipFn = p.sink, p.skip
 	return p, nil
 }
 
@@ -72,13 +58,7 @@ func (p *OpusToAAC) Push(opus []byte, rtpTimestamp uint32, emit func(aac []byte,
 	if p.enc == nil {
 		return ErrClosed
 	}
-	p.emit = emit
-	err := p.rx.push(opus, rtpTimestamp, p.sinkFn, p.skipFn)
-	p.emit = nil
-	if err != nil {
-		return fmt.Errorf("opus to aac: %w", err)
-	}
-	return nil
+	return p.push(opus, rtpTimestamp, emit)
 }
 
 // Flush pads a partly filled frame with silence and emits it, so the end of a
@@ -97,12 +77,8 @@ func (p *OpusToAAC) Flush(emit func(aac []byte, ptsMs uint32)) error {
 	return err
 }
 
-// sink takes 48 kHz PCM from the receiver.
-func (p *OpusToAAC) sink(pcm []int16) error {
-	pcm, err := resampled(p.rs, pcm, p.rsOut, p.channels)
-	if err != nil {
-		return err
-	}
+// encodePCM fills frames with PCM at the AAC rate and encodes each full one.
+func (p *OpusToAAC) encodePCM(pcm []int16) error {
 	for len(pcm) > 0 {
 		k := copy(p.frame[p.fill*p.channels:], pcm)
 		pcm = pcm[k:]
@@ -139,9 +115,8 @@ func (p *OpusToAAC) skip(samples48k uint32) {
 
 // Close frees the codecs. It is safe to call more than once.
 func (p *OpusToAAC) Close() error {
-	p.rx.close()
-	p.rs.Close()
+	p.opusInput.close()
 	p.enc.Close()
-	p.rs, p.enc = nil, nil
+	p.enc = nil
 	return nil
 }

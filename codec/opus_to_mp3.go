@@ -5,17 +5,10 @@ import "fmt"
 // OpusToMP3 transcodes a WebRTC Opus stream to an MP3 byte stream for
 // audio-only recordings, keeping time across gaps like OpusToAAC.
 type OpusToMP3 struct {
-	rx       opusReceiver
-	rs       *Resampler // nil at 48 kHz
-	enc      *MP3Encoder
-	channels int
+	opusInput[func(mp3 []byte)] // decode, resample; emit during Push
 
-	rsOut []int16
-	out   []byte
-
-	emit   func(mp3 []byte) // the caller's, during Push/Flush
-	sinkFn func([]int16) error
-	skipFn func(uint32)
+	enc *MP3Encoder
+	out []byte
 }
 
 // NewOpusToMP3 creates a transcoder producing CBR MP3 with channels (1 or 2)
@@ -24,27 +17,17 @@ func NewOpusToMP3(channels, sampleRate, bitrate int) (*OpusToMP3, error) {
 	if sampleRate != 48000 && sampleRate != 44100 {
 		return nil, fmt.Errorf("%w: opus to MP3 at %d Hz (48000 or 44100)", ErrInvalidArgument, sampleRate)
 	}
-	p := &OpusToMP3{channels: channels}
+	p := &OpusToMP3{}
 	var err error
 	if p.enc, err = NewMP3Encoder(sampleRate, channels, bitrate); err != nil {
 		return nil, err
 	}
-	if err = p.rx.init(channels); err != nil {
+	// An MP3 stream has no timestamps: a gap too long to fill is just joined.
+	if err = p.init("opus to mp3", channels, sampleRate, p.encodePCM, func(uint32) {}); err != nil {
 		p.Close()
 		return nil, err
 	}
-	maxIn := OpusMaxFrameSamples
-	if sampleRate != opusRate {
-		if p.rs, err = NewResampler(channels, opusRate, sampleRate); err != nil {
-			p.Close()
-			return nil, err
-		}
-		maxIn = p.rs.MaxOutput(OpusMaxFrameSamples)
-		p.rsOut = make([]int16, maxIn*channels)
-	}
-	p.out = make([]byte, maxIn*5/4+MP3FlushBytes) // LAME's worst case
-	p.sinkFn = p.sink
-	p.skipFn = func(uint32) {} // an MP3 stream has no timestamps: just join
+	p.out = make([]byte, p.maxOutput()*5/4+MP3FlushBytes) // LAME's worst case
 	return p, nil
 }
 
@@ -55,13 +38,7 @@ func (p *OpusToMP3) Push(opus []byte, rtpTimestamp uint32, emit func(mp3 []byte)
 	if p.enc == nil {
 		return ErrClosed
 	}
-	p.emit = emit
-	err := p.rx.push(opus, rtpTimestamp, p.sinkFn, p.skipFn)
-	p.emit = nil
-	if err != nil {
-		return fmt.Errorf("opus to mp3: %w", err)
-	}
-	return nil
+	return p.push(opus, rtpTimestamp, emit)
 }
 
 // Flush emits the MP3 data LAME still holds; call it once at the end.
@@ -79,11 +56,8 @@ func (p *OpusToMP3) Flush(emit func(mp3 []byte)) error {
 	return nil
 }
 
-func (p *OpusToMP3) sink(pcm []int16) error {
-	pcm, err := resampled(p.rs, pcm, p.rsOut, p.channels)
-	if err != nil {
-		return err
-	}
+// encodePCM encodes PCM at the MP3 rate.
+func (p *OpusToMP3) encodePCM(pcm []int16) error {
 	n, err := p.enc.Encode(pcm, p.out)
 	if err != nil {
 		return err
@@ -96,9 +70,8 @@ func (p *OpusToMP3) sink(pcm []int16) error {
 
 // Close frees the codecs. It is safe to call more than once.
 func (p *OpusToMP3) Close() error {
-	p.rx.close()
-	p.rs.Close()
+	p.opusInput.close()
 	p.enc.Close()
-	p.rs, p.enc = nil, nil
+	p.enc = nil
 	return nil
 }

@@ -49,13 +49,6 @@ type IngestConfig struct {
 	Transcoder func(asc []byte) (AudioTranscoder, error)
 }
 
-// AudioTranscoder turns AAC frames into 20 ms Opus frames; codec.AACToOpus
-// is the real one.
-type AudioTranscoder interface {
-	Push(aacFrame []byte, ptsMs uint32, emit func(opus []byte, rtpTimestamp48k uint32)) error
-	Close() error
-}
-
 func newAACToOpus(asc []byte) (AudioTranscoder, error) { return codec.NewAACToOpus(asc, opusBitrate) }
 
 // Ingest is an RTMP publisher's stream becoming room tracks: it takes FLV

@@ -13,20 +13,6 @@ import (
 	"github.com/trtcd/trtcd/sfu"
 )
 
-// TagWriter receives a player's FLV tags (rtmp.TagWriter, or an HTTP-FLV
-// response). Tag data is not reused after the call.
-type TagWriter interface {
-	WriteTag(flv.Tag) error
-}
-
-// AudioEncoder turns Opus RTP payloads into AAC frames; codec.OpusToAAC is
-// the real one.
-type AudioEncoder interface {
-	AudioSpecificConfig() []byte
-	Push(opus []byte, rtpTimestamp uint32, emit func(aac []byte, ptsMs uint32)) error
-	Close() error
-}
-
 // PlayConfig tunes a player.
 type PlayConfig struct {
 	Logger *slog.Logger

@@ -1,8 +1,3 @@
-// Package record records room members keyed by the business recordId:
-// fragmented MP4 while recording (a crash loses at most a second), a
-// progressive MP4 or an MP3 when done, an index of every file, the
-// completion callback in Tencent's shape with a durable outbox, and the
-// files API.
 package record
 
 import (

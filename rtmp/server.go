@@ -1,6 +1,7 @@
 // Package rtmp is an RTMP server: handshake, chunk streams, AMF0 commands,
 // publish and play. What a stream name means (rooms, auth) is left to a
-// Handler implemented elsewhere.
+// Handler implemented elsewhere; interfaces.go holds the Handler and the
+// Publisher and TagWriter it deals in.
 package rtmp
 
 import (

@@ -38,6 +38,10 @@ type Packet struct {
 	paddingSize              byte
 }
 
+// SeqNewer reports whether RTP sequence number a comes after b in 16-bit
+// sequence space (less than half the space ahead, so across a wrap too).
+func SeqNewer(a, b uint16) bool { return a != b && a-b < 0x8000 }
+
 // Buffer is the storage a source reads a packet into.
 func (p *Packet) Buffer() []byte { return p.buf[:] }
 

@@ -5,15 +5,6 @@ package sfu
 // near side missed from the publisher's packet cache, as a WebRTC
 // subscriber's NACKs are answered.
 
-// Resender is a Tap's sink that also takes packets resent from its track's
-// packet cache.
-type Resender interface {
-	Sink
-	// Resend runs on the track's goroutine, as WriteRTP does, once for
-	// each packet found; the same rules apply (no blocking, no keeping p).
-	Resend(p *Packet)
-}
-
 // Resend asks the track the Tap follows now to resend packet pid of source
 // ssrc and the packets blp marks (bit i is pid+i+1, as in an RTCP generic
 // NACK) to the Tap's sink, which must be a Resender (otherwise nothing

@@ -21,9 +21,6 @@ type rewriter struct {
 	wraps    uint32 // wrap-arounds of the numbers sent
 }
 
-// seqNewer reports whether a comes after b in 16-bit sequence space.
-func seqNewer(a, b uint16) bool { return a != b && a-b < 0x8000 }
-
 // rewrite maps a source packet to the subscriber's numbering. A sink is
 // attached to one track at a time, so a new SSRC means a new source.
 func (r *rewriter) rewrite(p *Packet) (seq uint16, ts uint32) {
@@ -31,7 +28,7 @@ func (r *rewriter) rewrite(p *Packet) (seq uint16, ts uint32) {
 		r.switchTo(p)
 	}
 	seq, ts = p.SequenceNumber+r.seqOffset, p.Timestamp+r.tsOffset
-	if seqNewer(seq, r.lastSeq) {
+	if SeqNewer(seq, r.lastSeq) {
 		if seq < r.lastSeq {
 			r.wraps++ // the SRTP rollover counter of the subscriber's stream
 		}
@@ -68,7 +65,7 @@ func (r *rewriter) switchTo(p *Packet) {
 // source maps a subscriber's sequence number back to the source's, for a
 // NACK. ok is false for numbers sent before the current source began.
 func (r *rewriter) source(seq uint16) (ssrc uint32, srcSeq uint16, ok bool) {
-	if !r.started || seqNewer(r.firstSeq, seq) || seqNewer(seq, r.lastSeq) {
+	if !r.started || SeqNewer(r.firstSeq, seq) || SeqNewer(seq, r.lastSeq) {
 		return 0, 0, false
 	}
 	return r.srcSSRC, seq - r.seqOffset, true

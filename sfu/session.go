@@ -333,13 +333,6 @@ func capFor(t *Track, minKbps, maxKbps int) uint64 {
 	return max(limit, uint64(minKbps)*1000)
 }
 
-// Estimator is a sink that knows how fast its viewer can receive: a
-// DownTrack (its subscriber's REMB), a relay to another node (the viewers
-// there).
-type Estimator interface {
-	Estimate() uint64 // bits/s; 0: no estimate
-}
-
 // Estimate is the lowest estimate of the track's sinks, in bits/s (0 when
 // none has one).
 func (t *Track) Estimate() uint64 {

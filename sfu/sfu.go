@@ -1,8 +1,15 @@
 // Package sfu is trtcd's media plane: rooms of participants whose published
-// tracks fan out, lock-free, to every sink (WebRTC subscribers now;
-// recorders, RTMP/FLV players and relays later). It knows nothing about
-// userSig, TRTC error codes or JSON: signaling decides who may do what and
-// calls Publish and Subscribe.
+// tracks fan out, lock-free, to every sink (WebRTC subscribers, recorders,
+// RTMP/FLV players, relays to other nodes). It knows nothing about userSig,
+// TRTC error codes or JSON: the control plane decides who may do what and
+// calls Publish and Subscribe (WebRTC), or Join, PublishTrack and Follow
+// (sources and sinks that are not WebRTC).
+//
+// The interfaces other packages implement (Sink, Upstream, Estimator,
+// Resender) are in interfaces.go. Connected UDP sessions leave pion's
+// reader goroutines for the fast path (fastpath*.go): SRTP is decrypted
+// and forwarded on the socket's reader, and encrypted straight to the
+// socket.
 package sfu
 
 import (

@@ -37,21 +37,6 @@ type Codec struct {
 	SDPFmtpLine string
 }
 
-// Sink consumes a track's packets: a WebRTC subscriber, a recorder, an FLV
-// player, a relay to another node.
-type Sink interface {
-	// WriteRTP runs on the track's goroutine for every packet. It must not
-	// block, and must not keep p (or its bytes) after returning: a sink that
-	// can be slow copies into a bounded queue of its own and drops.
-	WriteRTP(p *Packet)
-}
-
-// Upstream is the publishing side of a track, where feedback goes.
-type Upstream interface {
-	// RequestKeyframe asks the publisher for a keyframe (PLI) on ssrc.
-	RequestKeyframe(ssrc uint32)
-}
-
 // keyframeInterval throttles keyframe requests: a keyframe costs several
 // delta frames of bandwidth, and one every 500 ms serves every new viewer.
 const keyframeInterval = 500 * time.Millisecond
@@ -261,7 +246,7 @@ func (t *Track) forward(n int, arrival int64) {
 	t.cache.commit()
 	if t.stats.packets.Load() == 0 {
 		t.highestSeq = p.SequenceNumber
-	} else if seqNewer(p.SequenceNumber, t.highestSeq) {
+	} else if SeqNewer(p.SequenceNumber, t.highestSeq) {
 		if p.SequenceNumber < t.highestSeq {
 			t.wraps++
 		}

@@ -8,6 +8,10 @@ import (
 	"github.com/trtcd/trtcd/rtmp/flv"
 )
 
+// What the rtmp package asks of the code that uses it: a Handler that
+// decides what publishing and playing mean, the Publisher it returns for a
+// stream coming in, and the TagWriter it gives a player.
+
 // Handler decides what publishing and playing mean; the rtmp package only
 // speaks the protocol. Both methods are called from the connection's own
 // goroutines, one connection at a time per call.

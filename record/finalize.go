@@ -1,0 +1,192 @@
+package record
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/trtcd/trtcd/internal/panics"
+)
+
+// finalize turns a partial file into the final one, indexes it, queues its
+// callback and removes the partial file, in an order that a crash at any
+// point leaves something recoverCrashed completes: the final file's name is
+// in the index before the file appears under it, and the partial file goes
+// only once the entry is done and its callback queued. An entry that
+// already names an existing final file (a crash came after the rename) is
+// only completed.
+func (r *Recorder) finalize(f *File) {
+	if f.Name == "" || !exists(r.path(f.Name)) {
+		if err := r.makeFinal(f); err != nil {
+			f.State, f.Error = StateFailed, err.Error()
+			r.log.Error("finalising a recording", "file", f.ID, "err", err)
+			r.cfg.Store.Put(f)
+			return
+		}
+	}
+	r.complete(f)
+}
+
+// makeFinal writes the final file from the partial one and renames it into
+// place, durably, under a name the index holds first.
+func (r *Recorder) makeFinal(f *File) error {
+	if f.End.IsZero() { // a recovery after a crash keeps the end the index holds (it names the file)
+		f.End = time.Now()
+	}
+	tmp := r.path(f.Partial) + ".final"
+	duration, size, err := r.runFinalizer(f, tmp)
+	if err == nil {
+		err = syncFile(tmp, recordingFileMode)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	r.crashPoint(stepFinalWritten)
+	f.Duration, f.Size = duration.Seconds(), size
+	if f.Start.IsZero() || f.End.Sub(f.Start) < duration {
+		f.Start = f.End.Add(-duration)
+	}
+	f.Name = fileName(f)
+	if err := r.cfg.Store.Put(f); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	r.crashPoint(stepNamed)
+	if err := os.Rename(tmp, r.path(f.Name)); err != nil {
+		return err
+	}
+	syncDir(r.cfg.Dir)
+	r.crashPoint(stepRenamed)
+	return nil
+}
+
+// runFinalizer rewrites the partial file, whose bytes come from a client's
+// media, into tmp; a panic on them fails this file, not the process.
+func (r *Recorder) runFinalizer(f *File, tmp string) (d time.Duration, size int64, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			panics.Report(panics.Record, v, r.cfg.Logger)
+			err = fmt.Errorf("record: finalising %s panicked: %v", f.Partial, v)
+		}
+	}()
+	out := mp4Finalizer
+	if f.Format == "mp3" {
+		out = finalizeMP3
+	}
+	return out(r.path(f.Partial), tmp)
+}
+
+// complete marks the entry done and queues its callback in one
+// transaction, then removes the partial file. Should the index fail, the
+// partial file stays and the next start completes the entry.
+func (r *Recorder) complete(f *File) {
+	f.State = StateDone
+	if err := r.cfg.Store.Finish(f, true); err != nil {
+		r.log.Error("indexing a recording", "file", f.ID, "err", err)
+		return
+	}
+	r.crashPoint(stepIndexed)
+	os.Remove(r.path(f.Partial))
+	r.log.Info("recording done", "file", f.ID, "name", f.Name, "duration_s", f.Duration, "bytes", f.Size)
+	select {
+	case r.notify.wake <- struct{}{}:
+	default:
+	}
+}
+
+// syncFile sets path's mode and makes its data durable before an index
+// entry points at it.
+func syncFile(path string, mode os.FileMode) error {
+	file, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	if err := file.Chmod(mode); err != nil {
+		return err
+	}
+	return file.Sync()
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// finalizeStep names the points between finalize's durable steps, where a
+// test stops it to play a crash.
+type finalizeStep int
+
+const (
+	stepFinalWritten finalizeStep = iota // the final file is written under a temporary name
+	stepNamed                            // the index holds the final name
+	stepRenamed                          // the final file is in place
+	stepIndexed                          // the entry is done, its callback queued
+)
+
+func (r *Recorder) crashPoint(step finalizeStep) {
+	if r.crashAt != nil {
+		r.crashAt(step)
+	}
+}
+
+// fileName names a file as TRTC does: <recordId>_<streamType>_<start>_<end>
+// with a recordId, else <sdkAppId>_<roomId>_<userId>_main_<start>_<end>.
+func fileName(f *File) string {
+	prefix := f.StreamID
+	if f.RecordID != "" {
+		prefix = f.RecordID + "_main"
+	}
+	return fmt.Sprintf("%s_%d_%d.%s", prefix, f.Start.Unix(), f.End.Unix(), f.Format)
+}
+
+// recoverCrashed completes what a crash left behind, whatever finalize
+// step it came at: an entry still recording is finalised (or only
+// completed, when its final file is in place) or, with no file at all,
+// dropped; then what partial/ holds for no unfinished entry goes.
+func (r *Recorder) recoverCrashed() {
+	files, err := r.cfg.Store.Files(func(f *File) bool { return f.State == StateRecording })
+	if err != nil {
+		r.log.Error("reading the recording index", "err", err)
+		return
+	}
+	for _, f := range files {
+		if f.Name != "" && exists(r.path(f.Name)) || exists(r.path(f.Partial)) {
+			r.log.Warn("finalising a recording interrupted by a crash", "file", f.ID, "record_id", f.RecordID)
+			r.finalize(f)
+			continue
+		}
+		r.cfg.Store.Delete(f.ID) // nothing was written before the crash
+	}
+	r.sweepPartials()
+}
+
+// sweepPartials removes the files in partial/ that no entry recording or
+// failed (kept for a look) owns: the partial file of an entry that a crash
+// left done, and temporary final files.
+func (r *Recorder) sweepPartials() {
+	unfinished, err := r.cfg.Store.Files(func(f *File) bool { return f.State != StateDone && f.Partial != "" })
+	if err != nil {
+		return
+	}
+	keep := map[string]bool{}
+	for _, f := range unfinished {
+		keep[filepath.Clean(f.Partial)] = true
+	}
+	entries, _ := os.ReadDir(r.path("partial"))
+	for _, e := range entries {
+		if name := filepath.Join("partial", e.Name()); !keep[name] {
+			os.Remove(r.path(name))
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package sfu
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+
+	"github.com/trtcd/trtcd/internal/panics"
+)
+
+// fastPublisher decrypts one publisher's SRTP on the socket's reader
+// goroutine and forwards it. Only that goroutine uses ctx and hdr.
+type fastPublisher struct {
+	ctx    *srtp.Context
+	hdr    rtp.Header
+	mu     sync.Mutex // serialises changes to tracks
+	tracks atomic.Pointer[map[uint32]*fastTrack]
+	busy   atomic.Int32 // packets being handled (for giveBack)
+}
+
+// fastTrack is a track on the fast path and the SRTP rollover counter its
+// decryption continues from (pion may have seen the numbers wrap).
+type fastTrack struct {
+	t      *Track
+	roc    uint32
+	rocSet bool // reader goroutine only
+}
+
+func (f *fastPublisher) handle(b []byte) (handled bool) {
+	f.busy.Add(1)
+	defer f.done(&handled)
+	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
+	ft := (*f.tracks.Load())[ssrc]
+	if ft == nil {
+		return false // a stream pion has not announced yet
+	}
+	if !ft.rocSet { // on this goroutine: the context is not safe for concurrent use
+		f.ctx.SetROC(ssrc, ft.roc)
+		ft.rocSet = true
+	}
+	t := ft.t
+	t.forwardLate()
+	slot := t.cache.slot()
+	out, err := f.ctx.DecryptRTP(slot.Buffer()[:0], b, &f.hdr)
+	if err != nil {
+		slot.n = 0 // the slot may be half overwritten: no NACK may find it
+		t.stats.dropped[dropMalformed].Add(1)
+		return true
+	}
+	t.forward(len(out), monotonic())
+	return true
+}
+
+// done ends handle. It is the last line of defence of the media socket's
+// reader, which every fast-path publisher shares: a panic while handling a
+// packet drops the packet (counted, logged), not the reader and every
+// call on the node.
+func (f *fastPublisher) done(handled *bool) {
+	f.busy.Add(-1)
+	if v := recover(); v != nil {
+		*handled = true // pion must not get a packet half handled
+		panics.Report(panics.Media, v, nil)
+	}
+}
+
+// add routes a track's SSRC to it (the track is already handed over).
+func (f *fastPublisher) add(ssrc uint32, t *Track, roc uint32) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := maps.Clone(*f.tracks.Load())
+	next[ssrc] = &fastTrack{t: t, roc: roc}
+	f.tracks.Store(&next)
+}

@@ -1,0 +1,48 @@
+package sfu
+
+import (
+	"net/netip"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+)
+
+// fastOut sends one DownTrack's packets straight to the subscriber. Only
+// the goroutine of the track the DownTrack is attached to uses it.
+type fastOut struct {
+	srtp  *outSRTP // shared by the fastOuts of one DownTrack across moves
+	conn  *mediaConn
+	addr  netip.AddrPort
+	hdr   rtp.Header
+	plain [MaxPacketSize]byte
+	out   [MaxPacketSize + 32]byte // room for the auth tag
+}
+
+// outSRTP is a DownTrack's own encryption context. The rollover counter
+// continues pion's (set on first use). Track goroutine only.
+type outSRTP struct {
+	ctx    *srtp.Context
+	rocSet bool
+}
+
+// send encrypts and writes a packet: the header as given, then payload and
+// padding.
+func (o *fastOut) send(h *rtp.Header, payload []byte) error {
+	n, err := h.MarshalTo(o.plain[:])
+	if err != nil {
+		return err
+	}
+	n += copy(o.plain[n:], payload)
+	if h.Padding && h.PaddingSize > 0 {
+		pad := int(h.PaddingSize)
+		clear(o.plain[n : n+pad-1])
+		o.plain[n+pad-1] = h.PaddingSize
+		n += pad
+	}
+	out, err := o.srtp.ctx.EncryptRTP(o.out[:0], o.plain[:n], &o.hdr)
+	if err != nil {
+		return err
+	}
+	_, err = o.conn.WriteToAddrPort(out, o.addr)
+	return err
+}
