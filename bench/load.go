@@ -17,7 +17,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/trtcd/trtcd/internal/testpeer"
+	"github.com/trtcd/trtcd/internal/peer"
 )
 
 // Target is a server under load, reached over WHIP/WHEP.
@@ -135,7 +135,7 @@ type pairSpec struct {
 
 // startWebRTCPair runs a synthetic WebRTC publisher and its viewers.
 func startWebRTCPair(ctx context.Context, s pairSpec) (*Pair, error) {
-	pubAPI, err := testpeer.API(testpeer.Options{UplinkLoss: s.UplinkLoss})
+	pubAPI, err := peer.API(peer.Options{UplinkLoss: s.UplinkLoss})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func startWebRTCPair(ctx context.Context, s pairSpec) (*Pair, error) {
 	if p.pub, err = pubAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, err
 	}
-	src, err := testpeer.NewSource("pub", s.BitrateKbps, s.FPS)
+	src, err := peer.NewSource("pub", s.BitrateKbps, s.FPS)
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -172,7 +172,7 @@ func newPair(s pairSpec) *Pair {
 
 // addViewers plays the publisher to every viewer; viewers have no loss.
 func (p *Pair) addViewers(ctx context.Context, s pairSpec) error {
-	api, err := testpeer.API(testpeer.Options{})
+	api, err := peer.API(peer.Options{})
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (p *Pair) addViewer(ctx context.Context, api *webrtc.API, play signal) erro
 		return err
 	}
 	p.viewers = append(p.viewers, pc)
-	if err := testpeer.ReceiveAudioVideo(pc); err != nil {
+	if err := peer.ReceiveAudioVideo(pc); err != nil {
 		return err
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.receive(tr) })
@@ -242,7 +242,7 @@ func (p *Pair) receive(tr *webrtc.TrackRemote) {
 		st.Seq.Add(pkt.SequenceNumber)
 		st.Jitter.Add(pkt.Timestamp, now)
 		st.Bytes += uint64(n)
-		if sent, ok := testpeer.Stamped(pkt.Payload, video); ok {
+		if sent, ok := peer.Stamped(pkt.Payload, video); ok {
 			if d := now.Sub(sent); d >= 0 && d < 10*time.Second {
 				p.latency.Add(float64(d.Microseconds()) / 1000)
 			}
@@ -268,19 +268,13 @@ func (p *Pair) Close() {
 // exchange does one offer/answer for pc through signal.
 func exchange(ctx context.Context, pc *webrtc.PeerConnection, send signal) error {
 	if pc.LocalDescription() == nil {
-		offer, err := pc.CreateOffer(nil)
-		if err != nil {
+		if err := peer.Offer(ctx, pc); err != nil {
 			return err
 		}
-		gathered := webrtc.GatheringCompletePromise(pc)
-		if err := pc.SetLocalDescription(offer); err != nil {
-			return err
-		}
-		<-gathered
 	}
 	answer, err := send(ctx, pc.LocalDescription().SDP)
 	if err != nil {
 		return err
 	}
-	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
+	return peer.SetAnswer(pc, answer)
 }

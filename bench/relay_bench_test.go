@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testcluster"
 	"github.com/trtcd/trtcd/internal/testredis"
 )
 
@@ -85,23 +86,22 @@ func relayRatio(round []Forwarding) float64 {
 }
 
 // startNodes runs one `trtcd serve` per node id as a cluster on redisURL,
-// with certificates from one CA (cluster.InitDir, as `trtcd cluster init`
-// writes them) copied into each node's DATA/cluster, and waits until the
-// directory lists every node. It returns their URLs and pids in order.
+// each with its data directory under dir (testcluster.DataDirs: one CA's
+// certificates), and waits until the directory lists every node. It
+// returns their URLs and pids in order.
 func startNodes(b *testing.B, bin, dir, redisURL string, ids ...string) (urls []string, pids []int) {
 	b.Helper()
-	certs := filepath.Join(dir, "certs")
-	if err := cluster.InitDir(certs, ids...); err != nil {
-		b.Fatal(err)
-	}
-	for _, id := range ids {
-		data := filepath.Join(dir, "node-"+id)
-		if err := cluster.InstallNode(certs, id, filepath.Join(data, "cluster")); err != nil {
-			b.Fatal(err)
-		}
-		url, pid := serveTrtcd(b, bin, data, "--redis", redisURL, "--node-id", id, "--relay", "127.0.0.1:0", "--debug-pprof")
+	for i, data := range testcluster.DataDirs(b, dir, ids...) {
+		url, pid := serveTrtcd(b, bin, data, append(testcluster.ServeFlags(redisURL, ids[i]), "--debug-pprof")...)
 		urls, pids = append(urls, url), append(pids, pid)
 	}
+	waitListed(b, redisURL, ids)
+	return urls, pids
+}
+
+// waitListed waits until the cluster's directory lists every node id.
+func waitListed(b *testing.B, redisURL string, ids []string) {
+	b.Helper()
 	d, err := cluster.NewDirectory(redisURL, time.Second)
 	if err != nil {
 		b.Fatal(err)
@@ -116,7 +116,7 @@ func startNodes(b *testing.B, bin, dir, redisURL string, ids ...string) (urls []
 			}
 		}
 		if err == nil && listed == len(ids) {
-			return urls, pids
+			return
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("the directory lists %d of the nodes %v after 10 s (%v)", listed, ids, err)

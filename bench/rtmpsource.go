@@ -9,18 +9,18 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
-	"github.com/trtcd/trtcd/internal/testpeer"
+	"github.com/trtcd/trtcd/internal/peer"
 	"github.com/trtcd/trtcd/rtmp/flv"
 )
 
 // The RTMP pusher's media: what live-pusher sends, H.264 baseline + AAC-LC.
 // The H.264 is synthetic (the server repacketizes NAL units, it does not
 // decode them), with the send time stamped after each picture's NAL header
-// as testpeer.Source does, so a WebRTC viewer measures latency from the
+// as peer.Source does, so a WebRTC viewer measures latency from the
 // video. The AAC must be real, since the server transcodes it to Opus; the
 // stamp does not survive that, so RTMP rooms measure latency on video only.
 
-// The SPS and PPS of testpeer.Source's stream: baseline profile, level 3.1.
+// The SPS and PPS of peer.Source's stream: baseline profile, level 3.1.
 var (
 	rtmpSPS = []byte{0x67, 0x42, 0xe0, 0x1f, 0xda}
 	rtmpPPS = []byte{0x68, 0xce, 0x3c, 0x80}
@@ -33,7 +33,7 @@ const (
 	// looped audio has no click: 43 frames ≈ 1 s.
 	aacLoopFrames = 43
 	// keyframeWeight: a keyframe is as large as this many delta frames,
-	// as in testpeer.Source.
+	// as in peer.Source.
 	keyframeWeight = 5
 )
 
@@ -147,7 +147,7 @@ func (s *rtmpSource) Run(ctx context.Context) error {
 			if v%s.gop == 0 {
 				tag = keyTag
 			}
-			testpeer.Stamp(tag[stampAt:])
+			peer.Stamp(tag[stampAt:])
 			ts := uint32(time.Duration(v) * frameEvery / time.Millisecond)
 			if err := s.push.WriteTag(rtmpVideo, ts, tag); err != nil {
 				return err

@@ -2,16 +2,13 @@ package bench
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/testserver"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/trtc"
-	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // startTrtcd runs an in-process trtcd for the bench to load.
@@ -20,21 +17,11 @@ func startTrtcd(t *testing.T) Target { return startTrtcdNode(t, server.ClusterCo
 // startTrtcdNode runs an in-process trtcd, a cluster node when c says so.
 func startTrtcdNode(t *testing.T, c server.ClusterConfig) Target {
 	t.Helper()
-	apps, _ := trtc.NewApps(trtc.App{SDKAppID: benchApp, Key: benchKey})
-	srv, err := server.Start(server.Config{
-		HTTPAddr: "127.0.0.1:0", RTMPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps, Version: "test",
-		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Cluster: c,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	cfg := testserver.Config(t, benchApp, benchKey)
+	cfg.Cluster = c
+	srv := testserver.Start(t, cfg)
 	return Target{URL: "http://" + srv.HTTPAddr().String(), App: benchApp, PID: os.Getpid(), RTMP: "rtmp://" + srv.RTMPAddr().String(),
-		Auth: func(room, user string) (string, string) {
-			return tlssig.GenUserSig(benchKey, benchApp, user, time.Hour, time.Now()), ""
-		}}
+		Auth: benchAuth}
 }
 
 // A capacity search with generous limits holds every level up to the cap.

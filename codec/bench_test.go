@@ -4,9 +4,9 @@ package codec
 
 import (
 	"math/rand/v2"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/trtcd/trtcd/internal/cputime"
 )
 
 // The benchmarks report "core-%/stream": CPU seconds spent per second of
@@ -21,22 +21,14 @@ const (
 	benchAACBitrate = 96000
 )
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		panic(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCorePercent starts the clock; call the returned func after the loop
 // with the seconds of audio the loop transcoded.
 func reportCorePercent(b *testing.B) func(audioSeconds float64) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := cpuTime()
+	start := cputime.Self()
 	return func(audioSeconds float64) {
-		cpu := (cpuTime() - start).Seconds()
+		cpu := (cputime.Self() - start).Seconds()
 		b.ReportMetric(100*cpu/audioSeconds, "core-%/stream")
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/internal/testffmpeg"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
@@ -26,12 +26,7 @@ import (
 // ffmpeg fails.
 func requireFFmpeg(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("TRTCD_REQUIRE_FFMPEG") == "1" {
-			t.Fatal("ffmpeg is not installed")
-		}
-		t.Skip("ffmpeg is not installed")
-	}
+	testffmpeg.Require(t, "ffmpeg")
 }
 
 // ffmpegJob runs ffmpeg in the background; the test ends it.

@@ -7,10 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/cputime"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/sfu"
 )
@@ -46,7 +46,7 @@ func BenchmarkIngestLatency(b *testing.B) {
 			viewer.Follow("pusher", k, s, nil)
 		}
 		in := NewIngest(pub, IngestConfig{ID: "pusher"})
-		before := cpuTime()
+		before := cputime.Self()
 		for _, t := range tags {
 			start := time.Now()
 			if err := in.WriteTag(t); err != nil {
@@ -61,7 +61,7 @@ func BenchmarkIngestLatency(b *testing.B) {
 				}
 			}
 		}
-		cpu += cpuTime() - before
+		cpu += cputime.Self() - before
 		in.Close()
 		pub.Close()
 		viewer.Close()
@@ -107,10 +107,4 @@ func ffmpegFLV(b *testing.B, seconds int) []flv.Tag {
 		}
 		tags = append(tags, t)
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

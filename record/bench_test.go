@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
+	"github.com/trtcd/trtcd/internal/cputime"
 	"github.com/trtcd/trtcd/rtpframe"
 	"github.com/trtcd/trtcd/sfu"
 )
@@ -42,7 +42,7 @@ func BenchmarkRecord50Streams(b *testing.B) {
 			b.Fatal(err)
 		}
 		var wg sync.WaitGroup
-		before, start := cpuTime(), time.Now()
+		before, start := cputime.Self(), time.Now()
 		for i := range streams {
 			room, user := "bench/"+string(rune('A'+i/26))+string(rune('a'+i%26)), "pub"
 			pub, _ := media.Join(room, user, sfu.KindAudio, sfu.KindVideo)
@@ -55,7 +55,7 @@ func BenchmarkRecord50Streams(b *testing.B) {
 			}()
 		}
 		wg.Wait()
-		cpu, wall := cpuTime()-before, time.Since(start)
+		cpu, wall := cputime.Self()-before, time.Since(start)
 		rec.mu.Lock()
 		var dropped uint64
 		for _, s := range rec.sessions {
@@ -159,10 +159,4 @@ func splitAnnexB(b []byte) [][]byte {
 		}
 	}
 	return out
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,53 +1,26 @@
 package rtmp
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/testffmpeg"
 	"github.com/trtcd/trtcd/rtmp/flv"
 )
-
-// ffmpegPath returns the ffmpeg CLI, skipping the test without it unless
-// TRTCD_REQUIRE_FFMPEG=1 (CI), where a missing ffmpeg is a failure.
-func ffmpegPath(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("TRTCD_REQUIRE_FFMPEG") == "1" {
-			t.Fatalf("ffmpeg required (TRTCD_REQUIRE_FFMPEG=1): %v", err)
-		}
-		t.Skip("ffmpeg not installed")
-	}
-	return path
-}
-
-func runFFmpeg(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, ffmpegPath(t), append([]string{"-nostdin", "-hide_banner"}, args...)...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
 
 // One story: ffmpeg publishes 3 s of H.264 + AAC, ffmpeg plays it back,
 // and a refused ffmpeg publisher fails.
 func TestFFmpeg(t *testing.T) {
-	ffmpegPath(t)
+	testffmpeg.Require(t, "ffmpeg")
 	rec := &recorder{}
 	_, addr := startServer(t, rec, Limits{})
 
 	t.Run("publish", func(t *testing.T) {
-		out, err := runFFmpeg(t, "-v", "error", "-re",
+		out, err := testffmpeg.Run(t, "-v", "error", "-re",
 			"-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
 			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
 			"-t", "3", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline", "-g", "15",
@@ -69,7 +42,7 @@ func TestFFmpeg(t *testing.T) {
 		if len(rec.playTags) == 0 {
 			t.Skip("nothing was published")
 		}
-		out, err := runFFmpeg(t, "-v", "error", "-i", fmt.Sprintf("rtmp://%s/live/stream", addr), "-t", "2", "-f", "null", "-")
+		out, err := testffmpeg.Run(t, "-v", "error", "-i", fmt.Sprintf("rtmp://%s/live/stream", addr), "-t", "2", "-f", "null", "-")
 		if err != nil || strings.TrimSpace(out) != "" {
 			t.Fatalf("ffmpeg play: %v\n%s", err, out)
 		}
@@ -80,7 +53,7 @@ func TestFFmpeg(t *testing.T) {
 		rec.refuse = &StatusError{Code: "NetStream.Publish.BadName", Description: "70001 stream name taken"}
 		rec.publishes = nil
 		rec.mu.Unlock()
-		out, err := runFFmpeg(t, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=15", "-t", "2",
+		out, err := testffmpeg.Run(t, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=15", "-t", "2",
 			"-pix_fmt", "yuv420p", "-c:v", "libx264", "-f", "flv", fmt.Sprintf("rtmp://%s/live/taken", addr))
 		if err == nil {
 			t.Fatalf("ffmpeg succeeded publishing to a refused stream\n%s", out)
@@ -99,7 +72,7 @@ func TestFFmpeg(t *testing.T) {
 // answer nothing are closed; once it stops answering (SIGSTOP: a hung or
 // vanished peer whose socket stays open), it is closed too.
 func TestFFmpegWaitingPlayerStaysWhileItAnswersPings(t *testing.T) {
-	ffmpeg := ffmpegPath(t)
+	ffmpeg := testffmpeg.Path(t, "ffmpeg")
 	h := newWaiter()
 	_, addr := startServer(t, h, Limits{PingInterval: 200 * time.Millisecond, ReadTimeout: 2 * time.Second})
 	var out syncBuffer // written by exec's copying goroutine

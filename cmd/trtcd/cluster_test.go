@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trtcd/trtcd/cluster"
+	"github.com/trtcd/trtcd/internal/testcluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
@@ -19,18 +19,10 @@ import (
 // certificates from one `trtcd cluster init`.
 func startNodes(t *testing.T, redisURL string, app uint32, key string, ids ...string) map[string]*runningServer {
 	t.Helper()
-	certs := filepath.Join(t.TempDir(), "certs")
-	if err := cluster.InitDir(certs, ids...); err != nil {
-		t.Fatal(err)
-	}
 	nodes := map[string]*runningServer{}
-	for _, id := range ids {
-		data := filepath.Join(t.TempDir(), id)
-		if err := cluster.InstallNode(certs, id, filepath.Join(data, "cluster")); err != nil {
-			t.Fatal(err)
-		}
-		nodes[id] = startServe(t, "--data", data, "--app", fmt.Sprintf("%d:%s", app, key),
-			"--redis", redisURL, "--node-id", id, "--relay", "127.0.0.1:0")
+	for i, data := range testcluster.DataDirs(t, t.TempDir(), ids...) {
+		flags := append(testcluster.ServeFlags(redisURL, ids[i]), "--data", data, "--app", fmt.Sprintf("%d:%s", app, key))
+		nodes[ids[i]] = startServe(t, flags...)
 	}
 	return nodes
 }

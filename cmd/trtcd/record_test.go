@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/testffmpeg"
 	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
@@ -30,12 +31,7 @@ var rtmpListening = regexp.MustCompile(`msg="rtmp listening" addr=(\S+)`)
 // callback receiver is down for 30 s meanwhile, across another restart:
 // the callback arrives once it is back, exactly once, signed.
 func TestRecordingSurvivesKill9AndCallbackOutlastsOutage(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("TRTCD_REQUIRE_FFMPEG") == "1" {
-			t.Fatal("ffmpeg is not installed")
-		}
-		t.Skip("ffmpeg is not installed")
-	}
+	testffmpeg.Require(t, "ffmpeg")
 	const app, key, cbKey = 1400000001, "kill9-test-key", "kill9-callback-key"
 	var down atomic.Bool
 	down.Store(true)

@@ -2,50 +2,39 @@ package testpeer
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/trtcd/trtcd/internal/peer"
 )
 
 // Offer sets pc's local description to a fresh offer with every candidate
 // (WHIP and WHEP do not trickle).
 func Offer(t testing.TB, pc *webrtc.PeerConnection) {
 	t.Helper()
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
+	if err := peer.Offer(context.Background(), pc); err != nil {
 		t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
 }
 
 // PostSDP posts pc's offer to a WHIP or WHEP url with a bearer token and
 // returns the answer (or error body), the session URL and the status.
 func PostSDP(t testing.TB, url, bearer string, pc *webrtc.PeerConnection) (answer, location string, status int) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(pc.LocalDescription().SDP))
-	req.Header.Set("Content-Type", "application/sdp")
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := http.DefaultClient.Do(req)
+	answer, location, status, err := peer.PostSDP(context.Background(), http.DefaultClient, url, bearer, pc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b), resp.Header.Get("Location"), resp.StatusCode
+	return answer, location, status
 }
 
 func setAnswer(t testing.TB, pc *webrtc.PeerConnection, answer string) {
 	t.Helper()
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := peer.SetAnswer(pc, answer); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,15 +1,15 @@
 package mp4
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trtcd/trtcd/internal/testffmpeg"
 )
 
 // Real media for the tests, made by ffmpeg and split the way the recorder
@@ -19,26 +19,13 @@ import (
 // TRTCD_REQUIRE_FFMPEG=1 makes that a failure.
 func requireFFmpeg(t testing.TB) {
 	t.Helper()
-	for _, tool := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("TRTCD_REQUIRE_FFMPEG") == "1" {
-				t.Fatalf("%s not found and TRTCD_REQUIRE_FFMPEG=1", tool)
-			}
-			t.Skipf("%s not found", tool)
-		}
-	}
+	testffmpeg.Require(t, "ffmpeg", "ffprobe")
 }
 
+// runFFmpeg returns the stream ffmpeg writes to stdout.
 func runFFmpeg(t testing.TB, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command("ffmpeg", append([]string{"-nostdin", "-v", "error"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ffmpeg %v: %v\n%s", args, err, stderr.String())
-	}
-	return out
+	return testffmpeg.Output(t, args...)
 }
 
 type videoAU struct {

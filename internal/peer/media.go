@@ -1,4 +1,4 @@
-package testpeer
+package peer
 
 import (
 	"context"
@@ -42,16 +42,21 @@ func (s *Source) AnswerKeyframeRequests(sender *webrtc.RTPSender) {
 	}
 }
 
+// The codecs a client sends: constrained baseline H.264 at level 3.1, as
+// browsers offer it, and stereo Opus.
+var (
+	H264 = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+	Opus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+)
+
 // NewSource makes the two tracks; add them to a PeerConnection and Run.
 func NewSource(streamID string, bitrateKbps, fps int) (*Source, error) {
-	v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-	}, "video", streamID)
+	v, err := webrtc.NewTrackLocalStaticSample(H264, "video", streamID)
 	if err != nil {
 		return nil, err
 	}
-	a, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", streamID)
+	a, err := webrtc.NewTrackLocalStaticSample(Opus, "audio", streamID)
 	if err != nil {
 		return nil, err
 	}
