@@ -10,17 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/classroom"
 	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testws"
+	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/trtc/tlssig"
+	"github.com/trtcd/trtcd/ws"
 )
 
 // startClassNode is startNode with classroom limits, and senders as fast
 // as a test likes.
-func startClassNode(t *testing.T, redisURL, id string, limits trtc.ClassLimits) *server.Server {
+func startClassNode(t *testing.T, redisURL, id string, limits classroom.Limits) *server.Server {
 	t.Helper()
 	creds, err := clusterCA.Credentials(id)
 	if err != nil {
@@ -30,14 +33,14 @@ func startClassNode(t *testing.T, redisURL, id string, limits trtc.ClassLimits) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	wsLimits := trtc.DefaultWSLimits
+	wsLimits := ws.DefaultLimits
 	wsLimits.MessagesPerSecond, wsLimits.MessageBurst = 1e6, 1e6
 	wsLimits.MaxMessageBytes = 128 << 10 // Go's encoder sends "<" as six bytes, browsers as one
 	limits.MessagesPerSecond, limits.MessageBurst = 1e6, 1e6
 	srv, err := server.Start(server.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: trtc.DefaultBitrateLimits, Version: "cluster-test", ClassLimits: limits, WSLimits: wsLimits,
+		Bitrate: wayin.DefaultBitrateLimits, Version: "cluster-test", ClassLimits: limits, WSLimits: wsLimits,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", id),
 		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
 			Heartbeat: 200 * time.Millisecond, TTL: time.Second},
@@ -66,7 +69,7 @@ func mustRequest(t *testing.T, m *testws.Member, typ string, data any) map[strin
 // either node until the user destroys one, on either node.
 func TestClassesPerUserAreCappedAcrossNodes(t *testing.T) {
 	redisURL := cluster.StartRedis(t)
-	limits := trtc.ClassLimits{ClassesPerUser: 3}
+	limits := classroom.Limits{ClassesPerUser: 3}
 	a, b := startClassNode(t, redisURL, "node-a", limits), startClassNode(t, redisURL, "node-b", limits)
 	class := func(id int) map[string]any { return map[string]any{"classId": id} }
 
@@ -93,7 +96,7 @@ func TestClassesPerUserAreCappedAcrossNodes(t *testing.T) {
 func TestClassHistoryPagesInBytesAcrossNodes(t *testing.T) {
 	const sent, replyCap = 40, 64 << 10
 	redisURL := cluster.StartRedis(t)
-	limits := trtc.ClassLimits{HistoryReplyBytes: replyCap}
+	limits := classroom.Limits{HistoryReplyBytes: replyCap}
 	a, b := startClassNode(t, redisURL, "node-a", limits), startClassNode(t, redisURL, "node-b", limits)
 	class := map[string]any{"classId": 7201}
 	teacher, student := signIn(t, a, "teacher"), signIn(t, b, "student")
@@ -128,7 +131,7 @@ func TestClassHistoryPagesInBytesAcrossNodes(t *testing.T) {
 	angles := strings.Repeat("<", 12<<10)
 	mustRequest(t, teacher, "sendMessage", map[string]any{"type": "text", "text": angles, "clientMsgId": "angles"})
 	stored := storedMessage(t, redisURL, trtc.RoomKey(app, tlssig.Room{ID: 7201}), sent+1)
-	var m trtc.Message
+	var m classroom.Message
 	if err := json.Unmarshal(stored, &m); err != nil || m.Text != angles || len(stored) > len(angles)+300 {
 		t.Fatalf("Redis keeps %d bytes for a message of %d (%v)", len(stored), len(angles), err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
+	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
@@ -68,7 +69,7 @@ func startNode(t *testing.T, redisURL, id string) *server.Server {
 	srv, err := server.Start(server.Config{
 		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
 		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: trtc.DefaultBitrateLimits, Version: "cluster-test",
+		Bitrate: wayin.DefaultBitrateLimits, Version: "cluster-test",
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", id),
 		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
 			Heartbeat: 200 * time.Millisecond, TTL: time.Second},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,9 +19,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/trtcd/trtcd/internal/testserver"
+	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/sfu"
-	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
@@ -41,33 +40,14 @@ func startTrtcd(t *testing.T) *server.Server { return startTrtcdWith(t, nil) }
 // startTrtcdWith is startTrtcd with change applied to the configuration.
 func startTrtcdWith(t *testing.T, change func(*server.Config)) *server.Server {
 	t.Helper()
-	apps, err := trtc.NewApps(trtc.App{SDKAppID: app, Key: appKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{
-		HTTPAddr: "127.0.0.1:0",
-		DataDir:  t.TempDir(),
-		Apps:     apps,
-		Media:    sfu.TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		RTMPAddr: "127.0.0.1:0",
-		Bitrate:  trtc.DefaultBitrateLimits,
-		Version:  "e2e",
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}
+	cfg := testserver.Config(t, app, appKey)
+	cfg.Media.TCPAddr = "127.0.0.1:0"
+	cfg.Bitrate = wayin.DefaultBitrateLimits
+	cfg.Version = "e2e"
 	if change != nil {
 		change(&cfg)
 	}
-	srv, err := server.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv
+	return testserver.Start(t, cfg)
 }
 
 // chromium starts headless Debian Chromium with a fake camera and

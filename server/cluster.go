@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -23,8 +24,8 @@ type ClusterConfig struct {
 	Heartbeat, TTL time.Duration
 }
 
-// startCluster joins the cluster when configured.
-func (s *Server) startCluster() error {
+// openCluster joins the cluster when configured.
+func (s *Server) openCluster() error {
 	c := s.cfg.Cluster
 	if c.RedisURL == "" {
 		return nil
@@ -38,22 +39,41 @@ func (s *Server) startCluster() error {
 		return err
 	}
 	s.cluster.Store(n)
+	s.onClose(n.Close)
 	s.federate(n)
-	s.rooms.SetFetch(func(ctx context.Context, room, publisher string) error {
-		_, err := n.Want(ctx, room, publisher)
-		return err
-	})
-	s.rooms.SetRecordClaim(s.rec, func(recordID string) bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		owner, err := n.Directory().ClaimRecord(ctx, recordID, n.ID())
-		return err != nil || owner == n.ID() // the directory out of reach: record here rather than not at all
-	})
-	s.rooms.SetPlace(func(ctx context.Context, room string) (trtc.Placement, error) {
-		info, err := n.Place(ctx, room)
-		return trtc.Placement{Node: info.ID, HTTP: info.HTTP, HTTPS: info.HTTPS}, err
-	})
 	return nil
+}
+
+// link is the cluster as the room registry sees it (trtc.Cluster).
+type link struct {
+	n   *cluster.Node
+	bus *cluster.Bus
+	log *slog.Logger
+}
+
+func (l link) Node() string { return l.n.ID() }
+
+func (l link) Send(ev trtc.RemoteEvent) {
+	if msg, err := json.Marshal(ev); err == nil && !l.bus.Send(msg) {
+		l.log.Warn("cluster bus full: a room event was dropped (the next roster repairs it)", "kind", ev.Kind)
+	}
+}
+
+func (l link) Fetch(ctx context.Context, room, publisher string) error {
+	_, err := l.n.Want(ctx, room, publisher)
+	return err
+}
+
+func (l link) Place(ctx context.Context, room string) (trtc.Placement, error) {
+	info, err := l.n.Place(ctx, room)
+	return trtc.Placement{Node: info.ID, HTTP: info.HTTP, HTTPS: info.HTTPS}, err
+}
+
+func (l link) ClaimRecord(recordID string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	owner, err := l.n.Directory().ClaimRecord(ctx, recordID, l.n.ID())
+	return err != nil || owner == l.n.ID() // the directory out of reach: record here rather than not at all
 }
 
 // advertised is where clients reach a listener: its port on the public
@@ -81,11 +101,7 @@ func (s *Server) federate(n *cluster.Node) {
 			s.rooms.ApplyRemote(ev)
 		}
 	}, s.classEvent)
-	s.rooms.Federate(n.ID(), func(ev trtc.RemoteEvent) {
-		if msg, err := json.Marshal(ev); err == nil && !bus.Send(msg) {
-			s.log.Warn("cluster bus full: a room event was dropped (the next roster repairs it)", "kind", ev.Kind)
-		}
-	})
+	s.rooms.JoinCluster(link{n: n, bus: bus, log: s.log}, recorder{s.rec})
 	heartbeat, ttl := n.Timing()
 	n.Every(heartbeat, func() {
 		s.rooms.SendRoster()
@@ -116,6 +132,3 @@ func (s *Server) classEvent(ev cluster.ClassEvent) {
 		s.classes.SignedInElsewhere(ev.User, ev.Node, since)
 	}
 }
-
-// Cluster is the server's cluster node (nil when single).
-func (s *Server) Cluster() *cluster.Node { return s.cluster.Load() }

@@ -1,12 +1,12 @@
 package server
 
 import (
-	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/websdk"
+	"github.com/trtcd/trtcd/ws"
 )
 
 // wsLimits merges the per-address limits of /ws into its frame limits.
-func (s *Server) wsLimits() trtc.WSLimits {
+func (s *Server) wsLimits() ws.Limits {
 	w := s.cfg.WSLimits // zero fields take the defaults
 	l := s.cfg.Limits
 	if l.WS.PerSecond != 0 {

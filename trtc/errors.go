@@ -6,6 +6,7 @@ package trtc
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code is a TRTC error code as the clients (webrtc-room, TIC, the Web SDK)
@@ -37,6 +38,40 @@ const (
 	CodeForceOffline           Code = 14008
 	CodeRateLimited            Code = 14009
 	CodeClusterUnavailable     Code = 14010
+)
+
+// Tencent IM's codes where one fits a classroom or message failure
+// (docs/errors.md).
+const (
+	CodeIMNoPermission    Code = 10007 // not the class's creator, or not in a class
+	CodeIMGroupNotFound   Code = 10010 // no such class, or it was destroyed
+	CodeIMGroupExists     Code = 10021 // createClassroom of an existing class
+	CodeIMRateLimited     Code = 10023 // a sender over its message rate
+	CodeIMTooManyGroups   Code = 10037 // a user who created ClassesPerUser classes creates another
+	CodeIMUnknownReceiver Code = 20003 // a C2C receiver who is not signed in
+	CodeIMMessageTooLong  Code = 80002 // over the message size limit
+)
+
+// The room REST API's codes, from the TAvKit table the application servers
+// of TRTC's demos use. They are a separate table from the client codes:
+// 10002–10005 mean other things here.
+const (
+	RestServerError     Code = 10000
+	RestBadRequest      Code = 10001
+	RestJSONEncode      Code = 10002
+	RestJSONDecode      Code = 10003
+	RestInvalidParam    Code = 10004
+	RestUnauthorized    Code = 10005
+	RestStorageError    Code = 10006
+	RestEnterFailed     Code = 14000
+	RestExitFailed      Code = 14001
+	RestRoomMismatch    Code = 14002
+	RestRoomClosed      Code = 14003
+	RestUserLeft        Code = 14004
+	RestHeartbeatFailed Code = 14005
+	RestMemberQuery     Code = 14006
+	RestNoSuchRoom      Code = 14007
+	RestRecordFailed    Code = 14008 // the recording files API
 )
 
 // Catalogue describes every code, in the order docs/errors.md lists them.
@@ -104,4 +139,31 @@ func CodeOf(err error) Code {
 		return e.Code
 	}
 	return CodeParamCheckFailed
+}
+
+// HTTPStatus is the HTTP status that goes with a code.
+func (e *Error) HTTPStatus() int {
+	if e.status != 0 {
+		return e.status
+	}
+	switch e.Code {
+	case CodeOK:
+		return http.StatusOK
+	case CodeSDKAppIDNotFound, CodeUserSigCheckFailed, CodePrivateMapKeyEmpty, CodePrivateMapKeyExpired, CodePrivateMapKeyIncorrect:
+		return http.StatusUnauthorized
+	case CodePrivilegeCheckFailed, CodeNoCreateRoomPrivilege, CodeNoEnterRoomPrivilege, CodeNoSendVideoPrivilege, CodeNoRecvVideoPrivilege:
+		return http.StatusForbidden
+	case CodeClusterUnavailable:
+		return http.StatusServiceUnavailable
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
+}
+
+// WithHTTPStatus sets the HTTP status of an error whose code does not say
+// it (a missing session is 404, a media server failure 500).
+func (e *Error) WithHTTPStatus(status int) *Error {
+	e.status = status
+	return e
 }

@@ -60,16 +60,6 @@ type remoteMember struct {
 	recordID string // what it records with, if anything
 }
 
-// Federate connects the registry to other nodes: send gets every local
-// change (called with the registry's lock held, so it must only queue).
-func (r *Registry) Federate(node string, send func(RemoteEvent)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.node, r.send = node, send
-	r.remote = map[string]map[string]*remoteMember{}
-	r.heard = map[string]time.Time{}
-}
-
 // tell sends a local member's change to the other nodes. Callers hold mu.
 func (r *Registry) tell(kind string, m *Member, reason string) {
 	if r.send == nil {
@@ -336,15 +326,6 @@ func (r *Registry) forgetRemote(app uint32, user string) {
 // to be relayed here.
 const fetchWait = 3 * time.Second
 
-// SetFetch installs how a publisher on another node is made playable here
-// (the cluster starts relaying its tracks and waits for them); an error
-// means the cluster's directory could not be asked.
-func (r *Registry) SetFetch(fetch func(ctx context.Context, roomKey, publisher string) error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.fetch = fetch
-}
-
 // Fetch makes publisher playable on this node when it publishes on another
 // one; every viewer (WHEP, /ws, the Web SDK, RTMP and FLV players) calls it
 // before subscribing. On a single node, or for a local member, it does
@@ -374,13 +355,6 @@ type Placement struct {
 	Node  string `json:"node"`
 	HTTP  string `json:"http"`            // its signalling address, host:port
 	HTTPS string `json:"https,omitempty"` // over TLS (the Web SDK's), if it has one
-}
-
-// SetPlace installs how rooms are placed on the cluster's nodes.
-func (r *Registry) SetPlace(place func(ctx context.Context, roomKey string) (Placement, error)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.place = place
 }
 
 // Place says where a room's next member should go; ok is false on a single

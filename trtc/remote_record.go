@@ -5,22 +5,12 @@ import (
 	"log/slog"
 
 	"github.com/trtcd/trtcd/internal/panics"
-	"github.com/trtcd/trtcd/record"
 )
 
 // On a cluster a recordId is recorded on one node, the first to claim it in
 // the directory: a member on another node who publishes with it is
 // recorded there too, through the relay, so the business gets one node's
 // files (and callbacks) for it.
-
-// SetRecordClaim installs how this node claims a recordId (true: this node
-// records it) and the recorder that records other nodes' members for the
-// recordIds it holds.
-func (r *Registry) SetRecordClaim(rec Recorder, claim func(recordID string) bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recorder, r.claim = rec, claim
-}
 
 // recordsHere says whether this node records recordID (alone: always).
 func (r *Registry) recordsHere(recordID string) bool {
@@ -69,9 +59,9 @@ func (r *Registry) publishingRecorded() []*Member {
 	return publishing
 }
 
-// recordIDOf is the recordId a room's members record with, here or on
+// RecordIDOf is the recordId a room's members record with, here or on
 // other nodes ("" for none).
-func (r *Registry) recordIDOf(key string) string {
+func (r *Registry) RecordIDOf(key string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if room := r.rooms[key]; room != nil && room.RecordID != "" {
@@ -104,7 +94,7 @@ func (r *Registry) recordRemote(ev RemoteEvent) {
 		if !ok {
 			continue
 		}
-		rec.Start(record.Request{SDKAppID: app, Room: room, RoomKey: m.Room, UserID: m.User,
+		rec.Start(RecordRequest{SDKAppID: app, Room: room, RoomKey: m.Room, UserID: m.User,
 			RecordID: m.Record.RecordID, PureAudio: m.Record.PureAudio})
 	}
 }

@@ -1,6 +1,8 @@
 package trtc
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trtcd/trtcd/record"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
@@ -25,11 +26,11 @@ func federated(t *testing.T, ids ...string) (*bus, map[string]*Registry) {
 	for _, id := range ids {
 		r := NewRegistry(20, 0)
 		t.Cleanup(r.Close)
-		r.Federate(id, func(ev RemoteEvent) {
+		r.JoinCluster(testCluster{node: id, send: func(ev RemoteEvent) {
 			if !b.down {
 				b.pending = append(b.pending, ev)
 			}
-		})
+		}}, nil)
 		b.nodes[id] = r
 	}
 	return b, b.nodes
@@ -87,7 +88,7 @@ func (p *eventPeer) take() string {
 func enterAs(t *testing.T, r *Registry, user, template string) (*Member, []MemberInfo, *eventPeer) {
 	t.Helper()
 	p := &eventPeer{}
-	m, others, e := r.Enter(EnterRequest{App: 1, UserID: user, Room: tlssig.Room{ID: 9}, Template: template,
+	m, others, e := r.enter(enterRequest{App: 1, UserID: user, Room: tlssig.Room{ID: 9}, Template: template,
 		Grant: &Grant{Privilege: tlssig.PrivAll}, Peer: p})
 	if e != nil {
 		t.Fatalf("%s: %v", user, e)
@@ -160,7 +161,7 @@ func TestAOneToOneRoomIsFullAcrossNodes(t *testing.T) {
 	b.flush()
 	enterAs(t, nodes["b"], "bob", "1v1bigsmall")
 	b.flush()
-	_, _, e := nodes["a"].Enter(EnterRequest{App: 1, UserID: "carol", Room: tlssig.Room{ID: 9}, Grant: &Grant{Privilege: tlssig.PrivAll}, Peer: &eventPeer{}})
+	_, _, e := nodes["a"].enter(enterRequest{App: 1, UserID: "carol", Room: tlssig.Room{ID: 9}, Grant: &Grant{Privilege: tlssig.PrivAll}, Peer: &eventPeer{}})
 	if e == nil || e.Code != CodeRoomFull {
 		t.Fatalf("a third member on a: %v, want room full", e)
 	}
@@ -244,7 +245,7 @@ func TestSplitRoomKeyUndoesRoomKey(t *testing.T) {
 
 func TestStringRoomIDsTakeTRTCsCharactersOnly(t *testing.T) {
 	for s, ok := range map[string]bool{"class_2024-A": true, "a b:c{d}|e~,": true, "line\nbreak": false, "slash/x": false, "中文": false} {
-		if _, e := parseRoom("", s); (e == nil) != ok {
+		if _, e := ParseRoom("", s); (e == nil) != ok {
 			t.Errorf("strRoomId %q: error %v, want accepted %v", s, e, ok)
 		}
 	}
@@ -253,7 +254,7 @@ func TestStringRoomIDsTakeTRTCsCharactersOnly(t *testing.T) {
 // fakeRecorder records who it was asked to record.
 type fakeRecorder struct{ started []string }
 
-func (f *fakeRecorder) Start(req record.Request) error {
+func (f *fakeRecorder) Start(req RecordRequest) error {
 	f.started = append(f.started, req.RoomKey+" "+req.UserID+" "+req.RecordID)
 	return nil
 }
@@ -268,14 +269,14 @@ func (f *fakeRecorder) Recording(room, user string) bool {
 func TestAnOrphanedRecordIDIsRecordedByTheNextNodeThatClaimsIt(t *testing.T) {
 	r := NewRegistry(20, 0)
 	rec, free := &fakeRecorder{}, false
-	r.SetRecordClaim(rec, func(string) bool { return free })
-	m, _, e := r.Enter(EnterRequest{App: 1, UserID: "eve", Room: tlssig.Room{ID: 9}, Grant: &Grant{Privilege: tlssig.PrivAll},
+	r.JoinCluster(testCluster{node: "a", claim: func(string) bool { return free }}, rec)
+	m, _, e := r.enter(enterRequest{App: 1, UserID: "eve", Room: tlssig.Room{ID: 9}, Grant: &Grant{Privilege: tlssig.PrivAll},
 		Peer: &eventPeer{}, Record: RecordParams{RecordID: "rec-9"}})
 	if e != nil {
 		t.Fatal(e)
 	}
 	r.Streams(m.Room.Key, "eve", "video", true)
-	startRecording(rec, r, m, nil)
+	StartRecording(rec, r, m, nil)
 	r.RecordUnclaimed(nil)
 	if len(rec.started) != 0 {
 		t.Fatalf("recorded %v while another node holds rec-9", rec.started)
@@ -287,3 +288,28 @@ func TestAnOrphanedRecordIDIsRecordedByTheNextNodeThatClaimsIt(t *testing.T) {
 		t.Fatalf("recorded %v, want %v", rec.started, want)
 	}
 }
+
+// testCluster is a cluster link with what a test sets: events go to send,
+// recordIds are claimed by claim (all of them without one), publishers are
+// always fetched and no room is placed.
+type testCluster struct {
+	node  string
+	send  func(RemoteEvent)
+	claim func(recordID string) bool
+}
+
+func (c testCluster) Node() string { return c.node }
+
+func (c testCluster) Send(ev RemoteEvent) {
+	if c.send != nil {
+		c.send(ev)
+	}
+}
+
+func (testCluster) Fetch(context.Context, string, string) error { return nil }
+
+func (testCluster) Place(context.Context, string) (Placement, error) {
+	return Placement{}, errors.New("no placement in this test")
+}
+
+func (c testCluster) ClaimRecord(recordID string) bool { return c.claim == nil || c.claim(recordID) }

@@ -81,12 +81,6 @@ func (r *Registry) Kick(m *Member, e *Error) {
 // room-closed, leave it, and their connections end (closed, 14003).
 func (r *Registry) CloseRoom(room *Room) { r.endRoom(room, false) }
 
-// roomLeaver is a peer that can leave its room and stay connected (a
-// WebSocket client stays signed in for its C2C messages).
-type roomLeaver interface {
-	LeaveRoom(reason string)
-}
-
 // EndRoom closes a room whose class ended: members get room-closed and
 // leave it; those that can stay connected do (no kick).
 func (r *Registry) EndRoom(room *Room) { r.endRoom(room, true) }
@@ -100,7 +94,7 @@ func (r *Registry) endRoom(room *Room, stay bool) {
 	r.mu.Unlock()
 	for _, m := range members {
 		m.peer.Notify(Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}})
-		if l, ok := m.peer.(roomLeaver); ok && stay {
+		if l, ok := m.peer.(RoomLeaver); ok && stay {
 			l.LeaveRoom("room-closed")
 			continue
 		}
@@ -108,13 +102,6 @@ func (r *Registry) endRoom(room *Room, stay bool) {
 		m.peer.Kick(Errorf(RestRoomClosed, "room %s was closed", room.ID))
 	}
 }
-
-// restPeer is a member entered by the application server over the REST
-// API: it has no channel of its own and lives by REST heartbeats.
-type restPeer struct{}
-
-func (restPeer) Notify(Event) {}
-func (restPeer) Kick(*Error)  {}
 
 // heartbeatAge is how long ago a member was last heard from.
 func (m *Member) heartbeatAge() time.Duration {

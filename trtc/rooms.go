@@ -12,14 +12,6 @@ import (
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
-// Peer is how the room registry reaches a member's client. Both methods
-// must return at once: a client that cannot keep up is the peer's problem.
-type Peer interface {
-	Notify(Event)
-	// Kick tells the client why it is being removed and closes it.
-	Kick(e *Error)
-}
-
 // Event is something that happened in a room, pushed to members.
 type Event struct {
 	Name string `json:"event"`
@@ -156,8 +148,8 @@ func NewRegistry(capacity int, heartbeatTimeout time.Duration) *Registry {
 // Close stops the sweeper.
 func (r *Registry) Close() { r.sweepOnce.Do(func() { close(r.stopSweep) }) }
 
-// EnterRequest is a verified user asking to enter a room.
-type EnterRequest struct {
+// enterRequest is a user the gate has admitted, entering a room.
+type enterRequest struct {
 	App      uint32
 	UserID   string
 	Room     tlssig.Room
@@ -178,20 +170,15 @@ func (r *Registry) capacityFor(template string) int {
 	return r.DefaultCapacity
 }
 
-// Enter admits a user to a room, creating it when needed. It returns the
-// member and the others already there. A user already signed in to the app
-// elsewhere is taken over: the old session gets force-offline.
-func (r *Registry) Enter(req EnterRequest) (*Member, []MemberInfo, *Error) {
-	if !req.Grant.Privilege.CanEnterRoom() {
-		return nil, nil, Errorf(CodeNoEnterRoomPrivilege, "the privateMapKey does not allow entering room %s", req.Room)
-	}
+// enter applies the room rules (capacity, one recordId per room, one
+// session per user) to a user the gate admitted, creating the room when
+// needed. It returns the member and the others already there. A user
+// already signed in to the app elsewhere is taken over: the old session
+// gets force-offline.
+func (r *Registry) enter(req enterRequest) (*Member, []MemberInfo, *Error) {
 	key := RoomKey(req.App, req.Room)
 	r.mu.Lock()
 	room := r.rooms[key]
-	if room == nil && !req.Grant.Privilege.CanCreateRoom() {
-		r.mu.Unlock()
-		return nil, nil, Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", req.Room)
-	}
 	if rid := req.Record.RecordID; room != nil && rid != "" && room.RecordID != "" && room.RecordID != rid {
 		r.mu.Unlock()
 		return nil, nil, Errorf(CodeParamCheckFailed, "room %s records with recordId %q: every member must use the same recordId, not %q",
@@ -348,7 +335,8 @@ func (r *Registry) Mute(m *Member, audioMuted, videoMuted bool) {
 	}
 }
 
-func (r *Registry) memberInfo(m *Member) MemberInfo {
+// InfoOf is what a member publishes and whether it is muted.
+func (r *Registry) InfoOf(m *Member) MemberInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return m.info
@@ -412,4 +400,11 @@ func (r *Registry) Broadcast(roomKey string, ev Event) {
 			m.peer.Notify(ev)
 		}
 	}
+}
+
+// RoomByKey is the room with key, if it has members here.
+func (r *Registry) RoomByKey(key string) *Room {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rooms[key]
 }

@@ -19,10 +19,10 @@ func TestTakeoverWhileAloneKeepsTheRoom(t *testing.T) {
 	g := &Grant{Privilege: tlssig.PrivAll}
 	room := tlssig.Room{ID: 7}
 	first := &silentPeer{}
-	if _, _, e := r.Enter(EnterRequest{App: 1, UserID: "a", Room: room, Grant: g, Peer: first}); e != nil {
+	if _, _, e := r.enter(enterRequest{App: 1, UserID: "a", Room: room, Grant: g, Peer: first}); e != nil {
 		t.Fatal(e)
 	}
-	a, _, e := r.Enter(EnterRequest{App: 1, UserID: "a", Room: room, Grant: g, Peer: &silentPeer{}})
+	a, _, e := r.enter(enterRequest{App: 1, UserID: "a", Room: room, Grant: g, Peer: &silentPeer{}})
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -32,7 +32,7 @@ func TestTakeoverWhileAloneKeepsTheRoom(t *testing.T) {
 	if !r.Exists(RoomKey(1, room)) {
 		t.Fatal("the room vanished from the registry")
 	}
-	b, others, _ := r.Enter(EnterRequest{App: 1, UserID: "b", Room: room, Grant: g, Peer: &silentPeer{}})
+	b, others, _ := r.enter(enterRequest{App: 1, UserID: "b", Room: room, Grant: g, Peer: &silentPeer{}})
 	if b.Room != a.Room || len(others) != 1 || others[0].UserID != "a" {
 		t.Fatalf("b joined another room object or does not see a: %+v", others)
 	}
@@ -46,7 +46,7 @@ func TestOneRecordIDPerRoom(t *testing.T) {
 	g := &Grant{Privilege: tlssig.PrivAll}
 	room := tlssig.Room{ID: 8}
 	enter := func(user, recordID string) Code {
-		_, _, e := r.Enter(EnterRequest{App: 1, UserID: user, Room: room, Grant: g, Record: RecordParams{RecordID: recordID}, Peer: &silentPeer{}})
+		_, _, e := r.enter(enterRequest{App: 1, UserID: user, Room: room, Grant: g, Record: RecordParams{RecordID: recordID}, Peer: &silentPeer{}})
 		if e != nil {
 			return e.Code
 		}

@@ -11,11 +11,11 @@ const (
 	DefaultViewersPerUser = 50
 )
 
-// ReserveViewer counts userID's viewer session into a room, or refuses with
+// reserveViewer counts userID's viewer session into a room, or refuses with
 // the room-full code (102052) when the room has ViewersPerRoom viewers or
 // the user ViewersPerUser sessions across rooms. release, called once the
 // session ends (calling it again is harmless), counts it out.
-func (r *Registry) ReserveViewer(room string, app uint32, userID string) (release func(), e *Error) {
+func (r *Registry) reserveViewer(room string, app uint32, userID string) (release func(), e *Error) {
 	user := userKey{app: app, user: userID}
 	r.viewersMu.Lock()
 	defer r.viewersMu.Unlock()
@@ -32,6 +32,14 @@ func (r *Registry) ReserveViewer(room string, app uint32, userID string) (releas
 	r.viewerSessions[user]++
 	var once sync.Once
 	return func() { once.Do(func() { r.releaseViewer(room, user) }) }, nil
+}
+
+// ViewerSessions is how many viewer sessions userID of app holds across
+// rooms (what ViewersPerUser bounds).
+func (r *Registry) ViewerSessions(app uint32, userID string) int {
+	r.viewersMu.Lock()
+	defer r.viewersMu.Unlock()
+	return r.viewerSessions[userKey{app: app, user: userID}]
 }
 
 func (r *Registry) releaseViewer(room string, user userKey) {

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/trtcd/trtcd/internal/panics"
+	"github.com/trtcd/trtcd/internal/wayin"
+	"github.com/trtcd/trtcd/internal/wsconn"
 	"github.com/trtcd/trtcd/trtc"
 )
 
@@ -24,11 +26,6 @@ const (
 	// silence (no frame, no pong) means the client is gone.
 	idleTimeout  = 60 * time.Second
 	pingInterval = 20 * time.Second
-	writeTimeout = 10 * time.Second
-	// closeLinger: after its close frame, a socket waits this long for the
-	// client's, so that the client reads what was sent before the TCP
-	// connection goes (closing with unread data resets it).
-	closeLinger = time.Second
 	// publishersInterval: the full publisher list (23) is pushed this
 	// often besides on every change. The SDK paces its heartbeat on it
 	// when its timers are throttled, and a lost update heals itself.
@@ -43,9 +40,8 @@ const (
 // socket is where a conn writes: the WebSocket (its reads belong to the
 // read loop alone).
 type socket interface {
-	WriteMessage(messageType int, data []byte) error
+	wsconn.Socket
 	WriteControl(messageType int, data []byte, deadline time.Time) error
-	SetWriteDeadline(t time.Time) error
 	Close() error
 }
 
@@ -81,17 +77,15 @@ type conn struct {
 	once  sync.Once
 	loops sync.WaitGroup // the goroutines of a logged-in socket (the fuzz target waits for them)
 
-	wmu      sync.Mutex  // guards the fields below
-	out      chan []byte // nil until login: the read loop writes itself
-	queued   int         // bytes in out or being written, frameOverhead each more
-	ending   bool        // the close is queued: later frames are dropped
-	closeMsg []byte      // the close frame that ends the write loop
+	wmu    sync.Mutex     // guards the fields below
+	out    *wsconn.Writer // nil until login: the read loop writes itself
+	ending bool           // before login: the close is written
 
 	mu         sync.Mutex      // guards the fields below
 	events     chan trtc.Event // nil until a join
 	member     *trtc.Member
 	grant      *trtc.Grant
-	sessions   trtc.MediaSessions // the member's publish and subscriptions
+	sessions   wayin.MediaSessions // the member's publish and subscriptions
 	roomClosed bool
 }
 
@@ -170,7 +164,7 @@ func (c *conn) readEnded(err error) {
 		c.log.Debug("signalling socket closed at the login deadline")
 		e := trtc.Errorf(trtc.CodeRateLimited, "no join with a valid userSig within %s of connecting", c.h.limits.LoginTimeout)
 		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, closeReason(e)),
-			time.Now().Add(writeTimeout))
+			time.Now().Add(wsconn.WriteTimeout))
 		return
 	}
 	if !errors.Is(err, net.ErrClosed) && !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
@@ -212,7 +206,7 @@ func (c *conn) refuseFlood() {
 // drain reads (and drops) what the client still sends until it answers
 // the close or the linger is over.
 func drain(ws *websocket.Conn) {
-	ws.SetReadDeadline(time.Now().Add(closeLinger))
+	ws.SetReadDeadline(time.Now().Add(wsconn.Linger))
 	for {
 		if _, _, err := ws.NextReader(); err != nil {
 			return
@@ -257,11 +251,11 @@ func (c *conn) logIn() {
 	c.mu.Lock()
 	events := c.events
 	c.mu.Unlock()
-	out := make(chan []byte, outQueue)
+	out := wsconn.New(c.ws, wsconn.Config{MaxBytes: c.maxQueue, MaxFrames: outQueue, Ping: pingInterval, Close: c.closeSafely})
 	c.wmu.Lock() // a reply being written by the read loop is out first
 	c.out = out
 	c.wmu.Unlock()
-	c.spawn(func() { c.writeLoop(out) })
+	c.spawn(func() { out.Run(c.done) })
 	c.spawn(func() { c.eventLoop(events) })
 	c.spawn(func() { c.mediaLoop(c.media) })
 }
@@ -302,42 +296,10 @@ func (c *conn) send(r Reply) {
 		c.write(websocket.TextMessage, b)
 		return
 	}
-	queued := c.enqueue(out, b)
 	c.wmu.Unlock()
-	if !queued {
+	if !out.Push(b) {
 		c.tooSlow()
 	}
-}
-
-// frameOverhead is counted with every queued frame, as on /ws, so that a
-// flood of tiny frames is bounded in bytes too.
-const frameOverhead = 64
-
-// enqueue queues b for the write loop (wmu held); false when it would pass
-// MaxQueuedBytes or outQueue frames. Once the close is queued, frames are
-// dropped (and enqueue says true: the socket is closing anyway).
-func (c *conn) enqueue(out chan []byte, b []byte) bool {
-	if c.ending {
-		return true
-	}
-	cost := len(b) + frameOverhead
-	if c.maxQueue > 0 && c.queued+cost > c.maxQueue {
-		return false
-	}
-	select {
-	case out <- b:
-		c.queued += cost
-		return true
-	default:
-		return false
-	}
-}
-
-// sent uncounts a frame the write loop has written (or failed to).
-func (c *conn) sent(b []byte) {
-	c.wmu.Lock()
-	c.queued -= len(b) + frameOverhead
-	c.wmu.Unlock()
 }
 
 // tooSlow closes a client that lets its queue fill as a flooder is closed:
@@ -354,42 +316,11 @@ func (c *conn) tooSlow() {
 	c.finish(b, websocket.FormatCloseMessage(websocket.CloseNormalClosure, closeReason(e)), true)
 }
 
-// write writes one frame; a socket that cannot take it is closed.
-func (c *conn) write(kind int, b []byte) bool {
-	c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err := c.ws.WriteMessage(kind, b); err != nil {
+// write writes one frame (before login); a socket that cannot take it
+// is closed.
+func (c *conn) write(kind int, b []byte) {
+	if wsconn.Write(c.ws, kind, b) != nil {
 		c.close()
-		return false
-	}
-	return true
-}
-
-func (c *conn) writeLoop(out chan []byte) {
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case b := <-out:
-			if b == nil { // closeAfterFlush's marker: what came before is written
-				c.wmu.Lock()
-				msg := c.closeMsg
-				c.wmu.Unlock()
-				c.write(websocket.CloseMessage, msg)
-				time.AfterFunc(closeLinger, c.closeSafely)
-				return
-			}
-			ok := c.write(websocket.TextMessage, b)
-			c.sent(b)
-			if !ok {
-				return
-			}
-		case <-ping.C:
-			if !c.write(websocket.PingMessage, nil) {
-				return
-			}
-		case <-c.done:
-			return
-		}
 	}
 }
 
@@ -405,49 +336,18 @@ func (c *conn) closeAfterFlush(status int, reason string) {
 // the socket at once.
 func (c *conn) finish(last, closeMsg []byte, drop bool) {
 	c.wmu.Lock()
-	if c.ending {
-		c.wmu.Unlock()
-		return
-	}
-	c.ending, c.closeMsg = true, closeMsg
 	out := c.out
 	if out == nil { // before login the read loop writes, then drains
 		defer c.wmu.Unlock()
-		c.write(websocket.CloseMessage, closeMsg)
+		if !c.ending {
+			c.ending = true
+			c.write(websocket.CloseMessage, closeMsg)
+		}
 		return
 	}
-	if drop {
-		c.dropQueued(out)
-	}
-	if last != nil {
-		select {
-		case out <- last:
-			c.queued += len(last) + frameOverhead
-		default:
-		}
-	}
-	var queued bool
-	select {
-	case out <- nil: // the write loop's marker: what came before is written
-		queued = true
-	default:
-	}
 	c.wmu.Unlock()
-	if !queued {
+	if !out.Finish(last, closeMsg, drop) {
 		c.close()
-	}
-}
-
-// dropQueued empties out (wmu held), uncounting what it drops; frames the
-// write loop takes meanwhile it uncounts itself.
-func (c *conn) dropQueued(out chan []byte) {
-	for {
-		select {
-		case b := <-out:
-			c.queued -= len(b) + frameOverhead
-		default:
-			return
-		}
 	}
 }
 

@@ -39,7 +39,7 @@ func signallingServerWithRooms(t *testing.T) (string, *trtc.Registry) {
 	rooms := trtc.NewRegistry(0, 0)
 	t.Cleanup(rooms.Close)
 	mux := http.NewServeMux()
-	(&Handler{Apps: apps, Rooms: rooms}).Register(mux)
+	(&Handler{Gate: &trtc.Gate{Apps: apps, Rooms: rooms}}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL, rooms
@@ -263,10 +263,10 @@ func TestRemovedByTheApplication(t *testing.T) {
 func TestScheduleSendsTheSDKToTheRoomsNode(t *testing.T) {
 	base, rooms := signallingServerWithRooms(t)
 	var asked string
-	rooms.SetPlace(func(_ context.Context, roomKey string) (trtc.Placement, error) {
+	rooms.JoinCluster(placer(func(roomKey string) trtc.Placement {
 		asked = roomKey
-		return trtc.Placement{Node: "b", HTTP: "10.0.0.2:8080", HTTPS: "10.0.0.2:8443"}, nil
-	})
+		return trtc.Placement{Node: "b", HTTP: "10.0.0.2:8080", HTTPS: "10.0.0.2:8443"}
+	}), nil)
 	form := func(fields ...string) string {
 		var b strings.Builder
 		for i := 0; i < len(fields); i += 2 {
@@ -295,4 +295,15 @@ func TestScheduleSendsTheSDKToTheRoomsNode(t *testing.T) {
 			t.Fatalf("schedule sent the SDK to %v (placement asked for %q), want %s for %q", s.Data.Domains, asked, c.domain, c.room)
 		}
 	}
+}
+
+// placer is a cluster that only places rooms.
+type placer func(roomKey string) trtc.Placement
+
+func (placer) Node() string                                { return "a" }
+func (placer) Send(trtc.RemoteEvent)                       {}
+func (placer) Fetch(context.Context, string, string) error { return nil }
+func (placer) ClaimRecord(string) bool                     { return true }
+func (p placer) Place(_ context.Context, roomKey string) (trtc.Placement, error) {
+	return p(roomKey), nil
 }

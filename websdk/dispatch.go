@@ -51,7 +51,7 @@ func (c *conn) dispatch(req *Request) {
 		return
 	}
 	if m := c.current(); m != nil {
-		c.h.Rooms.Heartbeat(m) // every frame shows the client is alive
+		c.h.Gate.Rooms.Heartbeat(m) // every frame shows the client is alive
 	}
 	if !cmd.media || c.media == nil || c.h.inlineMedia { // before login it is refused at once
 		c.execute(cmd, req)

@@ -87,7 +87,7 @@ func fuzzHandler(tb testing.TB) (*Handler, []byte) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { media.Close(); rooms.Close() })
-	h := &Handler{Apps: apps, Rooms: rooms, SFU: media, Logger: quiet, inlineMedia: true,
+	h := &Handler{Gate: &trtc.Gate{Apps: apps, Rooms: rooms}, SFU: media, Logger: quiet, inlineMedia: true,
 		// Long enough for a publish on loopback; a subscribe to a member
 		// who sends nothing waits all of it for the tracks.
 		negotiation: 30 * time.Millisecond}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/trtcd/trtcd/internal/wsconn"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -43,10 +45,10 @@ func TestDecodeRequest(t *testing.T) {
 // A reply always carries data, an object even when empty: the SDK reads
 // its fields even from a failed join.
 func TestReplyAlwaysHasData(t *testing.T) {
-	c := &conn{out: make(chan []byte, 1), done: make(chan struct{})}
+	c := &conn{out: wsconn.New(nil, wsconn.Config{}), done: make(chan struct{})}
 	c.send(Reply{Cmd: cmdJoinResult, Code: 70346, Message: "userSig check failed", Seq: 1})
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(<-c.out, &m); err != nil {
+	if err := json.Unmarshal(c.out.Take()[0], &m); err != nil {
 		t.Fatal(err)
 	}
 	if string(m["data"]) != "{}" || string(m["cmd"]) != "20" || string(m["seq"]) != "1" || string(m["code"]) != "70346" {

@@ -65,10 +65,10 @@ func (h *Handler) signallingHost(r *http.Request) string {
 		id, perr := strconv.ParseUint(room.Str, 10, 32)
 		room, err = tlssig.Room{ID: uint32(id)}, errors.Join(err, perr)
 	}
-	if err != nil || h.Rooms == nil {
+	if err != nil || h.Gate.Rooms == nil {
 		return r.Host
 	}
-	if p, ok, e := h.Rooms.Place(r.Context(), trtc.RoomKey(uint32(app), room)); ok && e == nil && p.HTTPS != "" {
+	if p, ok, e := h.Gate.Rooms.Place(r.Context(), trtc.RoomKey(uint32(app), room)); ok && e == nil && p.HTTPS != "" {
 		return p.HTTPS
 	}
 	return r.Host

@@ -39,7 +39,7 @@ func limitedServer(t *testing.T, limits Limits) (string, *Handler, *syncBuffer) 
 	rooms := trtc.NewRegistry(1000, time.Hour) // members of a long test send no heartbeat
 	t.Cleanup(rooms.Close)
 	logs := &syncBuffer{}
-	h := &Handler{Apps: apps, Rooms: rooms, Limits: limits,
+	h := &Handler{Gate: &trtc.Gate{Apps: apps, Rooms: rooms}, Limits: limits,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	mux := http.NewServeMux()
 	h.Register(mux)
@@ -429,7 +429,7 @@ func TestFrameFlood(t *testing.T) {
 func TestPanicEndsOnlyItsConnection(t *testing.T) {
 	apps, _ := trtc.NewApps(trtc.App{SDKAppID: testApp, Key: testKey})
 	mux := http.NewServeMux()
-	(&Handler{Apps: apps, Logger: slog.New(slog.DiscardHandler)}).Register(mux) // no rooms: join panics
+	(&Handler{Gate: &trtc.Gate{Apps: apps}, Logger: slog.New(slog.DiscardHandler)}).Register(mux) // no rooms: join panics
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	before := panics.Count(panics.WebSDK)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
 )
@@ -118,7 +119,7 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if c.h.SFU == nil {
 		return nil, errNoMediaPlane
 	}
-	if e := c.h.Rooms.Fetch(context.Background(), m.Room.Key, d.SrcUserID); e != nil {
+	if e := c.h.Gate.Rooms.Fetch(context.Background(), m.Room.Key, d.SrcUserID); e != nil {
 		return nil, e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.negotiationTimeout())
@@ -172,11 +173,12 @@ func (c *conn) changeRole(req *Request, m *trtc.Member) (any, *trtc.Error) {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	if d.PrivateMapKey != "" {
-		g, e := c.h.Apps.Authenticate(trtc.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
-			PrivateMapKey: d.PrivateMapKey, Room: m.Room.ID}, c.h.now())
+		a, e := c.h.Gate.Admit(context.Background(), trtc.Request{Intent: trtc.Renew,
+			Credentials: trtc.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig, PrivateMapKey: d.PrivateMapKey, Room: m.Room.ID}})
 		if e != nil {
 			return nil, e
 		}
+		g := a.Grant
 		c.mu.Lock()
 		if c.member == m {
 			c.grant = g
@@ -223,5 +225,5 @@ func mediaError(err error) *trtc.Error {
 	if errors.Is(err, sfu.ErrCodecMismatch) {
 		return &trtc.Error{Code: codeH264NotSupported, Message: err.Error()}
 	}
-	return trtc.MediaError(err)
+	return wayin.MediaError(err)
 }

@@ -26,7 +26,7 @@ import (
 // it with 14009, as a socket that never joined.
 func TestRefusedJoinKeepsTheLoginDeadline(t *testing.T) {
 	base, h, _ := limitedServer(t, Limits{LoginTimeout: time.Second})
-	fillRoom(t, h.Rooms, 1234, "1v1", 2)
+	fillRoom(t, h.Gate, 1234, "1v1", 2)
 	ws, resp, err := dialFrom("127.0.0.1", base, "third", sig("third"))
 	if err != nil {
 		t.Fatalf("%v %v", err, refusal(resp, err))
@@ -54,7 +54,7 @@ func TestRefusedJoinKeepsTheLoginDeadline(t *testing.T) {
 // 9 with 14009 and closed once MaxQueuedBytes wait for it.
 func TestSlowReaderIsClosed(t *testing.T) {
 	base, h := smallBufferServer(t, Limits{MaxQueuedBytes: 64 << 10, MessagesPerSecond: -1})
-	fillRoom(t, h.Rooms, 1234, "", 200) // each user list is about 16 KB
+	fillRoom(t, h.Gate, 1234, "", 200) // each user list is about 16 KB
 	c := &sdkClient{t: t, ws: dialSmallReadBuffer(t, base, "slow")}
 	if f := c.join("1234", false, ""); f.Code != 0 {
 		t.Fatalf("join: %d %s", f.Code, f.Message)
@@ -98,12 +98,12 @@ func expectTooSlow(t *testing.T, ws *websocket.Conn, requests int) {
 }
 
 // fillRoom puts members (with long ids) in a room, in process.
-func fillRoom(t *testing.T, rooms *trtc.Registry, room uint32, template string, members int) {
+func fillRoom(t *testing.T, gate *trtc.Gate, room uint32, template string, members int) {
 	t.Helper()
 	for i := range members {
 		user := fmt.Sprintf("member-%03d-%s", i, strings.Repeat("m", 20))
-		if _, _, e := rooms.Enter(trtc.EnterRequest{App: testApp, UserID: user, Room: tlssig.Room{ID: room},
-			Grant: &trtc.Grant{Privilege: tlssig.PrivAll}, Template: template, Peer: quietPeer{}}); e != nil {
+		if _, e := gate.Admit(context.Background(), trtc.Request{Intent: trtc.Enter, Template: template, Peer: quietPeer{},
+			Credentials: trtc.Credentials{SDKAppID: testApp, UserID: user, UserSig: sig(user), Room: tlssig.Room{ID: room}}}); e != nil {
 			t.Fatal(e)
 		}
 	}
@@ -125,7 +125,7 @@ func smallBufferServer(t *testing.T, limits Limits) (string, *Handler) {
 	}
 	rooms := trtc.NewRegistry(1000, time.Hour)
 	t.Cleanup(rooms.Close)
-	h := &Handler{Apps: apps, Rooms: rooms, Limits: limits, Logger: slog.New(slog.DiscardHandler)}
+	h := &Handler{Gate: &trtc.Gate{Apps: apps, Rooms: rooms}, Limits: limits, Logger: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewUnstartedServer(mux)

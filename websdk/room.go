@@ -1,9 +1,9 @@
 package websdk
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -21,23 +21,16 @@ type joinData struct {
 	Role            int    `json:"trtcRole"`
 }
 
-// maxStrRoomID is TRTC's limit on string room ids.
-const maxStrRoomID = 64
-
 // room turns the join's room id into a trtcd room: numeric and string ids
 // are separate namespaces, as everywhere in TRTC.
 func (d joinData) room() (tlssig.Room, *trtc.Error) {
-	if d.UseStringRoomID {
-		if d.RoomID == "" || len(d.RoomID) > maxStrRoomID {
-			return tlssig.Room{}, trtc.Errorf(trtc.CodeMissingRoomID, "a string roomId has 1 to %d bytes", maxStrRoomID)
-		}
-		return tlssig.Room{Str: d.RoomID}, nil
+	if !d.UseStringRoomID {
+		return trtc.ParseRoom(d.RoomID, "")
 	}
-	n, err := strconv.ParseUint(d.RoomID, 10, 32)
-	if err != nil || n == 0 {
-		return tlssig.Room{}, trtc.Errorf(trtc.CodeMissingRoomID, "roomId %q is not a number from 1 to 4294967295 (set useStringRoomId for string rooms)", d.RoomID)
+	if d.RoomID == "" {
+		return tlssig.Room{}, trtc.Errorf(trtc.CodeMissingRoomID, "a string roomId has 1 to 64 characters")
 	}
-	return tlssig.Room{ID: uint32(n)}, nil
+	return trtc.ParseRoom("", d.RoomID)
 }
 
 // join authenticates and enters the room. The reply (20) always has data:
@@ -66,18 +59,14 @@ func (c *conn) enter(req *Request) ([]publisher, *trtc.Error) {
 	if e != nil {
 		return nil, e
 	}
-	g, e := c.h.Apps.Authenticate(trtc.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig,
-		PrivateMapKey: d.PrivateMapKey, Room: room}, c.h.now())
-	if e != nil {
-		return nil, e
-	}
-	c.openEvents() // before Enter: the room's events may come at once
-	m, others, e := c.h.Rooms.Enter(trtc.EnterRequest{App: c.app, UserID: c.userID, Room: room, Grant: g,
-		Peer: c, Heartbeats: true})
+	c.openEvents() // before entering: the room's events may come at once
+	a, e := c.h.Gate.Admit(context.Background(), trtc.Request{Intent: trtc.Enter, Peer: c, Heartbeats: true,
+		Credentials: trtc.Credentials{SDKAppID: c.app, UserID: c.userID, UserSig: c.userSig, PrivateMapKey: d.PrivateMapKey, Room: room}})
 	if e != nil {
 		c.dropEvents()
 		return nil, e
 	}
+	m, others, g := a.Member, a.Others, a.Grant
 	c.mu.Lock()
 	closed := c.isClosed()
 	if !closed {
@@ -86,7 +75,7 @@ func (c *conn) enter(req *Request) ([]publisher, *trtc.Error) {
 	}
 	c.mu.Unlock()
 	if closed { // the socket went while entering
-		c.h.Rooms.Leave(m, "disconnect")
+		c.h.Gate.Rooms.Leave(m, "disconnect")
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "the connection closed")
 	}
 	c.logIn() // only now: a join the room refuses keeps the login deadline and the small budget
@@ -114,7 +103,7 @@ func (c *conn) leave(reason string) {
 	m, closeMedia := c.detach()
 	closeMedia()
 	if m != nil {
-		c.h.Rooms.Leave(m, reason)
+		c.h.Gate.Rooms.Leave(m, reason)
 	}
 }
 
@@ -129,7 +118,7 @@ func (c *conn) detach() (*trtc.Member, func()) {
 }
 
 func (c *conn) userList(_ *Request, m *trtc.Member) (any, *trtc.Error) {
-	return map[string]any{"userList": users(c.h.Rooms.Members(m))}, nil
+	return map[string]any{"userList": users(c.h.Gate.Rooms.Members(m))}, nil
 }
 
 // muteData is mute_uplink: true means muted, for the main stream.
@@ -143,7 +132,7 @@ func (c *conn) mute(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if err := req.decodeData(&d); err != nil {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
-	c.h.Rooms.Mute(m, d.Audio, d.BigVideo) // the others get a new 23
+	c.h.Gate.Rooms.Mute(m, d.Audio, d.BigVideo) // the others get a new 23
 	return nil, nil
 }
 
@@ -192,7 +181,7 @@ func (c *conn) banReason(m *trtc.Member, e *trtc.Error) string {
 	case e.Code == trtc.CodeHeartbeatTimeout:
 		return "user_time_out"
 	case m != nil:
-		if cur := c.h.Rooms.Current(m.App, m.UserID); cur != nil && cur != m {
+		if cur := c.h.Gate.Rooms.Current(m.App, m.UserID); cur != nil && cur != m {
 			return "kick"
 		}
 	}
@@ -255,5 +244,5 @@ func (c *conn) pushPublishers() {
 	if m == nil {
 		return
 	}
-	c.send(Reply{Cmd: cmdPublishers, Data: map[string]any{"userList": publishers(c.h.Rooms.Members(m))}})
+	c.send(Reply{Cmd: cmdPublishers, Data: map[string]any{"userList": publishers(c.h.Gate.Rooms.Members(m))}})
 }

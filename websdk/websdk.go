@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/trtcd/trtcd/internal/limit"
+	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
 )
@@ -27,11 +28,10 @@ const Prefix = "/websdk"
 
 // Handler serves the Web SDK's endpoints.
 type Handler struct {
-	Apps    *trtc.Apps
-	Rooms   *trtc.Registry
+	Gate    *trtc.Gate
 	SFU     *sfu.SFU
-	Bitrate trtc.BitrateLimits // zero: trtc.DefaultBitrateLimits
-	Limits  Limits             // zero: DefaultLimits
+	Bitrate wayin.BitrateLimits // zero: wayin.DefaultBitrateLimits
+	Limits  Limits              // zero: DefaultLimits
 	Logger  *slog.Logger
 	Now     func() time.Time // for tests; time.Now when nil
 
@@ -75,9 +75,9 @@ func (h *Handler) log() *slog.Logger {
 	return h.Logger.With("component", "websdk")
 }
 
-func (h *Handler) bitrate() trtc.BitrateLimits {
-	if h.Bitrate == (trtc.BitrateLimits{}) {
-		return trtc.DefaultBitrateLimits
+func (h *Handler) bitrate() wayin.BitrateLimits {
+	if h.Bitrate == (wayin.BitrateLimits{}) {
+		return wayin.DefaultBitrateLimits
 	}
 	return h.Bitrate
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/classroom"
+	"github.com/trtcd/trtcd/internal/wayin"
+	"github.com/trtcd/trtcd/ws"
 )
 
 // fileConfig is the YAML configuration file. Every field is optional; the
@@ -66,8 +67,8 @@ type classConfig struct {
 }
 
 // limits merges the configured values over the defaults.
-func (c classConfig) limits() trtc.ClassLimits {
-	l := trtc.DefaultClassLimits
+func (c classConfig) limits() classroom.Limits {
+	l := classroom.DefaultLimits
 	for _, f := range []struct{ dst, v *int }{{&l.MaxMessageBytes, &c.MaxMessageBytes}, {&l.MessageBurst, &c.MessageBurst}, {&l.HistoryCap, &c.HistoryCap}} {
 		if *f.v > 0 {
 			*f.dst = *f.v
@@ -109,8 +110,8 @@ type wsConfig struct {
 }
 
 // limits merges the configured values over the defaults.
-func (w wsConfig) limits() trtc.WSLimits {
-	l := trtc.DefaultWSLimits
+func (w wsConfig) limits() ws.Limits {
+	l := ws.DefaultLimits
 	if w.MaxMessageBytes > 0 {
 		l.MaxMessageBytes = w.MaxMessageBytes
 	}
@@ -180,80 +181,6 @@ type serveConfig struct {
 	Cluster  clusterConfig
 	Limits   limitsConfig
 	Dev      bool // serve the development app on a public listener ($TRTCD_DEV)
-}
-
-// serveFlags are the flags of `trtcd serve`; empty means "not given".
-type serveFlags struct {
-	config     string
-	http       string
-	https      string
-	udp        string
-	iceTCP     string
-	rtmp       string
-	callback   string
-	publicIP   stringList
-	data       string
-	logLevel   string
-	apps       appList
-	requirePMK bool
-	pprof      bool
-	slowPath   bool
-	dev        bool
-	redis      string
-	nodeID     string
-	relay      string
-}
-
-func (f *serveFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.config, "config", "", "YAML configuration file (also $TRTCD_CONFIG)")
-	fs.StringVar(&f.http, "http", "", "HTTP listen address (default "+defaultHTTP+"; $TRTCD_HTTP)")
-	fs.StringVar(&f.https, "https", "", "HTTPS listen address for the TRTC Web SDK's proxy (off by default; a self-signed certificate unless tls_cert and tls_key are configured; $TRTCD_HTTPS)")
-	fs.StringVar(&f.udp, "udp", "", "WebRTC media UDP port or address, one for all media (default "+defaultMediaPort+" on the --http host; $TRTCD_UDP)")
-	fs.StringVar(&f.iceTCP, "ice-tcp", "", "ICE-TCP fallback port or address, or off (default: the --udp port over TCP; $TRTCD_ICE_TCP)")
-	fs.StringVar(&f.rtmp, "rtmp", "", "RTMP listen port or address for live-pusher/live-player, or off (default "+defaultRTMPPort+" on the --http host; $TRTCD_RTMP)")
-	fs.StringVar(&f.callback, "record-callback", "", "URL that gets a POST when a recording is final ($TRTCD_RECORD_CALLBACK_URL; its key: record.callback_key or $TRTCD_RECORD_CALLBACK_KEY)")
-	fs.Var(&f.publicIP, "public-ip", "IP address to advertise in ICE candidates (NAT 1:1; repeatable; $TRTCD_PUBLIC_IP, comma-separated)")
-	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
-	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info; $TRTCD_LOG_LEVEL)")
-	fs.Var(&f.apps, "app", "add an application as SDKAPPID:SECRETKEY (repeatable; $TRTCD_APPS takes a comma-separated list)")
-	fs.StringVar(&f.redis, "redis", "", "Redis URL of a cluster's directory, e.g. redis://127.0.0.1:6379/0 (off by default; $TRTCD_REDIS; node certificates: trtcd cluster init)")
-	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (default: the host name; $TRTCD_NODE_ID)")
-	fs.StringVar(&f.relay, "relay", "", "QUIC relay UDP address between cluster nodes (default "+defaultRelayPort+" on the --http host; $TRTCD_RELAY)")
-	fs.BoolVar(&f.slowPath, "no-fast-path", false, "keep media in pion's SRTP pipeline instead of trtcd's fast path (diagnosis, comparison)")
-	fs.BoolVar(&f.dev, "dev", false, "serve the development app even on a non-loopback listener (never in production: anyone who reaches it can mint userSigs; $TRTCD_DEV)")
-	fs.BoolVar(&f.pprof, "debug-pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP listener (diagnosis only)")
-	fs.BoolVar(&f.requirePMK, "require-private-map-key", false,
-		"make privateMapKey mandatory for the apps given by --app ($TRTCD_REQUIRE_PRIVATE_MAP_KEY does so for $TRTCD_APPS)")
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
-// appList is a repeatable SDKAPPID:SECRETKEY flag.
-type appList []appConfig
-
-func (l *appList) String() string { return fmt.Sprintf("%d apps", len(*l)) }
-
-func (l *appList) Set(v string) error {
-	a, err := parseApp(v)
-	if err != nil {
-		return err
-	}
-	*l = append(*l, a)
-	return nil
-}
-
-func parseApp(v string) (appConfig, error) {
-	id, key, ok := strings.Cut(strings.TrimSpace(v), ":")
-	n, err := strconv.ParseUint(id, 10, 32)
-	if !ok || err != nil || n == 0 || key == "" {
-		// Never echo v: it holds the secret key.
-		return appConfig{}, fmt.Errorf("want SDKAPPID:SECRETKEY with a numeric sdkAppId")
-	}
-	return appConfig{SDKAppID: uint32(n), Key: key}, nil
 }
 
 // loadConfig merges the embedded defaults, the YAML file, the environment
@@ -393,8 +320,8 @@ func (c *serveConfig) resolveMedia(udp, iceTCP, rtmp string) error {
 
 // limits merges the configured bitrates over TRTC's defaults and checks
 // that floor ≤ min ≤ max ≤ ceiling.
-func (b bitrateConfig) limits() (trtc.BitrateLimits, error) {
-	l := trtc.DefaultBitrateLimits
+func (b bitrateConfig) limits() (wayin.BitrateLimits, error) {
+	l := wayin.DefaultBitrateLimits
 	for _, f := range []struct {
 		dst *int
 		v   int
@@ -431,45 +358,6 @@ func readConfigFile(path string) (*fileConfig, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return &fc, nil
-}
-
-func parseEnvApps(getenv func(string) string) ([]appConfig, error) {
-	list := getenv("TRTCD_APPS")
-	if list == "" {
-		return nil, nil
-	}
-	require, err := parseBoolEnv(getenv, "TRTCD_REQUIRE_PRIVATE_MAP_KEY")
-	if err != nil {
-		return nil, err
-	}
-	var apps []appConfig
-	for i, item := range strings.Split(list, ",") {
-		a, err := parseApp(item)
-		if err != nil {
-			return nil, fmt.Errorf("TRTCD_APPS item %d: %w", i+1, err)
-		}
-		a.RequirePrivateMapKey = require
-		apps = append(apps, a)
-	}
-	return apps, nil
-}
-
-func parseBoolEnv(getenv func(string) string, name string) (bool, error) {
-	v := getenv(name)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%s=%q: want true or false", name, v)
-	}
-	return b, nil
-}
-
-func override(dst *string, v string) {
-	if v != "" {
-		*dst = v
-	}
 }
 
 // dedupeApps keeps the last definition of each sdkAppId, so a flag or

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/ws"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -130,7 +130,7 @@ func TestConfigRoomAndWebSocketLimits(t *testing.T) {
 	}
 	l := c.WS.limits()
 	if c.Rooms.Capacity != 6 || c.Rooms.HeartbeatTimeout.Seconds() != 20 || l.MaxMessageBytes != 32768 ||
-		l.IdleTimeout.Seconds() != 45 || l.MessagesPerSecond != trtc.DefaultWSLimits.MessagesPerSecond {
+		l.IdleTimeout.Seconds() != 45 || l.MessagesPerSecond != ws.DefaultLimits.MessagesPerSecond {
 		t.Fatalf("rooms %+v, websocket limits %+v", c.Rooms, l)
 	}
 }

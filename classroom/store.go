@@ -1,0 +1,192 @@
+package classroom
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Store keeps classrooms and their group messages in the data
+// directory's embedded database, so a late joiner can replay the board
+// after a restart or a kill -9.
+type Store struct {
+	db      *bolt.DB
+	writes  chan *pendingWrite
+	stopped chan struct{}
+}
+
+type storedClass struct {
+	Key     string    `json:"key"`
+	App     uint32    `json:"app"`
+	RoomID  uint32    `json:"roomId,omitempty"`
+	StrRoom string    `json:"strRoomId,omitempty"`
+	Creator string    `json:"creator"`
+	Created time.Time `json:"created"`
+	// Counted: the creator asked for it itself, so it counts against
+	// ClassesPerUser (the application server's classes do not).
+	Counted bool `json:"counted,omitempty"`
+}
+
+// pendingWrite is one stored message waiting for a group commit.
+type pendingWrite struct {
+	key  string
+	seq  uint64
+	msg  []byte
+	cap  int
+	done chan error
+}
+
+var bucketClasses = []byte("classes")
+
+func msgBucket(key string) []byte { return []byte("classmsg/" + key) }
+
+// OpenStore opens (or creates) the store in db.
+func OpenStore(db *bolt.DB) (*Store, error) {
+	err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketClasses)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("classrooms: %w", err)
+	}
+	s := &Store{db: db, writes: make(chan *pendingWrite, 1024), stopped: make(chan struct{})}
+	go s.writeLoop()
+	return s, nil
+}
+
+// Close stops the writer after what is queued.
+func (s *Store) Close() {
+	close(s.writes)
+	<-s.stopped
+}
+
+// writeLoop commits queued messages in groups: one transaction (one fsync)
+// for everything that queued up meanwhile, so durable history does not cap
+// the message rate at the disk's sync rate.
+func (s *Store) writeLoop() {
+	defer close(s.stopped)
+	for w := range s.writes {
+		batch := []*pendingWrite{w}
+	more:
+		for len(batch) < 512 {
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, w)
+			default:
+				break more
+			}
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for _, w := range batch {
+				if err := putMessage(tx, w); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, w := range batch {
+			w.done <- err
+		}
+	}
+}
+
+func putMessage(tx *bolt.Tx, w *pendingWrite) error {
+	b, err := tx.CreateBucketIfNotExists(msgBucket(w.key))
+	if err != nil {
+		return err
+	}
+	if err := b.Put(seqKey(w.seq), w.msg); err != nil {
+		return err
+	}
+	// Sequence numbers have no gaps, so keeping cap messages means
+	// dropping the one cap places back.
+	if w.seq > uint64(w.cap) {
+		return b.Delete(seqKey(w.seq - uint64(w.cap)))
+	}
+	return nil
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// append stores a message; the returned channel says when it is durable.
+func (s *Store) append(key string, seq uint64, msg []byte, capacity int) <-chan error {
+	w := &pendingWrite{key: key, seq: seq, msg: msg, cap: capacity, done: make(chan error, 1)}
+	s.writes <- w
+	return w.done
+}
+
+func (s *Store) putClass(c storedClass) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketClasses), c.Key, c) })
+}
+
+// deleteClass removes a class and its history.
+func (s *Store) deleteClass(key string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(msgBucket(key)) != nil {
+			if err := tx.DeleteBucket(msgBucket(key)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketClasses).Delete([]byte(key))
+	})
+}
+
+// classes loads every class with its last sequence number.
+func (s *Store) classes() (map[storedClass]uint64, error) {
+	out := map[storedClass]uint64{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketClasses).ForEach(func(_, v []byte) error {
+			var c storedClass
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			var last uint64
+			if b := tx.Bucket(msgBucket(c.Key)); b != nil {
+				if k, _ := b.Cursor().Last(); k != nil {
+					last = binary.BigEndian.Uint64(k)
+				}
+			}
+			out[c] = last
+			return nil
+		})
+	})
+	return out, err
+}
+
+// history returns the stored messages after seq that fit a page of limit
+// messages and maxBytes (pageFits), and whether more follow.
+func (s *Store) history(key string, after uint64, limit, maxBytes int) ([]json.RawMessage, bool, error) {
+	var out []json.RawMessage
+	more, size := false, 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(msgBucket(key))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+			if !pageFits(len(out), size, len(v), limit, maxBytes) {
+				more = true
+				return nil
+			}
+			size += len(v) + 1
+			out = append(out, append(json.RawMessage(nil), v...))
+		}
+		return nil
+	})
+	return out, more, err
+}
+
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
+}

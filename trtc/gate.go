@@ -1,0 +1,268 @@
+package trtc
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trtcd/trtcd/trtc/tlssig"
+)
+
+// Gate is the one door of admission. Every way in (/ws, classrooms, WHIP,
+// WHEP, RTMP, HTTP-FLV, REST, the mini-program entry, the Web SDK) hands
+// the gate what its client presented and what it wants to do, and gets a
+// grant or the TRTC error to answer with. Nothing else authenticates, so a
+// rule changed here changes for every client at once.
+type Gate struct {
+	Apps  *Apps
+	Rooms *Registry
+	// Media tells whether the media plane has a room (an RTMP pusher's or
+	// another node's publisher without members here): entering it is not
+	// creating it.
+	Media MediaRooms
+	Now   func() time.Time // for tests; time.Now when nil
+}
+
+// Intent is what a client comes to do; each needs its own privilege bits.
+type Intent int
+
+const (
+	// Enter makes the user a member of the room, creating the room when it
+	// does not exist: the enter bit (2), and the create bit (1) for a new
+	// room.
+	Enter Intent = iota
+	// Watch lets the user play one publisher of the room without being a
+	// member (WHEP, RTMP and HTTP-FLV players): the enter bit, and a
+	// viewer slot within the viewer limits.
+	Watch
+	// Check verifies the credentials and the enter bit without entering:
+	// the client enters later by another door (jsonvideoapp hands out the
+	// RTMP URLs it will use).
+	Check
+	// Renew verifies a new privateMapKey for the room a member is in; its
+	// privileges replace the old ones.
+	Renew
+	// Create is the create bit alone (a classroom is created before anyone
+	// joins it).
+	Create
+	// SignIn proves who the user is; no room is involved (classroom login).
+	SignIn
+	// Administer is SignIn for an admin identifier of the app (the REST
+	// API).
+	Administer
+)
+
+// Media is what a client will send, when it is known before any SDP (an
+// RTMP pusher sends what its stream carries).
+type Media uint8
+
+const (
+	Audio Media = 1 << iota
+	Video
+)
+
+// Request is a client at the gate.
+type Request struct {
+	Credentials
+	Intent Intent
+	// Sends, for Enter, is what the client will publish when known now;
+	// WebRTC offers are checked by the media plane with the grant.
+	Sends Media
+	// Publisher, for Watch, is whom the user plays: on another node, it is
+	// fetched before the viewer slot is taken.
+	Publisher string
+	// OnBehalfOf, for Enter with an admin's credentials, is the user the
+	// application server enters (REST enter_room); it gets every privilege.
+	OnBehalfOf string
+	// Template, Record, Peer and Heartbeats describe the member (Enter).
+	Template   string
+	Record     RecordParams
+	Peer       Peer
+	Heartbeats bool
+}
+
+// Admission is what the gate grants.
+type Admission struct {
+	Grant   *Grant
+	RoomKey string // the media plane's key of the room
+	// Member and Others: the member who entered and those already there
+	// (Enter).
+	Member *Member
+	Others []MemberInfo
+	// Release gives back a viewer slot (Watch); calling it twice is
+	// harmless.
+	Release func()
+}
+
+// Admit authenticates the request, checks the room id, the privilege bits
+// the intent needs and the room rules, and enters the room or takes a
+// viewer slot. When the room refuses an Enter or a Watch (room or viewers
+// full, another recordId, the publisher's node out of reach), the
+// Admission comes back with the error: the credentials were good, and a
+// way in may answer differently (RTMP's Publish.Rejected rather than
+// Publish.Unauthorized).
+func (g *Gate) Admit(ctx context.Context, req Request) (*Admission, *Error) {
+	if req.Intent == SignIn || req.Intent == Administer {
+		req.Room = tlssig.Room{ID: 1} // a userSig is not bound to rooms
+	} else if e := CheckRoom(req.Room); e != nil {
+		return nil, e
+	}
+	grant, e := g.Apps.Authenticate(req.Credentials, g.now())
+	if e != nil {
+		return nil, e
+	}
+	a := &Admission{Grant: grant, RoomKey: RoomKey(req.SDKAppID, req.Room)}
+	if e := g.allowed(req, a); e != nil {
+		return nil, e
+	}
+	switch req.Intent {
+	case Enter:
+		return a, g.enter(req, a)
+	case Watch:
+		return a, g.watch(ctx, req, a)
+	}
+	return a, nil
+}
+
+// allowed checks the privilege bits of the intent.
+func (g *Gate) allowed(req Request, a *Admission) *Error {
+	p := a.Grant.Privilege
+	switch req.Intent {
+	case SignIn, Renew:
+		return nil
+	case Administer:
+		return g.admin(req, a.Grant)
+	case Create:
+		if !p.CanCreateRoom() {
+			return Errorf(CodeNoCreateRoomPrivilege, "the privateMapKey does not allow creating room %s", req.Room)
+		}
+		return nil
+	}
+	if req.OnBehalfOf != "" {
+		return g.admin(req, a.Grant)
+	}
+	if !p.CanEnterRoom() {
+		return Errorf(CodeNoEnterRoomPrivilege, "the privateMapKey does not allow entering room %s", req.Room)
+	}
+	if req.Intent != Check && !p.CanCreateRoom() && !g.roomExists(a.RoomKey) {
+		return Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", req.Room)
+	}
+	return sends(p, req.Sends)
+}
+
+// roomExists: entering a room that exists is not creating it, wherever
+// its members or publishers are.
+func (g *Gate) roomExists(key string) bool {
+	return g.Rooms.Exists(key) || g.Media != nil && g.Media.HasRoom(key)
+}
+
+func (g *Gate) admin(req Request, grant *Grant) *Error {
+	if !grant.App.IsAdmin(req.UserID) {
+		return Errorf(CodePrivilegeCheckFailed, "%q is not an admin identifier of app %d", req.UserID, req.SDKAppID)
+	}
+	return nil
+}
+
+// sends checks the send bits for what a client will publish.
+func sends(p tlssig.Privilege, m Media) *Error {
+	switch {
+	case m&Video != 0 && !p.CanSendVideo():
+		return Errorf(CodeNoSendVideoPrivilege, "the privateMapKey does not allow sending video")
+	case m&Audio != 0 && !p.CanSendAudio():
+		return Errorf(CodePrivilegeCheckFailed, "the privateMapKey does not allow sending audio (bit 4)")
+	}
+	return nil
+}
+
+// enter applies the room rules and makes the member.
+func (g *Gate) enter(req Request, a *Admission) *Error {
+	user, grant := req.UserID, a.Grant
+	if req.OnBehalfOf != "" {
+		user, grant = req.OnBehalfOf, &Grant{App: grant.App, Privilege: tlssig.PrivAll}
+		a.Grant = grant
+	}
+	var e *Error
+	a.Member, a.Others, e = g.Rooms.enter(enterRequest{App: req.SDKAppID, UserID: user, Room: req.Room, Grant: grant,
+		Template: req.Template, Record: req.Record, Peer: req.Peer, Heartbeats: req.Heartbeats})
+	return e
+}
+
+// watch fetches the publisher from its node when it is elsewhere, then
+// takes a viewer slot.
+func (g *Gate) watch(ctx context.Context, req Request, a *Admission) *Error {
+	if e := g.Rooms.Fetch(ctx, a.RoomKey, req.Publisher); e != nil {
+		return e
+	}
+	var e *Error
+	a.Release, e = g.Rooms.reserveViewer(a.RoomKey, req.SDKAppID, req.UserID)
+	return e
+}
+
+func (g *Gate) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+// RoomKey names a room for the media plane: apps are separate, and numeric
+// and string room ids are separate namespaces.
+func RoomKey(app uint32, r tlssig.Room) string {
+	if r.IsString() {
+		return strconv.FormatUint(uint64(app), 10) + "/s:" + r.Str
+	}
+	return strconv.FormatUint(uint64(app), 10) + "/" + strconv.FormatUint(uint64(r.ID), 10)
+}
+
+// splitRoomKey is RoomKey's app and room id (a string id as it is).
+func splitRoomKey(key string) (app uint32, room string, ok bool) {
+	a, room, ok := strings.Cut(key, "/")
+	n, err := strconv.ParseUint(a, 10, 32)
+	return uint32(n), strings.TrimPrefix(room, "s:"), ok && err == nil
+}
+
+// maxStrRoomID is TRTC's limit on string room ids.
+const maxStrRoomID = 64
+
+// strRoomIDSymbols, the letters and the digits are the 89 characters TRTC
+// allows in a string room id (space is among the symbols).
+const strRoomIDSymbols = " !#$%&()+-:;<=.>?@[]^_{}|~,"
+
+// ParseRoom reads a room id as the ways in carry it: a numeric id as text,
+// or a string id (which wins when given).
+func ParseRoom(id, str string) (tlssig.Room, *Error) {
+	if str != "" {
+		r := tlssig.Room{Str: str}
+		return r, CheckRoom(r)
+	}
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil || n == 0 {
+		return tlssig.Room{}, Errorf(CodeMissingRoomID, "roomId %q is not a number from 1 to 4294967295 (use strRoomId for a string room)", id)
+	}
+	return tlssig.Room{ID: uint32(n)}, nil
+}
+
+// CheckRoom is the one validation of a room id: a numeric id is 1 to
+// 4294967295, a string id 1 to 64 of the characters TRTC allows.
+func CheckRoom(r tlssig.Room) *Error {
+	switch {
+	case !r.IsString() && r.ID == 0:
+		return Errorf(CodeMissingRoomID, "roomId is missing (a numeric roomId is 1 to 4294967295, or give strRoomId)")
+	case len(r.Str) > maxStrRoomID:
+		return Errorf(CodeParamCheckFailed, "strRoomId is longer than %d bytes", maxStrRoomID)
+	case !validStrRoomID(r.Str):
+		return Errorf(CodeParamCheckFailed, "strRoomId %q has a character TRTC does not allow (letters, digits, space and %s only)",
+			r.Str, strRoomIDSymbols[1:])
+	}
+	return nil
+}
+
+func validStrRoomID(s string) bool {
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune(strRoomIDSymbols, c)) {
+			return false
+		}
+	}
+	return true
+}

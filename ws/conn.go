@@ -1,0 +1,117 @@
+package ws
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/trtcd/trtcd/internal/wayin"
+	"github.com/trtcd/trtcd/internal/wsconn"
+	"github.com/trtcd/trtcd/trtc"
+)
+
+// conn is one client. Its read loop handles requests one at a time; the
+// write loop owns the socket's writes.
+type conn struct {
+	srv    *Server
+	socket *websocket.Conn
+	out    *wsconn.Writer
+	done   chan struct{}
+	once   sync.Once
+	// release gives the address's place back (nil: not counted). close
+	// calls it once the socket is closed, not when reading ends: the
+	// socket and its queued frames live on until the write loop is done,
+	// up to a write timeout per frame for a client that does not read.
+	release func()
+	// ctx ends with the connection: a negotiation for a client that left
+	// stops.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	limiter *rate.Limiter
+	loginBy time.Time // closed if not logged in by then
+	log     *slog.Logger
+
+	mu               sync.Mutex // guards the fields below against Kick
+	login            *loginState
+	member           *trtc.Member
+	minKbps, maxKbps int
+	media            wayin.MediaSessions // the member's publish and subscriptions
+}
+
+// dispatch handles one frame and queues its reply: every frame gets one.
+func (c *conn) dispatch(msg []byte) {
+	req, e := decodeRequest(msg)
+	if e != nil {
+		id := int64(0)
+		if req != nil {
+			id = req.ID
+		}
+		c.send(Reply{ID: id, Type: "reply", Code: e.Code, Message: e.Message})
+		return
+	}
+	data, e := c.handle(req)
+	if c.loggedIn() { // the full bound from now on: a join's reply lists the room
+		c.out.Raise(c.srv.limits.MaxQueuedBytes)
+	}
+	r := Reply{ID: req.ID, Type: "reply", Data: data}
+	if e != nil {
+		r.Code, r.Message, r.Data = e.Code, e.Message, nil
+	}
+	c.send(r)
+}
+
+func (c *conn) handle(req *Request) (any, *trtc.Error) {
+	switch req.Type {
+	case "join":
+		return c.join(req)
+	case "login":
+		return c.signIn(req)
+	}
+	if data, e, ok := c.classroomRequest(req); ok {
+		return data, e
+	}
+	c.mu.Lock()
+	m := c.member
+	c.mu.Unlock()
+	if m == nil {
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%s before join", req.Type)
+	}
+	return c.roomRequest(req, m)
+}
+
+// Notify implements trtc.Peer.
+func (c *conn) Notify(ev trtc.Event) {
+	c.send(EventFrame{Type: "event", Event: ev.Name, Data: ev.Data})
+}
+
+// Kick implements trtc.Peer: a force-offline (or closed) event, then
+// close.
+func (c *conn) Kick(e *trtc.Error) {
+	name := trtc.EventForceOffline
+	if e.Code != trtc.CodeForceOffline {
+		name = trtc.EventClosed
+	}
+	finish := c.detach() // from now on this connection speaks for nobody
+	go finish("kicked")
+	c.send(EventFrame{Type: "event", Event: name, Data: map[string]any{"code": e.Code, "message": e.Message}})
+	c.closeAfterFlush()
+}
+
+func (c *conn) close() {
+	c.once.Do(func() {
+		close(c.done)
+		c.cancel()
+		if c.socket != nil {
+			c.socket.Close()
+		}
+		if c.release != nil {
+			c.release()
+		}
+		c.leave("disconnect")
+		c.signOut()
+	})
+}
