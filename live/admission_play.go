@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/sfu"
@@ -66,10 +65,6 @@ func (s *Server) admitPlayer(ctx context.Context, name string, q url.Values) (*v
 	p := a.Grant.Privilege
 	v := &viewer{room: a.RoomKey, publisher: id.userID, release: a.Release,
 		cfg: PlayConfig{Logger: s.logger(), NoAudio: !p.CanRecvAudio(), NoVideo: !p.CanRecvVideo()}}
-	if v.cfg.NoAudio && v.cfg.NoVideo {
-		v.release()
-		return nil, wayin.MediaError(sfu.ErrRecvVideoDenied)
-	}
 	var err error
 	if v.sess, err = s.SFU.Join(a.RoomKey, userID); err != nil {
 		v.release()

@@ -95,7 +95,7 @@ var Catalogue = []struct {
 	{CodeNoCreateRoomPrivilege, "no_create_room_privilege", "The room does not exist and the privateMapKey lacks the create-room bit (1)."},
 	{CodeNoEnterRoomPrivilege, "no_enter_room_privilege", "The privateMapKey lacks the enter-room bit (2)."},
 	{CodeNoSendVideoPrivilege, "no_send_video_privilege", "The privateMapKey lacks the send-video bit (16) and the offer sends video."},
-	{CodeNoRecvVideoPrivilege, "no_recv_video_privilege", "The privateMapKey lacks the receive-video bit (32) and the offer asks for video."},
+	{CodeNoRecvVideoPrivilege, "no_recv_video_privilege", "The privateMapKey lacks the receive-video bit (32) and the offer asks for video; or a WHEP, RTMP or HTTP-FLV player's privateMapKey allows receiving nothing (neither bit 8 nor bit 32)."},
 	{CodeRoomFull, "room_full", "The room has as many members as it admits: two in 1v1 templates (the component's ERROR_EXCEEDS_THE_MAX_MEMBER), the configured capacity otherwise. Also the viewer limits of WHEP, RTMP and HTTP-FLV players: per room, and per userId across rooms."},
 	{CodeHeartbeatTimeout, "heartbeat_timeout", "The client sent no heartbeat within the timeout and was removed from its room; or a /ws socket did not log in within the login deadline and is closed."},
 	{CodeForceOffline, "force_offline", "The user signed in again elsewhere (or was kicked); this connection is closed (TIC's onTICForceOffline)."},

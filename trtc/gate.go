@@ -33,7 +33,8 @@ const (
 	// room.
 	Enter Intent = iota
 	// Watch lets the user play one publisher of the room without being a
-	// member (WHEP, RTMP and HTTP-FLV players): the enter bit, and a
+	// member (WHEP, RTMP and HTTP-FLV players): the enter bit, a receive
+	// bit (8 or 32: a viewer who may receive nothing gets no slot), and a
 	// viewer slot within the viewer limits.
 	Watch
 	// Check verifies the credentials and the enter bit without entering:
@@ -147,6 +148,9 @@ func (g *Gate) allowed(req Request, a *Admission) *Error {
 	}
 	if req.Intent != Check && !p.CanCreateRoom() && !g.roomExists(a.RoomKey) {
 		return Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", req.Room)
+	}
+	if req.Intent == Watch && !p.CanRecvAudio() && !p.CanRecvVideo() {
+		return Errorf(CodeNoRecvVideoPrivilege, "the privateMapKey allows receiving neither audio (bit 8) nor video (bit 32)")
 	}
 	return sends(p, req.Sends)
 }

@@ -49,6 +49,8 @@ func TestGatePrivileges(t *testing.T) {
 		{"an audio-only pusher needs only send-audio", live, all &^ tlssig.PrivSendVideo, Request{Intent: Enter, Sends: Audio}, CodeOK},
 		{"a pusher without send-audio", live, all &^ tlssig.PrivSendAudio, Request{Intent: Enter, Sends: Audio}, CodePrivilegeCheckFailed},
 		{"a viewer needs the enter bit", live, all &^ tlssig.PrivEnterRoom, Request{Intent: Watch, Publisher: "owner"}, CodeNoEnterRoomPrivilege},
+		{"a viewer who may receive nothing gets no slot", live, all &^ (tlssig.PrivRecvAudio | tlssig.PrivRecvVideo), Request{Intent: Watch, Publisher: "owner"}, CodeNoRecvVideoPrivilege},
+		{"a viewer who may receive audio only watches", live, all &^ tlssig.PrivRecvVideo, Request{Intent: Watch, Publisher: "owner"}, CodeOK},
 		{"a viewer of a room that does not exist needs create", new, noCreate, Request{Intent: Watch, Publisher: "x"}, CodeNoCreateRoomPrivilege},
 		{"jsonvideoapp checks the enter bit only", new, noCreate, Request{Intent: Check}, CodeOK},
 		{"a class is created with the create bit", new, noCreate, Request{Intent: Create}, CodeNoCreateRoomPrivilege},

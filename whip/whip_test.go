@@ -112,6 +112,7 @@ func TestWHIPAndWHEPRules(t *testing.T) {
 		{"a publisher with every bit", whip(strict, "1234", "alice", pmkQuery("alice", 255)), testways.UserSig(strict, "alice", time.Hour), sdpType, pubOffer, 201, trtc.CodeOK},
 		{"a viewer without the receive-video bit", whep(strict, "1234", "alice", "bob", "&"+pmkQuery("bob", tlssig.PrivEnterRoom|tlssig.PrivRecvAudio)[1:]), testways.UserSig(strict, "bob", time.Hour), sdpType, playOffer, 403, trtc.CodeNoRecvVideoPrivilege},
 		{"a viewer without the receive-audio bit", whep(strict, "1234", "alice", "bob", "&"+pmkQuery("bob", tlssig.PrivEnterRoom|tlssig.PrivRecvVideo)[1:]), testways.UserSig(strict, "bob", time.Hour), sdpType, playOffer, 403, trtc.CodePrivilegeCheckFailed},
+		{"a viewer who may receive nothing", whep(strict, "1234", "alice", "bob", "&"+pmkQuery("bob", tlssig.PrivEnterRoom)[1:]), testways.UserSig(strict, "bob", time.Hour), sdpType, playOffer, 403, trtc.CodeNoRecvVideoPrivilege},
 		{"the same publisher in the string room \"1234\"", whep(open, "0", "alice", "carol", "&strRoomId=1234"), testways.UserSig(open, "carol", time.Hour), sdpType, playOffer, 404, trtc.CodeParamCheckFailed},
 	} {
 		r := testways.Post(t, tc.url, tc.token, tc.ctype, tc.body)
