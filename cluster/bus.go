@@ -8,11 +8,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The bus carries messages between nodes (room events: package signaling's
+// The bus carries messages between nodes (room events: package trtc's
 // RemoteEvent) over Redis pub/sub on one channel. Each node publishes from
 // one goroutine, so its messages arrive in the order sent; Redis delivers at
 // most once, and nothing while it is down, so what is sent must be
-// repairable by a later message (signaling sends whole rosters too).
+// repairable by a later message (the room core sends whole rosters too).
 
 // eventsChannel is the bus's Redis channel (under the directory's prefix).
 const eventsChannel = "events"

@@ -13,7 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// A classroom (package signaling) spans the nodes its members are on, so
+// A classroom (package classroom) spans the nodes its members are on, so
 // its state lives in the directory: the class record, its message counter
 // and its history. Redis numbers, stores and publishes each group message
 // in one script, so every node hears a class's messages in sequence order

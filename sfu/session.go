@@ -158,7 +158,7 @@ type PublishRequest struct {
 	AllowAudio, AllowVideo bool
 }
 
-// Errors for refused media kinds, so signaling can answer with its codes.
+// Errors for refused media kinds, so the ways in can answer with their codes.
 var (
 	ErrSendAudioDenied = fmt.Errorf("%w: sending audio", ErrPrivilegeDenied)
 	ErrSendVideoDenied = fmt.Errorf("%w: sending video", ErrPrivilegeDenied)

@@ -227,7 +227,7 @@ func (c *conn) event(ev trtc.Event) {
 	}
 }
 
-// decodeMember reads a member event's data (a signaling type of its own,
+// decodeMember reads a member event's data (a room core type of its own,
 // read through its JSON form).
 func decodeMember(data any) (memberEvent, bool) {
 	var u memberEvent
