@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,9 +14,10 @@ import (
 // directory's embedded database, so a late joiner can replay the board
 // after a restart or a kill -9.
 type Store struct {
-	db      *bolt.DB
-	writes  chan *pendingWrite
-	stopped chan struct{}
+	db        *bolt.DB
+	writes    chan *pendingWrite
+	stopped   chan struct{}
+	closeOnce sync.Once
 }
 
 type storedClass struct {
@@ -57,9 +59,10 @@ func OpenStore(db *bolt.DB) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the writer after what is queued.
+// Close stops the writer after what is queued; calling it again does
+// nothing.
 func (s *Store) Close() {
-	close(s.writes)
+	s.closeOnce.Do(func() { close(s.writes) })
 	<-s.stopped
 }
 
