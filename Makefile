@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
 
-.PHONY: run build test vet fmt-check deps fuzz bench bench-compare bench-cluster clean cluster-demo soak
+.PHONY: run build test vet fmt-check deps examples fuzz bench bench-compare bench-cluster clean cluster-demo soak
 
 ## run: build trtcd and serve with the embedded default config (loopback, development app)
 run: build
@@ -20,11 +20,15 @@ build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trtcd ./cmd/trtcd
 
 ## test: install what is missing, then vet, format check and every test with the race detector
-test: deps fmt-check vet
+test: deps fmt-check vet examples
 	TRTCD_REQUIRE_FFMPEG=1 TRTCD_REQUIRE_NPM=1 TRTCD_REQUIRE_REDIS=1 $(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...
+
+## examples: compile the runnable examples (examples/*/README.md says how to run each against trtcd serve)
+examples:
+	$(GO) build ./examples/...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -39,7 +43,7 @@ deps:
 FUZZ_TARGETS ?= \
 	./live:FuzzRTMPIngest \
 	./live:FuzzWebRTCPublisherRTP \
-	./trtc:FuzzWebSocketSession \
+	./ws:FuzzWebSocketSession \
 	./websdk:FuzzWebSDKDispatch \
 	./trtc/tlssig:FuzzDecode \
 	./trtc/tlssig:FuzzParseUserBuf
