@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +11,7 @@ import (
 	"github.com/trtcd/trtcd/classroom"
 	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testws"
-	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 	"github.com/trtcd/trtcd/ws"
@@ -24,36 +20,13 @@ import (
 // startClassNode is startNode with classroom limits, and senders as fast
 // as a test likes.
 func startClassNode(t *testing.T, redisURL, id string, limits classroom.Limits) *server.Server {
-	t.Helper()
-	creds, err := clusterCA.Credentials(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apps, err := trtc.NewApps(trtc.App{SDKAppID: app, Key: appKey, Admins: []string{"administrator"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wsLimits := ws.DefaultLimits
-	wsLimits.MessagesPerSecond, wsLimits.MessageBurst = 1e6, 1e6
-	wsLimits.MaxMessageBytes = 128 << 10 // Go's encoder sends "<" as six bytes, browsers as one
 	limits.MessagesPerSecond, limits.MessageBurst = 1e6, 1e6
-	srv, err := server.Start(server.Config{
-		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
-		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: wayin.DefaultBitrateLimits, Version: "cluster-test", ClassLimits: limits, WSLimits: wsLimits,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", id),
-		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
-			Heartbeat: 200 * time.Millisecond, TTL: time.Second},
+	return startNodeWith(t, redisURL, id, func(c *server.Config) {
+		c.WSLimits = ws.DefaultLimits
+		c.WSLimits.MessagesPerSecond, c.WSLimits.MessageBurst = 1e6, 1e6
+		c.WSLimits.MaxMessageBytes = 128 << 10 // Go's encoder sends "<" as six bytes, browsers as one
+		c.ClassLimits = limits
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv
 }
 
 func mustRequest(t *testing.T, m *testws.Member, typ string, data any) map[string]any {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +14,9 @@ import (
 	"github.com/trtcd/trtcd/cluster"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testredis"
+	"github.com/trtcd/trtcd/internal/testserver"
 	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/server"
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
@@ -57,32 +55,26 @@ func startTwoNodesOnRedis(t *testing.T) (a, b *server.Server, redisURL string) {
 }
 
 func startNode(t *testing.T, redisURL, id string) *server.Server {
+	return startNodeWith(t, redisURL, id, nil)
+}
+
+// startNodeWith starts node id of a cluster on redisURL, with change
+// applied to its configuration.
+func startNodeWith(t *testing.T, redisURL, id string, change func(*server.Config)) *server.Server {
 	t.Helper()
 	creds, err := clusterCA.Credentials(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := trtc.NewApps(trtc.App{SDKAppID: app, Key: appKey, Admins: []string{"administrator"}})
-	if err != nil {
-		t.Fatal(err)
+	cfg := testserver.Config(t, app, appKey)
+	cfg.RTMPAddr, cfg.Bitrate, cfg.Version = "", wayin.DefaultBitrateLimits, "cluster-test"
+	cfg.Logger = cfg.Logger.With("node", id)
+	cfg.Cluster = server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
+		Heartbeat: 200 * time.Millisecond, TTL: time.Second}
+	if change != nil {
+		change(&cfg)
 	}
-	srv, err := server.Start(server.Config{
-		HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Apps: apps,
-		Media:   sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Bitrate: wayin.DefaultBitrateLimits, Version: "cluster-test",
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", id),
-		Cluster: server.ClusterConfig{RedisURL: redisURL, NodeID: id, RelayAddr: "127.0.0.1:0", Credentials: creds,
-			Heartbeat: 200 * time.Millisecond, TTL: time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv
+	return testserver.Start(t, cfg)
 }
 
 func userSig(user string) string { return tlssig.GenUserSig(appKey, app, user, time.Hour, time.Now()) }
