@@ -11,6 +11,7 @@ import (
 	"github.com/trtcd/trtcd/internal/testredis"
 	"github.com/trtcd/trtcd/internal/testws"
 	"github.com/trtcd/trtcd/server"
+	"github.com/trtcd/trtcd/trtc"
 )
 
 // signIn opens a /ws connection on srv signed in as user.
@@ -184,7 +185,7 @@ func TestASignInOnAnotherNodeEndsTheOlderOne(t *testing.T) {
 	a, b := startTwoNodes(t)
 	first := signIn(t, a, "solo")
 	second := signIn(t, b, "solo")
-	first.Expect("force-offline 14008", 5*time.Second)
+	first.Expect(fmt.Sprintf("force-offline %d", trtc.CodeForceOffline), 5*time.Second)
 	second.Quiet(500 * time.Millisecond)
 	sender := signIn(t, a, "friend")
 	if r := sender.Request("sendMessage", map[string]any{"to": "solo", "type": "text", "text": "hi", "clientMsgId": "c1"}); r["code"] != 0 {

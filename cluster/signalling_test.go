@@ -47,7 +47,7 @@ func TestRoomEventsCrossNodes(t *testing.T) {
 
 	// alice signs in again, on B: the session on A is told and closed.
 	joinWS(t, b, "alice")
-	alice.Expect("force-offline 14008", within)
+	alice.Expect(fmt.Sprintf("force-offline %d", trtc.CodeForceOffline), within)
 	bob.Expect("member-quit alice replaced", within)
 	bob.Expect("member-join alice", within)
 

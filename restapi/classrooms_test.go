@@ -23,8 +23,8 @@ func TestClassroomREST(t *testing.T) {
 		}
 		return got
 	}
-	call("create_classroom", `{"classId":601}`, trtc.RestInvalidParam) // no creator
-	call("create_classroom", `{"creator":"ms-li"}`, trtc.CodeMissingRoomID)
+	call("create_classroom", `{"classId":601}`, trtc.RestInvalidParam)     // no creator
+	call("create_classroom", `{"creator":"ms-li"}`, trtc.RestInvalidParam) // no classId: in the REST table 10005 is "unauthorized"
 	call("create_classroom", `{"classId":601,"creator":"ms-li"}`, 0)
 	call("create_classroom", `{"classId":601,"creator":"ms-li"}`, trtc.CodeIMGroupExists)
 	student := s.LoggedIn(t, "tom")
@@ -50,6 +50,10 @@ func TestClassroomREST(t *testing.T) {
 		t.Fatal("the student was not told")
 	}
 	call("classroom_history", `{"classId":601}`, trtc.CodeIMGroupNotFound)
+
+	// The database gone: the server table's "database request error".
+	s.Classes.DB.Close()
+	call("create_classroom", `{"classId":603,"creator":"ms-li"}`, trtc.RestStorageError)
 }
 
 // A server without classrooms says so.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/wayin"
@@ -99,11 +100,11 @@ func (rs *RoomSig) serve(rw http.ResponseWriter, r *http.Request) {
 func (rs *RoomSig) grant(r *http.Request, req *roomSigRequest) (*RoomSigBody, *trtc.Error) {
 	q := r.URL.Query()
 	app, err := strconv.ParseUint(q.Get("sdkappid"), 10, 32)
-	if err != nil || app == 0 {
-		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "sdkappid %q is not a number", q.Get("sdkappid"))
+	if err != nil || app == 0 { // the components' 10003, "sdkAppId missing", as the other ways in answer
+		return nil, trtc.Errorf(trtc.CodeMissingSDKAppID, "sdkappid %q is not a number from 1 to 4294967295", q.Get("sdkappid"))
 	}
-	if req.ReqHead.GroupID == 0 || req.ReqHead.GroupID > 1<<32-1 {
-		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "ReqHead.GroupId (the room id) must be 1 to 4294967295")
+	if req.ReqHead.GroupID == 0 || req.ReqHead.GroupID > 1<<32-1 { // 10005, "roomId missing", as trtc.ParseRoom answers
+		return nil, trtc.Errorf(trtc.CodeMissingRoomID, "ReqHead.GroupId (the room id) must be 1 to 4294967295")
 	}
 	if req.ReqBody.PrivMapEncrypt == "" {
 		return nil, trtc.Errorf(trtc.CodePrivateMapKeyEmpty, "ReqBody.PrivMapEncrypt (the privateMapKey) is empty")
@@ -125,8 +126,8 @@ func (rs *RoomSig) grant(r *http.Request, req *roomSigRequest) (*RoomSigBody, *t
 	viewer := url.Values{"userid": {user}, "usersig": {sig}, "privatemapkey": {pmk}}.Encode()
 	stream := func(u string) string { return fmt.Sprintf("%d_%d_%s_main", app, room.ID, u) }
 	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	if overTLS(r) {
+		scheme = "https" // WeChat plays only what its domain rules allow: https:// for https:// callers
 	}
 	return &RoomSigBody{
 		SDKAppID: uint32(app), RoomID: room.ID, UserID: user,
@@ -136,6 +137,13 @@ func (rs *RoomSig) grant(r *http.Request, req *roomSigRequest) (*RoomSigBody, *t
 		Privilege: uint8(g.Privilege),
 		Expire:    int64(g.PrivateMapKey.Buf.ExpireTime),
 	}, nil
+}
+
+// overTLS: the request came over TLS, to trtcd's --https listener or to a
+// TLS-terminating proxy in front of it that says so (X-Forwarded-Proto).
+// The header only chooses the scheme of the caller's own URLs.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]), "https")
 }
 
 // writeRoomSig answers in the shape the component checks: a top-level

@@ -43,7 +43,7 @@ func postRoomSig(t *testing.T, endpoint string, app uint32, user, sig, body stri
 	return r
 }
 
-func componentBody(room uint32, pmk string) string {
+func componentBody(room uint64, pmk string) string {
 	return fmt.Sprintf(`{"ReqHead":{"Cmd":1,"SeqNo":42,"BusType":7,"GroupId":%d},"ReqBody":{"PrivMapEncrypt":%q,"TerminalType":1,"FromType":3,"SdkVersion":26280566}}`, room, pmk)
 }
 
@@ -64,7 +64,9 @@ func TestRoomSigAnswersTheMiniProgramComponent(t *testing.T) {
 		{"a valid userSig and privateMapKey get the URLs", sig, componentBody(900, pmk(900, time.Hour, testways.Key)), 0},
 		{"an empty PrivMapEncrypt gets 80", sig, componentBody(900, ""), 80},
 		{"a body that is not JSON gets 82", sig, `{"ReqHead":`, 82},
-		{"a room id of 0 gets 82", sig, componentBody(0, pmk(900, time.Hour, testways.Key)), 82},
+		{"a room id of 0 gets 10005 (roomId missing)", sig, componentBody(0, pmk(900, time.Hour, testways.Key)), 10005},
+		{"a room id past 4294967295 gets 10005", sig, componentBody(1<<32, pmk(900, time.Hour, testways.Key)), 10005},
+		{"no usersig gets 10004", "", componentBody(900, pmk(900, time.Hour, testways.Key)), 10004},
 		{"an expired privateMapKey gets 86", sig, componentBody(900, pmk(900, time.Second, testways.Key)), 86},
 		{"a privateMapKey for another room gets 87", sig, componentBody(900, pmk(901, time.Hour, testways.Key)), 87},
 		{"a forged privateMapKey gets 87", sig, componentBody(900, pmk(900, time.Hour, "not-the-key")), 87},
@@ -90,9 +92,65 @@ func TestRoomSigAnswersTheMiniProgramComponent(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no sdkappid gets 10003", func(t *testing.T) {
+		if r := postRoomSig(t, srv.URL+"/v4/openim/jsonvideoapp", 0, "amy", sig, componentBody(900, pmk(900, time.Hour, testways.Key))); r.ErrorCode != 10003 {
+			t.Fatalf("code %d (%s), want 10003", r.ErrorCode, r.ErrorInfo)
+		}
+	})
+	t.Run("no identifier gets 10002", func(t *testing.T) {
+		if r := postRoomSig(t, srv.URL+"/v4/openim/jsonvideoapp", open, "", sig, componentBody(900, pmk(900, time.Hour, testways.Key))); r.ErrorCode != 10002 {
+			t.Fatalf("code %d (%s), want 10002", r.ErrorCode, r.ErrorInfo)
+		}
+	})
 	t.Run("the older path answers the same", func(t *testing.T) {
 		if r := postRoomSig(t, srv.URL+"/v4/trtc/jsonvideoapp", open, "amy", sig, componentBody(900, pmk(900, time.Hour, testways.Key))); r.ErrorCode != 0 || r.RspBody == nil {
 			t.Fatalf("reply %+v", r)
 		}
 	})
+}
+
+// WeChat lets a mini program reach only https:// and wss:// addresses of
+// its configured domains. Asked over TLS (trtcd's --https listener, or a
+// TLS-terminating proxy that says X-Forwarded-Proto: https), jsonvideoapp
+// answers an https:// FlvUrl on the address it was asked at; over plain
+// HTTP, http://.
+func TestRoomSigOverTLSAnswersHTTPSFLV(t *testing.T) {
+	srv := testways.NewCore(t, 0)
+	(&restapi.RoomSig{Gate: srv.Gate, RTMPPort: 1935}).Register(srv.Mux)
+	srv.StartTLS()
+	now := time.Now().Add(-time.Minute)
+	body := componentBody(900, tlssig.GenPrivateMapKey(testways.Key, open, "amy", time.Hour, now, tlssig.Room{ID: 900}, tlssig.PrivAll))
+	ask := func(base string, header http.Header) roomSigReply {
+		t.Helper()
+		url := fmt.Sprintf("%s/v4/openim/jsonvideoapp?sdkappid=%d&identifier=amy&usersig=%s&random=1&contenttype=json", base, open, sigFor(open, "amy", time.Hour))
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r roomSigReply
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.ErrorCode != 0 || r.RspBody == nil {
+			t.Fatalf("reply %+v (%v)", r, err)
+		}
+		return r
+	}
+	host := strings.TrimPrefix(srv.URL, "https://")
+	if got := ask(srv.URL, nil).RspBody.FLVURL; !strings.HasPrefix(got, "https://"+host+"/live/") {
+		t.Fatalf("over TLS the FlvUrl is %q, want https://%s/live/…", got, host)
+	}
+
+	plain := testways.NewCore(t, 0)
+	(&restapi.RoomSig{Gate: plain.Gate, RTMPPort: 1935}).Register(plain.Mux)
+	plain.Start()
+	phost := strings.TrimPrefix(plain.URL, "http://")
+	if got := ask(plain.URL, nil).RspBody.FLVURL; !strings.HasPrefix(got, "http://"+phost+"/live/") {
+		t.Fatalf("over plain HTTP the FlvUrl is %q, want http://%s/live/…", got, phost)
+	}
+	if got := ask(plain.URL, http.Header{"X-Forwarded-Proto": {"https"}}).RspBody.FLVURL; !strings.HasPrefix(got, "https://"+phost+"/live/") {
+		t.Fatalf("behind a TLS proxy the FlvUrl is %q, want https://%s/live/…", got, phost)
+	}
 }

@@ -14,7 +14,8 @@ import (
 
 // Records is the recording files API for application servers, admitted
 // by the gate as an admin like the room REST API (sdkappid, identifier,
-// usersig in the query); failures answer code 14008:
+// usersig in the query); a file that cannot be got answers code 14008,
+// a failed delete 10006:
 //
 //	GET    /v1/record/files?recordId=&room=&userId=&from=&to=   list (from/to: Unix seconds)
 //	GET    /v1/record/files/{id}                                 download (HTTP Range works)
@@ -160,7 +161,7 @@ func (a *Records) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.Recorder.Delete(id); err != nil {
-		restReply(w, trtc.Errorf(trtc.RestRecordFailed, "deleting file %s: %v", id, err), nil)
+		restReply(w, trtc.Errorf(trtc.RestStorageError, "deleting file %s: %v", id, err), nil)
 		return
 	}
 	restReply(w, nil, nil)

@@ -52,7 +52,7 @@ func (s *Server) memberOp(app trtc.App, op string, req restRequest) (map[string]
 	case "heartbeat":
 		rooms.Heartbeat(m)
 	case "kick_user":
-		rooms.Kick(m, trtc.Errorf(trtc.CodeForceOffline, "removed by the application server"))
+		rooms.Kick(m, trtc.Errorf(trtc.CodeKicked, "removed by the application server"))
 	}
 	return nil, nil
 }

@@ -48,7 +48,9 @@ func TestRoomRESTAPI(t *testing.T) {
 	}{
 		{"a user who is not an admin", "get_room_list", "alice", sigFor(open, "alice", time.Hour), "", trtc.RestUnauthorized, `"alice" is not an admin identifier of app 1400000001`},
 		{"a forged admin userSig", "get_room_list", trtc.DefaultAdmin, sigFor(open, "alice", time.Hour), "", trtc.RestUnauthorized, "userSig check failed"},
-		{"no identifier", "get_room_list", "", admin, "", trtc.RestUnauthorized, "userId is missing"},
+		{"no identifier", "get_room_list", "", admin, "", trtc.RestInvalidParam, "userId is missing"},
+		{"no usersig", "get_room_list", trtc.DefaultAdmin, "", "", trtc.RestInvalidParam, "userSig is missing"},
+		{"an expired admin userSig", "get_room_list", trtc.DefaultAdmin, sigFor(open, trtc.DefaultAdmin, -time.Hour), "", trtc.RestUnauthorized, "userSig check failed"},
 		{"an unknown operation", "dance", trtc.DefaultAdmin, admin, "", trtc.RestBadRequest, `unknown operation "dance"`},
 		{"a body that is not JSON", "enter_room", trtc.DefaultAdmin, admin, "{", trtc.RestJSONDecode, ""},
 		{"enter without a room", "enter_room", trtc.DefaultAdmin, admin, `{"userId":"alice"}`, trtc.RestInvalidParam, "roomId or strRoomId is required"},
@@ -92,8 +94,8 @@ func TestRoomRESTAPI(t *testing.T) {
 	if got := rest(t, s.URL, "kick_user", trtc.DefaultAdmin, admin, `{"userId":"dave","roomId":50}`); codeOf(got) != 0 {
 		t.Fatalf("kick: %v", got)
 	}
-	if d, ok := dave.Event(trtc.EventForceOffline, 2*time.Second); !ok || d["code"] != float64(trtc.CodeForceOffline) {
-		t.Fatalf("the kicked client was not told: %v", d)
+	if d, ok := dave.Event(trtc.EventForceOffline, 2*time.Second); !ok || d["code"] != float64(trtc.CodeKicked) {
+		t.Fatalf("the kicked client was not told with %d: %v", trtc.CodeKicked, d)
 	}
 
 	// Closing a room tells its members and empties it.
@@ -105,7 +107,7 @@ func TestRoomRESTAPI(t *testing.T) {
 	if _, ok := erin.Event(trtc.EventRoomClosed, 2*time.Second); !ok {
 		t.Fatal("erin did not get room-closed")
 	}
-	if d, ok := erin.Event(trtc.EventClosed, 2*time.Second); !ok || d["code"] != float64(trtc.RestRoomClosed) {
+	if d, ok := erin.Event(trtc.EventClosed, 2*time.Second); !ok || d["code"] != float64(trtc.CodeRoomClosed) {
 		t.Fatalf("erin's connection did not end with closed/14003 (not force-offline): %v", d)
 	}
 	if got := rest(t, s.URL, "get_room_members", trtc.DefaultAdmin, admin, `{"roomId":51}`); codeOf(got) != trtc.RestRoomClosed {

@@ -113,13 +113,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // administer takes the query's sdkappid, identifier and usersig to the
-// gate as an admin of the app; any refusal is RestUnauthorized with the
-// gate's sentence.
+// gate as an admin of the app. A credential missing from the query is
+// RestInvalidParam (10004, which is also the components' "userSig
+// missing"); any other refusal is RestUnauthorized, with the gate's
+// sentence.
 func administer(ctx context.Context, gate *trtc.Gate, r *http.Request) (caller, *trtc.Error) {
 	q := r.URL.Query()
 	creds := trtc.Credentials{SDKAppID: parseUint32(q.Get("sdkappid")), UserID: q.Get("identifier"), UserSig: q.Get("usersig")}
 	a, e := gate.Admit(ctx, trtc.Request{Credentials: creds, Intent: trtc.Administer})
-	if e != nil {
+	switch {
+	case e == nil:
+	case e.Code == trtc.CodeMissingSDKAppID || e.Code == trtc.CodeMissingUserID || e.Code == trtc.CodeMissingUserSig:
+		return caller{}, trtc.Errorf(trtc.RestInvalidParam, "%s (sdkappid, identifier and usersig go in the query)", e.Message)
+	default:
 		return caller{}, trtc.Errorf(trtc.RestUnauthorized, "%s", e.Message)
 	}
 	return caller{Credentials: creds, App: a.Grant.App}, nil

@@ -120,9 +120,24 @@ func TestErrorsDocListsTheCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range Catalogue {
+	for _, e := range append(Catalogue, RestCatalogue...) {
 		if !strings.Contains(string(doc), "| "+strconv.Itoa(int(e.Code))+" | `"+e.Name+"` |") {
 			t.Errorf("docs/errors.md lacks the row for %d %s", e.Code, e.Name)
 		}
+	}
+}
+
+// 14008 means "failed to get the recording file" and nothing else (the
+// seeds' server table); no two client codes share a number.
+func TestEachCodeHasOneMeaning(t *testing.T) {
+	seen := map[Code]string{}
+	for _, e := range Catalogue {
+		if e.Code == RestRecordFailed {
+			t.Errorf("client code %s uses 14008, the recording files API's", e.Name)
+		}
+		if other, dup := seen[e.Code]; dup {
+			t.Errorf("%s and %s share %d", e.Name, other, e.Code)
+		}
+		seen[e.Code] = e.Name
 	}
 }

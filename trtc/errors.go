@@ -34,10 +34,18 @@ const (
 	CodeNoSendVideoPrivilege   Code = 102013
 	CodeNoRecvVideoPrivilege   Code = 102019
 	CodeRoomFull               Code = 102052
+	CodeRoomClosed             Code = 14003
+	CodeUserLeft               Code = 14004
 	CodeHeartbeatTimeout       Code = 14005
-	CodeForceOffline           Code = 14008
 	CodeRateLimited            Code = 14009
 	CodeClusterUnavailable     Code = 14010
+	// CodeForceOffline and CodeKicked are trtcd's, after its 14009 and
+	// 14010: the seeds' 14008 is "failed to get the recording file" and
+	// nothing else, and no seed or TRTC client documents 14011 or 14012
+	// (TRTC's client codes are negative or below 10000, Tencent IM's are
+	// not in 14000–14999).
+	CodeForceOffline Code = 14011
+	CodeKicked       Code = 14012
 )
 
 // Tencent IM's codes where one fits a classroom or message failure
@@ -71,7 +79,7 @@ const (
 	RestHeartbeatFailed Code = 14005
 	RestMemberQuery     Code = 14006
 	RestNoSuchRoom      Code = 14007
-	RestRecordFailed    Code = 14008 // the recording files API
+	RestRecordFailed    Code = 14008 // the recording files API: a file could not be got
 )
 
 // Catalogue describes every code, in the order docs/errors.md lists them.
@@ -97,16 +105,46 @@ var Catalogue = []struct {
 	{CodeNoSendVideoPrivilege, "no_send_video_privilege", "The privateMapKey lacks the send-video bit (16) and the offer sends video."},
 	{CodeNoRecvVideoPrivilege, "no_recv_video_privilege", "The privateMapKey lacks the receive-video bit (32) and the offer asks for video; or a WHEP, RTMP or HTTP-FLV player's privateMapKey allows receiving nothing (neither bit 8 nor bit 32)."},
 	{CodeRoomFull, "room_full", "The room has as many members as it admits: two in 1v1 templates (the component's ERROR_EXCEEDS_THE_MAX_MEMBER), the configured capacity otherwise. Also the viewer limits of WHEP, RTMP and HTTP-FLV players: per room, and per userId across rooms."},
+	{CodeRoomClosed, "room_closed", "The application server closed the room (REST close_room): its members' connections end with it."},
+	{CodeUserLeft, "user_left", "The user has already left the room: a /ws room request after leave, after the room ended, or a quit with nothing to quit."},
 	{CodeHeartbeatTimeout, "heartbeat_timeout", "The client sent no heartbeat within the timeout and was removed from its room; or a /ws socket did not log in within the login deadline and is closed."},
-	{CodeForceOffline, "force_offline", "The user signed in again elsewhere (or was kicked); this connection is closed (TIC's onTICForceOffline)."},
 	{CodeRateLimited, "rate_limited", "Too many messages or joins in too short a time, a message over the size limit, or a client that does not read its frames; the connection is closed. HTTP entry points answer 429 with it for an address over its rate or connection cap."},
 	{CodeClusterUnavailable, "cluster_unavailable", "The cluster's directory (Redis) cannot be reached, so a publisher on another node cannot be played now; calls already running go on. Retry."},
+	{CodeForceOffline, "force_offline", "The user signed in again elsewhere and took over; this connection is closed (TIC's onTICForceOffline)."},
+	{CodeKicked, "kicked", "The application server removed the user (REST kick_user); this connection is closed."},
 	{CodeIMNoPermission, "im_no_permission", "Classrooms: only the creator or an admin may destroy a class; group messages and history need membership of a class (Tencent IM's code)."},
 	{CodeIMGroupNotFound, "im_group_not_found", "Classrooms: no class with this id, or it was destroyed (Tencent IM's code)."},
 	{CodeIMGroupExists, "im_group_exists", "Classrooms: a class with this id exists already (Tencent IM's code)."},
+	{CodeIMTooManyGroups, "im_too_many_groups", "Classrooms: the user created as many classes as one user may have (20 by default); destroy one first (Tencent IM's code)."},
 	{CodeIMRateLimited, "im_rate_limited", "Classrooms: the sender is over its message rate (Tencent IM's code)."},
 	{CodeIMUnknownReceiver, "im_unknown_receiver", "Classrooms: the C2C receiver is not signed in (Tencent IM's code)."},
 	{CodeIMMessageTooLong, "im_message_too_long", "Classrooms: the message is over the size limit, 12 KB by default (Tencent IM's code)."},
+}
+
+// RestCatalogue describes the room REST API's and the recording files
+// API's codes, in the order docs/errors.md lists them (a test keeps the two
+// in step).
+var RestCatalogue = []struct {
+	Code        Code
+	Name        string
+	Description string
+}{
+	{RestServerError, "server_error", "The server failed (not the request)."},
+	{RestBadRequest, "bad_request", "The URL or the body cannot be read: an unknown operation, an unreadable body."},
+	{RestJSONEncode, "json_encode", "The reply could not be encoded as JSON."},
+	{RestJSONDecode, "json_decode", "The body is not the JSON expected."},
+	{RestInvalidParam, "invalid_param", "A parameter is missing or invalid: sdkappid, identifier or usersig missing from the query; userId, roomId, strRoomId, classId or creator missing or out of range."},
+	{RestUnauthorized, "unauthorized", "The usersig did not verify (expired, forged, another app) or the identifier is not an admin identifier of the app."},
+	{RestStorageError, "storage_error", "The server's storage failed: the classrooms' database, or deleting a recording file."},
+	{RestEnterFailed, "enter_failed", "enter_room was refused; the message gives the room's reason (full, another recordId)."},
+	{RestExitFailed, "exit_failed", "Leaving failed."},
+	{RestRoomMismatch, "room_mismatch", "The room in the request is not the room the user is in."},
+	{RestRoomClosed, "room_closed", "The room is not live: closed, or never created."},
+	{RestUserLeft, "user_left", "The user has already left: it is in no room."},
+	{RestHeartbeatFailed, "heartbeat_failed", "The heartbeat could not be recorded."},
+	{RestMemberQuery, "member_query_failed", "The room's members could not be listed."},
+	{RestNoSuchRoom, "no_such_room", "No live room has this roomUUID."},
+	{RestRecordFailed, "record_file_failed", "A recording file could not be got: not there (or another app's), a download link invalid or expired, the index unreadable."},
 }
 
 // Error is a failure a client sees: a TRTC code and a human sentence. The

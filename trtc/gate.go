@@ -52,6 +52,11 @@ const (
 	// Administer is SignIn for an admin identifier of the app (the REST
 	// API).
 	Administer
+	// Follow lets a client hear a room's events without being a member
+	// (followers.go: the /ws connection of a mini program whose member is
+	// its RTMP pusher, with the same userId): the enter bit only. The room
+	// need not exist (the pusher creates it), and no capacity is taken.
+	Follow
 )
 
 // Media is what a client will send, when it is known before any SDP (an
@@ -76,11 +81,15 @@ type Request struct {
 	// OnBehalfOf, for Enter with an admin's credentials, is the user the
 	// application server enters (REST enter_room); it gets every privilege.
 	OnBehalfOf string
-	// Template, Record, Peer and Heartbeats describe the member (Enter).
+	// Template, Record, Peer and Heartbeats describe the member (Enter);
+	// Peer is also the follower's (Follow).
 	Template   string
 	Record     RecordParams
 	Peer       Peer
 	Heartbeats bool
+	// Unfollow, for Enter, is the follow the client ends by entering: the
+	// follower stops hearing the room as the member enters it.
+	Unfollow *Follower
 }
 
 // Admission is what the gate grants.
@@ -94,6 +103,11 @@ type Admission struct {
 	// Release gives back a viewer slot (Watch); calling it twice is
 	// harmless.
 	Release func()
+	// Follower (Follow) hears the room until Registry.Unfollow; Others
+	// are then the members but the user, and RoomUUID the room's UUID
+	// ("" while nobody is in it).
+	Follower *Follower
+	RoomUUID string
 }
 
 // Admit authenticates the request, checks the room id, the privilege bits
@@ -122,6 +136,8 @@ func (g *Gate) Admit(ctx context.Context, req Request) (*Admission, *Error) {
 		return a, g.enter(req, a)
 	case Watch:
 		return a, g.watch(ctx, req, a)
+	case Follow:
+		a.Follower, a.Others, a.RoomUUID = g.Rooms.follow(req.SDKAppID, req.UserID, req.Room, req.Peer)
 	}
 	return a, nil
 }
@@ -146,7 +162,7 @@ func (g *Gate) allowed(req Request, a *Admission) *Error {
 	if !p.CanEnterRoom() {
 		return Errorf(CodeNoEnterRoomPrivilege, "the privateMapKey does not allow entering room %s", req.Room)
 	}
-	if req.Intent != Check && !p.CanCreateRoom() && !g.roomExists(a.RoomKey) {
+	if req.Intent != Check && req.Intent != Follow && !p.CanCreateRoom() && !g.roomExists(a.RoomKey) {
 		return Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", req.Room)
 	}
 	if req.Intent == Watch && !p.CanRecvAudio() && !p.CanRecvVideo() {
@@ -188,7 +204,7 @@ func (g *Gate) enter(req Request, a *Admission) *Error {
 	}
 	var e *Error
 	a.Member, a.Others, e = g.Rooms.enter(enterRequest{App: req.SDKAppID, UserID: user, Room: req.Room, Grant: grant,
-		Template: req.Template, Record: req.Record, Peer: req.Peer, Heartbeats: req.Heartbeats})
+		Template: req.Template, Record: req.Record, Peer: req.Peer, Heartbeats: req.Heartbeats, Unfollow: req.Unfollow})
 	return e
 }
 

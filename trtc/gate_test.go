@@ -53,6 +53,8 @@ func TestGatePrivileges(t *testing.T) {
 		{"a viewer who may receive audio only watches", live, all &^ tlssig.PrivRecvVideo, Request{Intent: Watch, Publisher: "owner"}, CodeOK},
 		{"a viewer of a room that does not exist needs create", new, noCreate, Request{Intent: Watch, Publisher: "x"}, CodeNoCreateRoomPrivilege},
 		{"jsonvideoapp checks the enter bit only", new, noCreate, Request{Intent: Check}, CodeOK},
+		{"a follower needs the enter bit", live, all &^ tlssig.PrivEnterRoom, Request{Intent: Follow}, CodeNoEnterRoomPrivilege},
+		{"a follower of a room nobody is in yet needs no create bit", new, noCreate, Request{Intent: Follow}, CodeOK},
 		{"a class is created with the create bit", new, noCreate, Request{Intent: Create}, CodeNoCreateRoomPrivilege},
 		{"a renewed key is only verified", live, 0, Request{Intent: Renew}, CodeOK},
 		{"an admin identifier administers", live, all, Request{Intent: Administer}, CodePrivilegeCheckFailed},

@@ -150,7 +150,7 @@ func (r *Registry) applyRemoteLocked(ev RemoteEvent) (kicked []*Member, then fun
 		kicked = r.remoteRoster(ev)
 	case RemoteKick:
 		if m := r.users[userKey{ev.App, ev.User}]; m != nil && ev.Target == r.node && m.Room.Key == ev.Room {
-			then = func() { r.Kick(m, Errorf(CodeForceOffline, "removed by the application server")) }
+			then = func() { r.Kick(m, Errorf(CodeKicked, "removed by the application server")) }
 		}
 	case RemoteClose:
 		if room := r.rooms[ev.Room]; room != nil {
@@ -178,23 +178,17 @@ func (r *Registry) remoteUpsert(ev RemoteEvent) (kicked []*Member) {
 		if was.since > ev.Since {
 			return kicked // a newer session of the user is already known elsewhere
 		}
-		if room := r.rooms[ev.Room]; room != nil {
-			room.notify(nil, Event{Name: EventMemberQuit, Data: memberEvent{UserID: ev.User, UserIDs: []string{ev.User}, Reason: "replaced"}})
-		}
+		r.notifyAll(ev.Room, ev.User, Event{Name: EventMemberQuit, Data: memberEvent{UserID: ev.User, UserIDs: []string{ev.User}, Reason: "replaced"}})
 	}
 	members[ev.User] = &remoteMember{node: ev.Node, app: ev.App, since: ev.Since, info: ev.Info, roomUUID: ev.RoomUUID}
 	if ev.Record != nil {
 		members[ev.User].recordID = ev.Record.RecordID
 	}
-	room := r.rooms[ev.Room]
-	if room == nil {
-		return kicked
-	}
 	if was == nil || was.node != ev.Node {
-		room.notify(nil, Event{Name: EventMemberJoin, Data: memberEvent{UserID: ev.User, UserIDs: []string{ev.User}}})
+		r.notifyAll(ev.Room, ev.User, Event{Name: EventMemberJoin, Data: memberEvent{UserID: ev.User, UserIDs: []string{ev.User}}})
 		was = &remoteMember{}
 	}
-	room.notifyChanges(ev.User, was.info, ev.Info)
+	r.notifyChanges(ev.Room, ev.User, was.info, ev.Info)
 	return kicked
 }
 
@@ -208,9 +202,7 @@ func (r *Registry) remoteQuit(node, roomKey, user, reason string) {
 	if len(members) == 0 {
 		delete(r.remote, roomKey)
 	}
-	if room := r.rooms[roomKey]; room != nil {
-		room.notify(nil, Event{Name: EventMemberQuit, Data: memberEvent{UserID: user, UserIDs: []string{user}, Reason: reason}})
-	}
+	r.notifyAll(roomKey, user, Event{Name: EventMemberQuit, Data: memberEvent{UserID: user, UserIDs: []string{user}, Reason: reason}})
 }
 
 // remoteRoster makes node's members exactly the roster's.
@@ -281,9 +273,10 @@ func (room *Room) notify(except *Member, ev Event) {
 	}
 }
 
-// notifyChanges tells the members about a member's streams and mute state
-// going from was to now.
-func (room *Room) notifyChanges(user string, was, now MemberInfo) {
+// notifyChanges tells the members and followers of room key about a
+// remote member's streams and mute state going from was to now. Callers
+// hold the registry's lock.
+func (r *Registry) notifyChanges(key, user string, was, now MemberInfo) {
 	for _, s := range []struct {
 		kind     string
 		was, now bool
@@ -293,11 +286,11 @@ func (room *Room) notifyChanges(user string, was, now MemberInfo) {
 			if s.now {
 				name = EventStreamAdd
 			}
-			room.notify(nil, Event{Name: name, Data: map[string]string{"userId": user, "kind": s.kind}})
+			r.notifyAll(key, user, Event{Name: name, Data: map[string]string{"userId": user, "kind": s.kind}})
 		}
 	}
 	if was.AudioMuted != now.AudioMuted || was.VideoMuted != now.VideoMuted {
-		room.notify(nil, Event{Name: EventMute, Data: now})
+		r.notifyAll(key, user, Event{Name: EventMute, Data: now})
 	}
 }
 

@@ -208,8 +208,8 @@ func TestKickAndCloseReachOtherNodes(t *testing.T) {
 		t.Fatal("node a does not know bob on b")
 	}
 	b.flush()
-	if len(pb.kicks) != 1 || pb.kicks[0] != CodeForceOffline {
-		t.Fatalf("bob got kicks %v, want one force-offline", pb.kicks)
+	if len(pb.kicks) != 1 || pb.kicks[0] != CodeKicked {
+		t.Fatalf("bob got kicks %v, want one kick (%d)", pb.kicks, CodeKicked)
 	}
 	if nodes["a"].KickRemote(1, "nobody", key) {
 		t.Fatal("a kick of an unknown user was sent")
@@ -219,7 +219,7 @@ func TestKickAndCloseReachOtherNodes(t *testing.T) {
 		t.Fatal("node a knows no member of the room elsewhere")
 	}
 	b.flush()
-	if len(pc.kicks) != 1 || pc.kicks[0] != RestRoomClosed {
+	if len(pc.kicks) != 1 || pc.kicks[0] != CodeRoomClosed {
 		t.Fatalf("carol got kicks %v, want the room closed", pc.kicks)
 	}
 	if got := pa.take(); got != "member-quit carol room-closed" {

@@ -86,20 +86,24 @@ func (r *Registry) CloseRoom(room *Room) { r.endRoom(room, false) }
 func (r *Registry) EndRoom(room *Room) { r.endRoom(room, true) }
 
 func (r *Registry) endRoom(room *Room, stay bool) {
+	closed := Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}}
 	r.mu.Lock()
 	members := make([]*Member, 0, len(room.members))
 	for _, m := range room.members {
 		members = append(members, m)
 	}
+	// Followers are told and go on following: the room may come back
+	// (a mini program's pusher retries its push).
+	r.tellFollowers(room.Key, "", closed)
 	r.mu.Unlock()
 	for _, m := range members {
-		m.peer.Notify(Event{Name: EventRoomClosed, Data: map[string]string{"roomUUID": room.UUID}})
+		m.peer.Notify(closed)
 		if l, ok := m.peer.(RoomLeaver); ok && stay {
 			l.LeaveRoom("room-closed")
 			continue
 		}
 		r.Leave(m, "room-closed")
-		m.peer.Kick(Errorf(RestRoomClosed, "room %s was closed", room.ID))
+		m.peer.Kick(Errorf(CodeRoomClosed, "room %s was closed", room.ID))
 	}
 }
 

@@ -97,6 +97,9 @@ type Registry struct {
 	mu    sync.Mutex
 	rooms map[string]*Room
 	users map[userKey]*Member
+	// followers hear a room's events without being members
+	// (followers.go), by room key: the room need not exist.
+	followers map[string]map[*Follower]struct{}
 
 	stopSweep chan struct{}
 	sweepOnce sync.Once
@@ -139,7 +142,8 @@ func NewRegistry(capacity int, heartbeatTimeout time.Duration) *Registry {
 	}
 	r := &Registry{
 		DefaultCapacity: capacity, HeartbeatTimeout: heartbeatTimeout,
-		rooms: map[string]*Room{}, users: map[userKey]*Member{}, stopSweep: make(chan struct{}),
+		rooms: map[string]*Room{}, users: map[userKey]*Member{}, followers: map[string]map[*Follower]struct{}{},
+		stopSweep: make(chan struct{}),
 	}
 	go r.sweep()
 	return r
@@ -160,6 +164,10 @@ type enterRequest struct {
 	// Heartbeats: the client promises heartbeats (WebSocket clients);
 	// others (WHIP) are watched by their transport instead.
 	Heartbeats bool
+	// Unfollow is the follow the member's client ends by entering (a /ws
+	// connection that followed the room joins it), at once with the entry,
+	// so no event reaches it twice.
+	Unfollow *Follower
 }
 
 // capacityFor: the webrtc-room component's 1v1 templates admit two members.
@@ -207,11 +215,16 @@ func (r *Registry) enter(req enterRequest) (*Member, []MemberInfo, *Error) {
 	m.since = time.Now().UnixNano()
 	m.lastSeen.Store(m.since)
 	r.forgetRemote(req.App, req.UserID)
+	if req.Unfollow != nil {
+		r.unfollowLocked(req.Unfollow)
+	}
 	others := r.remoteInfos(key)
+	joined := Event{Name: EventMemberJoin, Data: memberEvent{UserID: req.UserID, UserIDs: []string{req.UserID}}}
 	for _, o := range room.members {
 		others = append(others, o.info)
-		o.peer.Notify(Event{Name: EventMemberJoin, Data: memberEvent{UserID: req.UserID, UserIDs: []string{req.UserID}}})
+		o.peer.Notify(joined)
 	}
+	r.tellFollowers(key, req.UserID, joined)
 	room.members[req.UserID] = m
 	r.users[userKey{req.App, req.UserID}] = m
 	r.tell(RemoteJoin, m, "")
@@ -246,11 +259,13 @@ func (r *Registry) removeLocked(m *Member, reason string) {
 	}
 	delete(room.members, m.UserID)
 	r.tell(RemoteQuit, m, reason)
-	for _, o := range room.members {
-		o.peer.Notify(Event{Name: EventMemberQuit, Data: memberEvent{UserID: m.UserID, UserIDs: []string{m.UserID}, Reason: reason}})
-		if reason == "timeout" {
-			o.peer.Notify(Event{Name: EventPlayerDisconnect, Data: map[string]string{"userId": m.UserID}})
-		}
+	quit := []Event{{Name: EventMemberQuit, Data: memberEvent{UserID: m.UserID, UserIDs: []string{m.UserID}, Reason: reason}}}
+	if reason == "timeout" {
+		quit = append(quit, Event{Name: EventPlayerDisconnect, Data: map[string]string{"userId": m.UserID}})
+	}
+	for _, ev := range quit {
+		room.notify(nil, ev)
+		r.tellFollowers(room.Key, m.UserID, ev)
 	}
 	if len(room.members) == 0 {
 		delete(r.rooms, room.Key)
@@ -312,11 +327,9 @@ func (r *Registry) Streams(roomKey, userID, kind string, published bool) {
 	if published {
 		name = EventStreamAdd
 	}
-	for _, o := range room.members {
-		if o != m {
-			o.peer.Notify(Event{Name: name, Data: map[string]string{"userId": userID, "kind": kind}})
-		}
-	}
+	ev := Event{Name: name, Data: map[string]string{"userId": userID, "kind": kind}}
+	room.notify(m, ev)
+	r.tellFollowers(roomKey, userID, ev)
 }
 
 // Mute records a member's mute state and tells the others.
@@ -328,11 +341,9 @@ func (r *Registry) Mute(m *Member, audioMuted, videoMuted bool) {
 	}
 	m.info.AudioMuted, m.info.VideoMuted = audioMuted, videoMuted
 	r.tell(RemoteMute, m, "")
-	for _, o := range m.Room.members {
-		if o != m {
-			o.peer.Notify(Event{Name: EventMute, Data: m.info})
-		}
-	}
+	ev := Event{Name: EventMute, Data: m.info}
+	m.Room.notify(m, ev)
+	r.tellFollowers(m.Room.Key, m.UserID, ev)
 }
 
 // InfoOf is what a member publishes and whether it is muted.
@@ -390,16 +401,12 @@ func newUUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// Broadcast sends an event to every member of a room. Members' queues get
-// events in the order Broadcast is called.
+// Broadcast sends an event to every member and follower of a room.
+// Their queues get events in the order Broadcast is called.
 func (r *Registry) Broadcast(roomKey string, ev Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if room := r.rooms[roomKey]; room != nil {
-		for _, m := range room.members {
-			m.peer.Notify(ev)
-		}
-	}
+	r.notifyAll(roomKey, "", ev)
 }
 
 // RoomByKey is the room with key, if it has members here.

@@ -248,7 +248,7 @@ func TestRemovedByTheApplication(t *testing.T) {
 	alice, bob := dial(t, base, "alice", sig("alice")), dial(t, base, "bob", sig("bob"))
 	alice.join("1234", false, "")
 	bob.join("1234", false, "")
-	rooms.Kick(rooms.Current(testApp, "bob"), trtc.Errorf(trtc.CodeForceOffline, "removed by the application server"))
+	rooms.Kick(rooms.Current(testApp, "bob"), trtc.Errorf(trtc.CodeKicked, "removed by the application server"))
 	if f := bob.next(cmdClientBanned); string(f.Data) != `{"reason":"banned"}` {
 		t.Fatalf("bob removed: %s", f.Data)
 	}

@@ -40,6 +40,11 @@ type conn struct {
 	member           *trtc.Member
 	minKbps, maxKbps int
 	media            wayin.MediaSessions // the member's publish and subscriptions
+	// left: the connection was a member and is no longer (its room
+	// requests answer 14004, user already left).
+	left bool
+	// follower hears a room's events without membership (follow.go).
+	follower *trtc.Follower
 }
 
 // dispatch handles one frame and queues its reply: every frame gets one.
@@ -70,17 +75,26 @@ func (c *conn) handle(req *Request) (any, *trtc.Error) {
 		return c.join(req)
 	case "login":
 		return c.signIn(req)
+	case "follow":
+		return c.follow(req)
+	case "quit":
+		return c.quit()
 	}
 	if data, e, ok := c.classroomRequest(req); ok {
 		return data, e
 	}
 	c.mu.Lock()
-	m := c.member
+	m, f, left := c.member, c.follower, c.left
 	c.mu.Unlock()
-	if m == nil {
-		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%s before join", req.Type)
+	switch {
+	case m != nil:
+		return c.roomRequest(req, m)
+	case f != nil:
+		return c.followerRequest(req, f)
+	case left:
+		return nil, trtc.Errorf(trtc.CodeUserLeft, "%s after leaving the room: join again", req.Type)
 	}
-	return c.roomRequest(req, m)
+	return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%s before join", req.Type)
 }
 
 // Notify implements trtc.Peer.
@@ -88,12 +102,13 @@ func (c *conn) Notify(ev trtc.Event) {
 	c.send(EventFrame{Type: "event", Event: ev.Name, Data: ev.Data})
 }
 
-// Kick implements trtc.Peer: a force-offline (or closed) event, then
-// close.
+// Kick implements trtc.Peer: a force-offline event (signed in elsewhere,
+// or removed by the application server: TIC's onTICForceOffline, and the
+// client does not reconnect) or a closed event (the others), then close.
 func (c *conn) Kick(e *trtc.Error) {
-	name := trtc.EventForceOffline
-	if e.Code != trtc.CodeForceOffline {
-		name = trtc.EventClosed
+	name := trtc.EventClosed
+	if e.Code == trtc.CodeForceOffline || e.Code == trtc.CodeKicked {
+		name = trtc.EventForceOffline
 	}
 	finish := c.detach() // from now on this connection speaks for nobody
 	go finish("kicked")
@@ -112,6 +127,7 @@ func (c *conn) close() {
 			c.release()
 		}
 		c.leave("disconnect")
+		c.unfollow()
 		c.signOut()
 	})
 }

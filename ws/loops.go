@@ -50,10 +50,11 @@ func (c *conn) readDeadline() time.Time {
 	return d
 }
 
+// loggedIn: signed in (login or join), or following a room.
 func (c *conn) loggedIn() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.login != nil
+	return c.login != nil || c.follower != nil
 }
 
 // send queues a frame. A client that lets MaxQueuedBytes pile up is told

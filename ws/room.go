@@ -88,21 +88,31 @@ func (c *conn) enter(d JoinData) (JoinResult, *trtc.Error) {
 	if err != nil {
 		return JoinResult{}, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
+	c.mu.Lock()
+	following := c.follower
+	c.mu.Unlock()
 	a, e := c.srv.Gate.Admit(c.ctx, trtc.Request{Intent: trtc.Enter,
 		Credentials: trtc.Credentials{SDKAppID: d.SDKAppID, UserID: d.UserID, UserSig: d.UserSig,
 			PrivateMapKey: d.PrivateMapKey, Room: room},
 		Template: d.Template, Record: trtc.RecordParams{RecordID: string(d.RecordID), PureAudio: d.PureAudioPushMod},
-		Peer: c, Heartbeats: true})
+		Peer: c, Heartbeats: true, Unfollow: following}) // a join ends a follow
 	if e != nil {
 		return JoinResult{}, e
 	}
 	m := a.Member
 	c.mu.Lock()
-	c.member, c.minKbps, c.maxKbps = m, minKbps, maxKbps
+	c.member, c.minKbps, c.maxKbps, c.left = m, minKbps, maxKbps, false
+	if c.follower == following {
+		c.follower = nil
+	}
 	c.media.Open()
 	c.mu.Unlock()
 	c.signInAs(d.SDKAppID, d.UserID, d.UserSig)
-	return JoinResult{RoomUUID: m.Room.UUID, Template: m.Room.Template, Capacity: m.Room.Capacity, Members: a.Others,
+	others := a.Others
+	if others == nil {
+		others = []trtc.MemberInfo{} // a JSON array, never null
+	}
+	return JoinResult{RoomUUID: m.Room.UUID, Template: m.Room.Template, Capacity: m.Room.Capacity, Members: others,
 		MinBitrate: minKbps, MaxBitrate: maxKbps}, nil
 }
 
@@ -163,6 +173,7 @@ func (c *conn) detach() func(reason string) {
 	c.mu.Lock()
 	m := c.member
 	c.member = nil
+	c.left = c.left || m != nil
 	closeMedia := c.media.Take()
 	c.mu.Unlock()
 	return func(reason string) {

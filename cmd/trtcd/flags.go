@@ -32,7 +32,7 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "YAML configuration file (also $TRTCD_CONFIG)")
 	fs.StringVar(&f.http, "http", "", "HTTP listen address (default "+defaultHTTP+"; $TRTCD_HTTP)")
-	fs.StringVar(&f.https, "https", "", "HTTPS listen address for the TRTC Web SDK's proxy (off by default; a self-signed certificate unless tls_cert and tls_key are configured; $TRTCD_HTTPS)")
+	fs.StringVar(&f.https, "https", "", "HTTPS listen address: every route over TLS, for the TRTC Web SDK's proxy and WeChat mini programs (https:// and wss:// only) (off by default; a self-signed certificate unless tls_cert and tls_key are configured; $TRTCD_HTTPS)")
 	fs.StringVar(&f.udp, "udp", "", "WebRTC media UDP port or address, one for all media (default "+defaultMediaPort+" on the --http host; $TRTCD_UDP)")
 	fs.StringVar(&f.iceTCP, "ice-tcp", "", "ICE-TCP fallback port or address, or off (default: the --udp port over TCP; $TRTCD_ICE_TCP)")
 	fs.StringVar(&f.rtmp, "rtmp", "", "RTMP listen port or address for live-pusher/live-player, or off (default "+defaultRTMPPort+" on the --http host; $TRTCD_RTMP)")

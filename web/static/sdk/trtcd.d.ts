@@ -17,7 +17,7 @@ export declare const ErrorCode: {
   readonly DEVICE_ERROR: 16451;
   readonly ROOM_FULL: 102052;
   readonly USER_SIG_CHECK_FAILED: 70346;
-  readonly FORCE_OFFLINE: 14008;
+  readonly FORCE_OFFLINE: 14011;
 };
 
 export interface ClientOptions {

@@ -30,7 +30,7 @@ export const ErrorCode = Object.freeze({
   DEVICE_ERROR: 16451,
   ROOM_FULL: 102052,
   USER_SIG_CHECK_FAILED: 70346,
-  FORCE_OFFLINE: 14008,
+  FORCE_OFFLINE: 14011,
 });
 
 const HEARTBEAT_MS = 5000;
