@@ -106,9 +106,9 @@ func (rs *RoomSig) grant(r *http.Request, req *roomSigRequest) (*RoomSigBody, *t
 	if req.ReqHead.GroupID == 0 || req.ReqHead.GroupID > 1<<32-1 { // 10005, "roomId missing", as trtc.ParseRoom answers
 		return nil, trtc.Errorf(trtc.CodeMissingRoomID, "ReqHead.GroupId (the room id) must be 1 to 4294967295")
 	}
-	if req.ReqBody.PrivMapEncrypt == "" {
-		return nil, trtc.Errorf(trtc.CodePrivateMapKeyEmpty, "ReqBody.PrivMapEncrypt (the privateMapKey) is empty")
-	}
+	// An empty PrivMapEncrypt is 80 only for an app that requires a
+	// privateMapKey (the gate says so); otherwise the userSig grants all,
+	// as on every other way in (TAvKit's privateMapKey is optional).
 	user, sig, pmk := q.Get("identifier"), q.Get("usersig"), req.ReqBody.PrivMapEncrypt
 	room := tlssig.Room{ID: uint32(req.ReqHead.GroupID)}
 	a, e := rs.Gate.Admit(r.Context(), trtc.Request{Intent: trtc.Check,
@@ -117,6 +117,10 @@ func (rs *RoomSig) grant(r *http.Request, req *roomSigRequest) (*RoomSigBody, *t
 		return nil, e
 	}
 	g := a.Grant
+	expire := int64(0)
+	if g.PrivateMapKey != nil {
+		expire = int64(g.PrivateMapKey.Buf.ExpireTime)
+	}
 	host := r.Host
 	if h, _, err := net.SplitHostPort(r.Host); err == nil {
 		host = h
@@ -135,7 +139,7 @@ func (rs *RoomSig) grant(r *http.Request, req *roomSigRequest) (*RoomSigBody, *t
 		PlayURL:   fmt.Sprintf("rtmp://%s/live/%s?%s", rtmpHost, stream("{userId}"), viewer),
 		FLVURL:    fmt.Sprintf("%s://%s/live/%s.flv?%s", scheme, r.Host, stream("{userId}"), viewer),
 		Privilege: uint8(g.Privilege),
-		Expire:    int64(g.PrivateMapKey.Buf.ExpireTime),
+		Expire:    expire,
 	}, nil
 }
 

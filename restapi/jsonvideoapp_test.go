@@ -62,7 +62,6 @@ func TestRoomSigAnswersTheMiniProgramComponent(t *testing.T) {
 		code            int
 	}{
 		{"a valid userSig and privateMapKey get the URLs", sig, componentBody(900, pmk(900, time.Hour, testways.Key)), 0},
-		{"an empty PrivMapEncrypt gets 80", sig, componentBody(900, ""), 80},
 		{"a body that is not JSON gets 82", sig, `{"ReqHead":`, 82},
 		{"a room id of 0 gets 10005 (roomId missing)", sig, componentBody(0, pmk(900, time.Hour, testways.Key)), 10005},
 		{"a room id past 4294967295 gets 10005", sig, componentBody(1<<32, pmk(900, time.Hour, testways.Key)), 10005},
@@ -92,6 +91,19 @@ func TestRoomSigAnswersTheMiniProgramComponent(t *testing.T) {
 			}
 		})
 	}
+	// TAvKit's privateMapKey is optional (seed 004): an app that does not
+	// require one grants the room on the userSig alone, as every other way
+	// in does; an app that requires one answers 80.
+	t.Run("an empty PrivMapEncrypt gets 80 where the app requires a privateMapKey", func(t *testing.T) {
+		strictSig := sigFor(testways.StrictApp, "amy", time.Hour)
+		if r := postRoomSig(t, srv.URL+"/v4/openim/jsonvideoapp", testways.StrictApp, "amy", strictSig, componentBody(900, "")); r.ErrorCode != 80 {
+			t.Fatalf("code %d (%s), want 80", r.ErrorCode, r.ErrorInfo)
+		}
+		r := postRoomSig(t, srv.URL+"/v4/openim/jsonvideoapp", open, "amy", sig, componentBody(900, ""))
+		if r.ErrorCode != 0 || r.RspBody == nil || r.RspBody.Privilege != 0xff || !strings.Contains(r.RspBody.PushURL, "_900_amy_main?") {
+			t.Fatalf("without a privateMapKey on an app that does not require one: %+v", r)
+		}
+	})
 	t.Run("no sdkappid gets 10003", func(t *testing.T) {
 		if r := postRoomSig(t, srv.URL+"/v4/openim/jsonvideoapp", 0, "amy", sig, componentBody(900, pmk(900, time.Hour, testways.Key))); r.ErrorCode != 10003 {
 			t.Fatalf("code %d (%s), want 10003", r.ErrorCode, r.ErrorInfo)

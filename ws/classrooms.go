@@ -26,14 +26,17 @@ type LoginData struct {
 
 // ClassData names a class and carries what joining it needs.
 type ClassData struct {
-	ClassID       uint32     `json:"classId"`
-	StrClassID    string     `json:"strClassId"`
-	PrivateMapKey string     `json:"privateMapKey"`
-	Template      string     `json:"template"`
-	Role          string     `json:"role"`
-	RecordID      flexString `json:"recordId"`
-	MinBitrate    int        `json:"minBitrate"`
-	MaxBitrate    int        `json:"maxBitrate"`
+	ClassID       uint32 `json:"classId"`
+	StrClassID    string `json:"strClassId"`
+	PrivateMapKey string `json:"privateMapKey"`
+	Template      string `json:"template"`
+	// Follow: follow the class's room instead of entering it (a mini
+	// program whose member is its RTMP pusher, with the same userId).
+	Follow     bool       `json:"follow"`
+	Role       string     `json:"role"`
+	RecordID   flexString `json:"recordId"`
+	MinBitrate int        `json:"minBitrate"`
+	MaxBitrate int        `json:"maxBitrate"`
 }
 
 // HistoryData asks for a class's messages after a sequence number.
@@ -115,8 +118,17 @@ func (c *conn) classroomRequest(req *Request) (data any, e *trtc.Error, ok bool)
 	}
 	cs := c.srv.Classrooms
 	c.mu.Lock()
-	l, m := c.login, c.member
+	l, m, f, fc := c.login, c.member, c.follower, c.followedClass
 	c.mu.Unlock()
+	if m == nil && f != nil && fc != nil && (req.Type == "sendMessage" || req.Type == "history") {
+		// A class follower speaks as its member (the pusher) when there is
+		// one, else from the class's room.
+		if cur := c.srv.Gate.Rooms.Current(f.App, f.UserID); cur != nil && cur.Room.Key == f.RoomKey {
+			m = cur
+		} else {
+			m = &trtc.Member{App: f.App, UserID: f.UserID, Room: &trtc.Room{Key: f.RoomKey, ID: *fc}}
+		}
+	}
 	if cs == nil {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "classrooms are not enabled on this server"), true
 	}
@@ -145,6 +157,10 @@ func (c *conn) classroomRequest(req *Request) (data any, e *trtc.Error, ok bool)
 		data, e := cs.History(l.app, m.Room.ID, d.AfterSeq, d.Limit)
 		return data, e, true
 	case "quitClassroom":
+		if f != nil {
+			c.unfollow()
+			return nil, nil, true
+		}
 		c.leave("leave")
 		return nil, nil, true
 	}
@@ -183,6 +199,9 @@ func (c *conn) createClassroom(l *loginState, id tlssig.Room, pmk string) (any, 
 }
 
 func (c *conn) joinClassroom(l *loginState, id tlssig.Room, d ClassData, m *trtc.Member) (any, *trtc.Error, bool) {
+	if d.Follow {
+		return c.followClassroom(l, id, d, m)
+	}
 	if m != nil {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "already in a room; quit first"), true
 	}
@@ -199,4 +218,27 @@ func (c *conn) joinClassroom(l *loginState, id tlssig.Room, d ClassData, m *trtc
 	return map[string]any{"classId": id.ID, "strClassId": id.Str, "creator": creator, "lastSeq": lastSeq,
 		"members": j.Members, "roomUUID": j.RoomUUID, "template": j.Template, "capacity": j.Capacity,
 		"minBitrate": j.MinBitrate, "maxBitrate": j.MaxBitrate}, nil, true
+}
+
+func (c *conn) followClassroom(l *loginState, id tlssig.Room, d ClassData, m *trtc.Member) (any, *trtc.Error, bool) {
+	c.mu.Lock()
+	busy := m != nil || c.follower != nil
+	c.mu.Unlock()
+	if busy {
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "already in a room or following one; quit first"), true
+	}
+	creator, lastSeq, e := c.srv.Classrooms.Info(l.app, id)
+	if e != nil {
+		return nil, e, true
+	}
+	a, e := c.srv.Gate.Admit(c.ctx, trtc.Request{Intent: trtc.Follow, Peer: c,
+		Credentials: trtc.Credentials{SDKAppID: l.app, UserID: l.user, UserSig: l.userSig, PrivateMapKey: d.PrivateMapKey, Room: id}})
+	if e != nil {
+		return nil, e, true
+	}
+	c.mu.Lock()
+	c.follower, c.followedClass = a.Follower, &id
+	c.mu.Unlock()
+	return map[string]any{"classId": id.ID, "strClassId": id.Str, "creator": creator, "lastSeq": lastSeq,
+		"members": a.Others, "roomUUID": a.RoomUUID, "following": true}, nil, true
 }

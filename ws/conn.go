@@ -12,6 +12,7 @@ import (
 	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/internal/wsconn"
 	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // conn is one client. Its read loop handles requests one at a time; the
@@ -45,6 +46,9 @@ type conn struct {
 	left bool
 	// follower hears a room's events without membership (follow.go).
 	follower *trtc.Follower
+	// followedClass is the class a follower joined with joinClassroom's
+	// follow (classrooms.go).
+	followedClass *tlssig.Room
 }
 
 // dispatch handles one frame and queues its reply: every frame gets one.

@@ -67,6 +67,27 @@ func (c *conn) followerRequest(req *Request, f *trtc.Follower) (any, *trtc.Error
 		return nil, nil
 	case "members":
 		return c.srv.Gate.Rooms.Followed(f), nil
+	case "mute":
+		// The follower's own member (its RTMP pusher) mutes: webrtc-room's
+		// muted property, TAvKit's mute button.
+		rooms := c.srv.Gate.Rooms
+		m := rooms.Current(f.App, f.UserID)
+		if m == nil || m.Room.Key != f.RoomKey {
+			return nil, trtc.Errorf(trtc.CodeUserLeft, "%s is not in the room it follows (its push has not started)", f.UserID)
+		}
+		var d MuteData
+		if e := decodeData(req, &d); e != nil {
+			return nil, e
+		}
+		info := rooms.InfoOf(m)
+		if d.Audio != nil {
+			info.AudioMuted = *d.Audio
+		}
+		if d.Video != nil {
+			info.VideoMuted = *d.Video
+		}
+		rooms.Mute(m, info.AudioMuted, info.VideoMuted)
+		return nil, nil
 	}
 	return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%s while following a room: join it first", req.Type)
 }
@@ -91,7 +112,7 @@ func (c *conn) quit() (any, *trtc.Error) {
 func (c *conn) unfollow() {
 	c.mu.Lock()
 	f := c.follower
-	c.follower = nil
+	c.follower, c.followedClass = nil, nil
 	c.mu.Unlock()
 	if f != nil {
 		c.srv.Gate.Rooms.Unfollow(f)
