@@ -37,7 +37,7 @@ func (s *Server) Publish(ctx context.Context, c *rtmp.ConnInfo, app, name string
 	}
 	peer := &wayin.SessionPeer{}
 	a, e := s.Gate.Admit(ctx, trtc.Request{Credentials: id.credentials(id.userID, q), Intent: trtc.Enter,
-		Sends: sends, Record: rec, Peer: peer})
+		Sends: sends, Record: rec, Peer: peer, Template: query(q, "template")})
 	if e != nil {
 		return nil, refuse(pushRefusal(a), e)
 	}

@@ -285,3 +285,27 @@ func TestRTMPPushAdmission(t *testing.T) {
 		}
 	}
 }
+
+// A pusher that names a 1v1 template (the webrtc-room component adds its
+// template to the push URL) creates a room of two: a third pusher is
+// refused with the room-full code, as a third /ws member would be.
+func TestRTMPPushWithAOneToOneTemplate(t *testing.T) {
+	s := testways.Start(t, 0, nil)
+	conn := &rtmp.ConnInfo{RemoteAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1935}, App: "live"}
+	push := func(user string) (rtmp.Publisher, error) {
+		q := url.Values{"usersig": {testways.UserSig(open, user, time.Hour)}, "template": {"1v1bigsmall"}}
+		return s.Live.Publish(context.Background(), conn, "live", fmt.Sprintf("%d_71_%s_main", open, user), q)
+	}
+	for _, user := range []string{"alice", "bob"} {
+		p, err := push(user)
+		if err != nil {
+			t.Fatalf("%s was refused: %v", user, err)
+		}
+		defer p.Close()
+	}
+	_, err := push("carol")
+	var refused *rtmp.StatusError
+	if !errors.As(err, &refused) || !strings.HasPrefix(refused.Description, fmt.Sprint(trtc.CodeRoomFull)) {
+		t.Fatalf("a third pusher in a 1v1 room: %v, want %d", err, trtc.CodeRoomFull)
+	}
+}
