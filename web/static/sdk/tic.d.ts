@@ -1,5 +1,6 @@
 // Types for /sdk/tic.js: Tencent's interactive-classroom (TIC) API on trtcd
-// (docs/classroom.md).
+// (docs/classroom.md). The same API runs in mini programs (miniprogram/tic/):
+// both builds are ./tic-core.js on two transports.
 
 import type { Client, JoinResult, MemberInfo, TrtcdError as BaseError } from './trtcd.js';
 export { TrtcdError, ErrorCode } from './trtcd.js';
@@ -41,6 +42,12 @@ export interface JoinClassroomParams {
   recordId?: string | number;
   minBitrate?: number;
   maxBitrate?: number;
+  /**
+   * Mini programs: follow the class's room instead of entering it, because
+   * this user's member is webrtc-room's RTMP pusher (same userId); messages,
+   * history and events work as for a member (the `follow` of docs/protocol.md).
+   */
+  follow?: boolean;
 }
 
 /** TIC's board settings; all client-side, handed to the board's setOption. */
@@ -144,6 +151,10 @@ export interface TIC {
   sendTextMessage(userId: string, text: string, cb?: TICCallback): Promise<SendResult>;
   /** `data` is sent as is when a string, as JSON otherwise. */
   sendCustomMessage(userId: string, data: string | object, cb?: TICCallback): Promise<SendResult>;
+  /** TIC 2's name of sendTextMessage. */
+  sendC2CTextMessage(userId: string, text: string, cb?: TICCallback): Promise<SendResult>;
+  /** TIC 2's name of sendCustomMessage. */
+  sendC2CCustomMessage(userId: string, data: string | object, cb?: TICCallback): Promise<SendResult>;
   sendGroupTextMessage(text: string, cb?: TICCallback): Promise<SendResult>;
   sendGroupCustomMessage(data: string | object, cb?: TICCallback): Promise<SendResult>;
   /** A group custom message with ext 'TXWhiteBoardExt'; callbacks report module 2. */
