@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -27,31 +26,14 @@ import (
 // written against (docs/trtc-web-sdk.md).
 const webSDKVersion = "4.15.22"
 
-// webSDK installs trtc-js-sdk from npm into a temporary directory and
-// returns its trtc.js (TRTC_JS_SDK names a copy to use instead). It is
-// never committed. The test runs in a network namespace with only loopback,
-// so npm runs in the parent process's namespace, where the registry is.
+// webSDK installs trtc-js-sdk from npm (npmPackages) and returns its
+// trtc.js (TRTC_JS_SDK names a copy to use instead). It is never committed.
 func webSDK(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("TRTC_JS_SDK"); p != "" {
 		return p
 	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		if os.Getenv("TRTCD_REQUIRE_NPM") == "1" {
-			t.Fatal("npm is not installed and TRTCD_REQUIRE_NPM=1: the Web SDK test needs it to fetch trtc-js-sdk@" + webSDKVersion)
-		}
-		t.Skip("npm is not installed: the Web SDK test fetches trtc-js-sdk@" + webSDKVersion + " with it (TRTCD_REQUIRE_NPM=1 makes this a failure)")
-	}
-	dir := t.TempDir()
-	args := []string{"install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", "--prefix", dir, "trtc-js-sdk@" + webSDKVersion}
-	cmd := exec.Command(npm, args...)
-	if os.Getenv(netnsEnv) != "" {
-		cmd = exec.Command("nsenter", append([]string{"-t", strconv.Itoa(os.Getppid()), "-n", "--", npm}, args...)...)
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm install trtc-js-sdk@%s: %v\n%s", webSDKVersion, err, out)
-	}
+	dir := npmPackages(t, "the Web SDK test fetches trtc-js-sdk@"+webSDKVersion+" with it", "trtc-js-sdk@"+webSDKVersion)
 	return filepath.Join(dir, "node_modules", "trtc-js-sdk", "trtc.js")
 }
 
