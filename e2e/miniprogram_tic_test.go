@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,22 +19,24 @@ import (
 // The mini program's TIC and TAvKit scenarios (miniprogram/test/tic_*.js,
 // tavkit_*.js), on the harness of miniprogram_test.go.
 
-// The browser's and the mini program's TIC SDKs are one core on two
-// transports: miniprogram/tic/tic-core.js must stay a byte-for-byte copy of
-// web/static/sdk/tic-core.js (a mini program cannot load files outside its
-// folder, so the file is copied, not shared by path).
+// The browser's /sdk/tic-core.js is the mini program's tic-core.js: one
+// core, served by trtcd from the mini program's folder.
 func TestTICCoreIsShared(t *testing.T) {
-	web, err := os.ReadFile(filepath.Join("..", "web", "static", "sdk", "tic-core.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	mini, err := os.ReadFile(filepath.Join("..", "miniprogram", "tic", "tic-core.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(web, mini) {
-		t.Fatal("miniprogram/tic/tic-core.js differs from web/static/sdk/tic-core.js: edit the web one, then\n" +
-			"  cp web/static/sdk/tic-core.js miniprogram/tic/tic-core.js")
+	resp, err := http.Get("http://" + startTrtcd(t).HTTPAddr().String() + "/sdk/tic-core.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	served, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(served, mini) {
+		t.Fatalf("/sdk/tic-core.js (%s, %d bytes) is not miniprogram/tic/tic-core.js (%d bytes)", resp.Status, len(served), len(mini))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trtcd/trtcd/miniprogram/tic"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
@@ -48,9 +49,20 @@ func Register(mux *http.ServeMux, dev *DevApp) {
 		}
 		fileServer.ServeHTTP(w, r)
 	})
+	mux.HandleFunc("GET /sdk/tic-core.js", serveTICCore)
 	if dev != nil {
 		mux.HandleFunc("GET /dev/usersig", dev.userSig)
 	}
+}
+
+// serveTICCore serves the TIC core the browser's /sdk/tic.js and the mini
+// program share (miniprogram/tic).
+func serveTICCore(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	w.Write(tic.Core)
 }
 
 var validUserID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)

@@ -8,11 +8,9 @@
 // order, history replay, retries, reconnection) lives here once; a
 // transport only carries frames.
 //
-// miniprogram/tic/tic-core.js is a byte-for-byte copy of
-// web/static/sdk/tic-core.js, because a mini program cannot load files from
-// outside its folder: edit web/static/sdk/tic-core.js, then
-//   cp web/static/sdk/tic-core.js miniprogram/tic/tic-core.js
-// (TestTICCoreIsShared in e2e/ fails while the two differ).
+// This is the one copy: a mini program loads files only from its own
+// folder, so the core lives in miniprogram/tic, and trtcd embeds it (core.go)
+// and serves it to browsers at /sdk/tic-core.js.
 //
 // The file's shape is the one both runtimes load without a build step: a
 // CommonJS module where `module` exists (mini programs, Node), otherwise a

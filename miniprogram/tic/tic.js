@@ -14,8 +14,8 @@
 // `cb(module, code, desc)` and also returns a Promise. Audio and video are
 // the webrtc-room component's, not TIC's: publishLocalStream rejects here.
 //
-// TIC itself is ./tic-core.js, a copy of web/static/sdk/tic-core.js, the
-// file the browser SDK runs; this module only gives it its transport.
+// TIC itself is ./tic-core.js, the one core, which trtcd also serves to
+// browsers as /sdk/tic-core.js; this module only gives it its transport.
 const core = require('./tic-core.js');
 const transport = require('./signal-client.js');
 
