@@ -75,19 +75,7 @@ func (c *conn) followerRequest(req *Request, f *trtc.Follower) (any, *trtc.Error
 		if m == nil || m.Room.Key != f.RoomKey {
 			return nil, trtc.Errorf(trtc.CodeUserLeft, "%s is not in the room it follows (its push has not started)", f.UserID)
 		}
-		var d MuteData
-		if e := decodeData(req, &d); e != nil {
-			return nil, e
-		}
-		info := rooms.InfoOf(m)
-		if d.Audio != nil {
-			info.AudioMuted = *d.Audio
-		}
-		if d.Video != nil {
-			info.VideoMuted = *d.Video
-		}
-		rooms.Mute(m, info.AudioMuted, info.VideoMuted)
-		return nil, nil
+		return nil, c.mute(req, m)
 	}
 	return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%s while following a room: join it first", req.Type)
 }

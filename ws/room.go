@@ -35,19 +35,7 @@ func (c *conn) roomRequest(req *Request, m *trtc.Member) (any, *trtc.Error) {
 		c.media.SwapSubscription(u.UserID, nil)
 		return nil, nil
 	case "mute":
-		var d MuteData
-		if e := decodeData(req, &d); e != nil {
-			return nil, e
-		}
-		info := rooms.InfoOf(m)
-		if d.Audio != nil {
-			info.AudioMuted = *d.Audio
-		}
-		if d.Video != nil {
-			info.VideoMuted = *d.Video
-		}
-		rooms.Mute(m, info.AudioMuted, info.VideoMuted)
-		return nil, nil
+		return nil, c.mute(req, m)
 	case "members":
 		return rooms.Members(m), nil
 	case "leave":
@@ -190,4 +178,23 @@ func formatRoomID(id uint32) string {
 		return ""
 	}
 	return strconv.FormatUint(uint64(id), 10)
+}
+
+// mute records m's mute state from a mute request; fields left out keep
+// their value. The others are told.
+func (c *conn) mute(req *Request, m *trtc.Member) *trtc.Error {
+	var d MuteData
+	if e := decodeData(req, &d); e != nil {
+		return e
+	}
+	rooms := c.srv.Gate.Rooms
+	info := rooms.InfoOf(m)
+	if d.Audio != nil {
+		info.AudioMuted = *d.Audio
+	}
+	if d.Video != nil {
+		info.VideoMuted = *d.Video
+	}
+	rooms.Mute(m, info.AudioMuted, info.VideoMuted)
+	return nil
 }

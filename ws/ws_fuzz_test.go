@@ -176,6 +176,14 @@ B{"id":1,"type":"join","data":{"sdkAppId":1400000001,"userId":"alice","userSig":
 {"id":2,"type":"heartbeat"}`,
 	`{"id":1,"type":"join","data":{"sdkAppId":1400000002,"userId":"alice","userSig":"@strict","roomId":9,"privateMapKey":"@pmk"}}
 {"id":2,"type":"candidate","data":{}}`,
+	`{"id":1,"type":"follow","data":{"sdkAppId":1400000001,"userId":"alice","userSig":"@alice","roomId":5}}
+{"id":2,"type":"members"}
+{"id":3,"type":"mute","data":{"audioMuted":true}}
+B{"id":1,"type":"join","data":{"sdkAppId":1400000001,"userId":"bob","userSig":"@bob","roomId":5}}
+{"id":4,"type":"join","data":{"sdkAppId":1400000001,"userId":"alice","userSig":"@alice","roomId":5}}
+{"id":5,"type":"quit"}
+B{"id":2,"type":"login","data":{"sdkAppId":1400000001,"userId":"bob","userSig":"@bob"}}
+B{"id":3,"type":"joinClassroom","data":{"classId":5,"follow":true}}`,
 	`{"id":1,"type":"heartbeat"}
 {"type":""}
 [1,2,3]
