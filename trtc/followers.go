@@ -17,6 +17,7 @@ type Follower struct {
 	UserID  string
 	RoomKey string
 	peer    Peer
+	release func() // its viewer slot (the gate's); nil in tests that follow directly
 }
 
 // follow adds a follower of a room. It returns the follower, the room's
@@ -43,6 +44,9 @@ func (r *Registry) Unfollow(f *Follower) {
 }
 
 func (r *Registry) unfollowLocked(f *Follower) {
+	if f.release != nil {
+		f.release() // takes viewersMu, never held while taking mu
+	}
 	set := r.followers[f.RoomKey]
 	delete(set, f)
 	if len(set) == 0 {

@@ -140,3 +140,34 @@ func TestGateFollow(t *testing.T) {
 		t.Fatalf("a follower with the enter bit alone: %+v %v", a, e)
 	}
 }
+
+// Following takes a viewer slot: one user's followers are bounded as its
+// players are (102052 past ViewersPerUser), and unfollowing frees the slot.
+func TestFollowersTakeViewerSlots(t *testing.T) {
+	rooms := NewRegistry(0, time.Hour)
+	defer rooms.Close()
+	rooms.ViewersPerUser = 2
+	gate := &Gate{Apps: testApps(t), Rooms: rooms, Now: func() time.Time { return now }}
+	follow := func(room uint32) (*Admission, *Error) {
+		return gate.Admit(context.Background(), Request{Intent: Follow, Peer: &eventPeer{},
+			Credentials: Credentials{SDKAppID: open, UserID: "amy", UserSig: tlssig.GenUserSig(key, open, "amy", time.Hour, now), Room: tlssig.Room{ID: room}}})
+	}
+	first, e := follow(1)
+	if e != nil {
+		t.Fatal(e)
+	}
+	if _, e := follow(2); e != nil {
+		t.Fatal(e)
+	}
+	if _, e := follow(3); codeOf(e) != CodeRoomFull {
+		t.Fatalf("a third follower of one user: %v, want %d", e, CodeRoomFull)
+	}
+	rooms.Unfollow(first.Follower)
+	rooms.Unfollow(first.Follower) // twice: the slot is given back once
+	if _, e := follow(3); e != nil {
+		t.Fatalf("after unfollowing: %v", e)
+	}
+	if n := rooms.ViewerSessions(open, "amy"); n != 2 {
+		t.Fatalf("%d viewer sessions, want 2", n)
+	}
+}

@@ -137,9 +137,22 @@ func (g *Gate) Admit(ctx context.Context, req Request) (*Admission, *Error) {
 	case Watch:
 		return a, g.watch(ctx, req, a)
 	case Follow:
-		a.Follower, a.Others, a.RoomUUID = g.Rooms.follow(req.SDKAppID, req.UserID, req.Room, req.Peer)
+		return a, g.follow(req, a)
 	}
 	return a, nil
+}
+
+// follow takes a viewer slot (a follower costs the room's events as a
+// player costs its media, and one userSig must not open hundreds), then
+// follows the room; unfollowing gives the slot back.
+func (g *Gate) follow(req Request, a *Admission) *Error {
+	release, e := g.Rooms.reserveViewer(a.RoomKey, req.SDKAppID, req.UserID)
+	if e != nil {
+		return e
+	}
+	a.Follower, a.Others, a.RoomUUID = g.Rooms.follow(req.SDKAppID, req.UserID, req.Room, req.Peer)
+	a.Follower.release = release
+	return nil
 }
 
 // allowed checks the privilege bits of the intent.
