@@ -18,7 +18,8 @@ const PCM_RATE = 16000;
 const registry = { pushers: [], players: [] };
 // options the scenario sets: the tone each user's pusher sends, and
 // devices that fail (camera/mic: false → -1301/-1302, permission: false →
-// binderror 10001).
+// binderror 10001 (the camera's), micPermission: false → binderror 10002
+// (the microphone's), as the native tag raises them).
 const settings = { tones: {}, defaultTone: 440, devices: {}, log: () => {} };
 
 // streamOf reads trtcd's stream name {sdkAppId}_{roomId}_{userId}_main and
@@ -143,17 +144,24 @@ class Pusher extends StandIn {
       this.emit('error', { errCode: 10001, errMsg: 'no permission to use the camera' });
       return;
     }
+    if (dev.micPermission === false) {
+      this.emit('error', { errCode: 10002, errMsg: 'no permission to use the microphone' });
+      return;
+    }
     if (dev.camera === false && p.enableCamera) return this.emit('statechange', { code: -1301, message: 'opening the camera failed' });
     if (dev.mic === false) return this.emit('statechange', { code: -1302, message: 'opening the microphone failed' });
     const tone = settings.tones[this.user] || settings.defaultTone;
     const size = p.aspect === '9:16' ? '180x320' : '240x320';
-    const video = p.enableCamera ? ['-f', 'lavfi', '-i', 'testsrc=size=' + size + ':rate=15'] : [];
+    // A push URL with pureaudiomode=1 or 2 is audio only: the native tag
+    // then sends no video whatever enable-camera says.
+    const withVideo = p.enableCamera && !/[?&]pureaudiomode=[12](&|$)/.test(this.url);
+    const video = withVideo ? ['-f', 'lavfi', '-i', 'testsrc=size=' + size + ':rate=15'] : [];
     // No -nostdin: `muted` is applied while pushing by ffmpeg's interactive
     // command to the volume filter (setMuted), as the native tag mutes
     // without reconnecting.
     const args = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-re']
       .concat(video, ['-f', 'lavfi', '-i', 'sine=frequency=' + tone + ':sample_rate=48000', '-af', 'volume@mute=' + (p.muted ? 0 : 1)])
-      .concat(p.enableCamera ? ['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
+      .concat(withVideo ? ['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
         '-profile:v', 'baseline', '-g', '15', '-b:v', (p.maxBitrate || 800) + 'k'] : [])
       .concat(['-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-f', 'flv', this.url]);
     const proc = this.run(args, ['pipe', 'pipe', 'pipe']);
@@ -210,8 +218,13 @@ class Player extends StandIn {
       '-analyzeduration', '1000000', '-probesize', '500000', '-i', this.url,
       '-map', '0:v?', '-fps_mode', 'passthrough', '-f', 'null', '-',
       '-map', '0:a?', '-ac', '1', '-ar', String(PCM_RATE), '-f', 's16le', 'pipe:1'];
-    this.emit('statechange', { code: 2007, message: 'loading' });
     const proc = this.run(args, ['ignore', 'pipe', 'pipe', 'pipe']);
+    // The native tag raises its codes from the native layer, never inside
+    // the page's setData that rendered it: a component that answers 2007
+    // with a setData of its own must not re-enter its rendering.
+    process.nextTick(() => {
+      if (this.proc === proc) this.emit('statechange', { code: 2007, message: 'loading' });
+    });
     let started = false;
     let framesBefore = this.frames;
     let odd = null;

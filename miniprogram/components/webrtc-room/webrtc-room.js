@@ -19,6 +19,16 @@ const ROOM_FULL = 102052;
 const REFOLLOWS = 3;
 const REFOLLOW_DELAY_MS = 1000;
 
+// What a member's place shows after a player code: loading (2007 and the
+// reconnect 2103: loadingImg), playing (2004: the picture), given up (-2301:
+// no player, playerBackgroundImg).
+const PLAYER_PLACE = {
+  2007: { loading: true, playing: false },
+  2103: { loading: true, playing: false },
+  2004: { loading: false, playing: true },
+  '-2301': { loading: false, playing: false, playUrl: '' }
+};
+
 // domId is a member's live-player id: user ids may hold characters a
 // selector cannot.
 function domId(userID) {
@@ -61,7 +71,7 @@ Component({
 
   data: {
     pushURL: '',
-    members: [] // [{userID, domId, playUrl, audio, video, audioMuted, videoMuted}]
+    members: [] // [{userID, domId, playUrl, audio, video, audioMuted, videoMuted, loading, playing}]
   },
 
   lifetimes: {
@@ -223,7 +233,7 @@ Component({
       let i = members.findIndex((m) => m.userID === info.userId);
       if (i < 0) {
         members.push({ userID: info.userId, domId: domId(info.userId), playUrl: '', audio: false, video: false,
-          audioMuted: false, videoMuted: false });
+          audioMuted: false, videoMuted: false, loading: false, playing: false });
         i = members.length - 1;
       }
       const m = Object.assign({}, members[i]);
@@ -277,12 +287,17 @@ Component({
       const userID = e.currentTarget.dataset.userId;
       const code = e.detail.code;
       this.log('player', userID, code, e.detail.message || '');
+      // The member's place shows loadingImg while its player loads and
+      // playerBackgroundImg until it plays (or after it gave up), as
+      // Tencent's component does; set before the events, so a page that
+      // gets PLAYER_LOADING already has the loading image drawn.
+      const shown = PLAYER_PLACE[code];
+      if (shown && this.member(userID)) {
+        this.setData({ members: this.data.members.map((m) => (m.userID === userID ? Object.assign({}, m, shown) : m)) });
+      }
       playerEvents(code).forEach((event) => {
         this.post('event', event, { userID, errCode: code, errMsg: e.detail.message || '' });
       });
-      if (code === -2301 && this.member(userID)) {
-        this.setData({ members: this.data.members.map((m) => (m.userID === userID ? Object.assign({}, m, { playUrl: '' }) : m)) });
-      }
     },
 
     // announceMute tells the others that this member's microphone or
