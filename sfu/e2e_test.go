@@ -98,6 +98,7 @@ type received struct {
 	seqs      map[uint64]bool
 	first     uint64
 	last      uint64
+	ssrc      uint32
 	maxGap    uint64 // largest step between consecutive new packets
 	cycles    uint64
 	prev      uint16
@@ -150,7 +151,7 @@ func subscribe(t *testing.T, s *SFU, room, user, publisherID string, opts ...tes
 		t.Fatal(err)
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		r := &received{codec: tr.Codec().MimeType, seqs: map[uint64]bool{}}
+		r := &received{codec: tr.Codec().MimeType, ssrc: uint32(tr.SSRC()), seqs: map[uint64]bool{}}
 		v.mu.Lock()
 		v.rx[tr.Kind().String()] = r
 		v.mu.Unlock()
@@ -216,6 +217,14 @@ func TestPublishSubscribeAndRepublish(t *testing.T) {
 		video.packets, v.deliveredRatio("video"), video.maxGap, audio.packets, v.deliveredRatio("audio"))
 	if video.codec != webrtc.MimeTypeH264 || audio.codec != webrtc.MimeTypeOpus {
 		t.Fatalf("codecs %s and %s, want H.264 and Opus", video.codec, audio.codec)
+	}
+	// The TRTC Web SDK reads byte 2 of a downlink's video SSRC: 2 is the
+	// main video.
+	if tag := video.ssrc >> 16 & 0xff; tag != ssrcTagMain {
+		t.Fatalf("video SSRC %08x has byte 2 = %d, want %d (the main video)", video.ssrc, tag, ssrcTagMain)
+	}
+	if tag := audio.ssrc >> 16 & 0xff; tag != ssrcTagAudio {
+		t.Fatalf("audio SSRC %08x has byte 2 = %d, want %d", audio.ssrc, tag, ssrcTagAudio)
 	}
 	if v.deliveredRatio("video") < 0.995 || v.deliveredRatio("audio") < 0.995 {
 		t.Fatalf("delivered video %.4f audio %.4f, want ≥ 0.995", v.deliveredRatio("video"), v.deliveredRatio("audio"))

@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"fmt"
+	mathrand "math/rand/v2"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -42,19 +43,22 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 		s.Close()
 		return nil, "", fmt.Errorf("%w: %q", ErrNotPublishing, req.Publisher)
 	}
+	// The subscriber's senders exist before the offer is applied, so that
+	// the offer's m-sections take them with the SSRCs chosen here.
 	var downs []*DownTrack
 	var senders []*webrtc.RTPSender
-	answer, err := s.negotiate(ctx, req.Offer, func() error {
-		for _, t := range sources {
-			dt := NewDownTrack(req.Publisher+"-"+t.Kind.String(), req.Publisher, t.Kind, t.Codec)
-			sender, err := s.pc.AddTrack(dt)
-			if err != nil {
-				return fmt.Errorf("sfu: add %s track: %w", t.Kind, err)
-			}
-			downs, senders = append(downs, dt), append(senders, sender)
+	ssrcs := downlinkSSRCs()
+	for _, t := range sources {
+		dt := NewDownTrack(req.Publisher+"-"+t.Kind.String(), req.Publisher, t.Kind, t.Codec)
+		tr, err := s.pc.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly,
+			SendEncodings: []webrtc.RTPEncodingParameters{{RTPCodingParameters: webrtc.RTPCodingParameters{SSRC: ssrcs[t.Kind]}}}})
+		if err != nil {
+			s.Close()
+			return nil, "", fmt.Errorf("sfu: add %s track: %w", t.Kind, err)
 		}
-		return nil
-	})
+		downs, senders = append(downs, dt), append(senders, tr.Sender())
+	}
+	answer, err := s.negotiate(ctx, req.Offer, func() error { return nil })
 	if err != nil {
 		s.Close()
 		return nil, "", err
@@ -131,4 +135,22 @@ func (s *Session) sendReports(downs []*DownTrack) {
 			s.pc.WriteRTCP(pkts)
 		}
 	})
+}
+
+// The TRTC Web SDK tells a downlink's main video from its screen share by
+// byte 2 of the video SSRC (docs/trtc-web-sdk.md): 2 is the main video,
+// 7 the sub-stream. Every subscriber gets SSRCs of that shape (audio 1), so
+// the SDK classifies what it receives by what it is, not by chance.
+const (
+	ssrcTagAudio = 0x01
+	ssrcTagMain  = 0x02
+)
+
+// downlinkSSRCs picks a subscriber's SSRCs: random but for byte 2, the
+// tag, which also keeps them distinct.
+func downlinkSSRCs() map[Kind]webrtc.SSRC {
+	tagged := func(tag uint32) webrtc.SSRC {
+		return webrtc.SSRC(mathrand.Uint32()&0xff00ffff | tag<<16)
+	}
+	return map[Kind]webrtc.SSRC{KindAudio: tagged(ssrcTagAudio), KindVideo: tagged(ssrcTagMain)}
 }
