@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/internal/testffmpeg"
+	"github.com/trtcd/trtcd/internal/testlog"
 	"github.com/trtcd/trtcd/rtmp/flv"
 )
 
@@ -75,7 +76,7 @@ func TestFFmpegWaitingPlayerStaysWhileItAnswersPings(t *testing.T) {
 	ffmpeg := testffmpeg.Path(t, "ffmpeg")
 	h := newWaiter()
 	_, addr := startServer(t, h, Limits{PingInterval: 200 * time.Millisecond, ReadTimeout: 2 * time.Second})
-	var out syncBuffer // written by exec's copying goroutine
+	var out testlog.Buffer // written by exec's copying goroutine
 	cmd := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-i", fmt.Sprintf("rtmp://%s/live/waiting", addr), "-f", "null", "-")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

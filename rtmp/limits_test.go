@@ -1,7 +1,6 @@
 package rtmp
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/panics"
+	"github.com/trtcd/trtcd/internal/testlog"
 )
 
 // A flood of idle sockets from one address fills only that address's
@@ -23,7 +23,7 @@ import (
 // another address publishes, and the flooding address is served again once
 // its sockets are gone. The refusals are counted, and logged in one line.
 func TestPerAddressConnectionCapRefusesAFlood(t *testing.T) {
-	var log syncBuffer
+	var log testlog.Buffer
 	s, addr := startServerLogging(t, &recorder{}, Limits{
 		PerAddress:   limit.Config{PerSecond: -1, Connections: 500}, // the cap alone; the rate has its own test
 		LoginTimeout: 5 * time.Minute, ReadTimeout: 5 * time.Minute, // the flood stays until we close it
@@ -352,22 +352,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a log destination the test reads while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
+var _ io.Writer = (*testlog.Buffer)(nil)

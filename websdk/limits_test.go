@@ -1,7 +1,6 @@
 package websdk
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,12 +24,13 @@ import (
 
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/panics"
+	"github.com/trtcd/trtcd/internal/testlog"
 	"github.com/trtcd/trtcd/trtc"
 )
 
 // limitedServer serves the Web SDK endpoints with these limits and logs
 // into the returned buffer.
-func limitedServer(t *testing.T, limits Limits) (string, *Handler, *syncBuffer) {
+func limitedServer(t *testing.T, limits Limits) (string, *Handler, *testlog.Buffer) {
 	t.Helper()
 	apps, err := trtc.NewApps(trtc.App{SDKAppID: testApp, Key: testKey})
 	if err != nil {
@@ -38,7 +38,7 @@ func limitedServer(t *testing.T, limits Limits) (string, *Handler, *syncBuffer) 
 	}
 	rooms := trtc.NewRegistry(1000, time.Hour) // members of a long test send no heartbeat
 	t.Cleanup(rooms.Close)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	h := &Handler{Gate: &trtc.Gate{Apps: apps, Rooms: rooms}, Limits: limits,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	mux := http.NewServeMux()
@@ -48,24 +48,8 @@ func limitedServer(t *testing.T, limits Limits) (string, *Handler, *syncBuffer) 
 	return srv.URL, h, logs
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) lines() int { return strings.Count(s.String(), "\n") }
+// logLines counts the lines logged so far.
+func logLines(logs *testlog.Buffer) int { return strings.Count(logs.String(), "\n") }
 
 // dialFrom opens a signalling socket from the local address from (127.0.0.1
 // or another loopback address, which counts as another client) with small
@@ -253,7 +237,7 @@ func TestThreeThousandSocketsFromOneAddress(t *testing.T) {
 	if float64(goroutines-goroutines0) > maxGoroutinesPerIdleSocket*capacity {
 		t.Errorf("%d idle sockets run %d goroutines", capacity, goroutines-goroutines0)
 	}
-	if n := logs.lines(); n > sampledLines(start) {
+	if n := logLines(logs); n > sampledLines(start) {
 		t.Errorf("%d refusals wrote %d log lines:\n%s", sockets-capacity, n, logs)
 	}
 	if h.gate.Connections("127.0.0.1:1") != capacity {
@@ -412,10 +396,10 @@ func TestFrameFlood(t *testing.T) {
 			}
 			defer ws.Close()
 		}
-		before, start := logs.lines(), time.Now()
+		before, start := logLines(logs), time.Now()
 		go flood(ws, 20_000, "publish") // refused each: before join, or a bad offer
 		expectBanned(t, ws)
-		n := logs.lines() - before
+		n := logLines(logs) - before
 		t.Logf("logged in %v: a flood of up to 20,000 refused frames wrote %d log lines", loggedIn, n)
 		if n > sampledLines(start) {
 			t.Errorf("logged in %v: the flood wrote %d log lines:\n%s", loggedIn, n, logs)

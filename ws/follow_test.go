@@ -1,18 +1,17 @@
 package ws_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/trtcd/trtcd/internal/testffmpeg"
+	"github.com/trtcd/trtcd/internal/testlog"
 	"github.com/trtcd/trtcd/internal/testpeer"
 	"github.com/trtcd/trtcd/internal/testways"
 	"github.com/trtcd/trtcd/internal/testws"
@@ -74,19 +73,6 @@ func eventsAbout(c *testws.Client, user string) []string {
 	return out
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // pushRTMP starts ffmpeg pushing a test pattern and a 440 Hz tone as
 // user's live-pusher would: RTMP into room, through the live way in of s.
 // The push runs until the test ends; exited reports when ffmpeg stopped
@@ -108,7 +94,7 @@ func pushRTMP(t *testing.T, s *testways.Ways, room uint32, user string) (exited 
 		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
 		"-t", "120", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-profile:v", "baseline", "-g", "15",
 		"-c:a", "aac", "-b:a", "64k", "-f", "flv", push)
-	var out syncBuffer
+	var out testlog.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()

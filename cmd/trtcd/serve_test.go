@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net/http"
 	"os"
@@ -11,11 +10,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/testlog"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
@@ -37,24 +36,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe to fill from a process while reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // runningServer is a `trtcd serve` process.
 type runningServer struct {
 	cmd            *exec.Cmd
 	addr           string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testlog.Buffer
 	stderrRead     chan struct{} // closed when stderr reached its end
 }
 
@@ -62,7 +48,7 @@ var listening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 
 func startServe(t *testing.T, args ...string) *runningServer {
 	t.Helper()
-	s := &runningServer{stdout: &syncBuffer{}, stderr: &syncBuffer{}, stderrRead: make(chan struct{})}
+	s := &runningServer{stdout: &testlog.Buffer{}, stderr: &testlog.Buffer{}, stderrRead: make(chan struct{})}
 	s.cmd = exec.Command(binary, append([]string{"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0"}, args...)...)
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no TRTCD_* from the developer's shell
 	s.cmd.Stdout = s.stdout
