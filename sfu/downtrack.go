@@ -26,7 +26,10 @@ type DownTrack struct {
 	// resync makes the next packet re-base the numbering (a new source,
 	// or a resume after drops), for audio and video alike.
 	resync   atomic.Bool
-	attachMu sync.Mutex // serialises Attach and Detach
+	attachMu sync.Mutex // serialises Attach, Detach and SwitchTo
+	// sw is the switch to another track in progress (see layerswitch.go),
+	// nil otherwise: the one thing forwarding checks for it.
+	sw atomic.Pointer[layerSwitch]
 	// ready: the subscriber's transport is up. A keyframe sent before that
 	// is lost, so the request for one waits for it.
 	ready atomic.Bool
@@ -65,6 +68,15 @@ func NewDownTrack(id, streamID string, kind Kind, codec Codec) *DownTrack {
 func (d *DownTrack) Attach(t *Track) {
 	d.attachMu.Lock()
 	defer d.attachMu.Unlock()
+	if s := d.sw.Load(); s != nil {
+		d.settle(s)
+	}
+	d.attachLocked(t)
+}
+
+// attachLocked is Attach; the caller holds attachMu and no switch is in
+// progress.
+func (d *DownTrack) attachLocked(t *Track) {
 	d.release()
 	d.waitKeyframe.Store(d.kind == KindVideo)
 	d.resync.Store(true)
@@ -92,15 +104,31 @@ func (d *DownTrack) transportReady() {
 func (d *DownTrack) Detach() {
 	d.attachMu.Lock()
 	defer d.attachMu.Unlock()
+	if s := d.sw.Load(); s != nil {
+		d.settle(s)
+	}
 	d.release()
 }
 
-// detachFrom disconnects the DownTrack only if t is still its source.
+// detachFrom disconnects the DownTrack only if t is still its source. If
+// t is the source a switch is leaving, the DownTrack goes on to the
+// switch's target (from its next keyframe); if t is the target, the switch
+// is abandoned.
 func (d *DownTrack) detachFrom(t *Track) {
 	d.attachMu.Lock()
 	defer d.attachMu.Unlock()
+	var next *Track
+	if s := d.sw.Load(); s != nil {
+		if t == s.from {
+			next = s.to
+		}
+		d.settle(s)
+	}
 	if d.track.Load() == t {
 		d.release()
+		if next != nil {
+			d.attachLocked(next)
+		}
 	}
 }
 
@@ -126,6 +154,16 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if b == nil {
 		return
 	}
+	if s := d.sw.Load(); s != nil {
+		s.fromSource(b, p) // a packet of the track being left
+		return
+	}
+	d.send(b, p)
+}
+
+// send forwards a packet of the source: video from a keyframe on, and
+// re-based numbering after a change of source.
+func (d *DownTrack) send(b *binding, p *Packet) {
 	if d.waitKeyframe.Load() {
 		if !p.Keyframe {
 			d.dropped(dropWaitKeyframe)
@@ -192,7 +230,15 @@ func (d *DownTrack) dropped(r dropReason) {
 	}
 }
 
-func (d *DownTrack) sourceSeq(seq uint16) (uint32, uint16, bool) { return d.rw.source(seq) }
+// sourceSeq maps a NACKed number back to the source. While a switch is in
+// progress two goroutines may take turns at the numbering, so NACKs are
+// not answered (the subscriber asks again; the switch takes one keyframe).
+func (d *DownTrack) sourceSeq(seq uint16) (uint32, uint16, bool) {
+	if d.sw.Load() != nil {
+		return 0, 0, false
+	}
+	return d.rw.source(seq)
+}
 
 func (d *DownTrack) resend(p *Packet) {
 	if b := d.binding.Load(); b != nil {

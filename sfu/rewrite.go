@@ -41,6 +41,7 @@ func (r *rewriter) rewrite(p *Packet) (seq uint16, ts uint32) {
 // last one sent: the next sequence number, and a timestamp advanced by the
 // wall-clock time that passed.
 func (r *rewriter) switchTo(p *Packet) {
+	newSource := r.started && p.SSRC != r.srcSSRC
 	if !r.started {
 		r.started = true
 		r.lastSeq = p.SequenceNumber - 1
@@ -52,7 +53,7 @@ func (r *rewriter) switchTo(p *Packet) {
 		elapsed = 0
 	}
 	step := uint32(uint64(elapsed) * uint64(r.clockRate) / 1e9)
-	if step == 0 && r.lastSeq != p.SequenceNumber-1 {
+	if step == 0 && (newSource || r.lastSeq != p.SequenceNumber-1) {
 		step = 1 // never repeat a timestamp across sources
 	}
 	r.seqOffset = r.lastSeq + 1 - p.SequenceNumber

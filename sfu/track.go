@@ -119,6 +119,24 @@ func (t *Track) RemoveSink(s Sink) {
 	t.quiesce()
 }
 
+// replaceSink puts repl in old's place in one step, so that no packet goes
+// to neither or to both; when it returns the track's goroutine no longer
+// touches old. It must not be called from that goroutine.
+func (t *Track) replaceSink(old, repl Sink) {
+	t.sinksMu.Lock()
+	cur := *t.sinks.Load()
+	next := make([]Sink, len(cur))
+	for i, x := range cur {
+		if x == old {
+			x = repl
+		}
+		next[i] = x
+	}
+	t.sinks.Store(&next)
+	t.sinksMu.Unlock()
+	t.quiesce()
+}
+
 // quiesce waits until a delivery in progress (which may still hold the
 // previous sink list) is over: a grace period of at most one packet.
 func (t *Track) quiesce() {
