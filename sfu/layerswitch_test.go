@@ -143,11 +143,7 @@ func checkContinuous(t *testing.T, pkts []sentPacket) (changes int) {
 // request, and the subscriber sees one continuous stream.
 func TestSwitchBetweenBigAndSmallAtKeyframes(t *testing.T) {
 	big, small := newTestLayer('B', 1111, 65000, 1<<31), newTestLayer('S', 2222, 100, 42)
-	w := &recorder{}
-	d := NewDownTrack("t", "s", KindVideo, h264)
-	d.binding.Store(&binding{ssrc: 99, pt: 96, writer: w})
-	d.ready.Store(true)
-	d.Attach(big.tr)
+	d, w := subscribedTo(big.tr)
 	m := &switchModel{active: big}
 
 	m.tick(t, big, small, true, true)
@@ -218,11 +214,7 @@ func TestSwitchBetweenBigAndSmallAtKeyframes(t *testing.T) {
 // leaves the DownTrack on one track only.
 func TestSwitchWaitsForTheTargetsKeyframe(t *testing.T) {
 	big, small := newTestLayer('B', 1111, 1, 0), newTestLayer('S', 2222, 7, 0)
-	w := &recorder{}
-	d := NewDownTrack("t", "s", KindVideo, h264)
-	d.binding.Store(&binding{ssrc: 99, pt: 96, writer: w})
-	d.ready.Store(true)
-	d.Attach(big.tr)
+	d, w := subscribedTo(big.tr)
 	m := &switchModel{active: big}
 	m.tick(t, big, small, true, false)
 	d.SwitchTo(small.tr)
@@ -271,11 +263,7 @@ func TestSwitchWaitsForTheTargetsKeyframe(t *testing.T) {
 // stays continuous.
 func TestSwitchingBetweenLiveLayers(t *testing.T) {
 	big, small := newTestLayer('B', 1111, 0, 0), newTestLayer('S', 2222, 30000, 5)
-	w := &recorder{}
-	d := NewDownTrack("t", "s", KindVideo, h264)
-	d.binding.Store(&binding{ssrc: 99, pt: 96, writer: w})
-	d.ready.Store(true)
-	d.Attach(big.tr)
+	d, w := subscribedTo(big.tr)
 	var wg sync.WaitGroup
 	for _, l := range []*testLayer{big, small} {
 		wg.Add(1)
@@ -313,4 +301,15 @@ func TestSwitchingBetweenLiveLayers(t *testing.T) {
 	} else {
 		t.Logf("%d packets, %d changes of layer", len(w.pkts), n)
 	}
+}
+
+// subscribedTo is a connected subscriber's video DownTrack on source, and
+// what it writes.
+func subscribedTo(source *Track) (*DownTrack, *recorder) {
+	w := &recorder{}
+	d := NewDownTrack("t", "s", KindVideo, h264)
+	d.binding.Store(&binding{ssrc: 99, pt: 96, writer: w})
+	d.ready.Store(true)
+	d.Attach(source)
+	return d, w
 }
