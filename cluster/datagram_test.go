@@ -34,12 +34,12 @@ func TestTheFarSideSendsWhatADatagramCannotTakeAndResendsOnTheControlStream(t *t
 	ca := testCA(t)
 	n := startTestNode(t, ca, StartRedis(t), "a")
 	media := n.cfg.SFU
-	alice, err := media.Join("r", "alice", sfu.KindVideo)
+	alice, err := media.Join("r", "alice", sfu.SourceMain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer alice.Close()
-	track, err := alice.PublishTrack("alice/video", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil)
+	track, err := alice.PublishTrack("alice/video", sfu.SourceMain, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,9 +171,9 @@ func (n *Node) RelayedPackets() (in, out uint64) {
 // OnTrack is told when a member of this node starts or stops publishing a
 // kind (sfu.Config.OnTrack). It never blocks; the relayed tracks this node
 // publishes itself are not announced.
-func (n *Node) OnTrack(room, user string, kind sfu.Kind, published bool) {
+func (n *Node) OnTrack(room, user string, src sfu.Source, published bool) {
 	select {
-	case n.events <- trackEvent{pub: Publication{Room: room, User: user, Kind: kind.String()}, published: published}:
+	case n.events <- trackEvent{pub: Publication{Room: room, User: user, Kind: src.String()}, published: published}:
 	default:
 		n.log.Warn("cluster track event queue full; the next heartbeat repairs the directory")
 	}

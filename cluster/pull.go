@@ -32,8 +32,8 @@ type pull struct {
 	stats      relayStats // of every kind
 
 	mu     sync.Mutex
-	kinds  map[sfu.Kind]context.CancelFunc // the kinds relayed now
-	tracks map[sfu.Kind]*sfu.Track
+	kinds  map[sfu.Source]context.CancelFunc // the kinds relayed now
+	tracks map[sfu.Source]*sfu.Track
 }
 
 // retryDelay paces reconnecting a relay stream that failed.
@@ -43,17 +43,19 @@ const retryDelay = 500 * time.Millisecond
 // publisher's node: as often as a publisher is told its cap.
 const estimateInterval = time.Second
 
-func (n *Node) startPull(room, user, node string, kinds []sfu.Kind) (*pull, error) {
-	// The session declares both kinds, as a WebRTC publisher that
-	// negotiated both does: a viewer that subscribes while one kind is
-	// still on its way waits for it briefly instead of missing it.
-	sess, err := n.cfg.SFU.Join(room, user, sfu.KindAudio, sfu.KindVideo)
+func (n *Node) startPull(room, user, node string, kinds []sfu.Source) (*pull, error) {
+	// The session declares audio and the main video, as a WebRTC
+	// publisher that negotiated both does: a viewer that subscribes while
+	// one is still on its way waits for it briefly instead of missing it.
+	// The small stream and the sub-stream are relayed too when published
+	// (kinds), but nobody waits for them.
+	sess, err := n.cfg.SFU.Join(room, user, sfu.SourceAudio, sfu.SourceMain)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: join %s as %s: %w", room, user, err)
 	}
 	ctx, cancel := context.WithCancel(n.ctx)
 	p := &pull{n: n, room: room, user: user, node: node, sess: sess, started: time.Now(), ctx: ctx,
-		cancel: cancel, kinds: map[sfu.Kind]context.CancelFunc{}, tracks: map[sfu.Kind]*sfu.Track{}}
+		cancel: cancel, kinds: map[sfu.Source]context.CancelFunc{}, tracks: map[sfu.Source]*sfu.Track{}}
 	p.setKinds(kinds)
 	go func() { // the local session ended (replaced by a real publish)
 		select {
@@ -66,7 +68,7 @@ func (n *Node) startPull(room, user, node string, kinds []sfu.Kind) (*pull, erro
 }
 
 // setKinds starts and stops the per-kind relay streams to match kinds.
-func (p *pull) setKinds(kinds []sfu.Kind) {
+func (p *pull) setKinds(kinds []sfu.Source) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, stop := range p.kinds {
@@ -115,7 +117,7 @@ func (p *pull) stop() {
 }
 
 // run keeps one kind relayed until ctx ends, reconnecting after failures.
-func (p *pull) run(ctx context.Context, kind sfu.Kind) {
+func (p *pull) run(ctx context.Context, kind sfu.Source) {
 	for ctx.Err() == nil {
 		err := p.relayOnce(ctx, kind)
 		if ctx.Err() != nil {
@@ -132,7 +134,7 @@ func (p *pull) run(ctx context.Context, kind sfu.Kind) {
 // relayOnce is relay, with a panic (a bug the far side's bytes reach)
 // counted, logged and turned into an error: the stream is set up again,
 // and the node's other relays never notice.
-func (p *pull) relayOnce(ctx context.Context, kind sfu.Kind) (err error) {
+func (p *pull) relayOnce(ctx context.Context, kind sfu.Source) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			panics.Report(panics.Relay, v, p.n.log)
@@ -152,7 +154,7 @@ func (u upstream) RequestKeyframe(uint32) {
 	}
 }
 
-func (p *pull) relay(ctx context.Context, kind sfu.Kind) error {
+func (p *pull) relay(ctx context.Context, kind sfu.Source) error {
 	info, ok, err := p.n.dir.Node(ctx, p.node)
 	if err != nil {
 		return err

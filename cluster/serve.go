@@ -74,7 +74,7 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 		return
 	}
 	st.SetReadDeadline(time.Time{})
-	kind, ok := parseKind(h.Kind)
+	kind, ok := sfu.ParseSource(h.Kind)
 	if !ok {
 		writeLine(st, answer{Error: "unknown kind " + h.Kind})
 		return

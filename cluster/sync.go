@@ -110,7 +110,7 @@ func (n *Node) heartbeat() error {
 // remote is a user publishing in a room on another node.
 type remote struct {
 	node  string
-	kinds []sfu.Kind
+	kinds []sfu.Source
 }
 
 // sync starts relays for remote publishers this node has an audience for
@@ -134,7 +134,7 @@ func (n *Node) sync() error {
 			if p.Node == n.cfg.NodeID {
 				continue
 			}
-			kind, ok := parseKind(p.Kind)
+			kind, ok := sfu.ParseSource(p.Kind)
 			if !ok {
 				continue
 			}

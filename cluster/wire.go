@@ -131,13 +131,3 @@ func readPacket(r *bufio.Reader, buf []byte) (int, error) {
 	}
 	return io.ReadFull(r, buf[:size])
 }
-
-func parseKind(s string) (sfu.Kind, bool) {
-	switch s {
-	case "audio":
-		return sfu.KindAudio, true
-	case "video":
-		return sfu.KindVideo, true
-	}
-	return 0, false
-}

@@ -23,7 +23,7 @@ func TestUnsupportedAACEndsThePushWithALogLine(t *testing.T) {
 		"AAC LTP":  {0x22, 0x10}, // object type 4
 	} {
 		var logs bytes.Buffer
-		in := NewIngest(join(t, media, "room", "pusher", sfu.KindAudio),
+		in := NewIngest(join(t, media, "room", "pusher", sfu.SourceAudio),
 			IngestConfig{ID: "pusher", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		err := in.WriteTag(flv.Tag{Type: flv.TagAudio, Data: flv.AppendAudioTag(nil, flv.AACSequenceHeader, asc)})
 		in.Close()
@@ -39,7 +39,7 @@ func TestUnsupportedAACEndsThePushWithALogLine(t *testing.T) {
 // HE-AAC (explicit SBR) is transcoded like AAC-LC.
 func TestHEAACIsAccepted(t *testing.T) {
 	media := newMedia(t)
-	in := NewIngest(join(t, media, "room", "pusher", sfu.KindAudio), IngestConfig{ID: "pusher", Logger: quiet})
+	in := NewIngest(join(t, media, "room", "pusher", sfu.SourceAudio), IngestConfig{ID: "pusher", Logger: quiet})
 	defer in.Close()
 	heAAC := []byte{0x2b, 0x11, 0x88, 0x00} // object type 5, 24 kHz core, stereo, 48 kHz, AAC-LC core
 	if err := in.WriteTag(flv.Tag{Type: flv.TagAudio, Data: flv.AppendAudioTag(nil, flv.AACSequenceHeader, heAAC)}); err != nil {

@@ -31,7 +31,7 @@ func (s *Server) Publish(ctx context.Context, c *rtmp.ConnInfo, app, name string
 		return nil, refuse("NetStream.Publish.BadName", e)
 	}
 	audioOnly := rec.PureAudio != 0
-	sends, kinds := trtc.Audio|trtc.Video, []sfu.Kind{sfu.KindAudio, sfu.KindVideo}
+	sends, kinds := trtc.Audio|trtc.Video, []sfu.Source{sfu.SourceAudio, sfu.SourceMain}
 	if audioOnly {
 		sends, kinds = trtc.Audio, kinds[:1]
 	}

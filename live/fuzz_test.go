@@ -42,7 +42,7 @@ func pushRTMP(t *testing.T, media *sfu.SFU, data []byte) *viewers {
 	opts.ingest = true
 	v := watch(t, media, "fuzz-rtmp", opts)
 	defer v.end()
-	pub, err := media.Join("fuzz-rtmp", "pusher", sfu.KindAudio, sfu.KindVideo)
+	pub, err := media.Join("fuzz-rtmp", "pusher", sfu.SourceAudio, sfu.SourceMain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,14 +189,14 @@ func publishRTP(t *testing.T, media *sfu.SFU, data []byte) *viewers {
 	}
 	v := watch(t, media, "fuzz-webrtc", optionsFrom(data[0]))
 	defer v.end()
-	pub, err := media.Join("fuzz-webrtc", "pusher", sfu.KindAudio, sfu.KindVideo)
+	pub, err := media.Join("fuzz-webrtc", "pusher", sfu.SourceAudio, sfu.SourceMain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
 	var tracks [2]*sfu.Track
 	for i, c := range []sfu.Codec{H264Codec, OpusCodec} {
-		if tracks[i], err = pub.PublishTrack([]string{"pusher/video", "pusher/audio"}[i], []sfu.Kind{sfu.KindVideo, sfu.KindAudio}[i], c, nil); err != nil {
+		if tracks[i], err = pub.PublishTrack([]string{"pusher/video", "pusher/audio"}[i], []sfu.Source{sfu.SourceMain, sfu.SourceAudio}[i], c, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,7 +31,7 @@ func newMedia(tb testing.TB) *sfu.SFU {
 	return media
 }
 
-func join(tb testing.TB, media *sfu.SFU, room, user string, publishes ...sfu.Kind) *sfu.Session {
+func join(tb testing.TB, media *sfu.SFU, room, user string, publishes ...sfu.Source) *sfu.Session {
 	tb.Helper()
 	s, err := media.Join(room, user, publishes...)
 	if err != nil {

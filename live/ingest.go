@@ -175,7 +175,7 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 	ms := in.videoClock.next(in.tl.at(t.Timestamp))
 	ts := uint32(ms * 90)
 	if in.video == nil {
-		if in.video, err = in.sess.PublishTrack(in.cfg.ID+"/video", sfu.KindVideo, H264Codec, nil); err != nil {
+		if in.video, err = in.sess.PublishTrack(in.cfg.ID+"/video", sfu.SourceMain, H264Codec, nil); err != nil {
 			return err
 		}
 	}
@@ -238,7 +238,7 @@ func (in *Ingest) setAAC(asc []byte) error {
 func (in *Ingest) sendOpus(opus []byte, ts48k uint32) {
 	if in.audio == nil {
 		var err error
-		if in.audio, err = in.sess.PublishTrack(in.cfg.ID+"/audio", sfu.KindAudio, OpusCodec, nil); err != nil {
+		if in.audio, err = in.sess.PublishTrack(in.cfg.ID+"/audio", sfu.SourceAudio, OpusCodec, nil); err != nil {
 			return // the session ended; the next WriteTag says so
 		}
 	}

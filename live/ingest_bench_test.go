@@ -39,9 +39,9 @@ func BenchmarkIngestLatency(b *testing.B) {
 	var video, audio []time.Duration
 	var cpu time.Duration
 	for range b.N {
-		pub, _ := media.Join("bench", "pusher", sfu.KindAudio, sfu.KindVideo)
+		pub, _ := media.Join("bench", "pusher", sfu.SourceAudio, sfu.SourceMain)
 		viewer, _ := media.Join("bench", "viewer")
-		sinks := map[sfu.Kind]*lastPacket{sfu.KindVideo: {}, sfu.KindAudio: {}}
+		sinks := map[sfu.Source]*lastPacket{sfu.SourceMain: {}, sfu.SourceAudio: {}}
 		for k, s := range sinks {
 			viewer.Follow("pusher", k, s, nil)
 		}
@@ -52,9 +52,9 @@ func BenchmarkIngestLatency(b *testing.B) {
 			if err := in.WriteTag(t); err != nil {
 				b.Fatal(err)
 			}
-			kind := map[uint8]sfu.Kind{flv.TagVideo: sfu.KindVideo, flv.TagAudio: sfu.KindAudio}[t.Type]
+			kind := map[uint8]sfu.Source{flv.TagVideo: sfu.SourceMain, flv.TagAudio: sfu.SourceAudio}[t.Type]
 			if s := sinks[kind]; s != nil && s.at.After(start) {
-				if kind == sfu.KindVideo {
+				if kind == sfu.SourceMain {
 					video = append(video, s.at.Sub(start))
 				} else {
 					audio = append(audio, s.at.Sub(start))

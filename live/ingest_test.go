@@ -21,10 +21,10 @@ func TestZeroLengthNALDoesNotEndThePush(t *testing.T) {
 	slice := []byte{0x41, 0x9a, 0x02}
 	for _, lengthSize := range []int{1, 2, 4} {
 		media := newMedia(t)
-		pub := join(t, media, "room", "pusher", sfu.KindAudio, sfu.KindVideo)
+		pub := join(t, media, "room", "pusher", sfu.SourceAudio, sfu.SourceMain)
 		viewer := join(t, media, "room", "viewer")
 		sink := &rtpSink{}
-		viewer.Follow("pusher", sfu.KindVideo, sink, nil)
+		viewer.Follow("pusher", sfu.SourceMain, sink, nil)
 		in := NewIngest(pub, IngestConfig{ID: "pusher", Logger: quiet})
 		panicsBefore := panics.Count(panics.Ingest)
 
@@ -59,10 +59,10 @@ func TestZeroLengthNALDoesNotEndThePush(t *testing.T) {
 // apart as STAP-A or FU-A.
 func TestIngestDropsNonH264NALUnits(t *testing.T) {
 	media := newMedia(t)
-	pub := join(t, media, "room", "pusher", sfu.KindVideo)
+	pub := join(t, media, "room", "pusher", sfu.SourceMain)
 	viewer := join(t, media, "room", "viewer")
 	sink := &rtpSink{}
-	viewer.Follow("pusher", sfu.KindVideo, sink, nil)
+	viewer.Follow("pusher", sfu.SourceMain, sink, nil)
 	in := NewIngest(pub, IngestConfig{ID: "pusher", Logger: quiet})
 	defer in.Close()
 	stapA := []byte{0x78, 0, 2, 0x65, 0x88}
@@ -82,7 +82,7 @@ func TestIngestDropsNonH264NALUnits(t *testing.T) {
 // push: nothing after it could be decoded, played or recorded.
 func TestIngestRefusesAHeaderWithoutRealParameterSets(t *testing.T) {
 	media := newMedia(t)
-	pub := join(t, media, "room", "pusher", sfu.KindVideo)
+	pub := join(t, media, "room", "pusher", sfu.SourceMain)
 	in := NewIngest(pub, IngestConfig{ID: "pusher", Logger: quiet})
 	defer in.Close()
 	rec, _ := flv.BuildAVCConfig(testSPS, []byte{0x65}) // an IDR header where the PPS goes

@@ -73,11 +73,15 @@ func watch(t *testing.T, media *sfu.SFU, room string, opts pathOptions) *viewers
 	v := &viewers{t: t, rtp: &rtpChecker{}, flv: &flvChecker{t: t}}
 	if opts.ingest {
 		rtpViewer := v.join(media, room, "subscriber")
-		rtpViewer.Follow("pusher", sfu.KindVideo, v.rtp, nil)
-		rtpViewer.Follow("pusher", sfu.KindAudio, v.rtp, nil)
+		rtpViewer.Follow("pusher", sfu.SourceMain, v.rtp, nil)
+		rtpViewer.Follow("pusher", sfu.SourceAudio, v.rtp, nil)
 	}
 	v.player = newPlayer(v.join(media, room, "player"), "pusher", v.flv, PlayConfig{Logger: quiet})
-	rx := rtpframe.Follow(v.join(media, room, "recorder"), "pusher", true, !opts.audioOnly)
+	video := sfu.SourceMain
+	if opts.audioOnly {
+		video = 0
+	}
+	rx := rtpframe.Follow(v.join(media, room, "recorder"), "pusher", true, video)
 	v.rec = &recording{t: t, rx: rx, opts: opts}
 	return v
 }

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,9 @@ type PlayConfig struct {
 	NewAudioEncoder func() (AudioEncoder, error)
 	// NoAudio and NoVideo leave a kind out (the viewer may not receive it).
 	NoAudio, NoVideo bool
+	// Video is the publisher's video source played: the main stream (0)
+	// or the sub-stream (a `_aux` stream id).
+	Video sfu.Source
 }
 
 // The AAC players get. 48 kHz, Opus's own rate, saves a resampler that
@@ -55,7 +59,11 @@ func newPlayer(viewer *sfu.Session, publisher string, w TagWriter, cfg PlayConfi
 		cfg.NewAudioEncoder = newOpusToAAC
 	}
 	p := &player{w: w, cfg: cfg}
-	p.rx = rtpframe.Follow(viewer, publisher, !cfg.NoAudio, !cfg.NoVideo)
+	video := cmp.Or(cfg.Video, sfu.SourceMain)
+	if cfg.NoVideo {
+		video = 0
+	}
+	p.rx = rtpframe.Follow(viewer, publisher, !cfg.NoAudio, video)
 	return p
 }
 

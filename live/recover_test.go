@@ -41,12 +41,12 @@ func (echoEncoder) Close() error { return nil }
 // another pusher's viewers go on getting pictures.
 func TestIngestPanicEndsOnlyThatPush(t *testing.T) {
 	media := newMedia(t)
-	buggy := NewIngest(join(t, media, "room", "buggy", sfu.KindAudio), IngestConfig{ID: "buggy", Logger: quiet,
+	buggy := NewIngest(join(t, media, "room", "buggy", sfu.SourceAudio), IngestConfig{ID: "buggy", Logger: quiet,
 		Transcoder: func([]byte) (AudioTranscoder, error) { return buggyTranscoder{}, nil }})
-	good := NewIngest(join(t, media, "room", "good", sfu.KindVideo), IngestConfig{ID: "good", Logger: quiet})
+	good := NewIngest(join(t, media, "room", "good", sfu.SourceMain), IngestConfig{ID: "good", Logger: quiet})
 	defer good.Close()
 	sink := &rtpSink{}
-	join(t, media, "room", "viewer").Follow("good", sfu.KindVideo, sink, nil)
+	join(t, media, "room", "viewer").Follow("good", sfu.SourceMain, sink, nil)
 	before := panics.Count(panics.Ingest)
 
 	if err := buggy.WriteTag(flv.Tag{Type: flv.TagAudio, Data: flv.AppendAudioTag(nil, flv.AACSequenceHeader, []byte{0x12, 0x10})}); err != nil {
@@ -74,8 +74,8 @@ func TestIngestPanicEndsOnlyThatPush(t *testing.T) {
 // panic is counted, and another player of the same stream goes on.
 func TestPlayerPanicEndsOnlyThatPlayer(t *testing.T) {
 	media := newMedia(t)
-	pub := join(t, media, "room", "pub", sfu.KindAudio)
-	track, err := pub.PublishTrack("pub/audio", sfu.KindAudio, OpusCodec, nil)
+	pub := join(t, media, "room", "pub", sfu.SourceAudio)
+	track, err := pub.PublishTrack("pub/audio", sfu.SourceAudio, OpusCodec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func BenchmarkRecord50Streams(b *testing.B) {
 		before, start := cputime.Self(), time.Now()
 		for i := range streams {
 			room, user := "bench/"+string(rune('A'+i/26))+string(rune('a'+i%26)), "pub"
-			pub, _ := media.Join(room, user, sfu.KindAudio, sfu.KindVideo)
+			pub, _ := media.Join(room, user, sfu.SourceAudio, sfu.SourceMain)
 			rec.Start(Request{SDKAppID: 1, Room: room, RoomKey: room, UserID: user, RecordID: "bench" + room[6:]})
 			wg.Add(1)
 			go func() {
@@ -87,8 +87,8 @@ func BenchmarkRecord50Streams(b *testing.B) {
 
 // sendMedia publishes access units at 25 a second and Opus every 20 ms.
 func sendMedia(pub *sfu.Session, video [][]byte, audio [][]byte) {
-	vt, _ := pub.PublishTrack("v", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000, SDPFmtpLine: "packetization-mode=1"}, nil)
-	at, _ := pub.PublishTrack("a", sfu.KindAudio, sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2}, nil)
+	vt, _ := pub.PublishTrack("v", sfu.SourceMain, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000, SDPFmtpLine: "packetization-mode=1"}, nil)
+	at, _ := pub.PublishTrack("a", sfu.SourceAudio, sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2}, nil)
 	vp, ap := rtpframe.Packetizer{PayloadType: 102, SSRC: 1}, rtpframe.Packetizer{PayloadType: 111, SSRC: 2}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

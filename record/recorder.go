@@ -143,7 +143,7 @@ func (r *Recorder) Start(req Request) error {
 	f.Partial = filepath.Join("partial", f.ID+"."+f.Format)
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := &session{r: r, file: f, viewer: viewer, cancel: cancel, done: make(chan struct{}),
-		rx: rtpframe.Follow(viewer, req.UserID, true, !f.AudioOnly)}
+		rx: rtpframe.Follow(viewer, req.UserID, true, videoOf(f))}
 	s.touch()
 	r.sessions[key] = s
 	r.wg.Add(1)
@@ -253,3 +253,11 @@ func (r *Recorder) Close() {
 }
 
 func (r *Recorder) path(name string) string { return filepath.Join(r.cfg.Dir, name) }
+
+// videoOf is the video source a recording follows (0: none).
+func videoOf(f *File) sfu.Source {
+	if f.AudioOnly {
+		return 0
+	}
+	return sfu.SourceMain
+}

@@ -69,7 +69,7 @@ func TestRecordingsAre0640In0750Directories(t *testing.T) {
 	media := newSFU(t)
 	dir := filepath.Join(t.TempDir(), "record") // made by the recorder
 	rec := newRecorder(t, media, dir, "")
-	pub, err := media.Join("room", "alice", sfu.KindAudio, sfu.KindVideo)
+	pub, err := media.Join("room", "alice", sfu.SourceAudio, sfu.SourceMain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,16 +110,16 @@ func TestPanicOnMediaStopsOnlyThatRecording(t *testing.T) {
 	}
 	defer viewer.Close()
 	s := &session{r: rec, file: &File{ID: "x", Partial: "partial/x.mp4"}, viewer: viewer, done: make(chan struct{}),
-		rx: rtpframe.Follow(viewer, "alice", true, false), out: panickingContainer{}, started: true}
+		rx: rtpframe.Follow(viewer, "alice", true, 0), out: panickingContainer{}, started: true}
 	before := panics.Count(panics.Record)
 	go s.run(context.Background())
 
-	pub, err := media.Join("room", "alice", sfu.KindAudio)
+	pub, err := media.Join("room", "alice", sfu.SourceAudio)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	track, err := pub.PublishTrack("a", sfu.KindAudio, sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2}, nil)
+	track, err := pub.PublishTrack("a", sfu.SourceAudio, sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,17 +42,18 @@ type Receiver struct {
 	frame        Frame
 }
 
-// Follow starts receiving a publisher's audio (Opus) and/or video (H.264)
-// for viewer, a session in the publisher's room. Frames flow once Run is
-// called; closing viewer ends them.
-func Follow(viewer *sfu.Session, publisher string, audio, video bool) *Receiver {
+// Follow starts receiving a publisher's audio (Opus) and/or the video
+// (H.264) of one of its video sources (0: none) for viewer, a session in
+// the publisher's room. Frames flow once Run is called; closing viewer
+// ends them.
+func Follow(viewer *sfu.Session, publisher string, audio bool, video sfu.Source) *Receiver {
 	r := &Receiver{viewer: viewer, q: newPacketQueue(), start: sfu.Monotonic(), waitKey: true}
-	if video {
-		r.videoTap = viewer.Follow(publisher, sfu.KindVideo, queueSink{sfu.KindVideo, r.q},
+	if video != 0 {
+		r.videoTap = viewer.Follow(publisher, video, queueSink{sfu.KindVideo, r.q},
 			func(c sfu.Codec) bool { return c.MimeType == sfu.MimeH264 })
 	}
 	if audio {
-		viewer.Follow(publisher, sfu.KindAudio, queueSink{sfu.KindAudio, r.q},
+		viewer.Follow(publisher, sfu.SourceAudio, queueSink{sfu.KindAudio, r.q},
 			func(c sfu.Codec) bool { return c.MimeType == sfu.MimeOpus })
 	}
 	return r

@@ -19,15 +19,15 @@ func newRoom(tb testing.TB) (media *sfu.SFU, video, audio *sfu.Track) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(media.Close)
-	pub, err := media.Join("room", "pub", sfu.KindAudio, sfu.KindVideo)
+	pub, err := media.Join("room", "pub", sfu.SourceAudio, sfu.SourceMain)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	video, err = pub.PublishTrack("pub/video", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil)
+	video, err = pub.PublishTrack("pub/video", sfu.SourceMain, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	audio, err = pub.PublishTrack("pub/audio", sfu.KindAudio, sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2}, nil)
+	audio, err = pub.PublishTrack("pub/audio", sfu.SourceAudio, sfu.Codec{MimeType: sfu.MimeOpus, ClockRate: 48000, Channels: 2}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func follow(tb testing.TB, media *sfu.SFU) *Receiver {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(viewer.Close)
-	return Follow(viewer, "pub", true, true)
+	return Follow(viewer, "pub", true, sfu.SourceMain)
 }
 
 // A player that follows a stream and has not been sent anything costs a few
@@ -144,7 +144,7 @@ func BenchmarkIdleReceiver(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		viewer, _ := media.Join("room", "viewer")
-		Follow(viewer, "pub", true, true)
+		Follow(viewer, "pub", true, sfu.SourceMain)
 		viewer.Close()
 	}
 }

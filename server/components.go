@@ -58,10 +58,10 @@ func (s *Server) openRooms() error {
 func (s *Server) openMedia() error {
 	s.metrics = sfu.NewMetrics()
 	media, err := sfu.New(sfu.Config{Transport: s.cfg.Media, Metrics: s.metrics, Logger: s.log, ConnectTimeout: s.cfg.Limits.ConnectTimeout,
-		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
-			s.rooms.Streams(room, user, kind.String(), published)
+		OnTrack: func(room, user string, src sfu.Source, published bool) {
+			s.rooms.Streams(room, user, src.String(), published)
 			if n := s.cluster.Load(); n != nil {
-				n.OnTrack(room, user, kind, published)
+				n.OnTrack(room, user, src, published)
 			}
 		}})
 	if err != nil {

@@ -206,7 +206,7 @@ var waitFor = testpeer.WaitFor
 func TestPublishSubscribeAndRepublish(t *testing.T) {
 	s := startSFU(t)
 	pub := publish(t, s, "room-1", "alice", testpeer.Options{})
-	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-1"] != nil && s.rooms["room-1"].track("alice", KindVideo) != nil })
+	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-1"] != nil && s.rooms["room-1"].track("alice", SourceMain) != nil })
 	v := subscribe(t, s, "room-1", "bob", "alice")
 	waitFor(t, "video and audio at the viewer", 5*time.Second, func() bool {
 		return v.stats("video").packets > 50 && v.stats("audio").packets > 20
@@ -259,7 +259,7 @@ func TestNACKRecoversUplinkLoss(t *testing.T) {
 func testNACKRecoversUplinkLoss(t *testing.T, s *SFU) {
 	var dropped atomic.Int64
 	publish(t, s, "room-2", "alice", testpeer.Options{UplinkLoss: 0.05, Dropped: &dropped})
-	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-2"] != nil && s.rooms["room-2"].track("alice", KindVideo) != nil })
+	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-2"] != nil && s.rooms["room-2"].track("alice", SourceMain) != nil })
 	v := subscribe(t, s, "room-2", "bob", "alice")
 	waitFor(t, "video at the viewer", 5*time.Second, func() bool { return v.stats("video").packets > 50 })
 	time.Sleep(4 * time.Second)
@@ -288,7 +288,7 @@ func (l lyingRTCP) MarshalSize() int          { return len(l) }
 func TestGarbageRTCPIsSkipped(t *testing.T) {
 	s := startSFU(t)
 	publish(t, s, "room-3", "alice", testpeer.Options{})
-	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-3"] != nil && s.rooms["room-3"].track("alice", KindVideo) != nil })
+	waitFor(t, "alice's tracks", 5*time.Second, func() bool { return s.rooms["room-3"] != nil && s.rooms["room-3"].track("alice", SourceMain) != nil })
 	v := subscribe(t, s, "room-3", "bob", "alice")
 	waitFor(t, "video at the viewer", 5*time.Second, func() bool { return v.stats("video").packets > 20 })
 	for i := range 200 {
@@ -311,7 +311,7 @@ func TestICETCPFallback(t *testing.T) {
 	s := startSFU(t)
 	pub := publish(t, s, "room-4", "alice", testpeer.Options{TCPOnly: true})
 	waitFor(t, "alice's tracks over TCP", 10*time.Second, func() bool {
-		return s.rooms["room-4"] != nil && s.rooms["room-4"].track("alice", KindVideo) != nil
+		return s.rooms["room-4"] != nil && s.rooms["room-4"].track("alice", SourceMain) != nil
 	})
 	pair, err := pub.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP {
@@ -323,7 +323,7 @@ func TestICETCPFallback(t *testing.T) {
 		return v.stats("video").packets > 100 && tcpViewer.stats("video").packets > 100
 	})
 	queued := 0
-	for _, sink := range s.rooms["room-4"].track("alice", KindVideo).Sinks() {
+	for _, sink := range s.rooms["room-4"].track("alice", SourceMain).Sinks() {
 		if sink.(*DownTrack).queue.Load() != nil {
 			queued++
 		}
@@ -342,7 +342,7 @@ func assertFastPath(t *testing.T, s *SFU, room, publisher string) {
 	t.Helper()
 	r := s.rooms[room]
 	r.mu.Lock()
-	sess := r.members[publisher].publisher
+	sess := r.members[publisher].publishers[slotMain]
 	r.mu.Unlock()
 	sess.fastMu.Lock()
 	in := sess.fastIn
@@ -351,7 +351,7 @@ func assertFastPath(t *testing.T, s *SFU, room, publisher string) {
 	if in == nil || len(*in.tracks.Load()) != 2 {
 		t.Fatalf("the publisher is not on the fast path")
 	}
-	for _, k := range []Kind{KindAudio, KindVideo} {
+	for _, k := range []Source{SourceAudio, SourceMain} {
 		for _, sink := range r.track(publisher, k).Sinks() {
 			if sink.(*DownTrack).fast.Load() == nil {
 				t.Fatalf("a %s viewer is not on the fast path", k)
@@ -365,11 +365,11 @@ func assertFastPath(t *testing.T, s *SFU, room, publisher string) {
 // first: signalling turns these into the stream-remove events others see.
 func TestClosedPublisherReportsItsTracksEndedOnce(t *testing.T) {
 	var mu sync.Mutex
-	ended := map[Kind]int{}
+	ended := map[Source]int{}
 	s, err := New(Config{
 		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		OnTrack: func(_, _ string, k Kind, published bool) {
+		OnTrack: func(_, _ string, k Source, published bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			if !published {
@@ -387,20 +387,20 @@ func TestClosedPublisherReportsItsTracksEndedOnce(t *testing.T) {
 			s.mu.Lock()
 			r := s.rooms["room-close"]
 			s.mu.Unlock()
-			return r != nil && r.track("carol", KindVideo) != nil && r.track("carol", KindAudio) != nil
+			return r != nil && r.track("carol", SourceMain) != nil && r.track("carol", SourceAudio) != nil
 		})
 		p.session.Close()
 		waitFor(t, "both tracks ended", 5*time.Second, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
-			return ended[KindAudio] == i+1 && ended[KindVideo] == i+1
+			return ended[SourceAudio] == i+1 && ended[SourceMain] == i+1
 		})
 		p.stop()
 	}
 	time.Sleep(300 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
-	if ended[KindAudio] != 3 || ended[KindVideo] != 3 {
+	if ended[SourceAudio] != 3 || ended[SourceMain] != 3 {
 		t.Fatalf("ended %v, want each kind exactly 3 times", ended)
 	}
 }

@@ -6,19 +6,20 @@ package sfu
 // rooms, tracks and fan-out as WebRTC sessions.
 
 // Join makes userID a member of a room with a session that has no
-// PeerConnection. A session that publishes (kinds not empty) replaces the
-// user's current publisher, as a WebRTC publish does; one that does not is
-// a viewer.
-func (sfu *SFU) Join(room, userID string, publishes ...Kind) (*Session, error) {
+// PeerConnection. A session that publishes (sources not empty) replaces the
+// user's current publisher of those sources, as a WebRTC publish does; one
+// that does not is a viewer.
+func (sfu *SFU) Join(room, userID string, publishes ...Source) (*Session, error) {
 	return sfu.join(room, userID, publishes, nil)
 }
 
-// PublishTrack makes a new track the session's track of its kind: the
-// room's viewers of this user attach to it. It fails when the session was
-// replaced or closed. The caller writes packets with Track.Write from one
-// goroutine and calls Unpublish when the source ends.
-func (s *Session) PublishTrack(id string, kind Kind, codec Codec, up Upstream) (*Track, error) {
-	t := NewTrack(id, kind, codec, up, s.room.sfu.metrics)
+// PublishTrack makes a new track the session's track of source src: the
+// room's viewers of this user's src attach to it. It fails when the
+// session was replaced or closed. The caller writes packets with
+// Track.Write from one goroutine and calls Unpublish when the source ends.
+func (s *Session) PublishTrack(id string, src Source, codec Codec, up Upstream) (*Track, error) {
+	t := NewTrack(id, src.Kind(), codec, up, s.room.sfu.metrics)
+	t.Source = src
 	if s.isClosed() || !s.room.publish(s, t) {
 		t.Close()
 		return nil, ErrSessionClosed
@@ -32,11 +33,11 @@ func (s *Session) Unpublish(t *Track) {
 	t.Close()
 }
 
-// Follow attaches sink to publisher's track of kind now and after every
-// republish, until the session closes. accepts says which codecs the sink
-// can take (nil: any).
-func (s *Session) Follow(publisher string, kind Kind, sink Sink, accepts func(Codec) bool) *Tap {
-	tap := &Tap{sink: sink, kind: kind, accept: accepts}
-	s.room.subscribe(tap, subscription{publisher: publisher, kind: kind, session: s})
+// Follow attaches sink to publisher's track of source src now and after
+// every republish, until the session closes. accepts says which codecs the
+// sink can take (nil: any).
+func (s *Session) Follow(publisher string, src Source, sink Sink, accepts func(Codec) bool) *Tap {
+	tap := &Tap{sink: sink, kind: src.Kind(), accept: accepts}
+	s.room.subscribe(tap, subscription{publisher: publisher, source: src, session: s})
 	return tap
 }

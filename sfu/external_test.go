@@ -46,15 +46,15 @@ func TestExternalPublisherAndTapFollowRepublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := &countingSink{}
-	tap := viewer.Follow("pusher", KindVideo, sink, func(c Codec) bool { return c.MimeType == MimeH264 })
+	tap := viewer.Follow("pusher", SourceMain, sink, func(c Codec) bool { return c.MimeType == MimeH264 })
 
 	for round, ssrc := range []uint32{1111, 2222} {
-		pub, err := s.Join("room-x", "pusher", KindVideo)
+		pub, err := s.Join("room-x", "pusher", SourceMain)
 		if err != nil {
 			t.Fatal(err)
 		}
 		up := &keyRequests{}
-		track, err := pub.PublishTrack("pusher/video", KindVideo, Codec{MimeType: MimeH264, ClockRate: 90000}, up)
+		track, err := pub.PublishTrack("pusher/video", SourceMain, Codec{MimeType: MimeH264, ClockRate: 90000}, up)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,9 +79,9 @@ func TestExternalPublisherAndTapFollowRepublish(t *testing.T) {
 	}
 	// Leaving ends the tap: a new publisher is not followed any more.
 	viewer.Close()
-	pub, _ := s.Join("room-x", "pusher", KindVideo)
+	pub, _ := s.Join("room-x", "pusher", SourceMain)
 	defer pub.Close()
-	track, err := pub.PublishTrack("pusher/video", KindVideo, Codec{MimeType: MimeH264, ClockRate: 90000}, nil)
+	track, err := pub.PublishTrack("pusher/video", SourceMain, Codec{MimeType: MimeH264, ClockRate: 90000}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

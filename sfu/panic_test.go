@@ -144,7 +144,7 @@ func TestAPanickingSinkOnTheFastPathLeavesTheViewerPlaying(t *testing.T) {
 		s.mu.Lock()
 		r := s.rooms["room-panic"]
 		s.mu.Unlock()
-		return r != nil && r.track("alice", KindVideo) != nil
+		return r != nil && r.track("alice", SourceMain) != nil
 	})
 	v := subscribe(t, s, "room-panic", "bob", "alice")
 	waitFor(t, "video at the viewer", 5*time.Second, func() bool { return v.stats("video").packets > 20 })
@@ -157,7 +157,7 @@ func TestAPanickingSinkOnTheFastPathLeavesTheViewerPlaying(t *testing.T) {
 	}
 	defer tapper.Close()
 	before, seen := panics.Count(panics.Media), v.stats("video").packets
-	tap := tapper.Follow("alice", KindVideo, broken, nil)
+	tap := tapper.Follow("alice", SourceMain, broken, nil)
 	defer tap.Detach()
 	waitFor(t, "100 more video packets at the viewer beside the panicking sink", 10*time.Second, func() bool {
 		return v.stats("video").packets > seen+100 && broken.calls.Load() > 100

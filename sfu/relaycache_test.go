@@ -21,13 +21,13 @@ func TestATapResendsFromTheTracksCacheInTheSourcesNumbering(t *testing.T) {
 	}
 	defer viewer.Close()
 	sink := &resendSink{}
-	tap := viewer.Follow("pusher", KindVideo, sink, nil)
-	pub, err := s.Join("room-r", "pusher", KindVideo)
+	tap := viewer.Follow("pusher", SourceMain, sink, nil)
+	pub, err := s.Join("room-r", "pusher", SourceMain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	track, err := pub.PublishTrack("pusher/video", KindVideo, Codec{MimeType: MimeH264, ClockRate: 90000}, nil)
+	track, err := pub.PublishTrack("pusher/video", SourceMain, Codec{MimeType: MimeH264, ClockRate: 90000}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

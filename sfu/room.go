@@ -12,11 +12,14 @@ type Room struct {
 	subs    map[follower]subscription
 }
 
-// follower is a sink that follows a publisher's track of one kind across
+// follower is a sink that follows a publisher's track of one source across
 // republishes: a WebRTC subscriber's DownTrack, or a Tap (FLV players,
 // recorders).
 type follower interface {
 	Attach(t *Track)
+	// SwitchTo moves to t without a gap where the follower can (a
+	// DownTrack changing layers); otherwise it is Attach.
+	SwitchTo(t *Track)
 	Detach()
 	// detachFrom detaches only if t is still the source.
 	detachFrom(t *Track)
@@ -25,18 +28,28 @@ type follower interface {
 }
 
 type member struct {
-	userID    string
-	sessions  map[*Session]struct{}
-	publisher *Session        // the current publishing session, if any
-	tracks    map[Kind]*Track // published now
+	userID     string
+	sessions   map[*Session]struct{}
+	publishers [slots]*Session   // the current publishing sessions, if any
+	tracks     map[Source]*Track // published now
 }
 
 // subscription is one follower of a viewer, waiting for or attached to a
-// publisher's track of one kind.
+// publisher's track of one source. A follower that wants the small stream
+// gets the main one while the publisher sends no small stream, as TRTC's
+// servers do.
 type subscription struct {
 	publisher string
-	kind      Kind
+	source    Source
 	session   *Session
+}
+
+// sourceFor is the track that serves a follower wanting source want.
+func (m *member) sourceFor(want Source) *Track {
+	if t := m.tracks[want]; t != nil || want != SourceSmall {
+		return t
+	}
+	return m.tracks[SourceMain]
 }
 
 func newRoom(s *SFU, key string) *Room {
@@ -77,12 +90,12 @@ func (r *Room) add(sess *Session) (replaced *Session) {
 	defer r.mu.Unlock()
 	m := r.members[sess.userID]
 	if m == nil {
-		m = &member{userID: sess.userID, sessions: map[*Session]struct{}{}, tracks: map[Kind]*Track{}}
+		m = &member{userID: sess.userID, sessions: map[*Session]struct{}{}, tracks: map[Source]*Track{}}
 		r.members[sess.userID] = m
 	}
 	m.sessions[sess] = struct{}{}
 	if sess.publishing {
-		replaced, m.publisher = m.publisher, sess
+		replaced, m.publishers[sess.slot] = m.publishers[sess.slot], sess
 	}
 	return replaced
 }
@@ -94,7 +107,7 @@ func (r *Room) add(sess *Session) (replaced *Session) {
 func (r *Room) remove(sess *Session) {
 	r.mu.Lock()
 	var detach []follower
-	var ended []Kind
+	var ended []Source
 	for f, sub := range r.subs {
 		if sub.session == sess {
 			detach = append(detach, f)
@@ -103,8 +116,8 @@ func (r *Room) remove(sess *Session) {
 	}
 	if m := r.members[sess.userID]; m != nil {
 		delete(m.sessions, sess)
-		if m.publisher == sess {
-			m.publisher = nil
+		if m.publishers[sess.slot] == sess {
+			m.publishers[sess.slot] = nil
 		}
 		if len(m.sessions) == 0 {
 			for k := range m.tracks {
@@ -125,90 +138,135 @@ func (r *Room) remove(sess *Session) {
 	r.sfu.dropRoomIfEmpty(r)
 }
 
-// publish makes t the user's track of its kind and attaches every viewer
-// waiting for it. A track of a replaced session is ignored.
+// publish makes t the user's track of its source and attaches every viewer
+// it serves. A track of a replaced session is ignored. Viewers of the small
+// stream that were watching the main one meanwhile switch over at the
+// small stream's first keyframe.
 func (r *Room) publish(sess *Session, t *Track) bool {
 	r.mu.Lock()
 	m := r.members[sess.userID]
-	if m == nil || m.publisher != sess {
+	if m == nil || m.publishers[sess.slot] != sess {
 		r.mu.Unlock()
 		return false
 	}
-	m.tracks[t.Kind] = t
-	attach := r.followersOf(sess.userID, t)
+	m.tracks[t.Source] = t
+	attach := r.servedBy(m, t)
 	r.mu.Unlock()
 	for _, f := range attach {
-		f.Attach(t)
+		if t.Source == SourceSmall {
+			f.SwitchTo(t)
+		} else {
+			f.Attach(t)
+		}
 	}
 	if f := r.sfu.onTrack; f != nil {
-		f(r.key, sess.userID, t.Kind, true)
+		f(r.key, sess.userID, t.Source, true)
 	}
 	return true
 }
 
 // unpublish removes a track whose source ended. Its viewers stay subscribed
-// and continue when the user publishes again.
+// and continue when the user publishes again; viewers of the small stream
+// go back to the main one meanwhile.
 func (r *Room) unpublish(sess *Session, t *Track) {
 	r.mu.Lock()
-	current := false
-	if m := r.members[sess.userID]; m != nil && m.tracks[t.Kind] == t {
-		delete(m.tracks, t.Kind)
-		current = true
+	m := r.members[sess.userID]
+	current := m != nil && m.tracks[t.Source] == t
+	var followers []follower
+	var next []*Track
+	if m != nil {
+		followers = r.servedBy(m, t)
+		if current {
+			delete(m.tracks, t.Source)
+		}
+		for _, f := range followers {
+			next = append(next, m.sourceFor(r.subs[f].source))
+		}
 	}
-	followers := r.followersOf(sess.userID, t)
 	r.mu.Unlock()
 	if f := r.sfu.onTrack; f != nil && current {
-		f(r.key, sess.userID, t.Kind, false)
+		f(r.key, sess.userID, t.Source, false)
 	}
-	for _, f := range followers {
-		f.detachFrom(t)
+	for i, f := range followers {
+		if n := next[i]; n != nil && n != t && f.accepts(n.Codec) {
+			f.SwitchTo(n)
+		} else {
+			f.detachFrom(t)
+		}
 	}
 }
 
-// followersOf returns the followers waiting for or attached to a user's
-// tracks of t's kind that can take t. The caller holds r.mu.
-func (r *Room) followersOf(userID string, t *Track) []follower {
+// servedBy returns the followers of member m that t serves (or would, for
+// a track that has ended) and that can take it. The caller holds r.mu.
+func (r *Room) servedBy(m *member, t *Track) []follower {
 	var out []follower
 	for f, sub := range r.subs {
-		if sub.publisher == userID && sub.kind == t.Kind && f.accepts(t.Codec) {
+		if sub.publisher != m.userID || !f.accepts(t.Codec) {
+			continue
+		}
+		if sub.source == t.Source || sub.source == SourceSmall && t.Source == SourceMain && m.tracks[SourceSmall] == nil {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// track returns a publisher's current track of a kind.
-func (r *Room) track(userID string, k Kind) *Track {
+// track returns a publisher's current track of a source.
+func (r *Room) track(userID string, src Source) *Track {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.members[userID]; m != nil {
-		return m.tracks[k]
+		return m.tracks[src]
 	}
 	return nil
 }
 
-// publishedKinds is what a member's publishing session sends (or has
+// publishedSources is what a member's publishing sessions send (or have
 // negotiated to send).
-func (r *Room) publishedKinds(userID string) []Kind {
+func (r *Room) publishedSources(userID string) []Source {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.members[userID]; m != nil && m.publisher != nil {
-		return m.publisher.publishes
+	var out []Source
+	if m := r.members[userID]; m != nil {
+		for _, p := range m.publishers {
+			if p != nil {
+				out = append(out, p.publishes...)
+			}
+		}
 	}
-	return nil
+	return out
 }
 
-// subscribe registers a viewer's follower for a publisher's kind and
-// attaches it to the publisher's current track, if any.
+// subscribe registers a viewer's follower for a publisher's source and
+// attaches it to the track that serves it now, if any.
 func (r *Room) subscribe(f follower, sub subscription) {
 	r.mu.Lock()
 	r.subs[f] = sub
 	var t *Track
 	if m := r.members[sub.publisher]; m != nil {
-		t = m.tracks[sub.kind]
+		t = m.sourceFor(sub.source)
 	}
 	r.mu.Unlock()
 	if t != nil && f.accepts(t.Codec) {
 		f.Attach(t)
+	}
+}
+
+// resubscribe changes the source a follower wants and moves it to the
+// track that serves it, at that track's next keyframe.
+func (r *Room) resubscribe(f follower, want Source) {
+	r.mu.Lock()
+	sub, ok := r.subs[f]
+	var t *Track
+	if ok {
+		sub.source = want
+		r.subs[f] = sub
+		if m := r.members[sub.publisher]; m != nil {
+			t = m.sourceFor(want)
+		}
+	}
+	r.mu.Unlock()
+	if t != nil && f.accepts(t.Codec) {
+		f.SwitchTo(t)
 	}
 }

@@ -27,7 +27,8 @@ const MaxSDPSize = 64 << 10
 // offerInfo is what the SFU needs to know about an offer before answering.
 type offerInfo struct {
 	audio, video bool
-	h264, vp8    bool // offered video codecs (H.264 with packetization-mode 1)
+	videoMids    []string // the mids of the video sections, in order
+	h264, vp8    bool     // offered video codecs (H.264 with packetization-mode 1)
 	opus         bool
 }
 
@@ -51,10 +52,11 @@ func parseOffer(offer string) (*offerInfo, error) {
 			}
 			info.audio = true
 		case "video":
-			if info.video {
-				return nil, fmt.Errorf("%w: more than one video section (a member sends one audio and one video track)", ErrBadOffer)
+			if len(info.videoMids) == len(Sources)-1 {
+				return nil, fmt.Errorf("%w: more than %d video sections (main, small and sub-stream)", ErrBadOffer, len(Sources)-1)
 			}
-			info.video = true
+			mid, _ := m.Attribute("mid")
+			info.video, info.videoMids = true, append(info.videoMids, mid)
 		}
 		for _, f := range m.MediaName.Formats {
 			pt, err := strconv.ParseUint(f, 10, 8)
@@ -84,20 +86,52 @@ func parseOffer(offer string) (*offerInfo, error) {
 	return info, nil
 }
 
-// admitOffer parses an offer and refuses it when it carries a kind of media
-// the member may not send (or receive): the privileges decide before any
-// PeerConnection exists.
-func admitOffer(offer string, allowAudio, allowVideo bool, audioDenied, videoDenied error) (*offerInfo, error) {
+// admitOffer parses an offer and refuses it when it carries audio the
+// member may not send (or receive): the privileges decide before any
+// PeerConnection exists. Video is checked per section by the caller.
+func admitOffer(offer string, allowAudio bool, audioDenied error) (*offerInfo, error) {
 	info, err := parseOffer(offer)
 	switch {
 	case err != nil:
 		return nil, err
 	case info.audio && !allowAudio:
 		return nil, audioDenied
-	case info.video && !allowVideo:
-		return nil, videoDenied
 	}
 	return info, nil
+}
+
+// videoSources pairs the offer's video sections with the sources a
+// request names for them (nil: one main video), and refuses a source the
+// member may not send.
+func (o *offerInfo) videoSources(named []Source, allowVideo, allowSub bool) (map[string]Source, error) {
+	if named == nil {
+		named = []Source{SourceMain}
+	}
+	if len(o.videoMids) > len(named) {
+		return nil, fmt.Errorf("%w: %d video sections for %d video sources", ErrBadOffer, len(o.videoMids), len(named))
+	}
+	mids := map[string]Source{}
+	for i, mid := range o.videoMids {
+		src := named[i]
+		switch {
+		case src.Kind() != KindVideo:
+			return nil, fmt.Errorf("sfu: %s is not a video source", src)
+		case src == SourceSub && !allowSub:
+			return nil, ErrSendSubDenied
+		case src != SourceSub && !allowVideo:
+			return nil, ErrSendVideoDenied
+		}
+		if _, dup := mids[mid]; dup {
+			return nil, fmt.Errorf("%w: two video sections with mid %q", ErrBadOffer, mid)
+		}
+		for _, other := range mids {
+			if other == src {
+				return nil, fmt.Errorf("sfu: two video sections send the %s source", src)
+			}
+		}
+		mids[mid] = src
+	}
+	return mids, nil
 }
 
 // videoCodecs picks the video codecs to answer with: H.264 whenever it was

@@ -23,9 +23,12 @@ type Session struct {
 	room       *Room
 	userID     string
 	publishing bool
-	// publishes: the kinds a publisher's offer sends, so viewers can wait
-	// for tracks that are negotiated but have not sent a packet yet.
-	publishes []Kind
+	// publishes: the sources a publisher's offer sends, so viewers can
+	// wait for tracks that are negotiated but have not sent a packet yet.
+	publishes []Source
+	slot      slot
+	// videoMids: the source each of a publisher's video m-sections sends.
+	videoMids map[string]Source
 	pc        *webrtc.PeerConnection
 
 	// Publishers: the bitrate range the SFU holds them to, in kbps.
@@ -36,6 +39,7 @@ type Session struct {
 	fastMu     sync.Mutex
 	pubTracks  map[uint32]*Track
 	downs      []*DownTrack
+	video      *DownTrack // a subscriber's main-or-small section (SetVideo)
 	fastIn     *fastPublisher
 	fastAddr   netip.AddrPort
 	fastKeys   *srtpKeys
@@ -79,7 +83,7 @@ func (s *Session) isClosed() bool {
 	return s.closed
 }
 
-func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, error) {
+func (sfu *SFU) newSession(roomKey, userID string, publishes []Source) (*Session, error) {
 	pc, err := sfu.t.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
@@ -111,9 +115,9 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Kind) (*Session, 
 
 // join enters a new session into its room; a publishing session replaces
 // the user's previous publisher.
-func (sfu *SFU) join(roomKey, userID string, publishes []Kind, pc *webrtc.PeerConnection) (*Session, error) {
+func (sfu *SFU) join(roomKey, userID string, publishes []Source, pc *webrtc.PeerConnection) (*Session, error) {
 	s := &Session{ID: newID(), userID: userID, publishing: len(publishes) > 0, publishes: publishes,
-		pc: pc, done: make(chan struct{})}
+		slot: slotOf(publishes), pc: pc, done: make(chan struct{})}
 	old, err := sfu.enter(roomKey, s)
 	if err != nil {
 		return nil, err
@@ -152,10 +156,16 @@ func (s *Session) negotiate(ctx context.Context, offer string, prepare func() er
 // PublishRequest is a member's offer to publish.
 type PublishRequest struct {
 	Room, UserID, Offer string
-	// MinBitrate and MaxBitrate (kbps) bound the video bitrate.
+	// Video is the source each of the offer's video m-sections sends, in
+	// order: up to three of SourceMain, SourceSmall and SourceSub. Nil is
+	// one main video. A session that sends only SourceSub publishes
+	// beside the member's camera instead of replacing it.
+	Video []Source
+	// MinBitrate and MaxBitrate (kbps) bound the main video's bitrate.
 	MinBitrate, MaxBitrate int
-	// AllowAudio and AllowVideo are the member's send privileges.
-	AllowAudio, AllowVideo bool
+	// AllowAudio, AllowVideo and AllowSub are the member's send privileges
+	// (TRTC's bits 4, 16 and 64).
+	AllowAudio, AllowVideo, AllowSub bool
 }
 
 // Errors for refused media kinds, so the ways in can answer with their codes.
@@ -164,26 +174,37 @@ var (
 	ErrSendVideoDenied = fmt.Errorf("%w: sending video", ErrPrivilegeDenied)
 	ErrRecvAudioDenied = fmt.Errorf("%w: receiving audio", ErrPrivilegeDenied)
 	ErrRecvVideoDenied = fmt.Errorf("%w: receiving video", ErrPrivilegeDenied)
+	ErrSendSubDenied   = fmt.Errorf("%w: sending the sub-stream", ErrPrivilegeDenied)
+	ErrRecvSubDenied   = fmt.Errorf("%w: receiving the sub-stream", ErrPrivilegeDenied)
 )
 
 // Publish accepts a publisher's offer and returns the session and answer.
 func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, string, error) {
-	info, err := admitOffer(req.Offer, req.AllowAudio, req.AllowVideo, ErrSendAudioDenied, ErrSendVideoDenied)
+	info, err := admitOffer(req.Offer, req.AllowAudio, ErrSendAudioDenied)
 	if err != nil {
 		return nil, "", err
 	}
-	var kinds []Kind
+	mids, err := info.videoSources(req.Video, req.AllowVideo, req.AllowSub)
+	if err != nil {
+		return nil, "", err
+	}
+	var sources []Source
 	if info.audio {
-		kinds = append(kinds, KindAudio)
+		sources = append(sources, SourceAudio)
 	}
-	if info.video {
-		kinds = append(kinds, KindVideo)
+	for _, src := range Sources[1:] {
+		for _, v := range mids {
+			if v == src {
+				sources = append(sources, src)
+				break
+			}
+		}
 	}
-	s, err := sfu.newSession(req.Room, req.UserID, kinds)
+	s, err := sfu.newSession(req.Room, req.UserID, sources)
 	if err != nil {
 		return nil, "", err
 	}
-	s.minKbps, s.maxKbps = req.MinBitrate, req.MaxBitrate
+	s.minKbps, s.maxKbps, s.videoMids = req.MinBitrate, req.MaxBitrate, mids
 	s.pc.OnTrack(s.onTrack)
 	answer, err := s.negotiate(ctx, req.Offer, func() error {
 		for _, tr := range s.pc.GetTransceivers() {
@@ -208,14 +229,16 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 
 // onTrack turns a publisher's incoming stream into a room track.
 func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	kind := KindAudio
-	if remote.Kind() == webrtc.RTPCodecTypeVideo {
-		kind = KindVideo
+	src := s.sourceOf(remote, recv)
+	if src == 0 {
+		return // a video m-section the request did not name
 	}
+	kind := src.Kind()
 	c := remote.Codec()
-	t := NewTrack(s.userID+"/"+kind.String(), kind,
+	t := NewTrack(s.userID+"/"+src.String(), kind,
 		Codec{MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine},
 		publisherUpstream{s.pc}, s.room.sfu.metrics)
+	t.Source = src
 	if kind == KindVideo {
 		t.nacker = newNackGenerator(s.pc)
 	}
@@ -237,6 +260,20 @@ func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) 
 		s.room.unpublish(s, t)
 		t.Close()
 	}
+}
+
+// sourceOf is the source a publisher's incoming track sends: audio, or what
+// the request named its video m-section (0: none).
+func (s *Session) sourceOf(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) Source {
+	if remote.Kind() == webrtc.RTPCodecTypeAudio {
+		return SourceAudio
+	}
+	for _, tr := range s.pc.GetTransceivers() {
+		if tr.Receiver() == recv {
+			return s.videoMids[tr.Mid()]
+		}
+	}
+	return 0
 }
 
 // remoteReader adapts pion's TrackRemote (whose Read also returns
@@ -297,18 +334,34 @@ func isClosedErr(err error) bool {
 const bitrateInterval = time.Second
 
 // capBitrate sends the publisher a REMB every second: its maxBitrate, or
-// lower when a viewer's estimate is lower, but not under minBitrate.
+// lower when a viewer's estimate is lower, but not under minBitrate. A REMB
+// caps a browser's whole uplink, so a small stream and a screen share in the
+// same PeerConnection add their own share to it.
 func (s *Session) capBitrate() {
 	s.every(bitrateInterval, func() {
-		t := s.room.track(s.userID, KindVideo)
-		if t == nil || t.SSRC() == 0 {
-			return
+		var total uint64
+		var ssrcs []uint32
+		for _, src := range s.publishes {
+			t := s.room.track(s.userID, src)
+			if src == SourceAudio || t == nil || t.SSRC() == 0 {
+				continue
+			}
+			limit := capFor(t, s.minKbps, s.maxKbps)
+			if src == SourceSmall {
+				limit /= smallShare
+			}
+			total += limit
+			ssrcs = append(ssrcs, t.SSRC())
 		}
-		s.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{
-			Bitrate: float32(capFor(t, s.minKbps, s.maxKbps)), SSRCs: []uint32{t.SSRC()},
-		}})
+		if len(ssrcs) > 0 {
+			s.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(total), SSRCs: ssrcs}})
+		}
 	})
 }
+
+// smallShare: the small stream is sent at about a quarter of the big one's
+// bitrate (the Web SDK's 320x240 against 640x480).
+const smallShare = 4
 
 // every runs f each interval until the session ends.
 func (s *Session) every(interval time.Duration, f func()) {

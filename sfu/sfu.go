@@ -29,9 +29,9 @@ type Config struct {
 	Metrics   *Metrics // nil: not collected
 	Logger    *slog.Logger
 	// OnTrack, when set, is told when a member starts (published) or stops
-	// publishing a kind of track, for signalling's stream events. It runs
+	// publishing a source, for signalling's stream events. It runs
 	// on the media plane's goroutines and must not block.
-	OnTrack func(room, userID string, kind Kind, published bool)
+	OnTrack func(room, userID string, src Source, published bool)
 	// ConnectTimeout closes a session whose ICE and DTLS have not connected
 	// this long after it was made [8s]. Clients connect within a second or
 	// two (ICE-lite, one port, every candidate offered at once); an offer
@@ -48,7 +48,7 @@ type SFU struct {
 	t              *transport
 	log            *slog.Logger
 	metrics        *Metrics
-	onTrack        func(room, userID string, kind Kind, published bool)
+	onTrack        func(room, userID string, src Source, published bool)
 	connectTimeout time.Duration
 
 	mu     sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	mathrand "math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -14,15 +15,37 @@ import (
 type SubscribeRequest struct {
 	Room, UserID, Offer string
 	Publisher           string // whose tracks
-	// AllowAudio and AllowVideo are the viewer's receive privileges.
-	AllowAudio, AllowVideo bool
+	// Video is what the offer's first video section receives: SourceMain
+	// (the default), SourceSmall (the main stream while the publisher
+	// sends no small one) or SourceSub.
+	Video Source
+	// Sub: the offer's second video section receives the sub-stream, as
+	// the TRTC Web SDK's auxiliary section does. It is answered with its
+	// SSRC at once, and carries the screen whenever the publisher shares
+	// one. Without AllowSub it is left unanswered, not refused.
+	Sub bool
+	// AllowAudio, AllowVideo and AllowSub are the viewer's receive
+	// privileges (TRTC's bits 8, 32 and 128).
+	AllowAudio, AllowVideo, AllowSub bool
+}
+
+// downlink is one video or audio section of a subscriber's answer: the
+// source it follows and the track serving it now, if any.
+type downlink struct {
+	source Source
+	track  *Track
+	tag    uint32 // byte 2 of its SSRC
 }
 
 // Subscribe answers a viewer's offer with the publisher's current audio and
 // video. The subscription outlives a republish: the viewer keeps receiving
 // when the publisher comes back.
 func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, string, error) {
-	info, err := admitOffer(req.Offer, req.AllowAudio, req.AllowVideo, ErrRecvAudioDenied, ErrRecvVideoDenied)
+	info, err := admitOffer(req.Offer, req.AllowAudio, ErrRecvAudioDenied)
+	if err != nil {
+		return nil, "", err
+	}
+	wants, err := req.wants(info)
 	if err != nil {
 		return nil, "", err
 	}
@@ -31,80 +54,163 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 	if err != nil {
 		return nil, "", err
 	}
-	room := s.room
-	sources := room.awaitTracks(ctx, req.Publisher, info)
-	for _, t := range sources {
-		if t.Kind == KindVideo && !info.accepts(t.Codec.MimeType) {
-			s.Close()
-			return nil, "", fmt.Errorf("%w: %s", ErrCodecMismatch, t.Codec.MimeType)
-		}
-	}
-	if len(sources) == 0 {
+	links, err := s.room.awaitDownlinks(ctx, req.Publisher, info, wants)
+	if err != nil {
 		s.Close()
-		return nil, "", fmt.Errorf("%w: %q", ErrNotPublishing, req.Publisher)
+		return nil, "", err
 	}
+	answer, err := s.subscribe(ctx, req, info, links)
+	if err != nil {
+		s.Close()
+		return nil, "", err
+	}
+	return s, answer, nil
+}
+
+// wants lists the sources the offer's sections receive, in the order of
+// its sections of each kind.
+func (req *SubscribeRequest) wants(info *offerInfo) ([]Source, error) {
+	var wants []Source
+	if info.audio {
+		wants = append(wants, SourceAudio)
+	}
+	if !info.video {
+		return wants, nil
+	}
+	first := req.Video
+	if first == 0 {
+		first = SourceMain
+	}
+	switch {
+	case first.Kind() != KindVideo:
+		return nil, fmt.Errorf("sfu: %s is not a video source", first)
+	case first == SourceSub && !req.AllowSub:
+		return nil, ErrRecvSubDenied
+	case first != SourceSub && !req.AllowVideo:
+		return nil, ErrRecvVideoDenied
+	}
+	wants = append(wants, first)
+	if req.Sub && req.AllowSub && first != SourceSub && len(info.videoMids) > 1 {
+		wants = append(wants, SourceSub)
+	}
+	return wants, nil
+}
+
+// subscribe adds the session's senders, answers the offer and starts
+// following the publisher.
+func (s *Session) subscribe(ctx context.Context, req SubscribeRequest, info *offerInfo, links []downlink) (string, error) {
 	// The subscriber's senders exist before the offer is applied, so that
-	// the offer's m-sections take them with the SSRCs chosen here.
+	// the offer's m-sections take them, in order, with the SSRCs chosen
+	// here.
 	var downs []*DownTrack
 	var senders []*webrtc.RTPSender
-	ssrcs := downlinkSSRCs()
-	for _, t := range sources {
-		dt := NewDownTrack(req.Publisher+"-"+t.Kind.String(), req.Publisher, t.Kind, t.Codec)
+	for _, l := range links {
+		codec := info.pendingCodec(l.source.Kind())
+		if l.track != nil {
+			codec = l.track.Codec
+		}
+		dt := NewDownTrack(req.Publisher+"-"+l.source.String(), req.Publisher, l.source.Kind(), codec)
 		tr, err := s.pc.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly,
-			SendEncodings: []webrtc.RTPEncodingParameters{{RTPCodingParameters: webrtc.RTPCodingParameters{SSRC: ssrcs[t.Kind]}}}})
+			SendEncodings: []webrtc.RTPEncodingParameters{{RTPCodingParameters: webrtc.RTPCodingParameters{SSRC: downlinkSSRC(l.tag)}}}})
 		if err != nil {
-			s.Close()
-			return nil, "", fmt.Errorf("sfu: add %s track: %w", t.Kind, err)
+			return "", fmt.Errorf("sfu: add %s track: %w", l.source, err)
 		}
 		downs, senders = append(downs, dt), append(senders, tr.Sender())
 	}
 	answer, err := s.negotiate(ctx, req.Offer, func() error { return nil })
 	if err != nil {
-		s.Close()
-		return nil, "", err
+		return "", err
 	}
+	sfu := s.room.sfu
 	for i, dt := range downs {
-		room.subscribe(dt, subscription{publisher: req.Publisher, kind: dt.kind, session: s})
+		s.room.subscribe(dt, subscription{publisher: req.Publisher, source: links[i].source, session: s})
 		sender := senders[i]
 		sfu.spawn(func() { readSubscriberRTCP(sender, dt) })
 	}
 	s.fastMu.Lock()
 	s.downs = downs
+	for i, l := range links {
+		if l.source == SourceMain || l.source == SourceSmall {
+			s.video = downs[i]
+		}
+	}
 	s.fastMu.Unlock()
 	if s.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
 		go s.connected()
 	}
 	sfu.spawn(func() { s.sendReports(downs) })
-	return s, answer, nil
+	return answer, nil
+}
+
+// SetVideo switches what a subscriber's first video section receives
+// between the publisher's main (big) and small streams. The switch happens
+// at the target's next keyframe, asked for now, and the subscriber's
+// numbering continues without a gap.
+func (s *Session) SetVideo(src Source) error {
+	if src != SourceMain && src != SourceSmall {
+		return fmt.Errorf("sfu: a subscriber switches between the main and small streams, not to %s", src)
+	}
+	s.fastMu.Lock()
+	video := s.video
+	s.fastMu.Unlock()
+	if video == nil {
+		return fmt.Errorf("sfu: the session receives no main video")
+	}
+	s.room.resubscribe(video, src)
+	return nil
 }
 
 // trackWait bounds how long a viewer's offer waits for a publisher's
 // negotiated tracks to produce their first packet.
 const trackWait = 3 * time.Second
 
-// awaitTracks returns the publisher's tracks of the kinds the viewer asks
-// for. A kind the publisher negotiated but has not sent yet is waited for
-// (briefly), so a viewer that comes early still gets both audio and video.
-func (r *Room) awaitTracks(ctx context.Context, publisher string, info *offerInfo) []*Track {
+// awaitDownlinks finds the publisher's tracks for the sources the viewer
+// wants. A source the publisher negotiated but has not sent yet is waited
+// for (briefly), so a viewer that comes early still gets both audio and
+// video. A section the publisher does not send is left out, except that
+// with a sub-stream section every video section is answered: a TRTC
+// client never renegotiates its downlink, and a screen shared later must
+// find its section there.
+func (r *Room) awaitDownlinks(ctx context.Context, publisher string, info *offerInfo, wants []Source) ([]downlink, error) {
 	deadline := time.Now().Add(trackWait)
+	keepVideo := len(wants) > 0 && wants[len(wants)-1] == SourceSub && wants[0] != SourceSub && len(wants) > 1
 	for {
-		var tracks []*Track
-		missing := false
-		for _, k := range r.publishedKinds(publisher) {
-			if (k == KindAudio && !info.audio) || (k == KindVideo && !info.video) {
+		published := r.publishedSources(publisher)
+		var links []downlink
+		missing, found := false, false
+		for _, want := range wants {
+			src := servingSource(want, published)
+			t := r.track(publisher, src)
+			switch {
+			case t != nil:
+				found = true
+			case slices.Contains(published, src):
+				missing = true
+			case !(keepVideo && want.Kind() == KindVideo):
 				continue
 			}
-			if t := r.track(publisher, k); t != nil {
-				tracks = append(tracks, t)
-			} else {
-				missing = true
+			if t != nil && t.Kind == KindVideo && !info.accepts(t.Codec.MimeType) {
+				return nil, fmt.Errorf("%w: %s", ErrCodecMismatch, t.Codec.MimeType)
 			}
+			links = append(links, downlink{source: want, track: t, tag: ssrcTag(want)})
 		}
 		if !missing || time.Now().After(deadline) || ctx.Err() != nil {
-			return tracks
+			if !found && !keepVideo {
+				return nil, fmt.Errorf("%w: %q", ErrNotPublishing, publisher)
+			}
+			return links, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// servingSource is the source that serves a viewer wanting want, among
+// those a publisher sends: the small stream falls back to the main one.
+func servingSource(want Source, published []Source) Source {
+	if want == SourceSmall && !slices.Contains(published, SourceSmall) {
+		return SourceMain
+	}
+	return want
 }
 
 // accepts reports whether the offer can receive a video codec.
@@ -144,13 +250,37 @@ func (s *Session) sendReports(downs []*DownTrack) {
 const (
 	ssrcTagAudio = 0x01
 	ssrcTagMain  = 0x02
+	ssrcTagSub   = 0x07
 )
 
-// downlinkSSRCs picks a subscriber's SSRCs: random but for byte 2, the
-// tag, which also keeps them distinct.
-func downlinkSSRCs() map[Kind]webrtc.SSRC {
-	tagged := func(tag uint32) webrtc.SSRC {
-		return webrtc.SSRC(mathrand.Uint32()&0xff00ffff | tag<<16)
+// ssrcTag is byte 2 of the SSRC of a downlink of source src; it also
+// keeps the SSRCs of one answer distinct.
+func ssrcTag(src Source) uint32 {
+	switch src {
+	case SourceAudio:
+		return ssrcTagAudio
+	case SourceSub:
+		return ssrcTagSub
 	}
-	return map[Kind]webrtc.SSRC{KindAudio: tagged(ssrcTagAudio), KindVideo: tagged(ssrcTagMain)}
+	return ssrcTagMain
+}
+
+// downlinkSSRC picks a subscriber's SSRC: random but for byte 2, the tag.
+func downlinkSSRC(tag uint32) webrtc.SSRC {
+	return webrtc.SSRC(mathrand.Uint32()&0xff00ffff | tag<<16)
+}
+
+// pendingCodec is the codec a section answered before its track exists
+// will carry: the one Publish picks from an offer like this one.
+func (o *offerInfo) pendingCodec(k Kind) Codec {
+	mime := MimeOpus
+	if k == KindVideo {
+		mime = o.videoCodecs()[0].MimeType
+	}
+	for _, c := range roomCodecs {
+		if c.MimeType == mime {
+			return Codec{MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine}
+		}
+	}
+	return Codec{}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // Tap keeps a plain Sink attached to a publisher's current track of one
-// kind, across republishes: the follower for sinks that are not WebRTC
+// source, across republishes: the follower for sinks that are not WebRTC
 // subscribers (FLV players, recorders). A video sink starts at a keyframe,
 // asked for whenever the Tap attaches.
 type Tap struct {
@@ -27,6 +27,14 @@ func (tp *Tap) Attach(t *Track) {
 	t.AddSink(tp.sink)
 	if tp.kind == KindVideo {
 		t.RequestKeyframe()
+	}
+}
+
+// SwitchTo implements follower: a Tap's sink takes care of its own
+// starts at keyframes, so a switch is an Attach.
+func (tp *Tap) SwitchTo(t *Track) {
+	if tp.track.Load() != t {
+		tp.Attach(t)
 	}
 }
 

@@ -48,6 +48,9 @@ type Track struct {
 	ID    string
 	Kind  Kind
 	Codec Codec
+	// Source is which of its member's streams the track is; set before
+	// the track is published.
+	Source Source
 
 	upstream Upstream
 	sinks    atomic.Pointer[[]Sink] // immutable; replaced on change
@@ -80,7 +83,7 @@ func NewTrack(id string, kind Kind, codec Codec, up Upstream, m *Metrics) *Track
 		size = videoCacheSize
 	}
 	t := &Track{
-		ID: id, Kind: kind, Codec: codec,
+		ID: id, Kind: kind, Codec: codec, Source: mainSource(kind),
 		upstream: up,
 		cache:    newPacketCache(size),
 		resends:  make(chan resendRequest, 64),

@@ -80,8 +80,8 @@ func fuzzHandler(tb testing.TB) (*Handler, []byte) {
 	rooms := trtc.NewRegistry(0, time.Hour)
 	quiet := slog.New(slog.DiscardHandler)
 	media, err := sfu.New(sfu.Config{Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}, Logger: quiet,
-		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
-			rooms.Streams(room, user, kind.String(), published)
+		OnTrack: func(room, user string, src sfu.Source, published bool) {
+			rooms.Streams(room, user, src.String(), published)
 		}})
 	if err != nil {
 		tb.Fatal(err)

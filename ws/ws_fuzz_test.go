@@ -113,8 +113,8 @@ func fuzzWebSocket(tb testing.TB) (*Server, map[string][]byte) {
 	rooms := trtc.NewRegistry(0, time.Hour)
 	quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, &slog.HandlerOptions{Level: slog.LevelError + 1}))
 	media, err := sfu.New(sfu.Config{Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}, Logger: quiet,
-		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
-			rooms.Streams(room, user, kind.String(), published)
+		OnTrack: func(room, user string, src sfu.Source, published bool) {
+			rooms.Streams(room, user, src.String(), published)
 		}})
 	if err != nil {
 		tb.Fatal(err)

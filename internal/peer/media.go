@@ -20,6 +20,10 @@ type Source struct {
 	FPS          int
 	// KeyframeEvery is the GOP length in frames.
 	KeyframeEvery int
+	// Fill, when not 0, is the byte the video frames are filled with
+	// instead of random bytes, so a receiver can tell which of several
+	// sources (a main, small and screen stream) a packet came from.
+	Fill byte
 
 	keyframeWanted atomic.Bool
 }
@@ -88,10 +92,10 @@ func (s *Source) Run(ctx context.Context) {
 		var frame []byte
 		var picture []byte
 		if i%s.KeyframeEvery == 0 || s.keyframeWanted.Swap(false) {
-			picture = nal(0x65, key)
+			picture = s.nal(0x65, key)
 			frame = annexB([]byte{0x67, 0x42, 0xe0, 0x1f, 0xda}, []byte{0x68, 0xce, 0x3c, 0x80}, picture)
 		} else {
-			picture = nal(0x41, delta)
+			picture = s.nal(0x41, delta)
 			frame = annexB(picture)
 		}
 		Stamp(frame[len(frame)-len(picture)+1:]) // after the NAL header
@@ -115,11 +119,14 @@ func (s *Source) runAudio(ctx context.Context) {
 	}
 }
 
-func nal(header byte, size int) []byte {
+func (s *Source) nal(header byte, size int) []byte {
 	b := make([]byte, size)
 	b[0] = header
 	for i := 1; i < size; i++ {
-		b[i] = byte(rand.Uint32()) | 1 // no start-code emulation
+		b[i] = s.Fill
+		if s.Fill == 0 {
+			b[i] = byte(rand.Uint32()) | 1 // no start-code emulation
+		}
 	}
 	return b
 }
@@ -135,7 +142,17 @@ func annexB(nals ...[]byte) []byte {
 
 // AddTo makes pc send the source's tracks and answer keyframe requests.
 func (s *Source) AddTo(pc *webrtc.PeerConnection) error {
-	for _, tr := range []webrtc.TrackLocal{s.Video, s.Audio} {
+	return s.add(pc, s.Video, s.Audio)
+}
+
+// AddVideoTo makes pc send the source's video only, as a small stream or a
+// screen share is sent beside a camera.
+func (s *Source) AddVideoTo(pc *webrtc.PeerConnection) error {
+	return s.add(pc, s.Video)
+}
+
+func (s *Source) add(pc *webrtc.PeerConnection, tracks ...webrtc.TrackLocal) error {
+	for _, tr := range tracks {
 		tx, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return err

@@ -48,8 +48,8 @@ func NewCore(t testing.TB, heartbeat time.Duration) *Core {
 	media, err := sfu.New(sfu.Config{
 		Transport: sfu.TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		Logger:    logger,
-		OnTrack: func(room, user string, kind sfu.Kind, published bool) {
-			rooms.Streams(room, user, kind.String(), published)
+		OnTrack: func(room, user string, src sfu.Source, published bool) {
+			rooms.Streams(room, user, src.String(), published)
 		},
 	})
 	if err != nil {
