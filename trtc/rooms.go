@@ -37,7 +37,9 @@ const (
 type MemberInfo struct {
 	UserID     string `json:"userId"`
 	Audio      bool   `json:"audio"` // publishing audio
-	Video      bool   `json:"video"` // publishing video
+	Video      bool   `json:"video"` // publishing video (the main stream)
+	Small      bool   `json:"small"` // publishing the small stream
+	Sub        bool   `json:"sub"`   // publishing the sub-stream (screen share)
 	AudioMuted bool   `json:"audioMuted"`
 	VideoMuted bool   `json:"videoMuted"`
 }
@@ -321,6 +323,10 @@ func (r *Registry) Streams(roomKey, userID, kind string, published bool) {
 		m.info.Audio = published
 	case "video":
 		m.info.Video = published
+	case "small":
+		m.info.Small = published
+	case "sub":
+		m.info.Sub = published
 	}
 	r.tell(RemoteStream, m, "")
 	name := EventStreamRemove

@@ -17,6 +17,10 @@ func MediaError(err error) *trtc.Error {
 		return trtc.Errorf(trtc.CodeNoSendVideoPrivilege, "the privateMapKey does not allow sending video")
 	case errors.Is(err, sfu.ErrRecvVideoDenied):
 		return trtc.Errorf(trtc.CodeNoRecvVideoPrivilege, "the privateMapKey does not allow receiving video")
+	case errors.Is(err, sfu.ErrSendSubDenied):
+		return trtc.Errorf(trtc.CodeNoSendVideoPrivilege, "the privateMapKey does not allow sending the sub-stream (bit 64)")
+	case errors.Is(err, sfu.ErrRecvSubDenied):
+		return trtc.Errorf(trtc.CodeNoRecvVideoPrivilege, "the privateMapKey does not allow receiving the sub-stream (bit 128)")
 	case errors.Is(err, sfu.ErrSendAudioDenied):
 		return trtc.Errorf(trtc.CodePrivilegeCheckFailed, "the privateMapKey does not allow sending audio (bit 4)")
 	case errors.Is(err, sfu.ErrRecvAudioDenied):
