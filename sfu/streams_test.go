@@ -222,11 +222,12 @@ func TestAPublisherWithThreeVideoStreams(t *testing.T) {
 		tag  uint32
 		want Source
 	}{
-		{"big", big, ssrcTagMain, SourceMain},
-		{"small", small, ssrcTagMain, SourceSmall},
-		{"screen alone", screen, ssrcTagSub, SourceSub},
-		{"camera beside the screen", both, ssrcTagMain, SourceMain},
-		{"screen beside the camera", both, ssrcTagSub, SourceSub},
+		// The tags are the TRTC Web SDK's stream types: 2 main, 7 aux.
+		{"big", big, 2, SourceMain},
+		{"small", small, 2, SourceSmall},
+		{"screen alone", screen, 7, SourceSub},
+		{"camera beside the screen", both, 2, SourceMain},
+		{"screen beside the camera", both, 7, SourceSub},
 	}
 	for _, c := range cases {
 		waitFor(t, c.name+" video", 5*time.Second, func() bool { return len(c.v.section(c.tag).layers) > 30 })
@@ -335,6 +336,11 @@ func TestScreenShareBesideTheCamera(t *testing.T) {
 		AllowAudio: true, AllowVideo: true, AllowSub: true}, 2)
 	if err != nil {
 		t.Fatal(err)
+	}
+	_, err = subscribeStreams(t, s, SubscribeRequest{Room: "room-c", UserID: "carol", Publisher: "alice", Video: SourceSub,
+		AllowAudio: true, AllowVideo: true, AllowSub: true}, 1)
+	if !errors.Is(err, ErrNotPublishing) {
+		t.Fatalf("watching the screen alone before the share: %v, want ErrNotPublishing", err)
 	}
 	publishStreams(t, s, "room-c", "alice", SourceSub)
 	waitFor(t, "the screen", 8*time.Second, func() bool { return v.section(ssrcTagSub).latest() == SourceSub })

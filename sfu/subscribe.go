@@ -173,7 +173,7 @@ const trackWait = 3 * time.Second
 // find its section there.
 func (r *Room) awaitDownlinks(ctx context.Context, publisher string, info *offerInfo, wants []Source) ([]downlink, error) {
 	deadline := time.Now().Add(trackWait)
-	keepVideo := len(wants) > 0 && wants[len(wants)-1] == SourceSub && wants[0] != SourceSub && len(wants) > 1
+	keepVideo := videoSections(wants) > 1
 	for {
 		published := r.publishedSources(publisher)
 		var links []downlink
@@ -202,6 +202,15 @@ func (r *Room) awaitDownlinks(ctx context.Context, publisher string, info *offer
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func videoSections(wants []Source) (n int) {
+	for _, w := range wants {
+		if w.Kind() == KindVideo {
+			n++
+		}
+	}
+	return n
 }
 
 // servingSource is the source that serves a viewer wanting want, among
