@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -32,9 +33,20 @@ func FuzzParseOffer(f *testing.F) {
 	f.Add(chromeLikeOffer)
 	f.Add("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")
 	f.Add(strings.Replace(chromeLikeOffer, "H264", "AV1", -1))
+	f.Add(threeVideoOffer)
 	f.Fuzz(func(t *testing.T, offer string) {
-		if _, err := parseOffer(offer); err != nil {
+		info, err := parseOffer(offer)
+		if err != nil {
 			return
+		}
+		// Every way of naming the video sections and of asking for them
+		// is answered or refused, never a panic.
+		for _, named := range [][]Source{nil, {SourceSub}, {SourceMain, SourceSmall, SourceSub}, {SourceMain, SourceMain}, {SourceAudio}} {
+			info.videoSources(named, true, len(named)%2 == 0)
+		}
+		for _, video := range Sources {
+			req := SubscribeRequest{Video: video, Sub: true, AllowAudio: true, AllowVideo: true, AllowSub: video != SourceSmall}
+			req.wants(info)
 		}
 		if out, err := withBitrate(offer, 400, 800); err == nil {
 			if _, err := parseOffer(out); err != nil {
@@ -49,6 +61,41 @@ const chromeLikeOffer = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=
 	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n" +
 	"m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n" +
 	"a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+
+// threeVideoOffer is a camera, its small stream and a screen, as the TRTC
+// Web SDK sends them.
+var threeVideoOffer = chromeLikeOffer +
+	strings.Replace(chromeLikeOffer[strings.Index(chromeLikeOffer, "m=video"):], "a=mid:1", "a=mid:2", 1) +
+	strings.Replace(chromeLikeOffer[strings.Index(chromeLikeOffer, "m=video"):], "a=mid:1", "a=mid:3", 1)
+
+// The video sections of an offer are named in order; a section too many,
+// a source named twice and a screen without its privilege are refused.
+func TestVideoSectionsAreNamedInOrder(t *testing.T) {
+	info, err := parseOffer(threeVideoOffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mids, err := info.videoSources([]Source{SourceMain, SourceSmall, SourceSub}, true, true)
+	if err != nil || mids["1"] != SourceMain || mids["2"] != SourceSmall || mids["3"] != SourceSub {
+		t.Fatalf("sections %v (%v), want 1 main, 2 small, 3 sub", mids, err)
+	}
+	if _, err := info.videoSources(nil, true, true); !errors.Is(err, ErrBadOffer) {
+		t.Fatalf("three sections named as one: %v, want ErrBadOffer", err)
+	}
+	if _, err := info.videoSources([]Source{SourceMain, SourceMain, SourceSub}, true, true); err == nil {
+		t.Fatal("two sections of the main stream were accepted")
+	}
+	if _, err := info.videoSources([]Source{SourceMain, SourceSmall, SourceSub}, true, false); !errors.Is(err, ErrSendSubDenied) {
+		t.Fatalf("a screen without bit 64: %v, want ErrSendSubDenied", err)
+	}
+	if _, err := info.videoSources([]Source{SourceMain, SourceSmall, SourceSub}, false, true); !errors.Is(err, ErrSendVideoDenied) {
+		t.Fatalf("a camera without bit 16: %v, want ErrSendVideoDenied", err)
+	}
+	four := threeVideoOffer + strings.Replace(chromeLikeOffer[strings.Index(chromeLikeOffer, "m=video"):], "a=mid:1", "a=mid:4", 1)
+	if _, err := parseOffer(four); !errors.Is(err, ErrBadOffer) {
+		t.Fatalf("four video sections: %v, want ErrBadOffer", err)
+	}
+}
 
 func TestOfferPrefersH264AndAnswerCarriesBitrate(t *testing.T) {
 	info, err := parseOffer(chromeLikeOffer)

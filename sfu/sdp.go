@@ -59,17 +59,10 @@ func parseOffer(offer string) (*offerInfo, error) {
 			info.video, info.videoMids = true, append(info.videoMids, mid)
 		}
 		for _, f := range m.MediaName.Formats {
-			pt, err := strconv.ParseUint(f, 10, 8)
-			if err != nil {
-				continue
-			}
-			c, err := sd.GetCodecForPayloadType(uint8(pt))
-			if err != nil {
-				continue
-			}
-			switch strings.ToLower(c.Name) {
+			name, fmtp := sectionCodec(m, f)
+			switch strings.ToLower(name) {
 			case "h264":
-				info.h264 = info.h264 || fmtpValue(c.Fmtp, "packetization-mode") == "1"
+				info.h264 = info.h264 || fmtpValue(fmtp, "packetization-mode") == "1"
 			case "vp8":
 				info.vp8 = true
 			case "opus":
@@ -84,6 +77,28 @@ func parseOffer(offer string) (*offerInfo, error) {
 		return nil, ErrNoCommonCodec
 	}
 	return info, nil
+}
+
+// sectionCodec is the codec name and fmtp a media section gives payload
+// type pt. Only the section's own lines count: an rtpmap in another
+// section describes another section's payload.
+func sectionCodec(m *sdp.MediaDescription, pt string) (name, fmtp string) {
+	if _, err := strconv.ParseUint(pt, 10, 8); err != nil {
+		return "", ""
+	}
+	for _, a := range m.Attributes {
+		key, rest, _ := strings.Cut(a.Value, " ")
+		if key != pt {
+			continue
+		}
+		switch a.Key {
+		case "rtpmap":
+			name, _, _ = strings.Cut(rest, "/")
+		case "fmtp":
+			fmtp = rest
+		}
+	}
+	return name, fmtp
 }
 
 // admitOffer parses an offer and refuses it when it carries audio the
