@@ -29,6 +29,12 @@ import (
 // ?privateMapKey=; WHIP also ?minBitrate=, ?maxBitrate=, ?recordId=,
 // ?pureAudioPushMod=. WHIP publishers are room members; WHEP viewers are
 // not (they take a viewer slot).
+//
+// A member's streams (docs/protocol.md): WHIP's ?video=main,small names
+// the stream of each of the offer's video sections; ?stream=aux publishes
+// a screen share beside the member's camera (streams.go). WHEP's
+// ?stream=small or ?stream=aux plays the small stream or the screen
+// instead of the main video.
 type Server struct {
 	Gate    *trtc.Gate
 	SFU     *sfu.SFU
@@ -71,6 +77,12 @@ func (w *Server) publish(rw http.ResponseWriter, r *http.Request) {
 	if err = errors.Join(err, err2); err == nil {
 		minKbps, maxKbps, err = w.Bitrate.Clamp(minKbps, maxKbps)
 	}
+	video, err3 := publishedVideo(q)
+	err = errors.Join(err, err3)
+	if err == nil && wayin.ScreenOnly(video) {
+		w.publishScreen(rw, r, minKbps, maxKbps)
+		return
+	}
 	var rec trtc.RecordParams
 	if err == nil {
 		rec, err = trtc.ParseRecordParams(q.Get("recordId"), q.Get("pureAudioPushMod"))
@@ -95,9 +107,9 @@ func (w *Server) publish(rw http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	p := a.Grant.Privilege
 	sess, answer, err := w.SFU.Publish(ctx, sfu.PublishRequest{
-		Room: a.RoomKey, UserID: a.Member.UserID, Offer: offer,
+		Room: a.RoomKey, UserID: a.Member.UserID, Offer: offer, Video: video,
 		MinBitrate: minKbps, MaxBitrate: maxKbps,
-		AllowAudio: p.CanSendAudio(), AllowVideo: p.CanSendVideo(),
+		AllowAudio: p.CanSendAudio(), AllowVideo: p.CanSendVideo(), AllowSub: p.CanSendSubVideo(),
 	})
 	if err != nil {
 		leave()
@@ -114,8 +126,14 @@ func (w *Server) publish(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Server) play(rw http.ResponseWriter, r *http.Request) {
 	viewer, publisher := r.URL.Query().Get("userId"), r.PathValue("publisher")
+	video, err := wayin.VideoSource(r.URL.Query().Get("stream"))
 	a, ok := w.admit(rw, r, trtc.Request{Intent: trtc.Watch, Publisher: publisher}, viewer)
 	if !ok {
+		return
+	}
+	if err != nil {
+		a.Release()
+		wayin.WriteError(rw, trtc.Errorf(trtc.CodeParamCheckFailed, "stream: %v", err))
 		return
 	}
 	offer, ok := readSDP(rw, r)
@@ -125,9 +143,10 @@ func (w *Server) play(rw http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
 	defer cancel()
+	p := a.Grant.Privilege
 	sess, answer, err := w.SFU.Subscribe(ctx, sfu.SubscribeRequest{
-		Room: a.RoomKey, UserID: viewer, Publisher: publisher, Offer: offer,
-		AllowAudio: a.Grant.Privilege.CanRecvAudio(), AllowVideo: a.Grant.Privilege.CanRecvVideo(),
+		Room: a.RoomKey, UserID: viewer, Publisher: publisher, Offer: offer, Video: video,
+		AllowAudio: p.CanRecvAudio(), AllowVideo: p.CanRecvVideo(), AllowSub: p.CanRecvSubVideo(),
 	})
 	if err != nil {
 		a.Release()

@@ -70,6 +70,41 @@ type SDPData struct {
 	UserID string `json:"userId,omitempty"` // subscribe: whose streams
 }
 
+// PublishData is a publish request.
+type PublishData struct {
+	SDP string `json:"sdp"`
+	// Video names the stream each of the offer's video sections sends, in
+	// order: "main" (the default), "small", "sub". ["sub"] alone is a
+	// screen share: a publish of its own, beside the camera's.
+	Video []string `json:"video,omitempty"`
+}
+
+// UnpublishData says which publish ends: the screen share, or (no data)
+// the camera's.
+type UnpublishData struct {
+	Screen bool `json:"screen,omitempty"`
+}
+
+// SubscribeData is a subscribe request.
+type SubscribeData struct {
+	UserID string `json:"userId"`
+	SDP    string `json:"sdp"`
+	// Video is what the offer's first video section receives: "main" (the
+	// default), "small" (the main stream while the publisher sends no
+	// small one) or "sub".
+	Video string `json:"video,omitempty"`
+	// Sub: the offer's second video section receives the publisher's
+	// screen share, whenever there is one.
+	Sub bool `json:"sub,omitempty"`
+}
+
+// SetVideoData switches a subscription's first video section between the
+// publisher's "main" and "small" streams.
+type SetVideoData struct {
+	UserID string `json:"userId"`
+	Video  string `json:"video"`
+}
+
 // MuteData changes the sender's mute state; absent fields stay as they are.
 type MuteData struct {
 	Audio *bool `json:"audioMuted"`

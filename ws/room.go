@@ -5,13 +5,11 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/trtcd/trtcd/internal/wayin"
-	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
 )
 
-// The room requests of the WebSocket protocol: join and leave, publish
-// and subscribe, mute, the member list.
+// The room requests of the WebSocket protocol: join and leave, mute, the
+// member list; publish and subscribe are media.go's.
 
 // roomRequest handles a member's requests.
 func (c *conn) roomRequest(req *Request, m *trtc.Member) (any, *trtc.Error) {
@@ -23,8 +21,7 @@ func (c *conn) roomRequest(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	case "publish":
 		return c.publish(req, m)
 	case "unpublish":
-		c.media.SwapPublish(nil)
-		return nil, nil
+		return nil, c.unpublish(req)
 	case "subscribe":
 		return c.subscribe(req, m)
 	case "unsubscribe":
@@ -34,6 +31,8 @@ func (c *conn) roomRequest(req *Request, m *trtc.Member) (any, *trtc.Error) {
 		}
 		c.media.SwapSubscription(u.UserID, nil)
 		return nil, nil
+	case "setVideo":
+		return nil, c.setVideo(req)
 	case "mute":
 		return nil, c.mute(req, m)
 	case "members":
@@ -102,49 +101,6 @@ func (c *conn) enter(d JoinData) (JoinResult, *trtc.Error) {
 	}
 	return JoinResult{RoomUUID: m.Room.UUID, Template: m.Room.Template, Capacity: m.Room.Capacity, Members: others,
 		MinBitrate: minKbps, MaxBitrate: maxKbps}, nil
-}
-
-func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
-	var d SDPData
-	if e := decodeData(req, &d); e != nil {
-		return nil, e
-	}
-	ctx, cancel := c.negotiating()
-	defer cancel()
-	sess, answer, err := c.srv.SFU.Publish(ctx, sfu.PublishRequest{Room: m.Room.Key, UserID: m.UserID, Offer: d.SDP,
-		MinBitrate: c.minKbps, MaxBitrate: c.maxKbps,
-		AllowAudio: m.Grant.Privilege.CanSendAudio(), AllowVideo: m.Grant.Privilege.CanSendVideo()})
-	if err != nil {
-		return nil, wayin.MediaError(err)
-	}
-	if !c.media.SwapPublish(sess) {
-		sess.Close()
-		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the publish")
-	}
-	trtc.StartRecording(c.srv.Recorder, c.srv.Gate.Rooms, m, c.srv.Logger)
-	return SDPData{SDP: answer}, nil
-}
-
-func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
-	var d SDPData
-	if e := decodeData(req, &d); e != nil {
-		return nil, e
-	}
-	ctx, cancel := c.negotiating()
-	defer cancel()
-	if e := c.srv.Gate.Rooms.Fetch(ctx, m.Room.Key, d.UserID); e != nil {
-		return nil, e
-	}
-	sess, answer, err := c.srv.SFU.Subscribe(ctx, sfu.SubscribeRequest{Room: m.Room.Key, UserID: m.UserID, Publisher: d.UserID,
-		Offer: d.SDP, AllowAudio: m.Grant.Privilege.CanRecvAudio(), AllowVideo: m.Grant.Privilege.CanRecvVideo()})
-	if err != nil {
-		return nil, wayin.MediaError(err)
-	}
-	if !c.media.SwapSubscription(d.UserID, sess) {
-		sess.Close()
-		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the subscribe")
-	}
-	return SDPData{SDP: answer, UserID: d.UserID}, nil
 }
 
 // negotiating is the context of one offer/answer.

@@ -6,16 +6,18 @@ import (
 	"github.com/trtcd/trtcd/sfu"
 )
 
-// MediaSessions are a member's media sessions: its publish and its
+// MediaSessions are a member's media sessions: its publish, its screen
+// share (a publish of the sub-stream beside the camera's) and its
 // subscriptions by publisher, for a connection that negotiates them while
 // the member may leave (the /ws protocol, the Web SDK's signalling). A
 // session installed while the set is not open is refused, and the caller
 // closes it.
 type MediaSessions struct {
-	mu   sync.Mutex
-	open bool
-	pub  *sfu.Session
-	subs map[string]*sfu.Session
+	mu     sync.Mutex
+	open   bool
+	pub    *sfu.Session
+	screen *sfu.Session
+	subs   map[string]*sfu.Session
 }
 
 // Open accepts sessions: the member has entered.
@@ -34,6 +36,14 @@ func (m *MediaSessions) SwapPublish(s *sfu.Session) bool {
 	})
 }
 
+// SwapScreen does the same for the screen share.
+func (m *MediaSessions) SwapScreen(s *sfu.Session) bool {
+	return m.swap(s, func() (old *sfu.Session) {
+		old, m.screen = m.screen, s
+		return old
+	})
+}
+
 // SwapSubscription does the same for the subscription to publisher.
 func (m *MediaSessions) SwapSubscription(publisher string, s *sfu.Session) bool {
 	return m.swap(s, func() (old *sfu.Session) {
@@ -48,6 +58,13 @@ func (m *MediaSessions) SwapSubscription(publisher string, s *sfu.Session) bool 
 		m.subs[publisher] = s
 		return old
 	})
+}
+
+// Subscription is the subscription to publisher, or nil.
+func (m *MediaSessions) Subscription(publisher string) *sfu.Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.subs[publisher]
 }
 
 func (m *MediaSessions) swap(s *sfu.Session, install func() *sfu.Session) bool {
@@ -69,12 +86,14 @@ func (m *MediaSessions) swap(s *sfu.Session, install func() *sfu.Session) bool {
 // caller may do it after releasing its own locks.
 func (m *MediaSessions) Take() (closeAll func()) {
 	m.mu.Lock()
-	pub, subs := m.pub, m.subs
-	m.open, m.pub, m.subs = false, nil, nil
+	pub, screen, subs := m.pub, m.screen, m.subs
+	m.open, m.pub, m.screen, m.subs = false, nil, nil, nil
 	m.mu.Unlock()
 	return func() {
-		if pub != nil {
-			pub.Close()
+		for _, s := range []*sfu.Session{pub, screen} {
+			if s != nil {
+				s.Close()
+			}
 		}
 		for _, s := range subs {
 			s.Close()

@@ -243,7 +243,7 @@ enableDrawing($('board-surface'));
 // ------------------------------------------------------------- the chat --
 
 // members: everyone else in the class, in the order they came.
-const members = new Map(); // userId → {userId, stream}
+const members = new Map(); // userId → {userId, stream, screen}: screen while sharing
 
 function addChat({ from, text, to, privately, mine, time, custom }) {
   $('chat-empty').hidden = true;
@@ -313,6 +313,8 @@ function received(listener, from, body) { state.messages.push({ listener, from, 
 
 // The big tile shows "the other person": the teacher for a student; for
 // the teacher, the student who came first. Everyone else gets a thumbnail.
+// While that person shares the screen, the screen takes the big tile and
+// their camera the first thumbnail.
 function mainMember() {
   if (members.has(state.creator) && state.creator !== state.userId) return state.creator;
   return members.keys().next().value;
@@ -321,13 +323,16 @@ function mainMember() {
 function layoutVideos() {
   const main = mainMember();
   const m = main && members.get(main);
-  showStream($('remote-tile'), $('remote-video'), m?.stream);
-  $('remote-name').textContent = main ? label(main) : '';
+  const sharing = !!m?.screen;
+  showStream($('remote-tile'), $('remote-video'), sharing ? m.screen : m?.stream);
+  $('remote-tile').classList.toggle('screen', sharing);
+  $('remote-name').textContent = main ? label(main) + (sharing ? ' · Screen' : '') : '';
   $('remote-name').hidden = !main;
   $('remote-avatar').textContent = main ? main[0].toUpperCase() : '?';
   $('remote-waiting').textContent = main ? `Connecting to ${main}…` :
     (state.role === 'teacher' ? 'Waiting for students…' : 'Waiting for the teacher…');
   const thumbs = [...members.values()].filter(x => x.userId !== main);
+  if (sharing) thumbs.unshift(m);
   $('thumbs').replaceChildren(...thumbs.map(thumb));
   $('thumbs').hidden = thumbs.length === 0;
   updatePresence();
@@ -368,7 +373,7 @@ function updatePresence() {
 
 function memberJoined(userId) {
   if (userId === state.userId || members.has(userId)) return;
-  members.set(userId, { userId, stream: null });
+  members.set(userId, { userId, stream: null, screen: null });
   updateRecipients();
   layoutVideos();
 }
@@ -504,11 +509,17 @@ function event(name, data) { state.events.push(data ? { name, data } : { name })
 function wireMedia(client) {
   if (client === state.wiredClient) return;
   state.wiredClient = client;
-  client.on('remote-stream', ({ userId, stream }) => {
+  client.on('remote-stream', ({ userId, stream, type }) => {
     memberJoined(userId);
-    members.get(userId).stream = stream;
+    members.get(userId)[type === 'sub' ? 'screen' : 'stream'] = stream;
     layoutVideos();
   });
+  client.on('remote-stream-removed', ({ userId }) => {
+    if (!members.has(userId)) return;
+    members.get(userId).screen = null;
+    layoutVideos();
+  });
+  client.on('screen-stopped', () => $('share').setAttribute('aria-pressed', 'false'));
   // Once the class is over, its media connections failing is no news; a
   // lost connection or another sign-in reach the TIC status listener.
   const told = [ErrorCode.SIGNAL_CHANNEL_ERROR, ErrorCode.FORCE_OFFLINE];
@@ -524,12 +535,14 @@ function entered(info) {
   for (const [userId, r] of state.tic.getTrtcClient().remote) { // subscribed during the join
     memberJoined(userId);
     members.get(userId).stream = r.stream;
+    if (r.screenShown) members.get(userId).screen = r.screen;
   }
   const teacher = state.creator === state.userId;
   $('class-label').innerHTML = `Class <b>${escapeHTML(String(state.classId))}</b> · ` +
     `you are <b>${escapeHTML(state.userId)}</b><span class="role-pill${teacher ? ' teacher' : ''}">${teacher ? 'Teacher' : 'Student'}</span>`;
   $('end-class').hidden = !teacher;
   $('copy-invite').hidden = !teacher;
+  $('share').hidden = !teacher;
   $('board-note').textContent = teacher ? 'Everyone sees what you draw' : 'Draw with the class';
   updateRecipients();
   layoutVideos();
@@ -560,7 +573,8 @@ function classEnded(why) {
   $('rejoin').dataset.fresh = why === 'destroyed' ? '1' : '';
   show('ended');
   $('controls').hidden = true;
-  $('end-class').hidden = $('copy-invite').hidden = true;
+  $('end-class').hidden = $('copy-invite').hidden = $('share').hidden = true;
+  $('share').setAttribute('aria-pressed', 'false');
   $('presence').hidden = true;
 }
 
@@ -634,6 +648,38 @@ function escapeHTML(s) { return String(s).replace(/[&<>"']/g, c => `&#${c.charCo
 
 // For tests: share a stroke as if drawn, and the media statistics.
 state.draw = draw;
+// shareScreen starts the teacher's screen share, as the Share button does;
+// a test may pass a stream to share instead of asking the browser.
+state.shareScreen = async stream => {
+  const shared = await state.tic.getTrtcClient().publishScreen({ stream });
+  $('share').setAttribute('aria-pressed', 'true');
+  return shared.id;
+};
+$('share').onclick = async () => {
+  const client = state.tic?.getTrtcClient();
+  try {
+    if (client?.screen) await client.stopScreen();
+    else await state.shareScreen();
+  } catch (err) {
+    showError(err, 'Screen sharing');
+  }
+};
+
+// Frames decoded per remote video: {userId: {camera, screen}}.
+window.classroomVideo = async () => {
+  const out = {};
+  for (const [userId, r] of state.tic?.getTrtcClient().remote || []) {
+    out[userId] = { camera: await framesDecoded(r.videoTx.receiver), screen: await framesDecoded(r.screenTx.receiver) };
+  }
+  return JSON.stringify(out);
+};
+
+async function framesDecoded(receiver) {
+  let n = 0;
+  (await receiver.getStats()).forEach(s => { if (s.type === 'inbound-rtp') n += s.framesDecoded || 0; });
+  return n;
+}
+
 window.classroomStats = async () => {
   const out = { inVideoFrames: 0, inAudioPackets: 0, outVideoBytes: 0 };
   const client = state.tic?.getTrtcClient();

@@ -89,21 +89,46 @@ async function join({ sdkAppId, userId, userSig, roomId }) {
 }
 
 function wire(client) {
-  client.on('remote-stream', ({ userId, stream }) => {
-    $('remote-video').srcObject = stream;
-    $('remote-name').textContent = userId;
-    $('remote-tile').classList.add('has-video');
+  client.on('remote-stream', ({ userId, stream, type }) => {
+    state.remote = { ...(state.remote?.userId === userId ? state.remote : {}), userId, [type === 'sub' ? 'screen' : 'stream']: stream };
+    showRemote();
   });
+  client.on('remote-stream-removed', ({ userId }) => {
+    if (state.remote?.userId !== userId) return;
+    state.remote.screen = null;
+    showRemote();
+  });
+  client.on('screen-stopped', () => $('share').setAttribute('aria-pressed', 'false'));
   client.on('member-join', ({ userId }) => { $('remote-name').textContent = userId; });
   client.on('member-quit', ({ userId }) => {
-    if ($('remote-name').textContent === userId) clearRemote();
+    if (state.remote?.userId === userId || $('remote-name').textContent === userId) clearRemote();
   });
   client.on('mute', m => { $('remote-muted').hidden = !m.audioMuted; });
   client.on('error', err => showError(err));
   client.on('force-offline', () => hangUp(false));
 }
 
+// showRemote puts the other person in the big tile; while they share
+// their screen, the screen takes it and their camera (and voice) the
+// small tile at the top.
+function showRemote() {
+  const { userId, stream, screen } = state.remote;
+  $('remote-video').srcObject = screen || stream || null;
+  $('remote-video').muted = !!screen; // the voice comes with the camera
+  $('remote-tile').classList.toggle('screen', !!screen);
+  $('remote-name').textContent = screen ? `${userId} · Screen` : userId;
+  $('remote-tile').classList.add('has-video');
+  $('pip-tile').hidden = !screen;
+  $('pip-video').srcObject = screen ? stream || null : null;
+  $('pip-name').textContent = userId;
+}
+
 function clearRemote() {
+  state.remote = null;
+  $('pip-tile').hidden = true;
+  $('pip-video').srcObject = null;
+  $('remote-tile').classList.remove('screen');
+  $('remote-video').muted = false;
   $('remote-video').srcObject = null;
   $('remote-name').textContent = '';
   $('remote-tile').classList.remove('has-video');
@@ -119,6 +144,18 @@ $('mic').onclick = () => toggle($('mic'), m => state.client.muteAudio(m));
 $('camera').onclick = () => toggle($('camera'), m => state.client.muteVideo(m));
 $('switch').onclick = () => state.client.switchCamera().catch(showError);
 $('hangup').onclick = () => hangUp(true);
+$('share').onclick = async () => {
+  try {
+    if (state.client.screen) {
+      await state.client.stopScreen();
+    } else {
+      await state.client.publishScreen();
+      $('share').setAttribute('aria-pressed', 'true');
+    }
+  } catch (err) {
+    showError(err);
+  }
+};
 
 async function hangUp(leave) {
   if (leave) await state.client?.leave();

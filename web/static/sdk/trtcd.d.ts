@@ -44,7 +44,12 @@ export interface JoinParams {
 export interface MemberInfo {
   userId: string;
   audio: boolean;
+  /** Publishing the main (big) video. */
   video: boolean;
+  /** Publishing the small video beside the main one. */
+  small?: boolean;
+  /** Sharing the screen (the sub-stream). */
+  sub?: boolean;
   audioMuted: boolean;
   videoMuted: boolean;
 }
@@ -58,19 +63,33 @@ export interface JoinResult {
   maxBitrate: number;
 }
 
+/** What a member publishes: 'video' is the main (big) video, 'sub' the screen share. */
+export type StreamKind = 'audio' | 'video' | 'small' | 'sub';
+
+/** A remote MediaStream: the camera and microphone, or the screen. */
+export type RemoteStreamType = 'main' | 'sub';
+
+/** Which of a member's videos a subscription receives. */
+export type VideoStreamType = 'big' | 'small';
+
 export interface ClientEvents {
   'members': MemberInfo[];
   'member-join': { userId: string };
   'member-quit': { userId: string; reason: 'leave' | 'disconnect' | 'timeout' | 'replaced' };
   'player-disconnect': { userId: string };
-  'stream-add': { userId: string; kind: 'audio' | 'video' };
-  'stream-remove': { userId: string; kind: 'audio' | 'video' };
-  'remote-stream': { userId: string; stream: MediaStream };
+  'stream-add': { userId: string; kind: StreamKind };
+  'stream-remove': { userId: string; kind: StreamKind };
+  /** A member's camera (type 'main') or, while it shares, its screen (type 'sub'). */
+  'remote-stream': { userId: string; stream: MediaStream; type: RemoteStreamType };
+  /** A member stopped sharing its screen. */
+  'remote-stream-removed': { userId: string; stream: MediaStream; type: 'sub' };
+  /** This client's screen share ended (stopScreen, or the browser's "stop sharing"). */
+  'screen-stopped': {};
   'mute': MemberInfo;
   'force-offline': { code: number; message: string };
   'closed': { code: number; message: string };
   'error': TrtcdError;
-  'connection-state': { what: 'publish' | 'subscribe'; userId?: string; state: RTCPeerConnectionState };
+  'connection-state': { what: 'publish' | 'screen' | 'subscribe'; userId?: string; state: RTCPeerConnectionState };
   'connection-closed': {};
   // Classroom events (docs/classroom.md); tic.js turns them into TIC listeners.
   'message': import('./tic.js').TICMessage;
@@ -84,8 +103,23 @@ export interface Client {
   on<E extends keyof ClientEvents>(event: E, handler: (data: ClientEvents[E]) => void): () => void;
   join(params: JoinParams): Promise<JoinResult>;
   createLocalStream(options?: { audio?: boolean; video?: boolean; cameraId?: string }): Promise<MediaStream>;
+  /** Publishes the stream's audio and video (and the small video after enableSmallStream). */
   publish(stream: MediaStream): Promise<{ sdp: string }>;
+  /** Stops the camera's publish; a screen share goes on. */
   unpublish(): Promise<void>;
+  /** Publishes a small copy of the camera (half size, ≤ 200 kbps) from now on; republishes if publishing. */
+  enableSmallStream(): Promise<void>;
+  disableSmallStream(): Promise<void>;
+  /**
+   * Shares the screen as the sub-stream on its own PeerConnection, beside the
+   * camera: getDisplayMedia, or the video of `stream` (a canvas capture, a tab).
+   * Needs privilege bit 64 (else TrtcdError 102013).
+   */
+  publishScreen(options?: { stream?: MediaStream }): Promise<MediaStream>;
+  /** Stops sharing the screen. */
+  stopScreen(): Promise<void>;
+  /** Receives a member's big (default) or small video; switches a live subscription at its next keyframe. */
+  setRemoteVideoStreamType(userId: string, type: VideoStreamType): Promise<void>;
   subscribe(userId: string): Promise<MediaStream>;
   unsubscribe(userId: string): Promise<void>;
   muteAudio(muted: boolean): Promise<void>;
@@ -99,6 +133,12 @@ export interface Client {
   readonly joined: boolean;
   /** The others in the room. */
   readonly members: Map<string, MemberInfo>;
+  /** The camera's publish, with the small stream's track when it sends one. */
+  readonly publisher: { pc: RTCPeerConnection; stream: MediaStream; small: MediaStreamTrack | null } | null;
+  /** The screen share, while there is one. */
+  readonly screen: { pc: RTCPeerConnection; stream: MediaStream } | null;
+  /** The subscriptions: each member's camera stream and screen stream, on one PeerConnection. */
+  readonly remote: Map<string, RemoteEntry>;
   /** Opens the WebSocket if it is not open. */
   connect(): Promise<void>;
   /** Sends one request and resolves with its reply's data (rejects with TrtcdError). */
@@ -108,6 +148,17 @@ export interface Client {
   /** Drops the room's connections and state; the socket stays. */
   reset(): void;
   emit(event: string, data: unknown): void;
+}
+
+export interface RemoteEntry {
+  pc: RTCPeerConnection;
+  /** The camera and microphone. */
+  stream: MediaStream;
+  /** The screen; it has frames while the member shares. */
+  screen: MediaStream;
+  videoTx: RTCRtpTransceiver;
+  screenTx: RTCRtpTransceiver;
+  screenShown: boolean;
 }
 
 export declare function createClient(options: ClientOptions): Client;

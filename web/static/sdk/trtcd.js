@@ -6,6 +6,11 @@
 //   client.on('remote-stream', ({ userId, stream }) => video.srcObject = stream);
 //   await client.join({ roomId: 1234, template: '1v1bigsmall' });
 //   await client.publish(await client.createLocalStream());
+//
+// A member's streams are TRTC's: the camera's audio and main (big) video,
+// optionally a small video beside it (enableSmallStream), and the screen
+// share (publishScreen), on a PeerConnection of its own. A remote screen
+// arrives as its own MediaStream: remote-stream with type 'sub'.
 
 /** An error from the server or the SDK, with a TRTC code (docs/errors.md). */
 export class TrtcdError extends Error {
@@ -34,6 +39,9 @@ export const ErrorCode = Object.freeze({
 });
 
 const HEARTBEAT_MS = 5000;
+// The small stream: half the camera's width and height, at most 200 kbps.
+const SMALL_SCALE = 2;
+const SMALL_MAX_BPS = 200_000;
 const REQUEST_TIMEOUT_MS = 15000;
 
 /** Creates a client. `url` defaults to the /ws endpoint of the page's host. */
@@ -54,8 +62,11 @@ class Client {
     this.pending = new Map();
     this.nextId = 1;
     this.members = new Map(); // userId → MemberInfo
-    this.remote = new Map();  // userId → { pc, stream, kinds }
-    this.publisher = null;    // { pc, stream }
+    this.remote = new Map();  // userId → { pc, stream, screen, videoTx, screenTx, screenShown }
+    this.publisher = null;    // { pc, stream, small }: small is the small stream's track
+    this.screen = null;       // { pc, stream }: the screen share
+    this.smallStream = false; // publish a small stream beside the camera's
+    this.videoTypes = new Map(); // userId → 'big' | 'small' (setRemoteVideoStreamType)
     this.joined = false;
   }
 
@@ -97,7 +108,7 @@ class Client {
     this.heartbeat = setInterval(() => this.request('heartbeat').catch(() => {}), HEARTBEAT_MS);
     for (const m of data.members || []) {
       this.members.set(m.userId, m);
-      if (m.audio || m.video) this.subscribe(m.userId).catch(e => this.emit('error', e));
+      if (m.audio || m.video || m.sub) this.subscribe(m.userId).catch(e => this.emit('error', e));
     }
     this.emit('members', [...this.members.values()]);
     return data;
@@ -116,49 +127,155 @@ class Client {
     }
   }
 
-  /** Publishes a local stream's audio and video. */
+  /**
+   * Publishes a local stream's audio and video; with enableSmallStream, a
+   * small copy of the video too. Publishing again replaces the publish.
+   */
   async publish(stream) {
     this.assertJoined();
     const pc = new RTCPeerConnection();
+    const camera = stream.getVideoTracks()[0];
     for (const t of stream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+    let small = null;
+    if (camera && this.smallStream) {
+      // The small stream is the camera again, encoded at half the width and
+      // height at about a quarter of the bitrate (the Web SDK's 320x180
+      // beside 640x360): a cloned track, so muting and switching cameras
+      // act on both.
+      small = camera.clone();
+      small.enabled = camera.enabled;
+      pc.addTransceiver(small, { direction: 'sendonly', streams: [stream],
+        sendEncodings: [{ scaleResolutionDownBy: SMALL_SCALE, maxBitrate: SMALL_MAX_BPS }] });
+    }
     this.watch(pc, 'publish');
     let answer;
     try {
-      answer = await this.negotiate(pc, 'publish', {});
+      answer = await this.negotiate(pc, 'publish', small ? { video: ['main', 'small'] } : {});
     } catch (e) {
       pc.close();
+      small?.stop();
       throw e;
     }
-    if (this.publisher) this.publisher.pc.close();
-    this.publisher = { pc, stream };
+    this.dropPublisher();
+    this.publisher = { pc, stream, small };
     return answer;
   }
 
   async unpublish() {
     if (!this.publisher) return;
-    this.publisher.pc.close();
-    this.publisher = null;
+    this.dropPublisher();
     await this.request('unpublish');
   }
 
-  /** Receives a member's streams; resolves with a MediaStream (also emitted as remote-stream). */
+  // dropPublisher closes the camera's PeerConnection and the small
+  // stream's clone; the application's stream stays.
+  dropPublisher() {
+    this.publisher?.pc.close();
+    this.publisher?.small?.stop();
+    this.publisher = null;
+  }
+
+  /**
+   * Publishes a small stream beside the camera's from now on (republishing
+   * the camera if it is published): viewers may then choose it with
+   * setRemoteVideoStreamType.
+   */
+  async enableSmallStream() { return this.setSmallStream(true); }
+  /** Stops publishing the small stream. */
+  async disableSmallStream() { return this.setSmallStream(false); }
+
+  async setSmallStream(on) {
+    if (this.smallStream === on) return;
+    this.smallStream = on;
+    if (this.publisher) await this.publish(this.publisher.stream);
+  }
+
+  /**
+   * Shares the screen (getDisplayMedia, or the video of a stream given) as
+   * the sub-stream, on a PeerConnection of its own beside the camera's.
+   * Resolves with the stream shared; the browser's "stop sharing" ends it.
+   */
+  async publishScreen({ stream } = {}) {
+    this.assertJoined();
+    let screen = stream;
+    if (!screen) {
+      try {
+        screen = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
+      } catch (e) {
+        throw new TrtcdError(ErrorCode.DEVICE_ERROR, `screen capture: ${e.message}`);
+      }
+    }
+    const track = screen.getVideoTracks()[0];
+    if (!track) throw new TrtcdError(ErrorCode.INVALID_PARAMETER, 'the screen stream has no video');
+    const pc = new RTCPeerConnection();
+    // Video only: the screen share is the sub-stream alone (its audio, if
+    // any, would make it a second camera publish).
+    pc.addTransceiver(track, { direction: 'sendonly', streams: [screen] });
+    this.watch(pc, 'screen');
+    try {
+      await this.negotiate(pc, 'publish', { video: ['sub'] });
+    } catch (e) {
+      pc.close();
+      throw e;
+    }
+    this.screen?.pc.close();
+    this.screen = { pc, stream: screen };
+    track.addEventListener('ended', () => { if (this.screen?.stream === screen) this.stopScreen().catch(() => {}); });
+    return screen;
+  }
+
+  /** Stops sharing the screen; the camera goes on. */
+  async stopScreen() {
+    const screen = this.screen;
+    if (!screen) return;
+    this.screen = null;
+    screen.pc.close();
+    for (const t of screen.stream.getTracks()) t.stop();
+    this.emit('screen-stopped', {});
+    if (this.joined) await this.request('unpublish', { screen: true });
+  }
+
+  /**
+   * Chooses a member's big (main) or small video. Subscribed: switched at
+   * the next keyframe without renegotiating; later subscriptions start so.
+   */
+  async setRemoteVideoStreamType(userId, type) {
+    if (type !== 'big' && type !== 'small') throw new TrtcdError(ErrorCode.INVALID_PARAMETER, `stream type ${type}: want 'big' or 'small'`);
+    this.videoTypes.set(userId, type);
+    if (this.remote.has(userId)) await this.request('setVideo', { userId, video: type === 'small' ? 'small' : 'main' });
+  }
+
+  /**
+   * Receives a member's camera and microphone, and its screen whenever it
+   * shares one; resolves with the camera's MediaStream (also emitted as
+   * remote-stream, type 'main'). The screen is a MediaStream of its own,
+   * emitted as remote-stream with type 'sub' when the member shares and
+   * remote-stream-removed when it stops.
+   */
   async subscribe(userId) {
     this.assertJoined();
     const existing = this.remote.get(userId);
     if (existing) return existing.stream;
     const pc = new RTCPeerConnection();
-    pc.addTransceiver('video', { direction: 'recvonly' });
+    const videoTx = pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
+    const screenTx = pc.addTransceiver('video', { direction: 'recvonly' }); // the second video section: the screen
     const stream = new MediaStream();
-    const entry = { pc, stream };
+    const entry = { pc, stream, screen: new MediaStream(), videoTx, screenTx, screenShown: false };
     this.remote.set(userId, entry);
     pc.ontrack = e => {
+      if (e.transceiver === screenTx) {
+        entry.screen.addTrack(e.track);
+        this.showScreen(userId);
+        return;
+      }
       stream.addTrack(e.track);
-      this.emit('remote-stream', { userId, stream });
+      this.emit('remote-stream', { userId, stream, type: 'main' });
     };
     this.watch(pc, 'subscribe', userId);
+    const video = this.videoTypes.get(userId) === 'small' ? 'small' : 'main';
     try {
-      await this.negotiate(pc, 'subscribe', { userId });
+      await this.negotiate(pc, 'subscribe', { userId, video, sub: true });
     } catch (e) {
       this.remote.delete(userId);
       pc.close();
@@ -182,6 +299,7 @@ class Client {
 
   async mute(kind, muted) {
     for (const t of this.publisher?.stream.getTracks() || []) if (t.kind === kind) t.enabled = !muted;
+    if (kind === 'video' && this.publisher?.small) this.publisher.small.enabled = !muted;
     await this.request('mute', kind === 'audio' ? { audioMuted: muted } : { videoMuted: muted });
   }
 
@@ -194,8 +312,14 @@ class Client {
     const currentId = current?.getSettings().deviceId;
     const next = deviceId || (cams.find(c => c.deviceId !== currentId) || cams[0])?.deviceId;
     const fresh = (await this.createLocalStream({ audio: false, cameraId: next })).getVideoTracks()[0];
-    const sender = this.publisher.pc.getSenders().find(s => s.track && s.track.kind === 'video');
+    const [sender, smallSender] = this.publisher.pc.getSenders().filter(s => s.track && s.track.kind === 'video');
     await sender.replaceTrack(fresh);
+    if (smallSender) {
+      const small = fresh.clone();
+      await smallSender.replaceTrack(small);
+      this.publisher.small.stop();
+      this.publisher.small = small;
+    }
     if (current) { this.publisher.stream.removeTrack(current); current.stop(); }
     this.publisher.stream.addTrack(fresh);
     return fresh;
@@ -213,14 +337,20 @@ class Client {
   }
 
   // reset drops every connection and all room state (the local stream stays
-  // with the application), after a leave, a kick or a lost connection.
+  // with the application; a screen share ends), after a leave, a kick or a
+  // lost connection.
   reset() {
     this.joined = false;
     clearInterval(this.heartbeat);
     for (const { pc } of this.remote.values()) pc.close();
     this.remote.clear();
-    this.publisher?.pc.close();
-    this.publisher = null;
+    this.dropPublisher();
+    if (this.screen) {
+      this.screen.pc.close();
+      for (const t of this.screen.stream.getTracks()) t.stop();
+      this.screen = null;
+      this.emit('screen-stopped', {});
+    }
     this.members.clear();
   }
 
@@ -286,11 +416,19 @@ class Client {
       }
       case 'stream-add':
         if (this.members.has(d.userId)) this.members.get(d.userId)[d.kind] = true;
-        if (this.joined) this.subscribe(d.userId).catch(e => this.emit('error', e));
+        if (!this.joined) break;
+        if (this.remote.has(d.userId)) this.showScreen(d.userId);
+        else this.subscribe(d.userId).catch(e => this.emit('error', e));
         break;
-      case 'stream-remove':
+      case 'stream-remove': {
         if (this.members.has(d.userId)) this.members.get(d.userId)[d.kind] = false;
+        const r = this.remote.get(d.userId);
+        if (d.kind === 'sub' && r?.screenShown) {
+          r.screenShown = false;
+          this.emit('remote-stream-removed', { userId: d.userId, stream: r.screen, type: 'sub' });
+        }
         break;
+      }
       case 'mute':
         this.members.set(d.userId, d);
         break;
@@ -301,6 +439,16 @@ class Client {
         break;
     }
     this.emit(frame.event, d);
+  }
+
+  // showScreen tells the application of a member's screen once both are
+  // true: the member shares (stream-add 'sub') and the subscription's screen
+  // section has its track; they come in either order.
+  showScreen(userId) {
+    const r = this.remote.get(userId);
+    if (!r || r.screenShown || !this.members.get(userId)?.sub || r.screen.getVideoTracks().length === 0) return;
+    r.screenShown = true;
+    this.emit('remote-stream', { userId, stream: r.screen, type: 'sub' });
   }
 
   closed() {
