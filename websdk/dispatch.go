@@ -26,13 +26,13 @@ var commands = map[string]command{
 	"mute_uplink":              {reply: cmdMuteResult, run: (*conn).mute},
 	"change_role":              {reply: cmdSwitchRoleResult, media: true, run: (*conn).changeRole},
 	"publish_state_change":     {reply: cmdPublishStateResult, run: nop},
-	"subscribe_change":         {reply: cmdSubscribeChange, run: nop},
+	"subscribe_change":         {reply: cmdSubscribeChange, media: true, run: (*conn).subscribeChange},
 	"update_constraint_config": {reply: cmdConstraintResult, run: nop},
 }
 
-// nop accepts a command that changes nothing trtcd tracks: the SFU has one
-// audio and one video track per member, and forwards whatever the
-// publisher sends (docs/trtc-web-sdk.md, "Not implemented").
+// nop accepts a command that changes nothing trtcd tracks: a track the SDK
+// adds to a running publish comes without SDP, and the SFU forwards
+// whatever the publisher sends (docs/trtc-web-sdk.md, "Not implemented").
 func nop(*conn, *Request, *trtc.Member) (any, *trtc.Error) { return nil, nil }
 
 // dispatch serves one frame from the read loop.

@@ -29,18 +29,49 @@ const codeH264NotSupported = 77393
 // (a configuration for tests and the fuzz target, never a crash).
 var errNoMediaPlane = trtc.Errorf(trtc.CodeParamCheckFailed, "this server has no media plane")
 
-// publishData is the SDK's publish: its offer and which of its four
-// senders have a track.
+// publishData is the SDK's publish: its offer, which of its four senders
+// have a track, and whether the stream is a screen.
 type publishData struct {
-	SDP   string `json:"sdp"`
-	State *struct {
-		Audio    bool `json:"audio"`
-		BigVideo bool `json:"bigVideo"`
-	} `json:"state"`
+	SDP        string        `json:"sdp"`
+	Screen     bool          `json:"screen"`
+	State      *publishState `json:"state"`
 	Constraint struct {
 		VideoBps int `json:"videoBps"`
 	} `json:"constraintConfig"`
 }
+
+type publishState struct {
+	Audio      bool `json:"audio"`
+	BigVideo   bool `json:"bigVideo"`
+	SmallVideo bool `json:"smallVideo"`
+	AuxVideo   bool `json:"auxVideo"`
+}
+
+// sends says whether the uplink section at i carries a track of kind. An
+// SDK that sends no state publishes its microphone and camera.
+func (d *publishData) sends(i int, kind string) bool {
+	st := publishState{Audio: true, BigVideo: true}
+	if d.State != nil {
+		st = *d.State
+	}
+	switch i {
+	case upAudio:
+		return kind == "audio" && st.Audio
+	case upVideo:
+		return kind == "video" && st.BigVideo
+	case upSmall:
+		return kind == "video" && st.SmallVideo
+	case upAux:
+		return kind == "video" && st.AuxVideo
+	}
+	return false
+}
+
+// upVideoSources are the sources of the uplink's video sections.
+var upVideoSources = [...]struct {
+	at  int
+	src sfu.Source
+}{{upVideo, sfu.SourceMain}, {upSmall, sfu.SourceSmall}, {upAux, sfu.SourceSub}}
 
 // sdpReply is the data of publish and subscribe replies.
 type sdpReply struct {
@@ -48,20 +79,30 @@ type sdpReply struct {
 	SDP  string `json:"sdp"`
 }
 
+// publish hands the SFU every section that has a track now: microphone,
+// camera, the camera's small copy and the auxiliary (screen) video, each
+// as its source. The others are answered but carry nothing: a track the
+// SDK adds later comes without new SDP (docs/trtc-web-sdk.md).
 func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	var d publishData
 	if err := req.decodeData(&d); err != nil {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
-	audio, video := true, true
-	if d.State != nil {
-		audio, video = d.State.Audio, d.State.BigVideo
-	}
-	// The SFU takes the microphone and camera sections; the small-video
-	// and screen-share sections are answered but carry nothing.
-	o, offer, g, e := c.prepareOffer(d.SDP, upAudio, upVideo, audio, video, "publish")
+	o, offer, g, e := c.prepareOffer(d.SDP, d.sends, "publish")
 	if e != nil {
 		return nil, e
+	}
+	// A screen the SDK publishes as a stream's main video (its documented
+	// screen-share recipe: a second client) is the camera's source for the
+	// SFU, but sharing a screen is what bit 64 grants.
+	if d.Screen && !g.Privilege.CanSendSubVideo() {
+		return nil, mediaError(sfu.ErrSendSubDenied)
+	}
+	var video []sfu.Source
+	for _, v := range upVideoSources {
+		if o.kept(v.at) {
+			video = append(video, v.src)
+		}
 	}
 	if c.h.SFU == nil {
 		return nil, errNoMediaPlane
@@ -69,9 +110,9 @@ func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	minKbps, maxKbps := videoRange(c.h.bitrate(), d.Constraint.VideoBps)
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.negotiationTimeout())
 	defer cancel()
-	sess, answer, err := c.h.SFU.Publish(ctx, sfu.PublishRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer,
+	sess, answer, err := c.h.SFU.Publish(ctx, sfu.PublishRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer, Video: video,
 		MinBitrate: minKbps, MaxBitrate: maxKbps,
-		AllowAudio: g.Privilege.CanSendAudio(), AllowVideo: g.Privilege.CanSendVideo()})
+		AllowAudio: g.Privilege.CanSendAudio(), AllowVideo: g.Privilege.CanSendVideo(), AllowSub: g.Privilege.CanSendSubVideo()})
 	if err != nil {
 		return nil, mediaError(err)
 	}
@@ -100,6 +141,41 @@ type subscribeData struct {
 	Audio      bool   `json:"audio"`
 	BigVideo   bool   `json:"bigVideo"`
 	SmallVideo bool   `json:"smallVideo"`
+	AuxVideo   bool   `json:"auxVideo"`
+}
+
+// mainVideo is what the downlink's main video section receives: the small
+// stream when the viewer asked for it instead of the big one.
+func mainVideo(big, small bool) sfu.Source {
+	if small && !big {
+		return sfu.SourceSmall
+	}
+	return sfu.SourceMain
+}
+
+// request is the SFU subscription for the sections kept of the SDK's
+// three: audio, main video (big or small) and the auxiliary video, which
+// the SFU answers with the sub-stream's SSRC at once, so that a screen
+// shared later arrives without new SDP. A viewer that wants only the
+// screen has one video section, the auxiliary one.
+func (d *subscribeData) request() sfu.SubscribeRequest {
+	main := d.BigVideo || d.SmallVideo
+	if !main && d.AuxVideo {
+		return sfu.SubscribeRequest{Publisher: d.SrcUserID, Video: sfu.SourceSub}
+	}
+	return sfu.SubscribeRequest{Publisher: d.SrcUserID, Video: mainVideo(d.BigVideo, d.SmallVideo), Sub: d.AuxVideo}
+}
+
+func (d *subscribeData) receives(i int, kind string) bool {
+	switch i {
+	case downAudio:
+		return kind == "audio" && d.Audio
+	case downVideo:
+		return kind == "video" && (d.BigVideo || d.SmallVideo)
+	case downAux:
+		return kind == "video" && d.AuxVideo
+	}
+	return false
 }
 
 func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
@@ -110,9 +186,7 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if d.SrcUserID == "" {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe names no srcUserId")
 	}
-	// The small stream is the big one here: the SFU forwards one video.
-	video := d.BigVideo || d.SmallVideo
-	o, offer, g, e := c.prepareOffer(d.SDP, downAudio, downVideo, d.Audio, video, "subscribe")
+	o, offer, g, e := c.prepareOffer(d.SDP, d.receives, "subscribe")
 	if e != nil {
 		return nil, e
 	}
@@ -124,12 +198,14 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.negotiationTimeout())
 	defer cancel()
-	sess, answer, err := c.h.SFU.Subscribe(ctx, sfu.SubscribeRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer,
-		Publisher: d.SrcUserID, AllowAudio: g.Privilege.CanRecvAudio(), AllowVideo: g.Privilege.CanRecvVideo()})
+	r := d.request()
+	r.Room, r.UserID, r.Offer = m.Room.Key, m.UserID, offer
+	r.AllowAudio, r.AllowVideo, r.AllowSub = g.Privilege.CanRecvAudio(), g.Privilege.CanRecvVideo(), g.Privilege.CanRecvSubVideo()
+	sess, answer, err := c.h.SFU.Subscribe(ctx, r)
 	if err != nil {
 		return nil, mediaError(err)
 	}
-	answer, err = asMainStream(answer)
+	answer, err = withStreamIDs(answer, o.mid(downAux))
 	if err == nil {
 		answer, err = o.widen(answer, "inactive")
 	}
@@ -142,6 +218,39 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the subscribe")
 	}
 	return sdpReply{Type: "answer", SDP: answer}, nil
+}
+
+// subscribeChangeData is subscribe_change: what the viewer now wants of
+// the downlink from srcTinyId, without new SDP.
+type subscribeChangeData struct {
+	SrcTinyID  uint64 `json:"srcTinyId"`
+	BigVideo   bool   `json:"bigVideo"`
+	SmallVideo bool   `json:"smallVideo"`
+}
+
+// subscribeChange switches the downlink's main video between the big and
+// small streams (setRemoteVideoStreamType), at the new one's next
+// keyframe. Turning a stream off is accepted, but it keeps flowing.
+func (c *conn) subscribeChange(req *Request, m *trtc.Member) (any, *trtc.Error) {
+	var d subscribeChangeData
+	if err := req.decodeData(&d); err != nil {
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
+	}
+	if !d.BigVideo && !d.SmallVideo {
+		return nil, nil
+	}
+	for _, u := range c.h.Gate.Rooms.Members(m) {
+		if TinyID(u.UserID) != d.SrcTinyID {
+			continue
+		}
+		if sess := c.sessions.Subscription(u.UserID); sess != nil {
+			if err := sess.SetVideo(mainVideo(d.BigVideo, d.SmallVideo)); err != nil {
+				c.log.Debug("subscribe_change", "publisher", u.UserID, "err", err)
+			}
+		}
+		break
+	}
+	return nil, nil
 }
 
 type unsubscribeData struct {
@@ -191,13 +300,11 @@ func (c *conn) changeRole(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	return nil, nil
 }
 
-// prepareOffer keeps the SDK offer's audio section (at audioAt, when audio
-// is wanted) and video section (at videoAt) for the SFU, and returns the
-// member's current grant; what names the request in errors.
-func (c *conn) prepareOffer(sdp string, audioAt, videoAt int, audio, video bool, what string) (*offer, string, *trtc.Grant, *trtc.Error) {
-	o, err := parseOffer(sdp, func(i int, kind string) bool {
-		return (i == audioAt && kind == "audio" && audio) || (i == videoAt && kind == "video" && video)
-	})
+// prepareOffer keeps the sections of the SDK's offer that want says carry
+// media for the SFU, and returns the member's current grant; what names
+// the request in errors.
+func (c *conn) prepareOffer(sdp string, want func(i int, kind string) bool, what string) (*offer, string, *trtc.Grant, *trtc.Error) {
+	o, err := parseOffer(sdp, want)
 	if err != nil {
 		return nil, "", nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}

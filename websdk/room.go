@@ -80,7 +80,7 @@ func (c *conn) enter(req *Request) ([]publisher, *trtc.Error) {
 	}
 	c.logIn() // only now: a join the room refuses keeps the login deadline and the small budget
 	c.log.Info("joined", "room", m.Room.Key, "members", len(others)+1)
-	return publishers(others), nil
+	return publishers(others, g.Privilege.CanRecvSubVideo()), nil
 }
 
 func (c *conn) isClosed() bool {
@@ -244,5 +244,7 @@ func (c *conn) pushPublishers() {
 	if m == nil {
 		return
 	}
-	c.send(Reply{Cmd: cmdPublishers, Data: map[string]any{"userList": publishers(c.h.Gate.Rooms.Members(m))}})
+	g := c.currentGrant()
+	screens := g != nil && g.Privilege.CanRecvSubVideo()
+	c.send(Reply{Cmd: cmdPublishers, Data: map[string]any{"userList": publishers(c.h.Gate.Rooms.Members(m), screens)}})
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // The SDK's MediaStream ids: it tells a remote user's main stream (camera
-// and microphone) from the screen share by these, so the audio and video
-// of a subscriber answer must carry the main one.
+// and microphone) from the screen share ("auxiliary") by these, so a
+// subscriber answer's audio and main video carry the first and its
+// auxiliary section the second.
 const (
 	mainStreamID = "5Y2wZK8nANNAoVw6dSAHVjNxrD1ObBM2kBPV"
 	auxStreamID  = "224d130c-7b5c-415b-aaa2-79c2eb5a6df2"
@@ -65,6 +66,18 @@ func parseOffer(text string, want func(i int, kind string) bool) (*offer, error)
 	return o, nil
 }
 
+// kept reports whether the section at i goes to the SFU.
+func (o *offer) kept(i int) bool { return i < len(o.keep) && o.keep[i] }
+
+// mid is the mid of the offer's section at i ("" if it has none).
+func (o *offer) mid(i int) string {
+	if i >= len(o.sd.MediaDescriptions) {
+		return ""
+	}
+	mid, _ := o.sd.MediaDescriptions[i].Attribute("mid")
+	return mid
+}
+
 // forSFU is the offer with only the kept sections, in one BUNDLE group.
 func (o *offer) forSFU() (string, error) {
 	sd := o.sd
@@ -96,7 +109,7 @@ func (o *offer) widen(answer, dir string) (string, error) {
 	if len(a.MediaDescriptions) == 0 {
 		return "", errors.New("websdk: the SFU's answer has no media")
 	}
-	transport := transportAttributes(&a)
+	transport := transportOf(&a)
 	out := a
 	out.MediaDescriptions = nil
 	var mids []string
@@ -122,31 +135,40 @@ func (o *offer) widen(answer, dir string) (string, error) {
 	return string(b), err
 }
 
-// transportAttributes are the ICE and DTLS attributes of an answer (pion
-// writes them in every section; the first has the candidates).
-func transportAttributes(a *sdp.SessionDescription) []sdp.Attribute {
-	var out []sdp.Attribute
-	for _, attr := range a.MediaDescriptions[0].Attributes {
+// transport is what every section of an answer shares: the ICE and DTLS
+// attributes, and the address and candidates. pion writes the candidates
+// in its first section only; an idle section carries them too, because the
+// browser takes them from the first section of the BUNDLE group, which
+// may be one the SFU never saw (a screen share publishes no audio).
+type transport struct {
+	port  sdp.RangedPort
+	conn  *sdp.ConnectionInformation
+	attrs []sdp.Attribute
+}
+
+func transportOf(a *sdp.SessionDescription) transport {
+	first := a.MediaDescriptions[0]
+	t := transport{port: first.MediaName.Port, conn: first.ConnectionInformation}
+	for _, attr := range first.Attributes {
 		switch attr.Key {
-		case "ice-ufrag", "ice-pwd", "fingerprint", "setup":
-			out = append(out, attr)
+		case "ice-ufrag", "ice-pwd", "fingerprint", "setup", "candidate", "end-of-candidates":
+			t.attrs = append(t.attrs, attr)
 		}
 	}
-	return out
+	return t
 }
 
 // idleSection answers an offered section that carries no media here.
-func idleSection(m *sdp.MediaDescription, transport []sdp.Attribute, dir string) *sdp.MediaDescription {
+func idleSection(m *sdp.MediaDescription, t transport, dir string) *sdp.MediaDescription {
 	out := &sdp.MediaDescription{
-		MediaName: sdp.MediaName{Media: m.MediaName.Media, Port: sdp.RangedPort{Value: 9},
+		MediaName: sdp.MediaName{Media: m.MediaName.Media, Port: t.port,
 			Protos: m.MediaName.Protos, Formats: m.MediaName.Formats},
-		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: "IP4",
-			Address: &sdp.Address{Address: "0.0.0.0"}},
+		ConnectionInformation: t.conn,
 	}
 	if mid, ok := m.Attribute("mid"); ok {
 		out.Attributes = append(out.Attributes, sdp.Attribute{Key: "mid", Value: mid})
 	}
-	out.Attributes = append(out.Attributes, transport...)
+	out.Attributes = append(out.Attributes, t.attrs...)
 	out.Attributes = append(out.Attributes, sdp.Attribute{Key: "rtcp-mux"}, sdp.Attribute{Key: dir})
 	for _, attr := range m.Attributes {
 		switch attr.Key {
@@ -172,20 +194,25 @@ func withBundle(attrs []sdp.Attribute, mids []string) []sdp.Attribute {
 	return out
 }
 
-// asMainStream rewrites a subscriber answer's MediaStream ids to the SDK's
-// main-stream id. Only the browser reads them (the SFU sends by SSRC), so
-// the text is all that changes.
-func asMainStream(answer string) (string, error) {
+// withStreamIDs rewrites a subscriber answer's MediaStream ids to the
+// SDK's: the section with mid auxMid carries the auxiliary stream id, the
+// others the main one. Only the browser reads them (the SFU sends by SSRC),
+// so the text is all that changes.
+func withStreamIDs(answer, auxMid string) (string, error) {
 	var a sdp.SessionDescription
 	if err := a.UnmarshalString(answer); err != nil {
 		return "", fmt.Errorf("websdk: the SFU's answer: %w", err)
 	}
 	for _, m := range a.MediaDescriptions {
+		id := mainStreamID
+		if mid, ok := m.Attribute("mid"); ok && auxMid != "" && mid == auxMid {
+			id = auxStreamID
+		}
 		for i, attr := range m.Attributes {
 			switch attr.Key {
 			case "msid": // "<stream> <track>"
 				if _, track, ok := strings.Cut(attr.Value, " "); ok {
-					m.Attributes[i].Value = mainStreamID + " " + track
+					m.Attributes[i].Value = id + " " + track
 				}
 			case "ssrc": // "<ssrc> msid:<stream> <track>" or "<ssrc> mslabel:<stream>"
 				ssrc, prop, _ := strings.Cut(attr.Value, " ")
@@ -193,10 +220,10 @@ func asMainStream(answer string) (string, error) {
 				switch name {
 				case "msid":
 					if _, track, ok := strings.Cut(val, " "); ok {
-						m.Attributes[i].Value = ssrc + " msid:" + mainStreamID + " " + track
+						m.Attributes[i].Value = ssrc + " msid:" + id + " " + track
 					}
 				case "mslabel":
-					m.Attributes[i].Value = ssrc + " mslabel:" + mainStreamID
+					m.Attributes[i].Value = ssrc + " mslabel:" + id
 				}
 			}
 		}

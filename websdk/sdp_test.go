@@ -99,12 +99,42 @@ func TestUplinkOfferNarrowedAndAnswerWidened(t *testing.T) {
 	}
 }
 
-// A downlink answer names the SDK's main stream, by which the SDK tells
-// the camera from a screen share.
-func TestDownlinkAnswerUsesTheMainStreamID(t *testing.T) {
-	answer := sessionHead + "a=group:BUNDLE 0\r\n" + audioSection("0", "sendonly") +
-		"a=msid:alice alice-audio\r\na=ssrc:1111 cname:alice\r\na=ssrc:1111 msid:alice alice-audio\r\na=ssrc:1111 mslabel:alice\r\na=ssrc:1111 label:alice-audio\r\n"
-	got, err := asMainStream(answer)
+// A screen share publishes no audio, so the first section of the answer
+// is one the SFU never saw; the browser takes the candidates from it (the
+// first of the BUNDLE group), so it carries them.
+func TestIdleFirstSectionCarriesTheCandidates(t *testing.T) {
+	o, err := parseOffer(uplinkOffer(), func(i int, kind string) bool { return i == upVideo })
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := sessionHead + "a=group:BUNDLE 1\r\n" + strings.NewReplacer("sendonly", "recvonly", "actpass", "active",
+		"m=video 9", "m=video 41611", "c=IN IP4 0.0.0.0", "c=IN IP4 127.0.0.1").Replace(videoSection("1", "sendonly")) +
+		"a=candidate:1 1 udp 2130706431 127.0.0.1 41611 typ host\r\na=end-of-candidates\r\n"
+	full, err := o.widen(answer, "recvonly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a sdp.SessionDescription
+	if err := a.UnmarshalString(full); err != nil {
+		t.Fatal(err)
+	}
+	first := a.MediaDescriptions[0]
+	cand, _ := first.Attribute("candidate")
+	if first.MediaName.Media != "audio" || first.MediaName.Port.Value != 41611 || cand == "" ||
+		first.ConnectionInformation.Address.Address != "127.0.0.1" {
+		t.Fatalf("the idle audio section does not carry the transport:\n%s", full)
+	}
+}
+
+// A downlink answer names the SDK's main stream on audio and main video
+// and its auxiliary stream on the third section, by which the SDK tells the
+// camera from a screen share.
+func TestDownlinkAnswerUsesTheSDKsStreamIDs(t *testing.T) {
+	answer := sessionHead + "a=group:BUNDLE 0 1 2\r\n" + audioSection("0", "sendonly") +
+		"a=msid:alice alice-audio\r\na=ssrc:1111 cname:alice\r\na=ssrc:1111 msid:alice alice-audio\r\na=ssrc:1111 mslabel:alice\r\na=ssrc:1111 label:alice-audio\r\n" +
+		videoSection("1", "sendonly") + "a=msid:alice alice-video\r\na=ssrc:2222 msid:alice alice-video\r\n" +
+		videoSection("2", "sendonly") + "a=msid:alice alice-sub\r\na=ssrc:3333 msid:alice alice-sub\r\na=ssrc:3333 mslabel:alice\r\n"
+	got, err := withStreamIDs(answer, "2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +144,11 @@ func TestDownlinkAnswerUsesTheMainStreamID(t *testing.T) {
 		"a=ssrc:1111 mslabel:" + mainStreamID + "\r\n",
 		"a=ssrc:1111 cname:alice\r\n",
 		"a=ssrc:1111 label:alice-audio\r\n",
+		"a=msid:" + mainStreamID + " alice-video\r\n",
+		"a=ssrc:2222 msid:" + mainStreamID + " alice-video\r\n",
+		"a=msid:" + auxStreamID + " alice-sub\r\n",
+		"a=ssrc:3333 msid:" + auxStreamID + " alice-sub\r\n",
+		"a=ssrc:3333 mslabel:" + auxStreamID + "\r\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)

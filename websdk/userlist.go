@@ -34,7 +34,9 @@ const (
 )
 
 // publishFlags is a member's entry flags: what it sends, and what of that
-// it has muted.
+// it has muted. Bits 2 and 4 tell the SDK about the small stream (which
+// setRemoteVideoStreamType switches to) and the screen share (which it
+// reports as a stream of type "auxiliary" on the downlink it already has).
 func publishFlags(m trtc.MemberInfo) int {
 	f := 0
 	if m.Audio {
@@ -49,8 +51,17 @@ func publishFlags(m trtc.MemberInfo) int {
 			f |= flagVideoMuted
 		}
 	}
+	if m.Small {
+		f |= flagSmallVideo
+	}
+	if m.Sub {
+		f |= flagAuxVideo
+	}
 	return f
 }
+
+// publishing are the flag bits that make an entry a publisher.
+const publishing = flagAudio | flagVideo | flagSmallVideo | flagAuxVideo
 
 // publisher is an entry of cmd 23 and of the join reply's publishers.
 type publisher struct {
@@ -62,10 +73,17 @@ type publisher struct {
 // publishers lists the members that publish something, sorted so that
 // frames are stable. The SDK treats this list as complete: a user with a
 // subscription who is missing is taken as having stopped publishing.
-func publishers(members []trtc.MemberInfo) []publisher {
+// Without screens (a viewer whose privateMapKey lacks bit 128) the list
+// does not mention screen shares: the SDK announces a screen by its flag
+// alone, and would show a stream that can never play.
+func publishers(members []trtc.MemberInfo, screens bool) []publisher {
 	out := []publisher{}
 	for _, m := range members {
-		if f := publishFlags(m); f&(flagAudio|flagVideo) != 0 {
+		f := publishFlags(m)
+		if !screens {
+			f &^= flagAuxVideo
+		}
+		if f&publishing != 0 {
 			out = append(out, publisher{UserID: m.UserID, SrcTinyID: TinyID(m.UserID), Flag: f})
 		}
 	}

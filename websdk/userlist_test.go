@@ -33,6 +33,9 @@ func TestPublishFlags(t *testing.T) {
 		{"video only, muted", trtc.MemberInfo{Video: true, VideoMuted: true}, 1 | 16},
 		{"audio only", trtc.MemberInfo{Audio: true}, 8},
 		{"muted but not publishing", trtc.MemberInfo{AudioMuted: true, VideoMuted: true}, 0},
+		{"camera with its small stream", trtc.MemberInfo{Audio: true, Video: true, Small: true}, 9 | 2},
+		{"camera and screen share", trtc.MemberInfo{Audio: true, Video: true, Sub: true}, 9 | 4},
+		{"screen share only", trtc.MemberInfo{Sub: true}, 4},
 	} {
 		if got := publishFlags(c.m); got != c.want {
 			t.Errorf("%s: flag %d, want %d", c.name, got, c.want)
@@ -42,11 +45,20 @@ func TestPublishFlags(t *testing.T) {
 
 // The published-user list names only publishers, in a stable order.
 func TestPublishersListsPublishersOnly(t *testing.T) {
-	got := publishers([]trtc.MemberInfo{{UserID: "zoe", Audio: true}, {UserID: "viewer"}, {UserID: "amy", Video: true, Audio: true}})
-	if len(got) != 2 || got[0].UserID != "amy" || got[1].UserID != "zoe" || got[0].Flag != 9 || got[0].SrcTinyID != TinyID("amy") {
+	members := []trtc.MemberInfo{{UserID: "zoe", Audio: true}, {UserID: "viewer"}, {UserID: "amy", Video: true, Audio: true, Sub: true},
+		{UserID: "sam", Sub: true}}
+	got := publishers(members, true)
+	if len(got) != 3 || got[0].UserID != "amy" || got[1].UserID != "sam" || got[2].UserID != "zoe" || got[0].Flag != 9|4 ||
+		got[1].Flag != 4 || got[0].SrcTinyID != TinyID("amy") {
 		t.Fatalf("publishers: %+v", got)
 	}
-	if publishers(nil) == nil {
+	// A viewer who may not receive screens is not told of them: the
+	// member who only shares a screen is not a publisher for them.
+	got = publishers(members, false)
+	if len(got) != 2 || got[0].UserID != "amy" || got[0].Flag != 9 || got[1].UserID != "zoe" {
+		t.Fatalf("publishers for a viewer without bit 128: %+v", got)
+	}
+	if publishers(nil, true) == nil {
 		t.Fatal("an empty list must encode as [], not null")
 	}
 }
