@@ -21,6 +21,9 @@ import (
 //	rtmp://HOST/live/{streamId}?userid=VIEWER&usersig=SIG     (play)
 //	http://HOST/live/{streamId}.flv?userid=VIEWER&usersig=SIG (play)
 //
+// A stream id ending "_main" is a member's camera and microphone; one
+// ending "_aux" its sub-stream (a screen share), played as video alone by
+// viewers whose privateMapKey has bit 128. Pushes are "_main" only.
 // ?strroomid=NAME makes the room a string room (the roomId part is then
 // ignored), as for WHIP.
 type Server struct {

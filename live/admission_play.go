@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/sfu"
@@ -63,8 +64,18 @@ func (s *Server) admitPlayer(ctx context.Context, name string, q url.Values) (*v
 		return nil, e
 	}
 	p := a.Grant.Privilege
-	v := &viewer{room: a.RoomKey, publisher: id.userID, release: a.Release,
-		cfg: PlayConfig{Logger: s.logger(), NoAudio: !p.CanRecvAudio(), NoVideo: !p.CanRecvVideo()}}
+	cfg := PlayConfig{Logger: s.logger(), NoAudio: !p.CanRecvAudio(), NoVideo: !p.CanRecvVideo()}
+	if id.video == sfu.SourceSub {
+		// The sub-stream is the screen's video alone: TRTC's "_aux" stream
+		// has no audio (the member's microphone, and a shared screen's
+		// sound, are in its main stream).
+		if !p.CanRecvSubVideo() {
+			a.Release()
+			return nil, wayin.MediaError(sfu.ErrRecvSubDenied)
+		}
+		cfg = PlayConfig{Logger: s.logger(), NoAudio: true, Video: sfu.SourceSub}
+	}
+	v := &viewer{room: a.RoomKey, publisher: id.userID, release: a.Release, cfg: cfg}
 	var err error
 	if v.sess, err = s.SFU.Join(a.RoomKey, userID); err != nil {
 		v.release()

@@ -20,6 +20,9 @@ import (
 // different recordId) with NetStream.Publish.Rejected.
 func (s *Server) Publish(ctx context.Context, c *rtmp.ConnInfo, app, name string, q url.Values) (rtmp.Publisher, error) {
 	id, e := parseStreamID(name, q)
+	if e == nil && id.video != sfu.SourceMain {
+		e = trtc.Errorf(trtc.CodeParamCheckFailed, "stream name %q: an RTMP push is the member's main stream (_main); the sub-stream (_aux) is published over WebRTC", name)
+	}
 	var rec trtc.RecordParams
 	if e == nil {
 		var err error

@@ -141,11 +141,12 @@ func (r *Recorder) crashPoint(step finalizeStep) {
 }
 
 // fileName names a file as TRTC does: <recordId>_<streamType>_<start>_<end>
-// with a recordId, else <sdkAppId>_<roomId>_<userId>_main_<start>_<end>.
+// with a recordId, else <sdkAppId>_<roomId>_<userId>_<streamType>_<start>_<end>;
+// the stream type is main, or aux for the sub-stream.
 func fileName(f *File) string {
 	prefix := f.StreamID
 	if f.RecordID != "" {
-		prefix = f.RecordID + "_main"
+		prefix = f.RecordID + "_" + streamType(videoOf(f))
 	}
 	return fmt.Sprintf("%s_%d_%d.%s", prefix, f.Start.Unix(), f.End.Unix(), f.Format)
 }

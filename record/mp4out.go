@@ -11,7 +11,8 @@ import (
 )
 
 // mp4Out writes a session as fragmented MP4: H.264 as it arrives, and the
-// Opus transcoded to AAC (plays everywhere) unless Opus is kept.
+// Opus transcoded to AAC (plays everywhere) unless Opus is kept. An
+// audio-only recording has no video track, a sub-stream's no audio track.
 type mp4Out struct {
 	f   *os.File
 	w   *mp4.FragmentWriter
@@ -29,15 +30,17 @@ const (
 	recordAACBitrate = 64000
 )
 
-func newMP4Out(f *os.File, sps, pps []byte, audioOnly, keepOpus bool, fragment time.Duration) (*mp4Out, error) {
+func newMP4Out(f *os.File, sps, pps []byte, video, audio, keepOpus bool, fragment time.Duration) (*mp4Out, error) {
 	m := &mp4Out{f: f}
 	var tracks []mp4.TrackInfo
-	if !audioOnly {
+	if video {
 		tracks = append(tracks, mp4.H264Track(sps, pps))
 	}
-	if keepOpus {
+	switch {
+	case !audio:
+	case keepOpus:
 		tracks = append(tracks, mp4.OpusTrack(2))
-	} else {
+	default:
 		if err := m.newAAC(); err != nil {
 			return nil, err
 		}

@@ -68,7 +68,8 @@ type Recorder struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
-	sessions map[string]*session // by room key and user
+	sessions map[string]*session // by room key and user (sessionKey)
+	sharing  map[string]bool     // members whose sub-stream is published here, by room key and user
 	seq      uint32
 
 	crashAt func(finalizeStep) // a test's simulated crash; nil otherwise
@@ -104,7 +105,8 @@ func New(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{}}
+	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{},
+		sharing: map[string]bool{}}
 	r.ctx, r.stop = context.WithCancel(context.Background())
 	r.notify = &notifier{cfg: cfg.Callback, store: cfg.Store, log: r.log, client: &http.Client{},
 		videoURL: r.DownloadURL, wake: make(chan struct{}, 1)}
@@ -117,39 +119,117 @@ func New(cfg Config) (*Recorder, error) {
 
 // Start records a publisher, or continues its recording when it comes
 // back within the resume window. It returns at once; recording begins
-// with the publisher's first keyframe.
+// with the publisher's first keyframe. A publisher sharing its screen
+// (SubStream) has the sub-stream recorded beside, in a file of its own.
 func (r *Recorder) Start(req Request) error {
-	key := req.RoomKey + "\x00" + req.UserID
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	key := sessionKey(req.RoomKey, req.UserID, sfu.SourceMain)
 	if s := r.sessions[key]; s != nil && s.file.RecordID == req.RecordID {
+		s.touch()
+	} else {
+		f := &File{RecordID: req.RecordID, SDKAppID: req.SDKAppID, Room: req.Room, RoomKey: req.RoomKey, UserID: req.UserID,
+			StreamID: streamID(req.SDKAppID, req.Room, req.UserID, sfu.SourceMain), Format: "mp4",
+			AudioOnly: req.PureAudio == 1 || req.PureAudio == 2}
+		if req.PureAudio == 2 {
+			f.Format = "mp3"
+		}
+		if err := r.startLocked(key, f); err != nil {
+			return err
+		}
+	}
+	if r.sharing[sessionKey(req.RoomKey, req.UserID, sfu.SourceSub)] {
+		return r.recordSubLocked(r.sessions[key].file)
+	}
+	return nil
+}
+
+// SubStream is told when a member starts (published) or stops sharing its
+// screen here (sfu.Config.OnTrack for sfu.SourceSub, of local members and
+// of relayed ones alike). While a recorded member shares, its sub-stream
+// is recorded as a file of its own, stream id "..._aux", with its own
+// callback; it ends as a main recording does, after the resume window
+// without frames, so a share stopped and restarted within it continues
+// the file. Members recorded as audio only (pureAudioPushMod 1 or 2) have
+// no sub-stream recorded: it is video, and they asked for none.
+func (r *Recorder) SubStream(roomKey, userID string, published bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sub := sessionKey(roomKey, userID, sfu.SourceSub)
+	if !published {
+		delete(r.sharing, sub)
+		return
+	}
+	r.sharing[sub] = true
+	if s := r.sessions[sessionKey(roomKey, userID, sfu.SourceMain)]; s != nil {
+		if err := r.recordSubLocked(s.file); err != nil {
+			r.log.Error("the sub-stream's recording did not start", "room", roomKey, "user", userID, "err", err)
+		}
+	}
+}
+
+// recordSubLocked records (or keeps recording) the sub-stream of the
+// member whose main recording is main. r.mu is held.
+func (r *Recorder) recordSubLocked(main *File) error {
+	if main.AudioOnly {
+		return nil
+	}
+	key := sessionKey(main.RoomKey, main.UserID, sfu.SourceSub)
+	if s := r.sessions[key]; s != nil && s.file.RecordID == main.RecordID {
 		s.touch()
 		return nil
 	}
+	return r.startLocked(key, &File{RecordID: main.RecordID, SDKAppID: main.SDKAppID, Room: main.Room, RoomKey: main.RoomKey,
+		UserID: main.UserID, StreamID: streamID(main.SDKAppID, main.Room, main.UserID, sfu.SourceSub), Format: "mp4", Sub: true})
+}
+
+// startLocked starts recording f, a new file, as the session key. r.mu is
+// held.
+func (r *Recorder) startLocked(key string, f *File) error {
 	if r.ctx.Err() != nil {
 		return errors.New("record: the recorder is closed")
 	}
-	viewer, err := r.cfg.SFU.Join(req.RoomKey, "trtcd-recorder/"+req.UserID)
+	viewer, err := r.cfg.SFU.Join(f.RoomKey, "trtcd-recorder/"+f.UserID)
 	if err != nil {
 		return fmt.Errorf("record: join room: %w", err)
 	}
 	r.seq++
-	f := &File{ID: newFileID(time.Now(), r.seq), RecordID: req.RecordID, SDKAppID: req.SDKAppID, Room: req.Room,
-		RoomKey: req.RoomKey, UserID: req.UserID, StreamID: fmt.Sprintf("%d_%s_%s_main", req.SDKAppID, req.Room, req.UserID),
-		Format: "mp4", State: StateRecording, AudioOnly: req.PureAudio == 1 || req.PureAudio == 2}
-	if req.PureAudio == 2 {
-		f.Format = "mp3"
-	}
+	f.ID, f.State = newFileID(time.Now(), r.seq), StateRecording
 	f.Partial = filepath.Join("partial", f.ID+"."+f.Format)
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := &session{r: r, file: f, viewer: viewer, cancel: cancel, done: make(chan struct{}),
-		rx: rtpframe.Follow(viewer, req.UserID, true, videoOf(f))}
+		rx: rtpframe.Follow(viewer, f.UserID, !f.Sub, videoOf(f))}
 	s.touch()
 	r.sessions[key] = s
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); s.run(ctx) }()
-	r.log.Info("recording", "file", f.ID, "record_id", f.RecordID, "room", req.RoomKey, "user", req.UserID, "format", f.Format)
+	r.log.Info("recording", "file", f.ID, "record_id", f.RecordID, "room", f.RoomKey, "user", f.UserID, "stream", f.StreamID, "format", f.Format)
 	return nil
+}
+
+// sessionKey names a recording session: a member's main stream or its
+// sub-stream.
+func sessionKey(roomKey, userID string, video sfu.Source) string {
+	key := roomKey + "\x00" + userID
+	if video == sfu.SourceSub {
+		key += "\x00aux"
+	}
+	return key
+}
+
+// streamID is a recorded stream's id as TRTC writes it:
+// {sdkAppId}_{room}_{user}_main for the camera and microphone, _aux for
+// the sub-stream.
+func streamID(app uint32, room, user string, video sfu.Source) string {
+	return fmt.Sprintf("%d_%s_%s_%s", app, room, user, streamType(video))
+}
+
+// streamType is TRTC's name of a stream in stream ids and file names.
+func streamType(video sfu.Source) string {
+	if video == sfu.SourceSub {
+		return "aux"
+	}
+	return "main"
 }
 
 // Records says whether a recording with recordID runs here.
@@ -168,7 +248,7 @@ func (r *Recorder) Records(recordID string) bool {
 func (r *Recorder) Recording(roomKey, userID string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.sessions[roomKey+"\x00"+userID] != nil
+	return r.sessions[sessionKey(roomKey, userID, sfu.SourceMain)] != nil
 }
 
 // RecordIDs lists the recordIds of the recordings running here.
@@ -256,8 +336,11 @@ func (r *Recorder) path(name string) string { return filepath.Join(r.cfg.Dir, na
 
 // videoOf is the video source a recording follows (0: none).
 func videoOf(f *File) sfu.Source {
-	if f.AudioOnly {
+	switch {
+	case f.AudioOnly:
 		return 0
+	case f.Sub:
+		return sfu.SourceSub
 	}
 	return sfu.SourceMain
 }

@@ -110,7 +110,7 @@ func (s *session) open() error {
 	if s.file.Format == "mp3" {
 		s.out, err = newMP3Out(f)
 	} else {
-		s.out, err = newMP4Out(f, s.rx.SPS(), s.rx.PPS(), s.file.AudioOnly, s.r.cfg.KeepOpus, s.r.cfg.FragmentDuration)
+		s.out, err = newMP4Out(f, s.rx.SPS(), s.rx.PPS(), !s.file.AudioOnly, !s.file.Sub, s.r.cfg.KeepOpus, s.r.cfg.FragmentDuration)
 	}
 	if err != nil {
 		f.Close()

@@ -25,7 +25,7 @@ type File struct {
 	Room      string    `json:"room"` // numeric room id, or the string room id
 	RoomKey   string    `json:"roomKey"`
 	UserID    string    `json:"userId"`
-	StreamID  string    `json:"streamId"` // {sdkAppId}_{room}_{user}_main
+	StreamID  string    `json:"streamId"` // {sdkAppId}_{room}_{user}_main, or _aux for the sub-stream
 	Format    string    `json:"format"`   // mp4 or mp3
 	State     string    `json:"state"`
 	Start     time.Time `json:"startTime"`
@@ -35,7 +35,10 @@ type File struct {
 	Name      string    `json:"name"`    // final file name under the data directory
 	Partial   string    `json:"partial"` // the fragmented MP4 being written
 	AudioOnly bool      `json:"audioOnly,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	// Sub marks a recording of the member's sub-stream (a screen share):
+	// video only.
+	Sub   bool   `json:"sub,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Job is a queued completion callback.

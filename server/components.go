@@ -54,7 +54,10 @@ func (s *Server) openRooms() error {
 }
 
 // openMedia starts the SFU; its tracks are announced to the room and, on
-// a cluster, to the other nodes.
+// a cluster, to the other nodes. Screen shares are told to the recorder
+// too (relayed ones included: a node records the members of the recordIds
+// it claims, wherever they publish), which records the sub-stream of the
+// members it records.
 func (s *Server) openMedia() error {
 	s.metrics = sfu.NewMetrics()
 	media, err := sfu.New(sfu.Config{Transport: s.cfg.Media, Metrics: s.metrics, Logger: s.log, ConnectTimeout: s.cfg.Limits.ConnectTimeout,
@@ -62,6 +65,9 @@ func (s *Server) openMedia() error {
 			s.rooms.Streams(room, user, src.String(), published)
 			if n := s.cluster.Load(); n != nil {
 				n.OnTrack(room, user, src, published)
+			}
+			if src == sfu.SourceSub && s.rec != nil { // the recorder opens after the media, before anyone publishes
+				s.rec.SubStream(room, user, published)
 			}
 		}})
 	if err != nil {

@@ -136,5 +136,9 @@ func (s *Server) RTMPAddr() net.Addr {
 // UDPAddr is the bound WebRTC media address.
 func (s *Server) UDPAddr() string { return s.sfu.UDPAddr() }
 
+// Media is the server's media plane: tests publish through it the
+// streams no way in sends yet, as members of its rooms.
+func (s *Server) Media() *sfu.SFU { return s.sfu }
+
 // Cluster is the server's cluster node (nil when single).
 func (s *Server) Cluster() *cluster.Node { return s.cluster.Load() }
