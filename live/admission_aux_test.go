@@ -20,7 +20,7 @@ import (
 // A member's sub-stream plays as "{sdkAppId}_{room}_{user}_aux". A viewer
 // whose privateMapKey lacks the receive-sub-stream bit (128) is refused
 // with 102019 naming the bit, whatever else it may receive; one with the
-// bit is admitted (here it then waits for a screen nobody shares, and
+// bit, even with no other receive bit, is admitted (here it then waits for a screen nobody shares, and
 // gets 404 with code 82 when the wait ends).
 func TestAuxPlayersNeedTheSubStreamBit(t *testing.T) {
 	const strict = testways.StrictApp
@@ -42,10 +42,12 @@ func TestAuxPlayersNeedTheSubStreamBit(t *testing.T) {
 			t.Errorf("%s: HTTP %d code %d %q, want 102019 naming bit 128", tc.story, r.Status, r.Code, r.Message)
 		}
 	}
-	if r := play("carol", tlssig.PrivAll); r.Status != http.StatusNotFound || r.Code != trtc.CodeParamCheckFailed || !strings.Contains(r.Message, "alice published nothing") {
-		t.Errorf("a viewer with bit 128 got HTTP %d code %d %q, want admission and then 404 with 82", r.Status, r.Code, r.Message)
+	for viewer, p := range map[string]tlssig.Privilege{"carol": tlssig.PrivAll, "dave": tlssig.PrivCreateRoom | tlssig.PrivEnterRoom | tlssig.PrivRecvSubVideo} {
+		if r := play(viewer, p); r.Status != http.StatusNotFound || r.Code != trtc.CodeParamCheckFailed || !strings.Contains(r.Message, "alice published nothing") {
+			t.Errorf("a viewer with bit 128 (%v) got HTTP %d code %d %q, want admission and then 404 with 82", p, r.Status, r.Code, r.Message)
+		}
 	}
-	if n := s.Rooms.ViewerSessions(strict, "bob") + s.Rooms.ViewerSessions(strict, "carol"); n != 0 {
+	if n := s.Rooms.ViewerSessions(strict, "bob") + s.Rooms.ViewerSessions(strict, "carol") + s.Rooms.ViewerSessions(strict, "dave"); n != 0 {
 		t.Errorf("the refused and the ended players hold %d viewer slots", n)
 	}
 }

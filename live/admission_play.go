@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/sfu"
@@ -59,7 +58,11 @@ func (s *Server) admitPlayer(ctx context.Context, name string, q url.Values) (*v
 	if userID == "" {
 		return nil, trtc.Errorf(trtc.CodeMissingUserID, "add ?userid=VIEWER&usersig=SIG to play")
 	}
-	a, e := s.Gate.Admit(ctx, trtc.Request{Credentials: id.credentials(userID, q), Intent: trtc.Watch, Publisher: id.userID})
+	req := trtc.Request{Credentials: id.credentials(userID, q), Intent: trtc.Watch, Publisher: id.userID}
+	if id.video == sfu.SourceSub {
+		req.Plays = trtc.Sub // bit 128, checked before a viewer slot is taken
+	}
+	a, e := s.Gate.Admit(ctx, req)
 	if e != nil {
 		return nil, e
 	}
@@ -69,10 +72,6 @@ func (s *Server) admitPlayer(ctx context.Context, name string, q url.Values) (*v
 		// The sub-stream is the screen's video alone: TRTC's "_aux" stream
 		// has no audio (the member's microphone, and a shared screen's
 		// sound, are in its main stream).
-		if !p.CanRecvSubVideo() {
-			a.Release()
-			return nil, wayin.MediaError(sfu.ErrRecvSubDenied)
-		}
 		cfg = PlayConfig{Logger: s.logger(), NoAudio: true, Video: sfu.SourceSub}
 	}
 	v := &viewer{room: a.RoomKey, publisher: id.userID, release: a.Release, cfg: cfg}

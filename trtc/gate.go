@@ -59,13 +59,15 @@ const (
 	Follow
 )
 
-// Media is what a client will send, when it is known before any SDP (an
-// RTMP pusher sends what its stream carries).
+// Media is what a client will send or play, when it is known before any
+// SDP (an RTMP pusher sends what its stream carries, an `_aux` player
+// plays the screen).
 type Media uint8
 
 const (
 	Audio Media = 1 << iota
 	Video
+	Sub // the sub-stream: a member's screen share
 )
 
 // Request is a client at the gate.
@@ -78,6 +80,9 @@ type Request struct {
 	// Publisher, for Watch, is whom the user plays: on another node, it is
 	// fetched before the viewer slot is taken.
 	Publisher string
+	// Plays, for Watch, is Sub for a player of the screen share alone;
+	// otherwise the player gets the audio and video it may receive.
+	Plays Media
 	// OnBehalfOf, for Enter with an admin's credentials, is the user the
 	// application server enters (REST enter_room); it gets every privilege.
 	OnBehalfOf string
@@ -178,10 +183,24 @@ func (g *Gate) allowed(req Request, a *Admission) *Error {
 	if req.Intent != Check && req.Intent != Follow && !p.CanCreateRoom() && !g.roomExists(a.RoomKey) {
 		return Errorf(CodeNoCreateRoomPrivilege, "room %s does not exist and the privateMapKey does not allow creating it", req.Room)
 	}
-	if req.Intent == Watch && !p.CanRecvAudio() && !p.CanRecvVideo() {
-		return Errorf(CodeNoRecvVideoPrivilege, "the privateMapKey allows receiving neither audio (bit 8) nor video (bit 32)")
+	if req.Intent == Watch {
+		if e := plays(p, req.Plays); e != nil {
+			return e
+		}
 	}
 	return sends(p, req.Sends)
+}
+
+// plays checks the receive bits of a player: one that would get nothing
+// takes no viewer slot.
+func plays(p tlssig.Privilege, m Media) *Error {
+	switch {
+	case m&Sub != 0 && !p.CanRecvSubVideo():
+		return Errorf(CodeNoRecvVideoPrivilege, "the privateMapKey does not allow receiving the sub-stream (bit 128)")
+	case m&Sub == 0 && !p.CanRecvAudio() && !p.CanRecvVideo():
+		return Errorf(CodeNoRecvVideoPrivilege, "the privateMapKey allows receiving neither audio (bit 8) nor video (bit 32)")
+	}
+	return nil
 }
 
 // roomExists: entering a room that exists is not creating it, wherever

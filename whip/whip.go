@@ -127,13 +127,16 @@ func (w *Server) publish(rw http.ResponseWriter, r *http.Request) {
 func (w *Server) play(rw http.ResponseWriter, r *http.Request) {
 	viewer, publisher := r.URL.Query().Get("userId"), r.PathValue("publisher")
 	video, err := wayin.VideoSource(r.URL.Query().Get("stream"))
-	a, ok := w.admit(rw, r, trtc.Request{Intent: trtc.Watch, Publisher: publisher}, viewer)
-	if !ok {
+	if err != nil {
+		wayin.WriteError(rw, trtc.Errorf(trtc.CodeParamCheckFailed, "stream: %v", err))
 		return
 	}
-	if err != nil {
-		a.Release()
-		wayin.WriteError(rw, trtc.Errorf(trtc.CodeParamCheckFailed, "stream: %v", err))
+	req := trtc.Request{Intent: trtc.Watch, Publisher: publisher}
+	if video == sfu.SourceSub {
+		req.Plays = trtc.Sub // bit 128, checked before a viewer slot is taken
+	}
+	a, ok := w.admit(rw, r, req, viewer)
+	if !ok {
 		return
 	}
 	offer, ok := readSDP(rw, r)
