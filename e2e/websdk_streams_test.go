@@ -161,6 +161,29 @@ func TestWebSDKStreams(t *testing.T) {
 		t.Logf("auxiliary: %+v", waitDecoding(t, dave, "dave", "erin auxiliary", anyVideo))
 	})
 
+	// Kate shares a screen beside her camera from the same client: the SDK
+	// puts it on the auxiliary section of her running publish without new
+	// SDP. Leo plays both; when Kate stops sharing, the screen goes away
+	// for Leo and the camera plays on.
+	t.Run("screen beside the camera on one client", func(t *testing.T) {
+		kate, leo := s.page("kate"), s.page("leo")
+		s.join(kate, streamsUser{UserID: "kate", RoomID: 8600}, 0)
+		if res := publishOn(t, kate, "kate", "camera"); res != "ok" {
+			t.Fatalf("kate publishing her camera: %s", res)
+		}
+		s.join(leo, streamsUser{UserID: "leo", RoomID: 8600}, 0)
+		waitDecoding(t, leo, "leo", "kate main", anyVideo)
+		if res := publishOn(t, kate, "kate", "canvas-aux"); res != "ok" {
+			t.Fatalf("kate sharing her screen: %s", res)
+		}
+		t.Logf("screen: %+v", waitDecoding(t, leo, "leo", "kate auxiliary", anyVideo))
+		if res := eval[string](t, kate, `unpublish("kate", "canvas-aux")`); res != "ok" {
+			t.Fatalf("kate stopping the share: %s", res)
+		}
+		wantEvent(t, leo, "leo", "leo: stream-removed kate auxiliary")
+		t.Logf("camera after the share: %+v", waitDecoding(t, leo, "leo", "kate main", anyVideo))
+	})
+
 	// A privateMapKey without bit 64 cannot share a screen, whichever way
 	// the SDK publishes it, and the refusal names TRTC's code. Without bit
 	// 128 a viewer is not told of a screen share and receives none, while

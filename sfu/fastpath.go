@@ -158,13 +158,13 @@ func (s *Session) goFast() {
 
 // addFastTrack notes a publisher's track, taking it over at once when the
 // session is already on the fast path.
-func (s *Session) addFastTrack(ssrc uint32, t *Track) {
+func (s *Session) addFastTrack(ssrc uint32, t *Track, src Source) {
 	s.fastMu.Lock()
 	defer s.fastMu.Unlock()
 	if s.pubTracks == nil {
-		s.pubTracks = map[uint32]*Track{}
+		s.pubTracks, s.bySource = map[uint32]*Track{}, map[Source]*Track{}
 	}
-	s.pubTracks[ssrc] = t
+	s.pubTracks[ssrc], s.bySource[src] = t, t
 	if s.fastIn != nil {
 		s.takeOverWhenStarted(ssrc, t)
 	}

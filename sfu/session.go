@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,6 +40,7 @@ type Session struct {
 	// subscriber's DownTracks, and the publisher's route once connected.
 	fastMu     sync.Mutex
 	pubTracks  map[uint32]*Track
+	bySource   map[Source]*Track // a publisher's tracks (SetSending)
 	downs      []*DownTrack
 	video      *DownTrack // a subscriber's main-or-small section (SetVideo)
 	fastIn     *fastPublisher
@@ -161,6 +164,12 @@ type PublishRequest struct {
 	// one main video. A session that sends only SourceSub publishes
 	// beside the member's camera instead of replacing it.
 	Video []Source
+	// Idle lists the sources among those sections that carry no track
+	// yet: the TRTC Web SDK puts a track on a section of a running publish
+	// without new SDP (a screen beside the camera, the small stream turned
+	// on later). Their tracks are forwarded when their packets come, but
+	// a viewer does not wait for them as it does for the others.
+	Idle []Source
 	// MinBitrate and MaxBitrate (kbps) bound the main video's bitrate.
 	MinBitrate, MaxBitrate int
 	// AllowAudio, AllowVideo and AllowSub are the member's send privileges
@@ -188,19 +197,7 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 	if err != nil {
 		return nil, "", err
 	}
-	var sources []Source
-	if info.audio {
-		sources = append(sources, SourceAudio)
-	}
-	for _, src := range Sources[1:] {
-		for _, v := range mids {
-			if v == src {
-				sources = append(sources, src)
-				break
-			}
-		}
-	}
-	s, err := sfu.newSession(req.Room, req.UserID, sources)
+	s, err := sfu.newSession(req.Room, req.UserID, req.sending(info, mids))
 	if err != nil {
 		return nil, "", err
 	}
@@ -227,6 +224,24 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 	return s, answer, nil
 }
 
+// sending is what a publish sends now: the sources of its sections but
+// the idle ones, or all of them if all are idle (it is still a publish).
+func (req *PublishRequest) sending(info *offerInfo, mids map[string]Source) []Source {
+	var all, busy []Source
+	for _, src := range Sources {
+		if src == SourceAudio && info.audio || slices.Contains(slices.Collect(maps.Values(mids)), src) {
+			all = append(all, src)
+			if !slices.Contains(req.Idle, src) {
+				busy = append(busy, src)
+			}
+		}
+	}
+	if len(busy) == 0 {
+		return all
+	}
+	return busy
+}
+
 // onTrack turns a publisher's incoming stream into a room track.
 func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	src := s.sourceOf(remote, recv)
@@ -246,7 +261,7 @@ func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) 
 		t.Close()
 		return
 	}
-	s.addFastTrack(uint32(remote.SSRC()), t)
+	s.addFastTrack(uint32(remote.SSRC()), t, src)
 	sfu := s.room.sfu
 	sfu.spawn(func() { readSenderReports(recv, t) })
 	forward := func() {
@@ -259,6 +274,26 @@ func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) 
 	if !sfu.spawn(forward) {
 		s.room.unpublish(s, t)
 		t.Close()
+	}
+}
+
+// SetSending tells a publisher's session whether one of its sources
+// carries a track now, for a client that takes a track off a section and
+// puts one back without new SDP (the TRTC Web SDK's publish_state_change):
+// a source that stops is unpublished, so viewers see its stream end (and
+// small-stream viewers go back to the big one); one that resumes is
+// published again. A source whose packets never came is published when
+// they come.
+func (s *Session) SetSending(src Source, sending bool) {
+	s.fastMu.Lock()
+	t := s.bySource[src]
+	s.fastMu.Unlock()
+	switch {
+	case t == nil:
+	case sending && s.room.track(s.userID, src) != t:
+		s.room.publish(s, t)
+	case !sending:
+		s.room.unpublish(s, t)
 	}
 }
 
@@ -341,9 +376,9 @@ func (s *Session) capBitrate() {
 	s.every(bitrateInterval, func() {
 		var total uint64
 		var ssrcs []uint32
-		for _, src := range s.publishes {
+		for _, src := range s.videoMids {
 			t := s.room.track(s.userID, src)
-			if src == SourceAudio || t == nil || t.SSRC() == 0 {
+			if t == nil || t.SSRC() == 0 {
 				continue
 			}
 			limit := capFor(t, s.minKbps, s.maxKbps)

@@ -351,3 +351,70 @@ func TestScreenShareBesideTheCamera(t *testing.T) {
 	default:
 	}
 }
+
+// The TRTC Web SDK puts a screen on a section of a running publish without
+// new SDP. A section named idle is not waited for by viewers, and its
+// track is forwarded once its packets come.
+func TestAnIdleSectionStartsLater(t *testing.T) {
+	s := startSFU(t)
+	pc := testpeer.NewPeer(t, testpeer.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); pc.Close() })
+	camera, _ := testpeer.NewSource("alice", 600, 25)
+	screen, _ := testpeer.NewSource("alice-screen", 400, 25)
+	camera.Fill, screen.Fill = streamFill[SourceMain], streamFill[SourceSub]
+	if err := camera.AddTo(pc); err != nil {
+		t.Fatal(err)
+	}
+	if err := screen.AddVideoTo(pc); err != nil {
+		t.Fatal(err)
+	}
+	negotiateClient(t, pc, func(offer string) (string, error) {
+		sess, answer, err := s.Publish(context.Background(), PublishRequest{Room: "room-i", UserID: "alice", Offer: offer,
+			Video: []Source{SourceMain, SourceSub}, Idle: []Source{SourceSub},
+			MinBitrate: 100, MaxBitrate: 800, AllowAudio: true, AllowVideo: true, AllowSub: true})
+		if err == nil {
+			t.Cleanup(sess.Close)
+		}
+		return answer, err
+	})
+	go camera.Run(ctx)
+	waitTracks(t, s, "room-i", "alice", SourceAudio, SourceMain)
+	start := time.Now()
+	v, err := subscribeStreams(t, s, SubscribeRequest{Room: "room-i", UserID: "bob", Publisher: "alice", Sub: true,
+		AllowAudio: true, AllowVideo: true, AllowSub: true}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= trackWait {
+		t.Fatalf("the subscribe took %v: it waited for the idle screen section", d)
+	}
+	waitFor(t, "the camera", 5*time.Second, func() bool { return v.section(ssrcTagMain).latest() == SourceMain })
+	go screen.Run(ctx)
+	waitFor(t, "the screen", 8*time.Second, func() bool { return v.section(ssrcTagSub).latest() == SourceSub })
+
+	// The client takes the screen off its section (and its packets would
+	// stop): the screen ends for the room, and comes back when it says so.
+	var pub *Session
+	s.mu.Lock()
+	r := s.rooms["room-i"]
+	s.mu.Unlock()
+	r.mu.Lock()
+	pub = r.members["alice"].publishers[slotMain]
+	r.mu.Unlock()
+	pub.SetSending(SourceSub, false)
+	if r.track("alice", SourceSub) != nil {
+		t.Fatal("the screen is still published after SetSending(false)")
+	}
+	time.Sleep(200 * time.Millisecond)
+	stopped := len(v.section(ssrcTagSub).layers)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(v.section(ssrcTagSub).layers); n != stopped {
+		t.Fatalf("the viewer got %d screen packets after the screen stopped", n-stopped)
+	}
+	pub.SetSending(SourceSub, true)
+	waitFor(t, "the screen again", 5*time.Second, func() bool { return len(v.section(ssrcTagSub).layers) > stopped+20 })
+	if gap := v.section(ssrcTagSub).seqs.maxGap; gap > 1 {
+		t.Fatalf("the screen's numbering jumped by %d across the stop", gap)
+	}
+}

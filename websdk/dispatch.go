@@ -25,14 +25,13 @@ var commands = map[string]command{
 	"unsubscribe":              {reply: cmdUnsubscribeResult, media: true, run: (*conn).unsubscribe},
 	"mute_uplink":              {reply: cmdMuteResult, run: (*conn).mute},
 	"change_role":              {reply: cmdSwitchRoleResult, media: true, run: (*conn).changeRole},
-	"publish_state_change":     {reply: cmdPublishStateResult, run: nop},
+	"publish_state_change":     {reply: cmdPublishStateResult, media: true, run: (*conn).publishStateChange},
 	"subscribe_change":         {reply: cmdSubscribeChange, media: true, run: (*conn).subscribeChange},
 	"update_constraint_config": {reply: cmdConstraintResult, run: nop},
 }
 
-// nop accepts a command that changes nothing trtcd tracks: a track the SDK
-// adds to a running publish comes without SDP, and the SFU forwards
-// whatever the publisher sends (docs/trtc-web-sdk.md, "Not implemented").
+// nop accepts a command that changes nothing trtcd tracks
+// (docs/trtc-web-sdk.md, "Not implemented").
 func nop(*conn, *Request, *trtc.Member) (any, *trtc.Error) { return nil, nil }
 
 // dispatch serves one frame from the read loop.

@@ -8,6 +8,7 @@ import (
 	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/sfu"
 	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
 // negotiationTimeout bounds one offer/answer; the SDK gives up after 10 s.
@@ -47,31 +48,36 @@ type publishState struct {
 	AuxVideo   bool `json:"auxVideo"`
 }
 
-// sends says whether the uplink section at i carries a track of kind. An
-// SDK that sends no state publishes its microphone and camera.
-func (d *publishData) sends(i int, kind string) bool {
-	st := publishState{Audio: true, BigVideo: true}
-	if d.State != nil {
-		st = *d.State
+// state is what the SDK says its senders carry. An SDK that sends no
+// state publishes its microphone and camera.
+func (d *publishData) state() publishState {
+	if d.State == nil {
+		return publishState{Audio: true, BigVideo: true}
 	}
-	switch i {
-	case upAudio:
-		return kind == "audio" && st.Audio
-	case upVideo:
-		return kind == "video" && st.BigVideo
-	case upSmall:
-		return kind == "video" && st.SmallVideo
-	case upAux:
-		return kind == "video" && st.AuxVideo
-	}
-	return false
+	return *d.State
 }
 
-// upVideoSources are the sources of the uplink's video sections.
-var upVideoSources = [...]struct {
-	at  int
-	src sfu.Source
-}{{upVideo, sfu.SourceMain}, {upSmall, sfu.SourceSmall}, {upAux, sfu.SourceSub}}
+// carries says whether the uplink section at i has a track.
+func (st publishState) carries(i int) bool {
+	return [...]bool{upAudio: st.Audio, upVideo: st.BigVideo, upSmall: st.SmallVideo, upAux: st.AuxVideo}[i]
+}
+
+// upSources are the sources of the uplink's sections, by index.
+var upSources = [...]sfu.Source{upAudio: sfu.SourceAudio, upVideo: sfu.SourceMain, upSmall: sfu.SourceSmall, upAux: sfu.SourceSub}
+
+// uplink says which uplink sections go to the SFU: those with a track, and
+// the empty ones the member may send on, since the SDK puts a track on
+// them later without new SDP (a screen beside the camera, the small
+// stream turned on after publishing).
+func uplink(st publishState, p tlssig.Privilege) func(i int, kind string) bool {
+	may := [...]bool{upAudio: p.CanSendAudio(), upVideo: p.CanSendVideo(), upSmall: p.CanSendVideo(), upAux: p.CanSendSubVideo()}
+	return func(i int, kind string) bool {
+		if i >= len(upSources) || kind != upSources[i].Kind().String() {
+			return false
+		}
+		return st.carries(i) || may[i]
+	}
+}
 
 // sdpReply is the data of publish and subscribe replies.
 type sdpReply struct {
@@ -88,7 +94,12 @@ func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if err := req.decodeData(&d); err != nil {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
-	o, offer, g, e := c.prepareOffer(d.SDP, d.sends, "publish")
+	st := d.state()
+	g := c.currentGrant()
+	if g == nil {
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the publish")
+	}
+	o, offer, g, e := c.prepareOffer(d.SDP, uplink(st, g.Privilege), "publish")
 	if e != nil {
 		return nil, e
 	}
@@ -98,10 +109,16 @@ func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if d.Screen && !g.Privilege.CanSendSubVideo() {
 		return nil, mediaError(sfu.ErrSendSubDenied)
 	}
-	var video []sfu.Source
-	for _, v := range upVideoSources {
-		if o.kept(v.at) {
-			video = append(video, v.src)
+	var video, idle []sfu.Source
+	for i, src := range upSources {
+		if !o.kept(i) {
+			continue
+		}
+		if src != sfu.SourceAudio {
+			video = append(video, src)
+		}
+		if !st.carries(i) {
+			idle = append(idle, src)
 		}
 	}
 	if c.h.SFU == nil {
@@ -110,7 +127,7 @@ func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	minKbps, maxKbps := videoRange(c.h.bitrate(), d.Constraint.VideoBps)
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.negotiationTimeout())
 	defer cancel()
-	sess, answer, err := c.h.SFU.Publish(ctx, sfu.PublishRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer, Video: video,
+	sess, answer, err := c.h.SFU.Publish(ctx, sfu.PublishRequest{Room: m.Room.Key, UserID: m.UserID, Offer: offer, Video: video, Idle: idle,
 		MinBitrate: minKbps, MaxBitrate: maxKbps,
 		AllowAudio: g.Privilege.CanSendAudio(), AllowVideo: g.Privilege.CanSendVideo(), AllowSub: g.Privilege.CanSendSubVideo()})
 	if err != nil {
@@ -126,6 +143,25 @@ func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the publish")
 	}
 	return sdpReply{Type: "answer", SDP: answer}, nil
+}
+
+// publishStateChange: the SDK put a track on a section of its running
+// publish, or took one off, without new SDP. The SFU stops or resumes
+// forwarding that section's source.
+func (c *conn) publishStateChange(req *Request, _ *trtc.Member) (any, *trtc.Error) {
+	var d publishData
+	if err := req.decodeData(&d); err != nil {
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
+	}
+	if d.State == nil {
+		return nil, nil
+	}
+	if sess := c.sessions.Publish(); sess != nil {
+		for i, src := range upSources {
+			sess.SetSending(src, d.State.carries(i))
+		}
+	}
+	return nil, nil
 }
 
 func (c *conn) unpublish(*Request, *trtc.Member) (any, *trtc.Error) {

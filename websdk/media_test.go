@@ -5,38 +5,51 @@ import (
 	"testing"
 
 	"github.com/trtcd/trtcd/sfu"
+	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
-// Which uplink sections reach the SFU, as which sources, for what the
-// SDK's publish says its senders carry.
-func TestPublishTakesTheSectionsWithATrack(t *testing.T) {
+// Which uplink sections reach the SFU, as which sources, and which of them
+// are idle, for what the SDK's publish says its senders carry and what the
+// member may send: an empty section goes too when the member may send on
+// it, since the SDK puts a track on it later without new SDP.
+func TestPublishTakesTheSectionsTheMemberMaySendOn(t *testing.T) {
+	all := tlssig.PrivAll
+	camera := all &^ tlssig.PrivSendSubVideo
 	for _, c := range []struct {
 		name  string
 		state *publishState
-		audio bool
-		video []sfu.Source
+		priv  tlssig.Privilege
+		kept  []sfu.Source
+		idle  []sfu.Source
 	}{
-		{"an SDK that sends no state: microphone and camera", nil, true, []sfu.Source{sfu.SourceMain}},
-		{"camera and microphone", &publishState{Audio: true, BigVideo: true}, true, []sfu.Source{sfu.SourceMain}},
-		{"camera with its small stream", &publishState{Audio: true, BigVideo: true, SmallVideo: true}, true,
-			[]sfu.Source{sfu.SourceMain, sfu.SourceSmall}},
-		{"the auxiliary stream alone", &publishState{AuxVideo: true}, false, []sfu.Source{sfu.SourceSub}},
-		{"everything", &publishState{Audio: true, BigVideo: true, SmallVideo: true, AuxVideo: true}, true,
-			[]sfu.Source{sfu.SourceMain, sfu.SourceSmall, sfu.SourceSub}},
+		{"an SDK that sends no state: microphone and camera", nil, camera,
+			[]sfu.Source{sfu.SourceAudio, sfu.SourceMain, sfu.SourceSmall}, []sfu.Source{sfu.SourceSmall}},
+		{"camera and microphone, screen allowed", &publishState{Audio: true, BigVideo: true}, all,
+			[]sfu.Source{sfu.SourceAudio, sfu.SourceMain, sfu.SourceSmall, sfu.SourceSub}, []sfu.Source{sfu.SourceSmall, sfu.SourceSub}},
+		{"camera with its small stream", &publishState{Audio: true, BigVideo: true, SmallVideo: true}, camera,
+			[]sfu.Source{sfu.SourceAudio, sfu.SourceMain, sfu.SourceSmall}, nil},
+		{"the auxiliary stream alone, no camera allowed", &publishState{AuxVideo: true}, tlssig.PrivEnterRoom | tlssig.PrivSendSubVideo,
+			[]sfu.Source{sfu.SourceSub}, nil},
+		{"a screen without bit 64 still reaches the SFU, which refuses it", &publishState{AuxVideo: true}, camera,
+			[]sfu.Source{sfu.SourceAudio, sfu.SourceMain, sfu.SourceSmall, sfu.SourceSub}, []sfu.Source{sfu.SourceAudio, sfu.SourceMain, sfu.SourceSmall}},
 	} {
 		d := publishData{State: c.state}
-		o, err := parseOffer(uplinkOffer(), d.sends)
+		st := d.state()
+		o, err := parseOffer(uplinkOffer(), uplink(st, c.priv))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		var video []sfu.Source
-		for _, v := range upVideoSources {
-			if o.kept(v.at) {
-				video = append(video, v.src)
+		var kept, idle []sfu.Source
+		for i, src := range upSources {
+			if o.kept(i) {
+				kept = append(kept, src)
+				if !st.carries(i) {
+					idle = append(idle, src)
+				}
 			}
 		}
-		if o.kept(upAudio) != c.audio || !slices.Equal(video, c.video) {
-			t.Errorf("%s: audio %v, video %v; want %v, %v", c.name, o.kept(upAudio), video, c.audio, c.video)
+		if !slices.Equal(kept, c.kept) || !slices.Equal(idle, c.idle) {
+			t.Errorf("%s: kept %v idle %v; want %v, %v", c.name, kept, idle, c.kept, c.idle)
 		}
 	}
 }

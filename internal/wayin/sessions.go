@@ -60,6 +60,13 @@ func (m *MediaSessions) SwapSubscription(publisher string, s *sfu.Session) bool 
 	})
 }
 
+// Publish is the publish, or nil.
+func (m *MediaSessions) Publish() *sfu.Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pub
+}
+
 // Subscription is the subscription to publisher, or nil.
 func (m *MediaSessions) Subscription(publisher string) *sfu.Session {
 	m.mu.Lock()
