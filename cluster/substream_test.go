@@ -18,7 +18,7 @@ import (
 
 // What each of alice's video streams is filled with (peer.Source.Fill), so
 // a viewer can tell which one a packet came from.
-var fills = map[sfu.Source]byte{sfu.SourceMain: 0x11, sfu.SourceSmall: 0x33, sfu.SourceSub: 0x77}
+var fills = map[sfu.Source]byte{sfu.SourceMain: testpeer.FillMain, sfu.SourceSmall: testpeer.FillSmall, sfu.SourceSub: testpeer.FillScreen}
 
 // alice, on node A, sends her camera big and small and shares her screen
 // beside it; on node B, bob watches her camera and her screen at once and
@@ -105,23 +105,11 @@ func (nopSink) WriteRTP(*sfu.Packet) {}
 func publishSources(t *testing.T, media *sfu.SFU, room, user string, video ...sfu.Source) (stop func()) {
 	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	for i, src := range video {
-		in, err := testpeer.NewSource(user+"-"+src.String(), map[sfu.Source]int{sfu.SourceMain: 600, sfu.SourceSmall: 150, sfu.SourceSub: 400}[src], 25)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Fill = fills[src]
-		if i == 0 && src != sfu.SourceSub {
-			err = in.AddTo(pc)
-		} else {
-			err = in.AddVideoTo(pc)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		go in.Run(ctx)
+	var sent []byte
+	for _, src := range video {
+		sent = append(sent, fills[src])
 	}
+	testpeer.SendFills(t, pc, video[0] != sfu.SourceSub, sent...)
 	testpeer.Offer(t, pc)
 	sess, answer, err := media.Publish(context.Background(), sfu.PublishRequest{Room: room, UserID: user, Offer: pc.LocalDescription().SDP,
 		Video: video, MinBitrate: 100, MaxBitrate: 800, AllowAudio: true, AllowVideo: true, AllowSub: true})
@@ -132,53 +120,24 @@ func publishSources(t *testing.T, media *sfu.SFU, room, user string, video ...sf
 		t.Fatal(err)
 	}
 	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); sess.Close(); pc.Close() }) }
+	stop = func() { once.Do(func() { sess.Close(); pc.Close() }) }
 	t.Cleanup(stop)
 	return stop
 }
 
 // sourceCounts counts the video packets a viewer got from each of the
 // publisher's streams, by their fill.
-type sourceCounts struct {
-	mu sync.Mutex
-	n  map[sfu.Source]int
-}
+type sourceCounts struct{ *testpeer.FillCounts }
 
-func (c *sourceCounts) count(src sfu.Source) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[src]
-}
+func (c sourceCounts) count(src sfu.Source) int { return c.Any(fills[src]) }
 
 // watchSources subscribes through media with videoSections video
 // sections; req gives the choices and privileges.
-func watchSources(t *testing.T, media *sfu.SFU, req sfu.SubscribeRequest, videoSections int) *sourceCounts {
+func watchSources(t *testing.T, media *sfu.SFU, req sfu.SubscribeRequest, videoSections int) sourceCounts {
 	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
-	t.Cleanup(func() { pc.Close() })
-	c := &sourceCounts{n: map[sfu.Source]int{}}
-	for range videoSections {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if n := len(p.Payload); tr.Kind() == webrtc.RTPCodecTypeVideo && n > 1 {
-				for src, fill := range fills {
-					if p.Payload[n-1] == fill {
-						c.mu.Lock()
-						c.n[src]++
-						c.mu.Unlock()
-					}
-				}
-			}
-		}
-	})
+	testpeer.ReceiveVideo(t, pc, videoSections, false)
+	c := sourceCounts{testpeer.CountFills(pc)}
 	testpeer.Offer(t, pc)
 	req.Offer = pc.LocalDescription().SDP
 	sess, answer, err := media.Subscribe(context.Background(), req)

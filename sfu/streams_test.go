@@ -15,32 +15,18 @@ import (
 
 // What the video frames of each of a test publisher's streams are filled
 // with (peer.Source.Fill), so a viewer can tell which stream it receives.
-var streamFill = map[Source]byte{SourceMain: 0x11, SourceSmall: 0x33, SourceSub: 0x77}
+var streamFill = map[Source]byte{SourceMain: testpeer.FillMain, SourceSmall: testpeer.FillSmall, SourceSub: testpeer.FillScreen}
 
 // publishStreams publishes audio and the given video sources from one pion
 // client, in that m-section order.
 func publishStreams(t *testing.T, s *SFU, room, user string, video ...Source) *Session {
 	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); pc.Close() })
-	for i, src := range video {
-		kbps := map[Source]int{SourceMain: 800, SourceSmall: 200, SourceSub: 600}[src]
-		in, err := testpeer.NewSource(user+"-"+src.String(), kbps, 25)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Fill = streamFill[src]
-		if i == 0 && src != SourceSub {
-			err = in.AddTo(pc) // the first source brings the microphone
-		} else {
-			err = in.AddVideoTo(pc)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		go in.Run(ctx)
+	var fills []byte
+	for _, src := range video {
+		fills = append(fills, streamFill[src])
 	}
+	testpeer.SendFills(t, pc, video[0] != SourceSub, fills...)
 	var sess *Session
 	negotiateClient(t, pc, func(offer string) (string, error) {
 		s, answer, err := s.Publish(context.Background(), PublishRequest{Room: room, UserID: user, Offer: offer, Video: video,
@@ -74,13 +60,8 @@ type streamLog struct {
 func subscribeStreams(t *testing.T, s *SFU, req SubscribeRequest, videoSections int) (*streamViewer, error) {
 	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
-	t.Cleanup(func() { pc.Close() })
 	v := &streamViewer{rx: map[uint32]*streamLog{}}
-	for range videoSections {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testpeer.ReceiveVideo(t, pc, videoSections, false)
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if tr.Kind() != webrtc.RTPCodecTypeVideo {
 			return

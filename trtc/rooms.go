@@ -60,7 +60,15 @@ type Member struct {
 	since      int64        // when it entered, unix nanoseconds
 
 	info MemberInfo // guarded by the registry's lock
+	// done is closed when the member leaves or is replaced (under the
+	// registry's lock, once).
+	done chan struct{}
 }
+
+// Done is closed when the member has left the room, or another session of
+// the user has replaced it: what hangs on the member (a screen share
+// published beside its camera) ends with it.
+func (m *Member) Done() <-chan struct{} { return m.done }
 
 // Room is a live room: created by its first member, closed with its last.
 type Room struct {
@@ -213,7 +221,7 @@ func (r *Registry) enter(req enterRequest) (*Member, []MemberInfo, *Error) {
 		room.RecordID = req.Record.RecordID
 	}
 	m := &Member{App: req.App, UserID: req.UserID, Room: room, Grant: req.Grant, Record: req.Record, peer: req.Peer,
-		heartbeats: req.Heartbeats, info: MemberInfo{UserID: req.UserID}}
+		heartbeats: req.Heartbeats, info: MemberInfo{UserID: req.UserID}, done: make(chan struct{})}
 	m.since = time.Now().UnixNano()
 	m.lastSeen.Store(m.since)
 	r.forgetRemote(req.App, req.UserID)
@@ -260,6 +268,7 @@ func (r *Registry) removeLocked(m *Member, reason string) {
 		return
 	}
 	delete(room.members, m.UserID)
+	close(m.done)
 	r.tell(RemoteQuit, m, reason)
 	quit := []Event{{Name: EventMemberQuit, Data: memberEvent{UserID: m.UserID, UserIDs: []string{m.UserID}, Reason: reason}}}
 	if reason == "timeout" {

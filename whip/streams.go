@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/sfu"
@@ -76,29 +75,16 @@ func (w *Server) publishScreen(rw http.ResponseWriter, r *http.Request, minKbps,
 		AllowVideo: p.CanSendVideo(), AllowSub: p.CanSendSubVideo(),
 	})
 	if err == nil {
-		go w.endWithMember(sess, m)
+		go endWithMember(sess, m)
 	}
 	w.answer(rw, "/whip/session/", sess, answer, err)
 }
 
-// memberCheck is how often a screen share looks for its member: the room
-// core has no per-member signal, and a second of screen after the camera
-// left is harmless.
-const memberCheck = time.Second
-
-// endWithMember closes sess once m is no longer the user's member.
-func (w *Server) endWithMember(sess *sfu.Session, m *trtc.Member) {
-	tick := time.NewTicker(memberCheck)
-	defer tick.Stop()
-	for {
-		select {
-		case <-sess.Done():
-			return
-		case <-tick.C:
-			if w.Gate.Rooms.Current(m.App, m.UserID) != m {
-				sess.Close()
-				return
-			}
-		}
+// endWithMember closes sess once m has left the room or been replaced.
+func endWithMember(sess *sfu.Session, m *trtc.Member) {
+	select {
+	case <-sess.Done():
+	case <-m.Done():
+		sess.Close()
 	}
 }

@@ -1,11 +1,9 @@
 package whip_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,12 +15,10 @@ import (
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
-// What each of a test publisher's video streams is filled with
-// (peer.Source.Fill), so a viewer can tell which one it receives.
 const (
-	fillMain   = 0x11
-	fillSmall  = 0x33
-	fillScreen = 0x77
+	fillMain   = testpeer.FillMain
+	fillSmall  = testpeer.FillSmall
+	fillScreen = testpeer.FillScreen
 )
 
 // publishFilled offers audio (with the first stream, unless audio is
@@ -31,24 +27,7 @@ const (
 func publishFilled(t *testing.T, url, token string, audio bool, fills ...byte) testways.Reply {
 	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for i, fill := range fills {
-		src, err := testpeer.NewSource(fmt.Sprintf("s%d", i), 300, 25)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src.Fill = fill
-		if i == 0 && audio {
-			err = src.AddTo(pc)
-		} else {
-			err = src.AddVideoTo(pc)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		go src.Run(ctx)
-	}
+	testpeer.SendFills(t, pc, audio, fills...)
 	testpeer.Offer(t, pc)
 	r := testways.Post(t, url, token, "application/sdp", pc.LocalDescription().SDP)
 	if r.Status == http.StatusCreated {
@@ -60,29 +39,11 @@ func publishFilled(t *testing.T, url, token string, audio bool, fills ...byte) t
 }
 
 // playFilled plays a WHEP url (audio and one video section) and counts
-// the video packets whose payload ends in want, and those that end in
-// another test fill.
-func playFilled(t *testing.T, url, token string, want byte) (matching, other *atomic.Int64, r testways.Reply) {
+// the video packets of each test stream it gets.
+func playFilled(t *testing.T, url, token string) (got *testpeer.FillCounts, r testways.Reply) {
 	t.Helper()
 	pc, offer, _ := testways.Offer(t, false, testpeer.Options{})
-	matching, other = new(atomic.Int64), new(atomic.Int64)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if tr.Kind() != webrtc.RTPCodecTypeVideo || len(p.Payload) < 2 {
-				continue
-			}
-			switch last := p.Payload[len(p.Payload)-1]; {
-			case last == want:
-				matching.Add(1)
-			case last == fillMain || last == fillSmall || last == fillScreen:
-				other.Add(1)
-			}
-		}
-	})
+	got = testpeer.CountFills(pc)
 	testpeer.WaitFor(t, "the WHEP answer from "+url, 10*time.Second, func() bool {
 		r = testways.Post(t, url, token, "application/sdp", offer)
 		return r.Status != http.StatusNotFound
@@ -92,7 +53,7 @@ func playFilled(t *testing.T, url, token string, want byte) (matching, other *at
 			t.Fatal(err)
 		}
 	}
-	return matching, other, r
+	return got, r
 }
 
 // A teacher publishes her camera with a small stream (?video=main,small)
@@ -139,13 +100,15 @@ func TestWHIPScreenShareBesideTheCameraAndWHEPChoosesTheStream(t *testing.T) {
 		stream string
 		want   byte
 	}{{"", fillMain}, {"stream=small", fillSmall}, {"stream=aux", fillScreen}} {
-		got, other, r := playFilled(t, whepURL(tc.stream+"&"+pupil), viewerSig, tc.want)
+		got, r := playFilled(t, whepURL(tc.stream+"&"+pupil), viewerSig)
 		if r.Status != http.StatusCreated {
 			t.Fatalf("WHEP %q: %+v", tc.stream, r)
 		}
-		waitUntil(t, fmt.Sprintf("WHEP %q: 50 packets of its stream", tc.stream), 8*time.Second, func() bool { return got.Load() > 50 })
-		if n := other.Load(); n != 0 {
-			t.Errorf("WHEP %q: %d packets of another stream", tc.stream, n)
+		waitUntil(t, fmt.Sprintf("WHEP %q: 50 packets of its stream", tc.stream), 8*time.Second, func() bool { return got.Any(tc.want) > 50 })
+		for _, other := range []byte{fillMain, fillSmall, fillScreen} {
+			if n := got.Any(other); other != tc.want && n != 0 {
+				t.Errorf("WHEP %q: %d packets of another stream", tc.stream, n)
+			}
 		}
 	}
 
@@ -197,11 +160,11 @@ func TestWHIPAndWHEPStreamRules(t *testing.T) {
 		}
 	}
 	// The refused screen shares replaced nothing: the camera still flows.
-	got, _, r := playFilled(t, fmt.Sprintf("%s/whep/%d/920/teacher?userId=v1&%s", s.URL, strict, key("v1", tlssig.PrivAll)), testways.UserSig(strict, "v1", time.Hour), fillMain)
+	got, r := playFilled(t, fmt.Sprintf("%s/whep/%d/920/teacher?userId=v1&%s", s.URL, strict, key("v1", tlssig.PrivAll)), testways.UserSig(strict, "v1", time.Hour))
 	if r.Status != http.StatusCreated {
 		t.Fatalf("WHEP main: %+v", r)
 	}
-	waitUntil(t, "the camera after the refusals", 8*time.Second, func() bool { return got.Load() > 20 })
+	waitUntil(t, "the camera after the refusals", 8*time.Second, func() bool { return got.Any(fillMain) > 20 })
 
 	noRecvSub := tlssig.PrivAll &^ tlssig.PrivRecvSubVideo
 	for _, tc := range []struct {
@@ -214,7 +177,7 @@ func TestWHIPAndWHEPStreamRules(t *testing.T) {
 		{"playing the screen without the receive-sub-stream bit (128)", "stream=aux&" + key("v2", noRecvSub), 403, trtc.CodeNoRecvVideoPrivilege, "bit 128"},
 		{"an unknown stream", "stream=side&" + key("v2", tlssig.PrivAll), 400, trtc.CodeParamCheckFailed, "side"},
 	} {
-		_, _, r := playFilled(t, fmt.Sprintf("%s/whep/%d/920/teacher?userId=v2&%s", s.URL, strict, tc.query), testways.UserSig(strict, "v2", time.Hour), 0)
+		_, r := playFilled(t, fmt.Sprintf("%s/whep/%d/920/teacher?userId=v2&%s", s.URL, strict, tc.query), testways.UserSig(strict, "v2", time.Hour))
 		if r.Status != tc.status || r.Code != tc.code || !strings.Contains(r.Message, tc.says) {
 			t.Errorf("%s: HTTP %d code %d (%s), want HTTP %d code %d", tc.story, r.Status, r.Code, r.Message, tc.status, tc.code)
 		}

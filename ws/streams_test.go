@@ -1,10 +1,7 @@
 package ws_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,12 +15,10 @@ import (
 	"github.com/trtcd/trtcd/ws"
 )
 
-// What each of a test publisher's video streams is filled with
-// (peer.Source.Fill), so a viewer can tell which one it receives.
 const (
-	fillMain   = 0x11
-	fillSmall  = 0x33
-	fillScreen = 0x77
+	fillMain   = testpeer.FillMain
+	fillSmall  = testpeer.FillSmall
+	fillScreen = testpeer.FillScreen
 )
 
 // publishOver publishes from a new pion client over c: audio with the
@@ -32,24 +27,7 @@ const (
 func publishOver(t *testing.T, c *testws.Client, audio bool, video []string, fills ...byte) ws.Reply {
 	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for i, fill := range fills {
-		src, err := testpeer.NewSource(fmt.Sprintf("s%d", i), 300, 25)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src.Fill = fill
-		if i == 0 && audio {
-			err = src.AddTo(pc)
-		} else {
-			err = src.AddVideoTo(pc)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		go src.Run(ctx)
-	}
+	testpeer.SendFills(t, pc, audio, fills...)
 	testpeer.Offer(t, pc)
 	r := c.Request("publish", ws.PublishData{SDP: pc.LocalDescription().SDP, Video: video})
 	if r.Code == 0 {
@@ -65,47 +43,13 @@ func setAnswer(t *testing.T, pc *webrtc.PeerConnection, r ws.Reply) {
 	}
 }
 
-// sectionViewer counts, per video section (by byte 2 of its SSRC: 2 the
-// main-or-small section, 7 the screen's), the packets of each stream.
-type sectionViewer struct {
-	mu      sync.Mutex
-	packets map[[2]byte]int // {tag, fill}
-}
-
-func (v *sectionViewer) count(tag, fill byte) int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.packets[[2]byte{tag, fill}]
-}
-
 // subscribeOver subscribes c to publisher with a new pion client offering
 // audio and videoSections video sections.
-func subscribeOver(t *testing.T, c *testws.Client, videoSections int, d ws.SubscribeData) (*sectionViewer, ws.Reply) {
+func subscribeOver(t *testing.T, c *testws.Client, videoSections int, d ws.SubscribeData) (*testpeer.FillCounts, ws.Reply) {
 	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
-	for range videoSections {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	v := &sectionViewer{packets: map[[2]byte]int{}}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		tag := byte(uint32(tr.SSRC()) >> 16)
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if tr.Kind() == webrtc.RTPCodecTypeVideo && len(p.Payload) > 1 {
-				v.mu.Lock()
-				v.packets[[2]byte{tag, p.Payload[len(p.Payload)-1]}]++
-				v.mu.Unlock()
-			}
-		}
-	})
+	testpeer.ReceiveVideo(t, pc, videoSections, true)
+	v := testpeer.CountFills(pc)
 	testpeer.Offer(t, pc)
 	d.SDP = pc.LocalDescription().SDP
 	r := c.Request("subscribe", d)
@@ -168,13 +112,13 @@ func TestWebSocketScreenShareAndSmallStream(t *testing.T) {
 		t.Fatalf("subscribe: %d %s", r.Code, r.Message)
 	}
 	testpeer.WaitFor(t, "the small stream and the screen at once", 8*time.Second, func() bool {
-		return v.count(tagVideo, fillSmall) > 20 && v.count(tagScreen, fillScreen) > 20
+		return v.Count(tagVideo, fillSmall) > 20 && v.Count(tagScreen, fillScreen) > 20
 	})
 	if r := student.Request("setVideo", ws.SetVideoData{UserID: "teacher", Video: "big"}); r.Code != 0 {
 		t.Fatalf("setVideo big: %d %s", r.Code, r.Message)
 	}
-	testpeer.WaitFor(t, "the big stream in the first section", 8*time.Second, func() bool { return v.count(tagVideo, fillMain) > 20 })
-	if n := v.count(tagScreen, fillMain) + v.count(tagScreen, fillSmall) + v.count(tagVideo, fillScreen); n != 0 {
+	testpeer.WaitFor(t, "the big stream in the first section", 8*time.Second, func() bool { return v.Count(tagVideo, fillMain) > 20 })
+	if n := v.Count(tagScreen, fillMain) + v.Count(tagScreen, fillSmall) + v.Count(tagVideo, fillScreen); n != 0 {
 		t.Errorf("%d packets went to the wrong section", n)
 	}
 
@@ -184,8 +128,8 @@ func TestWebSocketScreenShareAndSmallStream(t *testing.T) {
 	testpeer.WaitFor(t, "the student told the screen share ended", 5*time.Second, func() bool {
 		return sawStream(student, trtc.EventStreamRemove, "teacher", "sub")
 	})
-	before := v.count(tagVideo, fillMain)
-	testpeer.WaitFor(t, "the camera to go on", 5*time.Second, func() bool { return v.count(tagVideo, fillMain) > before+20 })
+	before := v.Count(tagVideo, fillMain)
+	testpeer.WaitFor(t, "the camera to go on", 5*time.Second, func() bool { return v.Count(tagVideo, fillMain) > before+20 })
 	if sawStream(student, trtc.EventStreamRemove, "teacher", "video") {
 		t.Error("ending the screen share ended the camera")
 	}
@@ -242,9 +186,9 @@ func TestWebSocketStreamRules(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("a subscription with a screen section, without bit 128: code %d (%s)", r.Code, r.Message)
 	}
-	testpeer.WaitFor(t, "the camera without bit 128", 8*time.Second, func() bool { return v.count(tagVideo, fillMain) > 20 })
+	testpeer.WaitFor(t, "the camera without bit 128", 8*time.Second, func() bool { return v.Count(tagVideo, fillMain) > 20 })
 	for _, tag := range []byte{tagVideo, tagScreen} {
-		if n := v.count(tag, fillScreen); n != 0 {
+		if n := v.Count(tag, fillScreen); n != 0 {
 			t.Errorf("a viewer without bit 128 got %d packets of the screen", n)
 		}
 	}
