@@ -10,7 +10,7 @@ package sfu
 // user's current publisher of those sources, as a WebRTC publish does; one
 // that does not is a viewer.
 func (sfu *SFU) Join(room, userID string, publishes ...Source) (*Session, error) {
-	return sfu.join(room, userID, publishes, nil)
+	return sfu.join(room, userID, publishes, slotOf(publishes), nil)
 }
 
 // PublishTrack makes a new track the session's track of source src: the

@@ -86,12 +86,12 @@ func (s *Session) isClosed() bool {
 	return s.closed
 }
 
-func (sfu *SFU) newSession(roomKey, userID string, publishes []Source) (*Session, error) {
+func (sfu *SFU) newSession(roomKey, userID string, publishes []Source, sl slot) (*Session, error) {
 	pc, err := sfu.t.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
 	}
-	s, err := sfu.join(roomKey, userID, publishes, pc)
+	s, err := sfu.join(roomKey, userID, publishes, sl, pc)
 	if err != nil {
 		pc.Close()
 		return nil, err
@@ -118,9 +118,9 @@ func (sfu *SFU) newSession(roomKey, userID string, publishes []Source) (*Session
 
 // join enters a new session into its room; a publishing session replaces
 // the user's previous publisher.
-func (sfu *SFU) join(roomKey, userID string, publishes []Source, pc *webrtc.PeerConnection) (*Session, error) {
+func (sfu *SFU) join(roomKey, userID string, publishes []Source, sl slot, pc *webrtc.PeerConnection) (*Session, error) {
 	s := &Session{ID: newID(), userID: userID, publishing: len(publishes) > 0, publishes: publishes,
-		slot: slotOf(publishes), pc: pc, done: make(chan struct{})}
+		slot: sl, pc: pc, done: make(chan struct{})}
 	old, err := sfu.enter(roomKey, s)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,8 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 	if err != nil {
 		return nil, "", err
 	}
-	s, err := sfu.newSession(req.Room, req.UserID, req.sending(info, mids))
+	all, sending := req.sources(info, mids)
+	s, err := sfu.newSession(req.Room, req.UserID, sending, slotOf(all))
 	if err != nil {
 		return nil, "", err
 	}
@@ -224,22 +225,23 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 	return s, answer, nil
 }
 
-// sending is what a publish sends now: the sources of its sections but
-// the idle ones, or all of them if all are idle (it is still a publish).
-func (req *PublishRequest) sending(info *offerInfo, mids map[string]Source) []Source {
-	var all, busy []Source
+// sources are the sources of a publish's sections, and those it sends
+// now: all but the idle ones, or all if all are idle (it is still a
+// publish). Its slot is decided by all: a session that may carry the
+// camera is the camera's, even while it sends only a screen.
+func (req *PublishRequest) sources(info *offerInfo, mids map[string]Source) (all, sending []Source) {
 	for _, src := range Sources {
 		if src == SourceAudio && info.audio || slices.Contains(slices.Collect(maps.Values(mids)), src) {
 			all = append(all, src)
 			if !slices.Contains(req.Idle, src) {
-				busy = append(busy, src)
+				sending = append(sending, src)
 			}
 		}
 	}
-	if len(busy) == 0 {
-		return all
+	if len(sending) == 0 {
+		return all, all
 	}
-	return busy
+	return all, sending
 }
 
 // onTrack turns a publisher's incoming stream into a room track.

@@ -50,7 +50,7 @@ func (sfu *SFU) Subscribe(ctx context.Context, req SubscribeRequest) (*Session, 
 		return nil, "", err
 	}
 	// The viewer's session holds the room open while it waits.
-	s, err := sfu.newSession(req.Room, req.UserID, nil)
+	s, err := sfu.newSession(req.Room, req.UserID, nil, slotMain)
 	if err != nil {
 		return nil, "", err
 	}
