@@ -15,7 +15,7 @@ import (
 // a client that connects is kept past it.
 func TestSessionThatNeverConnectsIsClosedAtTheConnectDeadline(t *testing.T) {
 	s, err := New(Config{
-		Transport:      TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Transport:      TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true, Workers: *mediaWorkers},
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		ConnectTimeout: time.Second,
 	})

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"context"
+	"flag"
 	"log/slog"
 	"os"
 	"sync"
@@ -15,13 +16,25 @@ import (
 	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
-func startSFU(t *testing.T) *SFU { return startSFUWith(t, false) }
+// mediaWorkers runs the SFU's tests with that many media sockets
+// (go test ./sfu -args -media-workers=4); 0 is the default, GOMAXPROCS.
+var mediaWorkers = flag.Int("media-workers", 0, "media sockets (workers) of the SFUs the tests start")
 
-// startSFUWith starts an SFU; slowPath keeps all media in pion's pipeline.
-func startSFUWith(t *testing.T, slowPath bool) *SFU {
+func startSFU(t *testing.T) *SFU { return startSFUWith(t, false, *mediaWorkers) }
+
+// startSFUWith starts an SFU; slowPath keeps all media in pion's pipeline,
+// workers is TransportConfig.Workers.
+func startSFUWith(t *testing.T, slowPath bool, workers int) *SFU {
 	t.Helper()
+	return startSFUConfig(t, TransportConfig{SlowPath: slowPath, Workers: workers})
+}
+
+// startSFUConfig starts an SFU on loopback with tc's other settings.
+func startSFUConfig(t *testing.T, tc TransportConfig) *SFU {
+	t.Helper()
+	tc.UDPAddr, tc.TCPAddr, tc.LoopbackOnly = "127.0.0.1:0", "127.0.0.1:0", true
 	s, err := New(Config{
-		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true, SlowPath: slowPath},
+		Transport: tc,
 		Metrics:   NewMetrics(),
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -247,11 +260,16 @@ func TestPublishSubscribeAndRepublish(t *testing.T) {
 }
 
 // With 5 % of the publisher's packets lost on the way in, NACKs bring what
-// the viewer gets back above 99 %, on the fast path and on pion's.
+// the viewer gets back above 99 %, on the fast path (with the default
+// workers and with two) and on pion's.
 func TestNACKRecoversUplinkLoss(t *testing.T) {
-	for _, slow := range []bool{false, true} {
-		t.Run(map[bool]string{false: "fast path", true: "pion's path"}[slow], func(t *testing.T) {
-			testNACKRecoversUplinkLoss(t, startSFUWith(t, slow))
+	for _, tc := range []struct {
+		name    string
+		slow    bool
+		workers int
+	}{{"fast path", false, *mediaWorkers}, {"fast path, 2 workers", false, 2}, {"pion's path", true, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			testNACKRecoversUplinkLoss(t, startSFUWith(t, tc.slow, tc.workers))
 		})
 	}
 }
@@ -367,7 +385,7 @@ func TestClosedPublisherReportsItsTracksEndedOnce(t *testing.T) {
 	var mu sync.Mutex
 	ended := map[Source]int{}
 	s, err := New(Config{
-		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		Transport: TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true, Workers: *mediaWorkers},
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnTrack: func(_, _ string, k Source, published bool) {
 			mu.Lock()

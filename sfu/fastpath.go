@@ -83,7 +83,7 @@ func (s *Session) pairChanged() {
 	for _, d := range s.downs {
 		if o := d.fast.Load(); o != nil {
 			if udp {
-				d.fast.Store(&fastOut{srtp: o.srtp, conn: conn, addr: addr})
+				d.fast.Store(&fastOut{srtp: o.srtp, conn: conn.sender(addr), addr: addr})
 			} else {
 				d.fast.Store(nil)
 			}
@@ -152,7 +152,7 @@ func (s *Session) goFast() {
 		if err != nil {
 			return
 		}
-		d.fast.Store(&fastOut{srtp: &outSRTP{ctx: ctx}, conn: conn, addr: addr})
+		d.fast.Store(&fastOut{srtp: &outSRTP{ctx: ctx}, conn: conn.sender(addr), addr: addr})
 	}
 }
 

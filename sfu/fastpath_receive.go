@@ -11,14 +11,15 @@ import (
 	"github.com/trtcd/trtcd/internal/panics"
 )
 
-// fastPublisher decrypts one publisher's SRTP on the socket's reader
-// goroutine and forwards it. Only that goroutine uses ctx and hdr.
+// fastPublisher decrypts one publisher's SRTP on the reader goroutine of
+// the socket its address hashes to, and forwards it. Only one goroutine at
+// a time uses ctx, hdr and the tracks' forwarding: the one that set busy.
 type fastPublisher struct {
 	ctx    *srtp.Context
 	hdr    rtp.Header
 	mu     sync.Mutex // serialises changes to tracks
 	tracks atomic.Pointer[map[uint32]*fastTrack]
-	busy   atomic.Int32 // packets being handled (for giveBack)
+	busy   atomic.Int32 // 1 while a packet is being handled (for giveBack)
 }
 
 // fastTrack is a track on the fast path and the SRTP rollover counter its
@@ -26,11 +27,16 @@ type fastPublisher struct {
 type fastTrack struct {
 	t      *Track
 	roc    uint32
-	rocSet bool // reader goroutine only
+	rocSet bool // the handling goroutine only
 }
 
 func (f *fastPublisher) handle(b []byte) (handled bool) {
-	f.busy.Add(1)
+	if !f.busy.CompareAndSwap(0, 1) {
+		// Another worker is handling one: the session's address moved to
+		// a socket on another worker a moment ago (pairChanged). This
+		// packet is dropped, and NACKed as any lost packet.
+		return true
+	}
 	defer f.done(&handled)
 	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
 	ft := (*f.tracks.Load())[ssrc]

@@ -5,13 +5,15 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
+	"github.com/trtcd/trtcd/internal/rawudp"
 )
 
 // fastOut sends one DownTrack's packets straight to the subscriber. Only
 // the goroutine of the track the DownTrack is attached to uses it.
 type fastOut struct {
-	srtp  *outSRTP // shared by the fastOuts of one DownTrack across moves
-	conn  *mediaConn
+	srtp  *outSRTP     // shared by the fastOuts of one DownTrack across moves
+	conn  *rawudp.Conn // any socket on the media port (mediaConn.sender)
 	addr  netip.AddrPort
 	hdr   rtp.Header
 	plain [MaxPacketSize]byte

@@ -9,17 +9,19 @@ import (
 	"github.com/trtcd/trtcd/internal/rawudp"
 )
 
-// mediaConn is the one UDP socket all WebRTC media uses. pion's ICE UDP mux
-// reads it through ReadFromAddrPort; before handing a packet to pion it
-// offers SRTP from a publisher on the fast path to that publisher's route,
-// which decrypts and forwards it on this very goroutine. Everything else
-// (STUN, DTLS, RTCP, media of sessions not yet on the fast path) goes to
-// pion as before.
+// mediaConn is the UDP port all WebRTC media uses, served by one socket or
+// by several bound to it with SO_REUSEPORT (workers, mediaworkers.go).
+// pion's ICE UDP mux reads it through ReadFromAddrPort; before a packet
+// goes to pion it is offered, if it is SRTP from a publisher on the fast
+// path, to that publisher's route, which decrypts and forwards it on the
+// reading goroutine. Everything else (STUN, DTLS, RTCP, media of sessions
+// not yet on the fast path) goes to pion as before.
 type mediaConn struct {
-	*net.UDPConn // address, buffers and deadlines; reads and writes go through raw
-	raw          *rawudp.Conn
+	*net.UDPConn // the first socket: address, buffers and deadlines; reads and writes go through socks
+	socks        []*rawudp.Conn
 	routesMu     sync.Mutex // serialises route changes
 	routes       atomic.Pointer[map[netip.AddrPort]route]
+	workers      // reader goroutines when there are several sockets
 }
 
 // route takes the SRTP packets of one remote address; false means "not
@@ -28,13 +30,22 @@ type route interface {
 	handle(b []byte) bool
 }
 
-func newMediaConn(c *net.UDPConn) (*mediaConn, error) {
-	raw, err := rawudp.New(c)
-	if err != nil {
-		return nil, err
-	}
-	m := &mediaConn{UDPConn: c, raw: raw}
+// newMediaConn serves one port's sockets (all bound to it); with more than
+// one, each gets its reader goroutine at once. seen, when set (tests), is
+// told which worker read each datagram that goes to pion.
+func newMediaConn(conns []*net.UDPConn, seen func(worker int, addr netip.AddrPort)) (*mediaConn, error) {
+	m := &mediaConn{UDPConn: conns[0]}
 	m.routes.Store(&map[netip.AddrPort]route{})
+	for _, c := range conns {
+		raw, err := rawudp.New(c)
+		if err != nil {
+			return nil, err
+		}
+		m.socks = append(m.socks, raw)
+	}
+	if len(m.socks) > 1 {
+		m.startWorkers(seen)
+	}
 	return m, nil
 }
 
@@ -44,22 +55,46 @@ func isRTP(b []byte) bool {
 	return len(b) >= 12 && b[0] >= 128 && b[0] <= 191 && (b[1] < 192 || b[1] > 223)
 }
 
-// ReadFromAddrPort implements ice.AddrPortReaderWriter.
+// fast offers a datagram to the fast path: true when a route took it.
+func (m *mediaConn) fast(d []byte, addr netip.AddrPort) bool {
+	if !isRTP(d) {
+		return false
+	}
+	r := (*m.routes.Load())[addr]
+	return r != nil && r.handle(d)
+}
+
+// ReadFromAddrPort implements ice.AddrPortReaderWriter. With one socket,
+// pion's goroutine reads it and runs the fast path itself; with several,
+// it takes what the workers leave for it.
 func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	if len(m.socks) > 1 {
+		return m.readLeftover(b)
+	}
 	for {
-		d, addr, err := m.raw.Next()
-		if err != nil || !isRTP(d) {
+		d, addr, err := m.socks[0].Next()
+		if err != nil || !m.fast(d, addr) {
 			return copy(b, d), addr, err
-		}
-		if r := (*m.routes.Load())[addr]; r == nil || !r.handle(d) {
-			return copy(b, d), addr, nil
 		}
 	}
 }
 
+// sender is the socket a subscriber's fast-path packets are sent from:
+// any socket on the port will do (the datagram leaves from the shared
+// port), and spreading subscribers over them spreads the kernel's
+// per-socket accounting. The goroutine that forwards the packet sends it.
+func (m *mediaConn) sender(addr netip.AddrPort) *rawudp.Conn {
+	if len(m.socks) == 1 {
+		return m.socks[0]
+	}
+	a := addr.Addr().As16()
+	h := uint(addr.Port()) ^ uint(a[12])<<24 ^ uint(a[13])<<16 ^ uint(a[14])<<8 ^ uint(a[15])
+	return m.socks[h%uint(len(m.socks))]
+}
+
 // WriteToAddrPort implements ice.AddrPortReaderWriter.
 func (m *mediaConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	return m.raw.WriteToAddrPort(b, addr)
+	return m.sender(addr).WriteToAddrPort(b, addr)
 }
 
 // WriteTo keeps net.PacketConn callers on the same path.
@@ -68,11 +103,28 @@ func (m *mediaConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if !ok {
 		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: net.InvalidAddrError("not a UDP address")}
 	}
-	return m.raw.WriteToAddrPort(b, ua.AddrPort())
+	return m.WriteToAddrPort(b, ua.AddrPort())
 }
 
-// Close waits for writes in flight and closes the socket.
-func (m *mediaConn) Close() error { return m.raw.Close() }
+// Close waits for writes in flight and the workers, and closes the
+// sockets. pion's mux closes it, then the transport: the second call
+// reports net.ErrClosed.
+func (m *mediaConn) Close() error {
+	err := error(net.ErrClosed)
+	m.closing.Do(func() {
+		err = nil
+		if m.done != nil {
+			close(m.done)
+		}
+		for _, s := range m.socks {
+			if e := s.Close(); e != nil && err == nil {
+				err = e
+			}
+		}
+		m.readers.Wait()
+	})
+	return err
+}
 
 // ReadFrom keeps net.PacketConn callers on the same path.
 func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {
@@ -104,7 +156,7 @@ func (m *mediaConn) removeRoute(addr netip.AddrPort, r route) {
 }
 
 // swapRoutes publishes a changed copy of the routes (copy-on-write: the
-// reader never locks). Callers hold routesMu.
+// readers never lock). Callers hold routesMu.
 func (m *mediaConn) swapRoutes(old map[netip.AddrPort]route, change func(map[netip.AddrPort]route)) {
 	next := make(map[netip.AddrPort]route, len(old)+1)
 	for k, v := range old {

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/internal/panics"
+	"github.com/trtcd/trtcd/internal/rawudp"
 	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
@@ -55,13 +57,20 @@ func TestAPanickingSinkCostsTheOtherSinksNothing(t *testing.T) {
 
 // A panic while the media socket's reader handles one publisher's datagram
 // drops that datagram: the reader goes on, and another publisher's packets
-// are forwarded and pion's datagrams still reach pion.
+// are forwarded and pion's datagrams still reach pion. So with one socket
+// read by pion's goroutine, and with two read by workers.
 func TestAPanicOnTheMediaReaderDropsOnlyThatDatagram(t *testing.T) {
-	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) { testAPanicOnTheMediaReader(t, workers) })
+	}
+}
+
+func testAPanicOnTheMediaReader(t *testing.T, workers int) {
+	socks, err := rawudp.ListenShared("udp4", "127.0.0.1:0", workers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := newMediaConn(udp)
+	m, err := newMediaConn(socks, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

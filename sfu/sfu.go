@@ -8,7 +8,8 @@
 // The interfaces other packages implement (Sink, Upstream, Estimator,
 // Resender) are in interfaces.go. Connected UDP sessions leave pion's
 // reader goroutines for the fast path (fastpath*.go): SRTP is decrypted
-// and forwarded on the socket's reader, and encrypted straight to the
+// and forwarded on the reader of the media socket that receives it (one of
+// TransportConfig.Workers, mediaworkers.go), and encrypted straight to a
 // socket.
 package sfu
 
@@ -79,7 +80,7 @@ func New(cfg Config) (*SFU, error) {
 	if t.tcp != nil {
 		tcp = t.tcp.Addr().String()
 	}
-	s.log.Info("media listening", "udp", t.udp.LocalAddr().String(), "ice_tcp", tcp)
+	s.log.Info("media listening", "udp", t.udp.LocalAddr().String(), "workers", len(t.udp.socks), "ice_tcp", tcp)
 	return s, nil
 }
 

@@ -3,6 +3,8 @@ package sfu
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/pion/dtls/v3"
@@ -11,6 +13,8 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/trtcd/trtcd/internal/rawudp"
 )
 
 // TransportConfig says where media flows.
@@ -26,8 +30,30 @@ type TransportConfig struct {
 	// tests: nothing leaves the machine).
 	LoopbackOnly bool
 	// SlowPath keeps all media in pion's own SRTP pipeline instead of the
-	// fast path (for diagnosis and comparison).
+	// fast path (for diagnosis and comparison). It reads one socket: pion's
+	// one mux goroutine would take every packet anyway.
 	SlowPath bool
+	// Workers is how many sockets serve UDPAddr (SO_REUSEPORT), each with
+	// its own reader goroutine on which the fast path runs [GOMAXPROCS].
+	// One reader is a ceiling: every fast-path packet of the node is
+	// decrypted and forwarded on it. 64-bit Linux only; one elsewhere.
+	Workers int
+
+	// seen, when set (tests), is told which worker read each datagram that
+	// goes to pion.
+	seen func(worker int, addr netip.AddrPort)
+}
+
+// workerCount is how many sockets serve the media port.
+func (c TransportConfig) workerCount() int {
+	switch {
+	case c.SlowPath:
+		return 1
+	case c.Workers > 0:
+		return c.Workers
+	default:
+		return runtime.GOMAXPROCS(0)
+	}
 }
 
 // ICE timeouts: a client that vanishes without a goodbye is noticed after
@@ -52,22 +78,22 @@ type transport struct {
 
 func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, error) {
 	t := &transport{slowPath: cfg.SlowPath}
-	addr, err := net.ResolveUDPAddr("udp4", cfg.UDPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("sfu: udp address %s: %w", cfg.UDPAddr, err)
-	}
-	udp, err := net.ListenUDP("udp4", addr)
+	socks, err := rawudp.ListenShared("udp4", cfg.UDPAddr, cfg.workerCount())
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 	}
-	// Every participant's media shares this socket: the kernel's default
-	// 208 KB receive buffer overflows in bursts (keyframes of many rooms at
-	// once) long before the CPU is busy. The kernel caps these at
-	// net.core.rmem_max / wmem_max.
-	udp.SetReadBuffer(udpSocketBuffer)
-	udp.SetWriteBuffer(udpSocketBuffer)
-	if t.udp, err = newMediaConn(udp); err != nil {
-		udp.Close()
+	for _, udp := range socks {
+		// Every participant's media shares these sockets: the kernel's
+		// default 208 KB receive buffer overflows in bursts (keyframes of
+		// many rooms at once) long before the CPU is busy. The kernel caps
+		// these at net.core.rmem_max / wmem_max.
+		udp.SetReadBuffer(udpSocketBuffer)
+		udp.SetWriteBuffer(udpSocketBuffer)
+	}
+	if t.udp, err = newMediaConn(socks, cfg.seen); err != nil {
+		for _, udp := range socks {
+			udp.Close()
+		}
 		return nil, fmt.Errorf("sfu: udp %s: %w", cfg.UDPAddr, err)
 	}
 	t.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice"), t.udp)
