@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -114,5 +115,23 @@ func TestOfferPrefersH264AndAnswerCarriesBitrate(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("answer lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The server checks every candidate an offer names, so an offer may name
+// only a few.
+func TestAnOfferNamesFewCandidates(t *testing.T) {
+	withCandidates := func(n int) string {
+		offer := chromeLikeOffer
+		for i := range n {
+			offer += fmt.Sprintf("a=candidate:%d 1 udp 2122260223 192.0.2.%d 5000%d typ host\r\n", i, i%250+1, i%10)
+		}
+		return offer
+	}
+	if _, err := parseOffer(withCandidates(maxOfferCandidates)); err != nil {
+		t.Fatalf("%d candidates: %v", maxOfferCandidates, err)
+	}
+	if _, err := parseOffer(withCandidates(maxOfferCandidates + 1)); !errors.Is(err, ErrBadOffer) {
+		t.Fatalf("%d candidates: %v, want ErrBadOffer", maxOfferCandidates+1, err)
 	}
 }

@@ -24,6 +24,12 @@ var (
 // MaxSDPSize bounds an offer; real offers are a few kilobytes.
 const MaxSDPSize = 64 << 10
 
+// maxOfferCandidates bounds the ICE candidates an offer may name: the
+// server sends connectivity checks to each, and an offer must not turn it
+// into a source of packets towards many addresses. Browsers offer a few
+// (one or two per interface), the TRTC Web SDK none.
+const maxOfferCandidates = 16
+
 // offerInfo is what the SFU needs to know about an offer before answering.
 type offerInfo struct {
 	audio, video bool
@@ -39,6 +45,9 @@ func parseOffer(offer string) (*offerInfo, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	if n := countCandidates(&sd); n > maxOfferCandidates {
+		return nil, fmt.Errorf("%w: %d ICE candidates (at most %d)", ErrBadOffer, n, maxOfferCandidates)
 	}
 	info := &offerInfo{}
 	for _, m := range sd.MediaDescriptions {
@@ -77,6 +86,20 @@ func parseOffer(offer string) (*offerInfo, error) {
 		return nil, ErrNoCommonCodec
 	}
 	return info, nil
+}
+
+// countCandidates counts an offer's distinct candidate lines (a bundled
+// offer repeats them in every section).
+func countCandidates(sd *sdp.SessionDescription) int {
+	seen := map[string]bool{}
+	for _, m := range sd.MediaDescriptions {
+		for _, a := range m.Attributes {
+			if a.Key == "candidate" {
+				seen[a.Value] = true
+			}
+		}
+	}
+	return len(seen)
 }
 
 // sectionCodec is the codec name and fmtp a media section gives payload

@@ -132,7 +132,8 @@ func (sfu *SFU) join(roomKey, userID string, publishes []Source, sl slot, pc *we
 }
 
 // negotiate applies the offer, lets prepare adjust transceivers, and returns
-// the complete answer (ICE gathering is instant with a mux and ICE-lite).
+// the complete answer (ICE gathering is instant: one port, a mux, host
+// candidates only).
 func (s *Session) negotiate(ctx context.Context, offer string, prepare func() error) (string, error) {
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)

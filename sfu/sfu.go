@@ -35,7 +35,7 @@ type Config struct {
 	OnTrack func(room, userID string, src Source, published bool)
 	// ConnectTimeout closes a session whose ICE and DTLS have not connected
 	// this long after it was made [8s]. Clients connect within a second or
-	// two (ICE-lite, one port, every candidate offered at once); an offer
+	// two (one port, every candidate offered at once); an offer
 	// that never connects would otherwise hold its PeerConnection until
 	// pion's ICE gives up (15 s), which makes offer floods cheap.
 	ConnectTimeout time.Duration
