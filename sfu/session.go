@@ -186,13 +186,23 @@ var (
 	ErrRecvVideoDenied = fmt.Errorf("%w: receiving video", ErrPrivilegeDenied)
 	ErrSendSubDenied   = fmt.Errorf("%w: sending the sub-stream", ErrPrivilegeDenied)
 	ErrRecvSubDenied   = fmt.Errorf("%w: receiving the sub-stream", ErrPrivilegeDenied)
+	// ErrScreenWithAudio: a screen share published on its own sends video
+	// only; with audio it would be the member's camera publish and replace
+	// its microphone. A shared screen's sound goes with the camera's audio.
+	ErrScreenWithAudio = fmt.Errorf("%w: a screen share sends video only (its sound goes with the camera's audio)", ErrBadOffer)
 )
 
 // Publish accepts a publisher's offer and returns the session and answer.
 func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, string, error) {
-	info, err := admitOffer(req.Offer, req.AllowAudio, ErrSendAudioDenied)
+	info, err := parseOffer(req.Offer)
 	if err != nil {
 		return nil, "", err
+	}
+	switch {
+	case info.audio && slices.Equal(req.Video, []Source{SourceSub}) && !slices.Contains(req.Idle, SourceAudio):
+		return nil, "", ErrScreenWithAudio
+	case info.audio && !req.AllowAudio:
+		return nil, "", ErrSendAudioDenied
 	}
 	mids, err := info.videoSources(req.Video, req.AllowVideo, req.AllowSub)
 	if err != nil {

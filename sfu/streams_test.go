@@ -287,6 +287,17 @@ func TestSubStreamPrivileges(t *testing.T) {
 		t.Fatalf("a screen share without bit 64: %v, want ErrSendSubDenied", err)
 	}
 
+	// A screen published on its own sends no audio: with it, it would be
+	// the member's camera publish.
+	withAudio := testpeer.NewPeer(t, testpeer.Options{})
+	testpeer.SendFills(t, withAudio, true, testpeer.FillScreen)
+	testpeer.Offer(t, withAudio)
+	_, _, err = s.Publish(context.Background(), PublishRequest{Room: "room-p", UserID: "eve", Offer: withAudio.LocalDescription().SDP,
+		Video: []Source{SourceSub}, AllowAudio: true, AllowVideo: true, AllowSub: true})
+	if !errors.Is(err, ErrScreenWithAudio) {
+		t.Fatalf("a screen share with audio: %v, want ErrScreenWithAudio", err)
+	}
+
 	publishStreams(t, s, "room-p", "alice", SourceMain, SourceSub)
 	waitTracks(t, s, "room-p", "alice", SourceMain, SourceSub)
 	v, err := subscribeStreams(t, s, SubscribeRequest{Room: "room-p", UserID: "bob", Publisher: "alice", Sub: true,

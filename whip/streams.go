@@ -62,10 +62,6 @@ func (w *Server) publishScreen(rw http.ResponseWriter, r *http.Request, minKbps,
 	if !ok {
 		return
 	}
-	if err := wayin.CheckScreenOffer(offer); err != nil {
-		wayin.WriteError(rw, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err))
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), negotiationTimeout)
 	defer cancel()
 	p := a.Grant.Privilege

@@ -25,11 +25,6 @@ func (c *conn) publish(req *Request, m *trtc.Member) (any, *trtc.Error) {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "publish: %v", err)
 	}
 	screen := wayin.ScreenOnly(video)
-	if screen {
-		if err := wayin.CheckScreenOffer(d.SDP); err != nil {
-			return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "publish: %v", err)
-		}
-	}
 	ctx, cancel := c.negotiating()
 	defer cancel()
 	p := m.Grant.Privilege

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pion/sdp/v3"
-
 	"github.com/trtcd/trtcd/sfu"
 )
 
@@ -59,21 +57,4 @@ func VideoSources(names []string) ([]sfu.Source, error) {
 // publish is a session of its own beside the member's camera.
 func ScreenOnly(sources []sfu.Source) bool {
 	return len(sources) == 1 && sources[0] == sfu.SourceSub
-}
-
-// CheckScreenOffer refuses a screen-share offer that also sends audio:
-// the media plane would take it for a camera publish and replace the
-// member's camera and microphone with it. An offer that does not parse is
-// left to the media plane to refuse.
-func CheckScreenOffer(offer string) error {
-	var d sdp.SessionDescription
-	if d.UnmarshalString(offer) != nil {
-		return nil
-	}
-	for _, m := range d.MediaDescriptions {
-		if m.MediaName.Media == "audio" {
-			return fmt.Errorf("a screen share sends video only: publish its audio with the camera's")
-		}
-	}
-	return nil
 }
