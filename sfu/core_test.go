@@ -172,6 +172,28 @@ func TestTrackFansOutAndAnswersNACKsFromItsCache(t *testing.T) {
 	}
 }
 
+// A new viewer's keyframe request passes no throttle: it is sent at once
+// unless a request is still waiting for its keyframe, which the new viewer
+// then gets too. Viewers' own requests (PLIs) stay throttled.
+func TestANewViewersKeyframeRequestIsNotThrottled(t *testing.T) {
+	up := &fakeUpstream{}
+	tr := NewTrack("alice/video", KindVideo, h264, up, NewMetrics())
+	boundDownTrack(KindVideo, h264, &fakeWriter{}).Attach(tr)
+	boundDownTrack(KindVideo, h264, &fakeWriter{}).Attach(tr)
+	if up.plis != 1 {
+		t.Fatalf("two viewers before the keyframe came: %d requests, want 1 (the keyframe on its way serves both)", up.plis)
+	}
+	tr.Write(rtpBytes(t, 5, 1000, 0, []byte{0x65}, true)) // the keyframe
+	boundDownTrack(KindVideo, h264, &fakeWriter{}).Attach(tr)
+	if up.plis != 2 {
+		t.Fatalf("a viewer just after the keyframe: %d requests, want 2 (no throttle)", up.plis)
+	}
+	tr.RequestKeyframe() // a viewer's PLI right after
+	if up.plis != 2 {
+		t.Fatalf("a PLI within the throttle went out: %d requests", up.plis)
+	}
+}
+
 // BenchmarkFanOut measures the forwarding path from a packet read to the
 // SRTP writer of each subscriber: it must not allocate.
 func BenchmarkFanOut(b *testing.B) {

@@ -83,7 +83,7 @@ func (d *DownTrack) attachLocked(t *Track) {
 	d.track.Store(t)
 	t.AddSink(d)
 	if d.kind == KindVideo && d.ready.Load() {
-		t.RequestKeyframe()
+		t.RequestFirstKeyframe()
 	}
 }
 
@@ -96,7 +96,7 @@ func (d *DownTrack) transportReady() {
 	d.waitKeyframe.Store(true)
 	d.resync.Store(true)
 	if t := d.track.Load(); t != nil {
-		t.RequestKeyframe()
+		t.RequestFirstKeyframe()
 	}
 }
 

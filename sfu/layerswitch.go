@@ -71,7 +71,7 @@ func (d *DownTrack) SwitchTo(t *Track) {
 	// have missed the switch; from its next one on, cur goes through s.
 	cur.quiesce()
 	t.AddSink(s)
-	t.RequestKeyframe()
+	t.RequestFirstKeyframe()
 }
 
 // Switching reports the track a switch in progress waits for a keyframe

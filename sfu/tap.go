@@ -26,7 +26,7 @@ func (tp *Tap) Attach(t *Track) {
 	tp.track.Store(t)
 	t.AddSink(tp.sink)
 	if tp.kind == KindVideo {
-		t.RequestKeyframe()
+		t.RequestFirstKeyframe()
 	}
 }
 

@@ -61,6 +61,7 @@ type Track struct {
 	lastSR   atomic.Pointer[senderReport]
 
 	lastKeyframeRequest atomic.Int64
+	lastKeyframe        atomic.Int64 // arrival of the latest keyframe packet
 	keyframePending     atomic.Bool // a request held back by the throttle
 	owner               atomic.Int32
 	late                chan []byte    // set by handOver, see forwardLate
@@ -171,6 +172,25 @@ func (t *Track) RequestKeyframe() {
 	}
 }
 
+// RequestFirstKeyframe asks for the keyframe a new viewer starts with. No
+// throttle stands in front of it: the viewer sees nothing until the
+// keyframe comes. Only a request still waiting for its keyframe (sent
+// less than keyframeInterval ago, no keyframe since) is left to serve the
+// new viewer too, since that keyframe reaches every sink attached by then.
+func (t *Track) RequestFirstKeyframe() {
+	now := monotonic()
+	last := t.lastKeyframeRequest.Load()
+	if now-last < int64(keyframeInterval) && t.lastKeyframe.Load() < last {
+		return // the keyframe asked for is on its way
+	}
+	t.lastKeyframeRequest.Store(now)
+	t.keyframePending.Store(false)
+	t.stats.keyframeRequests.Add(1)
+	if t.upstream != nil {
+		t.upstream.RequestKeyframe(t.ssrc.Load())
+	}
+}
+
 // Close ends the track's statistics; the source has stopped.
 func (t *Track) Close() { t.stats.m.retire(t.stats) }
 
@@ -261,7 +281,9 @@ func (t *Track) forward(n int, arrival int64) {
 	}
 	p.Arrival = arrival
 	if t.Kind == KindVideo {
-		p.Keyframe = isKeyframe(t.Codec.MimeType, p.Payload())
+		if p.Keyframe = isKeyframe(t.Codec.MimeType, p.Payload()); p.Keyframe {
+			t.lastKeyframe.Store(arrival)
+		}
 	}
 	t.ssrc.Store(p.SSRC)
 	t.cache.commit()
