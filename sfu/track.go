@@ -62,7 +62,7 @@ type Track struct {
 
 	lastKeyframeRequest atomic.Int64
 	lastKeyframe        atomic.Int64 // arrival of the latest keyframe packet
-	keyframePending     atomic.Bool // a request held back by the throttle
+	keyframePending     atomic.Bool  // a request held back by the throttle
 	owner               atomic.Int32
 	late                chan []byte    // set by handOver, see forwardLate
 	nacker              *nackGenerator // NACKs to a WebRTC publisher (owner only)
