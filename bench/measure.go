@@ -26,6 +26,15 @@ type Forwarding struct {
 	Latency Percentiles // end-to-end, over the measured window
 }
 
+// CorePercentPerRoom is the share of one core the server spent per room
+// (per stream, for RTMP pushers played by one viewer each).
+func (f Forwarding) CorePercentPerRoom() float64 {
+	if f.Rooms == 0 || f.Duration <= 0 {
+		return 0
+	}
+	return 100 * f.ServerCPU.Seconds() / f.Duration.Seconds() / float64(f.Rooms)
+}
+
 // PerPacket is the server's CPU time per delivered packet.
 func (f Forwarding) PerPacket() time.Duration {
 	if f.Packets == 0 {
@@ -51,6 +60,23 @@ var measureRuns atomic.Int64
 // against t, waits warmup, then measures for d. When t is cross-node the
 // viewers play from t.ViewURL and the CPU is both servers'.
 func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbps, fps int, warmup, d time.Duration) (Forwarding, error) {
+	return measure(ctx, t, rooms, viewers, warmup, d, func(room string) (*Pair, error) {
+		return StartPair(ctx, t, room, "pub-"+room, "viewer-"+room, bitrateKbps, fps, viewers)
+	})
+}
+
+// MeasureIngest is MeasureForwarding for RTMP pushers (synthetic H.264 and
+// a real 44.1 kHz stereo AAC, which the server transcodes to Opus), each
+// played by viewers WHEP viewers.
+func MeasureIngest(ctx context.Context, t Target, rooms, viewers, bitrateKbps, fps int, warmup, d time.Duration) (Forwarding, error) {
+	return measure(ctx, t, rooms, viewers, warmup, d, func(room string) (*Pair, error) {
+		return startPairOfKind(ctx, t, pairSpec{Kind: KindRTMP, Room: room, Publisher: "pub-" + room,
+			Viewers: viewerNames("viewer-"+room, viewers), BitrateKbps: bitrateKbps, FPS: fps}, nil)
+	})
+}
+
+// measure starts rooms rooms with start, waits warmup, then measures for d.
+func measure(ctx context.Context, t Target, rooms, viewers int, warmup, d time.Duration, start func(room string) (*Pair, error)) (Forwarding, error) {
 	var pairs []*Pair
 	defer func() {
 		for _, p := range pairs {
@@ -60,7 +86,7 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 	base := 1000 * (1 + measureRuns.Add(1)) // fresh room names each run: a server may keep the last run's
 	for i := range rooms {
 		room := fmt.Sprint(base + int64(i))
-		p, err := StartPair(ctx, t, room, "pub-"+room, "viewer-"+room, bitrateKbps, fps, viewers)
+		p, err := start(room)
 		if err != nil {
 			return Forwarding{}, fmt.Errorf("%s room %d: %w", t.Name, i, err)
 		}
@@ -82,7 +108,7 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 		p.latency = NewSamples(20000) // the measured window's samples only
 		p.mu.Unlock()
 	}
-	n0, start := received(), time.Now()
+	n0, began := received(), time.Now()
 	select {
 	case <-time.After(d):
 	case <-ctx.Done():
@@ -92,7 +118,7 @@ func MeasureForwarding(ctx context.Context, t Target, rooms, viewers, bitrateKbp
 	if err != nil {
 		return Forwarding{}, err
 	}
-	return Forwarding{Target: t.Name, Rooms: rooms, Viewers: viewers, Duration: time.Since(start), Packets: received() - n0,
+	return Forwarding{Target: t.Name, Rooms: rooms, Viewers: viewers, Duration: time.Since(began), Packets: received() - n0,
 		ServerCPU: cpu1 - cpu0, ViewCPU: view1 - view0, Latency: percentilesOf(latencyOf(pairs))}, nil
 }
 
@@ -126,6 +152,7 @@ func WriteComparison(w io.Writer, runs []Forwarding) {
 	row("rooms × viewers", func(f Forwarding) string { return fmt.Sprintf("%d × %d", f.Rooms, f.Viewers) })
 	row("packets forwarded", func(f Forwarding) string { return fmt.Sprint(f.Packets) })
 	row("server CPU (cores)", func(f Forwarding) string { return fmt.Sprintf("%.2f", f.ServerCPU.Seconds()/f.Duration.Seconds()) })
+	row("% of a core per room", func(f Forwarding) string { return fmt.Sprintf("%.2f", f.CorePercentPerRoom()) })
 	row("µs CPU per forwarded packet", func(f Forwarding) string { return fmt.Sprintf("%.2f", micros(f.PerPacket())) })
 	row("ratio to "+runs[0].Target, func(f Forwarding) string {
 		if runs[0].PerPacket() == 0 {

@@ -4,8 +4,8 @@
 # generator runs beside it (see BENCHMARKS.md for what that means).
 #
 # BENCH_ROOMS (50), BENCH_DURATION (30s), BENCH_MAX_ROOMS (100),
-# BENCH_STEP (10), BENCH_HOLD (10s), BENCH_COMPARE_ROOMS (12) and
-# BENCH_CLUSTER_ROOMS (12) size the runs; SOAK_SECONDS (120) the chaos soak.
+# BENCH_STEP (10), BENCH_HOLD (10s), BENCH_COMPARE_ROOMS (12),
+# BENCH_RTMP_ROOMS (10) and BENCH_CLUSTER_ROOMS (12) size the runs; SOAK_SECONDS (120) the chaos soak.
 set -eu
 GO=${GO:-go}
 ROOMS=${BENCH_ROOMS:-50}
@@ -65,6 +65,10 @@ run $GO test -run '^$' -bench FanOut -benchmem ./sfu | tee "$OUT/fanout.txt"
 
 echo "== trtcd against stock pion"
 run env BENCH_ROOMS="${BENCH_COMPARE_ROOMS:-12}" $GO test -run '^$' -bench ForwardingCPU -benchtime 1x -v ./bench | tee "$OUT/compare.txt"
+
+echo "== RTMP ingest: AAC → Opus settings, then 10 pushers each played by one WHEP viewer"
+run $GO test -run '^$' -bench AACToOpusOptions -benchtime 1x ./codec | tee "$OUT/opus.txt"
+run env BENCH_ROOMS="${BENCH_RTMP_ROOMS:-10}" $GO test -run '^$' -bench RTMPIngestCPU -benchtime 1x -v ./bench | tee "$OUT/rtmp.txt"
 
 echo "== relaying between two nodes"
 run env BENCH_ROOMS="${BENCH_CLUSTER_ROOMS:-12}" $GO test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench | tee "$OUT/cluster.txt"

@@ -96,6 +96,10 @@ type Resources struct {
 	ForwardedPackets   uint64  `json:"forwardedPackets,omitempty"`
 	MicrosPerForwarded float64 `json:"cpuMicrosPerForwardedPacket,omitempty"`
 	RSSMiB             float64 `json:"rssMiB"`
+	// CorePercentPerRoom is CPUCores per room up, in % of one core: with
+	// --mix rtmp=1, the cost of one pushed stream (ingest, AAC → Opus and
+	// its viewers).
+	CorePercentPerRoom float64 `json:"corePercentPerRoom,omitempty"`
 }
 
 // Run executes a scenario, calling progress every two seconds.
@@ -245,6 +249,9 @@ func build(sc Scenario, pairs []*Pair, cpu *cpuWatch, from sums) *Report {
 	r.UDPBufferDrops = cpu.udpDrops()
 	r.Generator = cpu.generator()
 	r.Server = cpu.server(t.Received - from.Received)
+	if r.Server != nil && r.RoomsUp > 0 {
+		r.Server.CorePercentPerRoom = 100 * r.Server.CPUCores / float64(r.RoomsUp)
+	}
 	return r
 }
 
@@ -273,6 +280,11 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	if s := r.Server; s != nil {
 		f("server (%s)\t%.2f cores, %.1f µs CPU per delivered packet, %.0f MiB", s.Source, s.CPUCores, s.MicrosPerPacket, s.RSSMiB)
+		per := "room"
+		if len(r.ByKind) == 1 && r.ByKind[0].Kind == KindRTMP {
+			per = "pushed stream (RTMP ingest, AAC → Opus, its WebRTC viewers)"
+		}
+		f("server per room\t%.2f %% of a core per %s", s.CorePercentPerRoom, per)
 		if s.ForwardedPackets > 0 {
 			f("server forwarded\t%d packets, %.1f µs CPU per forwarded packet", s.ForwardedPackets, s.MicrosPerForwarded)
 		}

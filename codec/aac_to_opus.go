@@ -19,18 +19,21 @@ const aacRebaseMs = 500
 // 960 samples, Opus encode.
 //
 // The Opus encoder has the AAC stream's channel count (1 or 2, see
-// Channels): a mono source is encoded as mono Opus, which costs fewer bits
-// and which every opus/48000/2 receiver plays on both ears (the SDP always
-// says 2 channels; each Opus packet carries its own stereo flag).
+// Channels), unless AACToOpusOptions.MonoSourceChannels asks for a mono
+// source on two channels: mono Opus costs fewer bits and less CPU, and
+// every opus/48000/2 receiver plays it on both ears (the SDP always says 2
+// channels; each Opus packet carries its own stereo flag).
 type AACToOpus struct {
 	dec      *AACDecoder
 	rs       *Resampler // nil when the AAC stream is already 48 kHz
 	enc      *OpusEncoder
-	channels int
+	srcCh    int // the AAC stream's channels
+	channels int // the Opus encoder's
 	lastN    int // samples/channel of the last good AAC frame, for error fill
 
 	pcm    []int16 // decoder output
 	rsOut  []int16 // resampler output
+	upmix  []int16 // a mono source on two channels (MonoSourceChannels 2)
 	frame  []int16 // the 20 ms frame being filled
 	fill   int     // samples/channel in frame
 	packet []byte
@@ -42,25 +45,46 @@ type AACToOpus struct {
 }
 
 // NewAACToOpus creates a transcoder for the AAC stream described by asc (the
-// RTMP AAC sequence header payload), encoding Opus at opusBitrate bit/s.
+// RTMP AAC sequence header payload), encoding Opus at opusBitrate bit/s
+// with the default complexity, a mono source as mono.
 func NewAACToOpus(asc []byte, opusBitrate int) (*AACToOpus, error) {
+	return NewAACToOpusWith(asc, AACToOpusOptions{Bitrate: opusBitrate, Complexity: DefaultOpusComplexity})
+}
+
+// NewAACToOpusWith creates a transcoder for the AAC stream described by asc
+// with the given Opus settings.
+func NewAACToOpusWith(asc []byte, o AACToOpusOptions) (*AACToOpus, error) {
+	if !ValidOpusComplexity(o.Complexity) || o.MonoSourceChannels < 0 || o.MonoSourceChannels > 2 {
+		return nil, fmt.Errorf("%w: opus complexity %d, %d channels for mono", ErrInvalidArgument, o.Complexity, o.MonoSourceChannels)
+	}
 	dec, err := NewAACDecoder(asc)
 	if err != nil {
 		return nil, err
 	}
-	p := &AACToOpus{dec: dec, channels: dec.Channels(), lastN: AACFrameSamples}
-	if p.enc, err = NewOpusEncoder(opusRate, p.channels, opusBitrate); err != nil {
+	p := &AACToOpus{dec: dec, srcCh: dec.Channels(), channels: dec.Channels(), lastN: AACFrameSamples}
+	if p.srcCh == 1 && o.MonoSourceChannels == 2 {
+		p.channels = 2
+	}
+	if p.enc, err = NewOpusEncoder(opusRate, p.channels, o.Bitrate); err != nil {
 		p.Close()
 		return nil, err
 	}
+	if err = p.enc.SetComplexity(o.Complexity); err != nil {
+		p.Close()
+		return nil, err
+	}
+	// A 48 kHz source goes straight to the encoder: no resampler, no copy.
 	if dec.SampleRate() != opusRate {
-		if p.rs, err = NewResampler(p.channels, dec.SampleRate(), opusRate); err != nil {
+		if p.rs, err = newResampler(p.srcCh, dec.SampleRate(), opusRate, aacToOpusResampleQuality); err != nil {
 			p.Close()
 			return nil, err
 		}
-		p.rsOut = make([]int16, p.rs.MaxOutput(AACMaxFrameSamples)*p.channels)
+		p.rsOut = make([]int16, p.rs.MaxOutput(AACMaxFrameSamples)*p.srcCh)
 	}
-	p.pcm = make([]int16, AACMaxFrameSamples*p.channels)
+	if p.channels != p.srcCh {
+		p.upmix = make([]int16, 2*max(AACMaxFrameSamples, len(p.rsOut)))
+	}
+	p.pcm = make([]int16, AACMaxFrameSamples*p.srcCh)
 	p.frame = make([]int16, opusFrameSample*p.channels)
 	p.packet = make([]byte, OpusMaxPacket)
 	return p, nil
@@ -88,15 +112,21 @@ func (p *AACToOpus) Push(aacFrame []byte, ptsMs uint32, emit func(opus []byte, r
 	n, decErr := p.dec.Decode(aacFrame, p.pcm)
 	if decErr != nil {
 		n = p.lastN
-		clear(p.pcm[:n*p.channels])
+		clear(p.pcm[:n*p.srcCh])
 		decErr = fmt.Errorf("aac to opus: %w", decErr)
 	} else if n > 0 {
 		p.lastN = n
 	}
-	pcm := p.pcm[:n*p.channels]
-	pcm, err := resampled(p.rs, pcm, p.rsOut, p.channels)
+	pcm := p.pcm[:n*p.srcCh]
+	pcm, err := resampled(p.rs, pcm, p.rsOut, p.srcCh)
 	if err != nil {
 		return fmt.Errorf("aac to opus: %w", err)
+	}
+	if p.upmix != nil {
+		for i, v := range pcm {
+			p.upmix[2*i], p.upmix[2*i+1] = v, v
+		}
+		pcm = p.upmix[:2*len(pcm)]
 	}
 	if err := p.append(pcm, emit); err != nil {
 		return err

@@ -14,6 +14,9 @@ func NewOpusEncoder(sampleRate, channels, bitrate int) (*OpusEncoder, error) {
 	return nil, ErrUnavailable
 }
 
+// SetComplexity returns ErrUnavailable.
+func (e *OpusEncoder) SetComplexity(complexity int) error { return ErrUnavailable }
+
 // Encode returns ErrUnavailable.
 func (e *OpusEncoder) Encode(pcm []int16, out []byte) (int, error) { return 0, ErrUnavailable }
 
@@ -92,6 +95,12 @@ type Resampler struct{}
 
 // NewResampler returns ErrUnavailable.
 func NewResampler(channels, inRate, outRate int) (*Resampler, error) { return nil, ErrUnavailable }
+
+func newResampler(channels, inRate, outRate, quality int) (*Resampler, error) {
+	return nil, ErrUnavailable
+}
+
+const aacToOpusResampleQuality = 0
 
 // MaxOutput returns 0.
 func (r *Resampler) MaxOutput(inSamplesPerChannel int) int { return 0 }

@@ -11,6 +11,10 @@ static int trtcd_opus_enc_set(OpusEncoder *st, int bitrate, int complexity) {
 	if (err != OPUS_OK) return err;
 	return opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(complexity));
 }
+
+static int trtcd_opus_enc_complexity(OpusEncoder *st, int complexity) {
+	return opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(complexity));
+}
 */
 import "C"
 
@@ -19,12 +23,6 @@ import (
 	"runtime"
 	"unsafe"
 )
-
-// opusComplexity trades CPU for quality. libopus' default (10) costs about
-// twice as much as 5 for a stereo 48 kHz stream; at the 32-128 kbit/s trtcd
-// uses, 5 is still transparent enough for speech and music from RTMP, and it
-// keeps AAC→Opus under the 1 %-of-a-core-per-stream budget.
-const opusComplexity = 5
 
 // opusValidRate reports whether libopus accepts the rate.
 func opusValidRate(rate int) bool {
@@ -55,7 +53,7 @@ func NewOpusEncoder(sampleRate, channels, bitrate int) (*OpusEncoder, error) {
 	if cerr != C.OPUS_OK || st == nil {
 		return nil, fmt.Errorf("codec: opus_encoder_create: %s", C.GoString(C.opus_strerror(cerr)))
 	}
-	if r := C.trtcd_opus_enc_set(st, C.int(bitrate), opusComplexity); r != C.OPUS_OK {
+	if r := C.trtcd_opus_enc_set(st, C.int(bitrate), C.int(DefaultOpusComplexity)); r != C.OPUS_OK {
 		C.opus_encoder_destroy(st)
 		return nil, fmt.Errorf("codec: opus_encoder_ctl: %s", C.GoString(C.opus_strerror(r)))
 	}
@@ -63,6 +61,21 @@ func NewOpusEncoder(sampleRate, channels, bitrate int) (*OpusEncoder, error) {
 	// Safety net for a forgotten Close; Close stops it.
 	e.cleanup = runtime.AddCleanup(e, func(st *C.OpusEncoder) { C.opus_encoder_destroy(st) }, st)
 	return e, nil
+}
+
+// SetComplexity sets libopus' encoder complexity, 0-10 (see
+// DefaultOpusComplexity): higher is slower and, at low bitrates, better.
+func (e *OpusEncoder) SetComplexity(complexity int) error {
+	if e.st == nil {
+		return ErrClosed
+	}
+	if !ValidOpusComplexity(complexity) {
+		return fmt.Errorf("%w: opus complexity %d (0-10)", ErrInvalidArgument, complexity)
+	}
+	if r := C.trtcd_opus_enc_complexity(e.st, C.int(complexity)); r != C.OPUS_OK {
+		return fmt.Errorf("codec: opus_encoder_ctl: %s", C.GoString(C.opus_strerror(r)))
+	}
+	return nil
 }
 
 // Encode encodes one frame of interleaved PCM (normally 20 ms:

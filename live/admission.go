@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/rtmp"
 	"github.com/trtcd/trtcd/sfu"
@@ -43,6 +44,10 @@ type Server struct {
 	// this long [1m]: a player of a stream that is not there must not hold
 	// its viewer slot forever.
 	PublisherWait time.Duration
+	// Opus is how pushers' AAC is encoded for WebRTC viewers: libopus
+	// complexity and the channels of a mono source (the zero value is
+	// codec's measured default); Bitrate 0 is 48 kbit/s.
+	Opus codec.AACToOpusOptions
 }
 
 var _ rtmp.Handler = (*Server)(nil)
@@ -59,6 +64,15 @@ func (s *Server) publisherWait() time.Duration {
 		return DefaultPublisherWait
 	}
 	return s.PublisherWait
+}
+
+// transcoder makes pushers' AAC → Opus transcoders with s.Opus.
+func (s *Server) transcoder() func(asc []byte) (AudioTranscoder, error) {
+	o := s.Opus
+	if o.Bitrate == 0 {
+		o.Bitrate = opusBitrate
+	}
+	return func(asc []byte) (AudioTranscoder, error) { return codec.NewAACToOpusWith(asc, o) }
 }
 
 func (s *Server) logger() *slog.Logger {

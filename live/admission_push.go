@@ -52,7 +52,8 @@ func (s *Server) Publish(ctx context.Context, c *rtmp.ConnInfo, app, name string
 	}
 	peer.Set(sess)
 	s.logger().Info("rtmp publish", "room", a.RoomKey, "user", id.userID, "remote", c.RemoteAddr, "audio_only", audioOnly)
-	in := NewIngest(sess, IngestConfig{ID: id.userID, AudioOnly: audioOnly, Logger: s.logger(), OnBFrames: s.OnBFrames})
+	in := NewIngest(sess, IngestConfig{ID: id.userID, AudioOnly: audioOnly, Logger: s.logger(), OnBFrames: s.OnBFrames,
+		Transcoder: s.transcoder()})
 	trtc.StartRecording(s.Recorder, rooms, m, s.logger())
 	return &pusher{Ingest: in, sess: sess, leave: func() { rooms.Leave(m, "leave") }}, nil
 }

@@ -149,7 +149,7 @@ func (s *Server) openLive() error {
 	})
 	l := s.cfg.Limits
 	s.live = &live.Server{Gate: s.gate, SFU: s.sfu, Recorder: recorder{s.rec}, Logger: s.log, OnBFrames: s.bframes.Inc,
-		FLVLimits: l.FLV, PublisherWait: l.PublisherWait}
+		FLVLimits: l.FLV, PublisherWait: l.PublisherWait, Opus: s.cfg.Opus}
 	return nil
 }
 

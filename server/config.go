@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/classroom"
+	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/sfu"
@@ -27,6 +28,9 @@ type Config struct {
 	// RTMPAddr is the RTMP listener for live-pusher and live-player
 	// (host:port; "" leaves RTMP off).
 	RTMPAddr string
+	// Opus encodes RTMP pushers' AAC for WebRTC viewers (zero: the
+	// defaults, see codec.AACToOpusOptions).
+	Opus codec.AACToOpusOptions
 	// Record configures recording (files under DataDir/record).
 	Record RecordConfig
 	// ClassLimits bound classroom messages (zero: the defaults).

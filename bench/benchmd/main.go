@@ -1,7 +1,7 @@
 // Command benchmd writes BENCHMARKS.md from the results `make bench`
 // leaves in a folder (bench/run-benchmarks.sh): run.json and
-// capacity.json from `trtcd bench`; fanout.txt, compare.txt and
-// cluster.txt from the Go benchmarks; commands.txt with what was run. It
+// capacity.json from `trtcd bench`; fanout.txt, compare.txt, opus.txt,
+// rtmp.txt and cluster.txt from the Go benchmarks; commands.txt with what was run. It
 // describes the machine too, since every figure depends on it and the
 // load generator shares it.
 //
@@ -144,6 +144,7 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("%s", text(dir, "compare.txt"))
 	p("```")
 	p("")
+	writeRTMP(p, dir)
 	p("## Relaying between two nodes (`make bench-cluster`)")
 	p("")
 	p("One run, two measurements of the same 1v1 load on a two-node cluster (Redis and two `trtcd serve` processes on")
@@ -167,6 +168,27 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("datagrams and their acknowledgements, not trtcd's own work.")
 	p("")
 	writeSoak(p, dir)
+}
+
+// writeRTMP: what an RTMP pusher costs, and the Opus settings behind it.
+func writeRTMP(p func(string, ...any), dir string) {
+	p("## RTMP ingest: CPU per pushed stream, and the Opus settings")
+	p("")
+	p("An RTMP pusher's AAC is decoded, resampled to 48 kHz when it is not already, and encoded to Opus for WebRTC")
+	p("viewers. First every encoder setting against the quality it gives (codec's `BenchmarkAACToOpusOptions`: the")
+	p("transcoder's own CPU, median of interleaved rounds; a 1 kHz tone's SINAD, higher is better; the log-spectral")
+	p("distance of a music-like and a speech-like signal to the source, lower is better). The defaults")
+	p("(`rtmp_audio` in the configuration) are chosen from it. Then the whole server's share of a core per pushed stream")
+	p("(ingest, transcode, one WHEP viewer), trtcd's defaults against a baseline (complexity 5), in one run.")
+	p("")
+	p("```")
+	p("%s", text(dir, "opus.txt"))
+	p("```")
+	p("")
+	p("```")
+	p("%s", text(dir, "rtmp.txt"))
+	p("```")
+	p("")
 }
 
 // soakIntro says what the chaos soak does and what it must show.

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trtcd/trtcd/classroom"
+	"github.com/trtcd/trtcd/codec"
 	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/ws"
 )
@@ -29,6 +30,7 @@ type fileConfig struct {
 	TLSKey   string        `yaml:"tls_key"`  // development certificate is made in the data directory
 	UDP      string        `yaml:"udp"`
 	ICETCP   string        `yaml:"ice_tcp"`
+	Media    mediaConfig   `yaml:"media"`
 	RTMP     string        `yaml:"rtmp"`
 	PublicIP []string      `yaml:"public_ip"`
 	Data     string        `yaml:"data"`
@@ -41,6 +43,16 @@ type fileConfig struct {
 	Apps     []appConfig   `yaml:"apps"`
 	Cluster  clusterConfig `yaml:"cluster"`
 	Limits   limitsConfig  `yaml:"limits"`
+
+	RTMPAudio rtmpAudioConfig `yaml:"rtmp_audio"` // the Opus encoding of RTMP pushers' AAC
+}
+
+// rtmpAudioConfig: how RTMP pushers' AAC is encoded to Opus for WebRTC
+// viewers; each setting's CPU and quality: codec's
+// BenchmarkAACToOpusOptions.
+type rtmpAudioConfig struct {
+	OpusComplexity *int `yaml:"opus_complexity"` // libopus 0-10 [codec.DefaultOpusComplexity]
+	MonoChannels   int  `yaml:"mono_channels"`   // Opus channels for a mono source, 1 or 2 [1]
 }
 
 // clusterConfig joins other trtcd nodes (docs/cluster.md); redis empty:
@@ -50,6 +62,13 @@ type clusterConfig struct {
 	NodeID string `yaml:"node_id"` // unique per node [hostname]
 	Relay  string `yaml:"relay"`   // QUIC relay UDP address [port 7900 on the --http host]
 	Certs  string `yaml:"certs"`   // directory of ca.pem, NODE.pem, NODE-key.pem (trtcd cluster init) [DATA/cluster]
+}
+
+// mediaConfig tunes the media plane.
+type mediaConfig struct {
+	// Workers: sockets on the media port (SO_REUSEPORT), each read by its
+	// own goroutine [0: GOMAXPROCS].
+	Workers int `yaml:"workers"`
 }
 
 // classConfig: limits of classroom messages (0 keeps the default).
@@ -166,6 +185,7 @@ type serveConfig struct {
 	UDP      string // WebRTC media (ICE UDP mux): host:port
 	ICETCP   string // ICE-TCP fallback: host:port, "" when off
 	RTMP     string // RTMP listener: host:port, "" when off
+	Opus     codec.AACToOpusOptions
 	HTTPS    string // TLS listener: host:port, "" when off
 	TLSCert  string // its certificate and key (PEM files); "": self-signed
 	TLSKey   string
@@ -181,12 +201,14 @@ type serveConfig struct {
 	Cluster  clusterConfig
 	Limits   limitsConfig
 	Dev      bool // serve the development app on a public listener ($TRTCD_DEV)
+
+	MediaWorkers int // sockets on the media port; 0: GOMAXPROCS
 }
 
 // loadConfig merges the embedded defaults, the YAML file, the environment
 // and the flags, each overriding the one before.
 func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error) {
-	c := &serveConfig{HTTP: defaultHTTP, Data: defaultData}
+	c := &serveConfig{HTTP: defaultHTTP, Data: defaultData, Opus: codec.AACToOpusOptions{Complexity: codec.DefaultOpusComplexity}}
 	level, udp, iceTCP, rtmp := "info", "", "", ""
 	path := f.config
 	if path == "" {
@@ -201,7 +223,12 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 		c.HTTPS, c.TLSCert, c.TLSKey = fc.HTTPS, fc.TLSCert, fc.TLSKey
 		override(&udp, fc.UDP)
 		override(&iceTCP, fc.ICETCP)
+		c.MediaWorkers = fc.Media.Workers
 		override(&rtmp, fc.RTMP)
+		if fc.RTMPAudio.OpusComplexity != nil {
+			c.Opus.Complexity = *fc.RTMPAudio.OpusComplexity
+		}
+		c.Opus.MonoSourceChannels = fc.RTMPAudio.MonoChannels
 		override(&c.Data, fc.Data)
 		override(&level, fc.LogLevel)
 		c.PublicIP = fc.PublicIP
@@ -219,6 +246,13 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&udp, getenv("TRTCD_UDP"))
 	override(&iceTCP, getenv("TRTCD_ICE_TCP"))
 	override(&rtmp, getenv("TRTCD_RTMP"))
+	if v := getenv("TRTCD_MEDIA_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("TRTCD_MEDIA_WORKERS=%q: want a number", v)
+		}
+		c.MediaWorkers = n
+	}
 	if v := getenv("TRTCD_PUBLIC_IP"); v != "" {
 		c.PublicIP = strings.Split(v, ",")
 	}
@@ -249,6 +283,22 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	override(&udp, f.udp)
 	override(&iceTCP, f.iceTCP)
 	override(&rtmp, f.rtmp)
+	if f.opusComplexity.set {
+		c.Opus.Complexity = f.opusComplexity.v
+	}
+	if f.opusMonoChannels != 0 {
+		c.Opus.MonoSourceChannels = f.opusMonoChannels
+	}
+	if !codec.ValidOpusComplexity(c.Opus.Complexity) || c.Opus.MonoSourceChannels < 0 || c.Opus.MonoSourceChannels > 2 {
+		return nil, fmt.Errorf("rtmp_audio: opus complexity %d, %d channels for mono: want 0-10 and 1 or 2",
+			c.Opus.Complexity, c.Opus.MonoSourceChannels)
+	}
+	if f.workers != 0 {
+		c.MediaWorkers = f.workers
+	}
+	if c.MediaWorkers < 0 {
+		return nil, fmt.Errorf("media workers %d: want 1 or more, or 0 for one per CPU", c.MediaWorkers)
+	}
 	if len(f.publicIP) > 0 {
 		c.PublicIP = f.publicIP
 	}

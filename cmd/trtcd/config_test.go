@@ -178,6 +178,36 @@ func TestClusterInitWritesWhatANodeLoads(t *testing.T) {
 
 // The README's configuration block is a working file: every key it
 // documents is one trtcd reads, and its limits reach the server.
+// The media port's workers come from media.workers, then
+// $TRTCD_MEDIA_WORKERS, then --media-workers; 0 leaves the SFU's default.
+func TestMediaWorkersFromFileEnvAndFlag(t *testing.T) {
+	file := writeConfig(t, "media: {workers: 3}\n")
+	for _, tc := range []struct {
+		story string
+		flags serveFlags
+		env   map[string]string
+		want  int
+	}{
+		{"nothing said", serveFlags{}, nil, 0},
+		{"the file", serveFlags{config: file}, nil, 3},
+		{"the environment over the file", serveFlags{config: file}, map[string]string{"TRTCD_MEDIA_WORKERS": "2"}, 2},
+		{"the flag over both", serveFlags{config: file, workers: 4}, map[string]string{"TRTCD_MEDIA_WORKERS": "2"}, 4},
+	} {
+		c, err := loadConfig(&tc.flags, envOf(tc.env))
+		if err != nil || c.MediaWorkers != tc.want {
+			t.Errorf("%s: %d workers (%v), want %d", tc.story, c.MediaWorkers, err, tc.want)
+		}
+	}
+	for _, bad := range []struct {
+		flags serveFlags
+		env   map[string]string
+	}{{serveFlags{workers: -1}, nil}, {serveFlags{}, map[string]string{"TRTCD_MEDIA_WORKERS": "many"}}} {
+		if _, err := loadConfig(&bad.flags, envOf(bad.env)); err == nil || !strings.Contains(err.Error(), "workers") && !strings.Contains(err.Error(), "WORKERS") {
+			t.Errorf("flags %+v, env %v: error %v, want one about the workers", bad.flags, bad.env, err)
+		}
+	}
+}
+
 func TestREADMEConfigurationBlockLoads(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {

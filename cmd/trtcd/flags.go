@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/trtcd/trtcd/codec"
 )
 
 // serveFlags are the flags of `trtcd serve`; empty means "not given".
@@ -23,10 +25,16 @@ type serveFlags struct {
 	requirePMK bool
 	pprof      bool
 	slowPath   bool
+	workers    int
 	dev        bool
 	redis      string
 	nodeID     string
 	relay      string
+
+	// opusComplexity and opusMonoChannels (0: not given) encode RTMP
+	// pushers' AAC.
+	opusComplexity   optionalInt
+	opusMonoChannels int
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -36,6 +44,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.udp, "udp", "", "WebRTC media UDP port or address, one for all media (default "+defaultMediaPort+" on the --http host; $TRTCD_UDP)")
 	fs.StringVar(&f.iceTCP, "ice-tcp", "", "ICE-TCP fallback port or address, or off (default: the --udp port over TCP; $TRTCD_ICE_TCP)")
 	fs.StringVar(&f.rtmp, "rtmp", "", "RTMP listen port or address for live-pusher/live-player, or off (default "+defaultRTMPPort+" on the --http host; $TRTCD_RTMP)")
+	fs.Var(&f.opusComplexity, "opus-complexity", "libopus complexity 0-10 for RTMP pushers' audio (default "+strconv.Itoa(codec.DefaultOpusComplexity)+"; rtmp_audio.opus_complexity)")
+	fs.IntVar(&f.opusMonoChannels, "opus-mono-channels", 0, "Opus channels for a mono RTMP pusher, 1 or 2 (default 1; rtmp_audio.mono_channels)")
 	fs.StringVar(&f.callback, "record-callback", "", "URL that gets a POST when a recording is final ($TRTCD_RECORD_CALLBACK_URL; its key: record.callback_key or $TRTCD_RECORD_CALLBACK_KEY)")
 	fs.Var(&f.publicIP, "public-ip", "IP address to advertise in ICE candidates (NAT 1:1; repeatable; $TRTCD_PUBLIC_IP, comma-separated)")
 	fs.StringVar(&f.data, "data", "", "data directory (default ./"+defaultData+"; $TRTCD_DATA)")
@@ -45,10 +55,24 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id in the cluster (default: the host name; $TRTCD_NODE_ID)")
 	fs.StringVar(&f.relay, "relay", "", "QUIC relay UDP address between cluster nodes (default "+defaultRelayPort+" on the --http host; $TRTCD_RELAY)")
 	fs.BoolVar(&f.slowPath, "no-fast-path", false, "keep media in pion's SRTP pipeline instead of trtcd's fast path (diagnosis, comparison)")
+	fs.IntVar(&f.workers, "media-workers", 0, "sockets on the media port, each read by its own goroutine (default: one per CPU, GOMAXPROCS; $TRTCD_MEDIA_WORKERS)")
 	fs.BoolVar(&f.dev, "dev", false, "serve the development app even on a non-loopback listener (never in production: anyone who reaches it can mint userSigs; $TRTCD_DEV)")
 	fs.BoolVar(&f.pprof, "debug-pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP listener (diagnosis only)")
 	fs.BoolVar(&f.requirePMK, "require-private-map-key", false,
 		"make privateMapKey mandatory for the apps given by --app ($TRTCD_REQUIRE_PRIVATE_MAP_KEY does so for $TRTCD_APPS)")
+}
+
+// optionalInt is an int flag that knows whether it was given.
+type optionalInt struct {
+	v   int
+	set bool
+}
+
+func (o *optionalInt) String() string { return strconv.Itoa(o.v) }
+func (o *optionalInt) Set(v string) (err error) {
+	o.v, err = strconv.Atoi(v)
+	o.set = err == nil
+	return err
 }
 
 // stringList is a repeatable string flag.
