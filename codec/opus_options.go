@@ -7,10 +7,9 @@ package codec
 // 1 kHz tone's SINAD 32 → 43 dB, music and speech spectral distance
 // 0.4-0.5 dB closer); cost steps up at 7, where the signal analysis starts
 // (×2-3). 0 is the cheapest: the Opus encoder at 0 costs about half of 5
-// (a stereo stream 0.2 % of a core against 0.45-0.6 %), which is what
-// brings an RTMP pusher's whole cost per stream towards SRS's, whose
-// transcoder runs libopus at complexity 1 (the same measured quality as
-// 0). Operators who want the better tone and speech set 5.
+// (a stereo stream 0.2 % of a core against 0.45-0.6 %), which takes about
+// a sixth off an RTMP pusher's whole cost per stream (BenchmarkRTMPIngestCPU).
+// Operators who want the better tone and speech set 5.
 const DefaultOpusComplexity = 0
 
 // ValidOpusComplexity reports whether libopus accepts c as a complexity.
