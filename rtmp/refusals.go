@@ -45,13 +45,14 @@ func (s *Server) Refusals() Refusals {
 	return Refusals{Rate: c[refusedRate].Load(), AddressConns: c[refusedAddressConns].Load(), ServerConns: c[refusedServerConns].Load()}
 }
 
-// refuse closes a connection at accept, counts it, and logs at most one
-// line per refusalLogEvery, which carries how many were refused since the
-// previous one.
+// refuse counts a connection refused at accept, closes it, and logs at
+// most one line per refusalLogEvery, which carries how many were refused
+// since the previous one. The count comes first, so whoever sees the
+// connection close finds it counted.
 func (s *Server) refuse(nc net.Conn, reason refusalReason, log *slog.Logger) {
-	nc.Close()
 	r := &s.refusals
 	r.counts[reason].Add(1)
+	nc.Close()
 	r.mu.Lock()
 	r.unlogged++
 	now := time.Now()
