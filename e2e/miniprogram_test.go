@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trtcd/trtcd/internal/testlog"
 	"github.com/trtcd/trtcd/server"
 	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/trtc/tlssig"
@@ -128,7 +128,7 @@ func (mp *miniprogram) routes() http.Handler {
 // scenario is a running Node scenario.
 type scenario struct {
 	cmd    *exec.Cmd
-	output bytes.Buffer
+	output testlog.Buffer // stdout and stderr, one writer so exec copies both on one goroutine
 	stdin  io.WriteCloser
 	done   chan error
 }
@@ -149,7 +149,7 @@ func (mp *miniprogram) start(t *testing.T, file string, env ...string) *scenario
 	s.cmd.Env = append(os.Environ(), "NODE_PATH="+mp.nodePath, "TRTCD_HTTP=http://"+host,
 		"TRTCD_BACKEND="+mp.backend, "TRTCD_APP="+strconv.Itoa(app))
 	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stdout, s.cmd.Stderr = &lockedWriter{w: &s.output}, &lockedWriter{w: &s.output}
+	s.cmd.Stdout, s.cmd.Stderr = &s.output, &s.output
 	stdin, err := s.cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -180,12 +180,7 @@ func (s *scenario) wait(t *testing.T) {
 	t.Logf("node %s:\n%s", s.cmd.Args[1], out)
 }
 
-func (s *scenario) text() string {
-	lw := s.cmd.Stdout.(*lockedWriter)
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return s.output.String()
-}
+func (s *scenario) text() string { return s.output.String() }
 
 // waitLine waits until the scenario prints a line starting with prefix,
 // failing if it ends first.
@@ -202,17 +197,6 @@ func (s *scenario) waitLine(t *testing.T, prefix string, d time.Duration) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // (a) Two webrtc-room components in a 1v1bigsmall room see each other:
