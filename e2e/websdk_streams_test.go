@@ -84,11 +84,14 @@ func videoOf(t *testing.T, page context.Context, key string) remoteVideo {
 }
 
 // waitDecoding waits until a page decodes a remote stream and goes on
-// decoding it, and returns the last reading.
+// decoding it, and returns the last reading. The first frame may take a
+// while on a loaded machine (CI runs every package at once, under -race,
+// beside several Chromium pages): a subscription the SDK retries after its
+// own 10 s timeout must still fit.
 func waitDecoding(t *testing.T, page context.Context, who, key string, ok func(remoteVideo) bool) remoteVideo {
 	t.Helper()
 	var v0, v1 remoteVideo
-	testpeer.WaitFor(t, who+" decoding "+key, 20*time.Second, func() bool {
+	testpeer.WaitFor(t, who+" decoding "+key, 45*time.Second, func() bool {
 		v0 = videoOf(t, page, key)
 		return v0.FramesDecoded > 0 && ok(v0)
 	})
