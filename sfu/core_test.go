@@ -194,6 +194,34 @@ func TestANewViewersKeyframeRequestIsNotThrottled(t *testing.T) {
 	}
 }
 
+// A viewer still waiting for its first keyframe a second after the request
+// asks again (a request can be lost, or ignored by the publisher's
+// encoder), once per second whatever the number of waiting viewers, and
+// stops asking once the keyframe has come.
+func TestAWaitingViewerAsksAgainForItsKeyframe(t *testing.T) {
+	up := &fakeUpstream{}
+	tr := NewTrack("alice/video", KindVideo, h264, up, NewMetrics())
+	w := &fakeWriter{}
+	boundDownTrack(KindVideo, h264, w).Attach(tr)
+	boundDownTrack(KindVideo, h264, &fakeWriter{}).Attach(tr)
+	tr.Write(rtpBytes(t, 5, 1000, 0, []byte{0x41}, false))
+	if up.plis != 1 {
+		t.Fatalf("a delta frame just after the request: %d requests, want 1", up.plis)
+	}
+	tr.lastKeyframeRequest.Add(-int64(keyframeRetry)) // as if a second had gone by
+	tr.Write(rtpBytes(t, 5, 1001, 3000, []byte{0x41}, false))
+	tr.Write(rtpBytes(t, 5, 1002, 6000, []byte{0x41}, false))
+	if up.plis != 2 {
+		t.Fatalf("two viewers still waiting a second later: %d requests, want 2", up.plis)
+	}
+	tr.Write(rtpBytes(t, 5, 1003, 9000, []byte{0x65}, true))
+	tr.lastKeyframeRequest.Add(-int64(keyframeRetry))
+	tr.Write(rtpBytes(t, 5, 1004, 12000, []byte{0x41}, false))
+	if up.plis != 2 || w.n != 2 {
+		t.Fatalf("after the keyframe: %d requests (want 2), %d packets sent (want 2)", up.plis, w.n)
+	}
+}
+
 // BenchmarkFanOut measures the forwarding path from a packet read to the
 // SRTP writer of each subscriber: it must not allocate.
 func BenchmarkFanOut(b *testing.B) {

@@ -167,6 +167,9 @@ func (d *DownTrack) send(b *binding, p *Packet) {
 	if d.waitKeyframe.Load() {
 		if !p.Keyframe {
 			d.dropped(dropWaitKeyframe)
+			if t := d.track.Load(); t != nil {
+				t.keyframeOverdue(p.Arrival)
+			}
 			return
 		}
 		d.waitKeyframe.Store(false)

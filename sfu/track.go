@@ -165,11 +165,7 @@ func (t *Track) RequestKeyframe() {
 		t.stats.keyframeRequestsThrottled.Add(1)
 		return
 	}
-	t.keyframePending.Store(false)
-	t.stats.keyframeRequests.Add(1)
-	if t.upstream != nil {
-		t.upstream.RequestKeyframe(t.ssrc.Load())
-	}
+	t.askKeyframe()
 }
 
 // RequestFirstKeyframe asks for the keyframe a new viewer starts with. No
@@ -184,6 +180,31 @@ func (t *Track) RequestFirstKeyframe() {
 		return // the keyframe asked for is on its way
 	}
 	t.lastKeyframeRequest.Store(now)
+	t.askKeyframe()
+}
+
+// keyframeRetry is how long a viewer waiting for its first keyframe waits
+// before asking again. A keyframe request travels as RTCP over UDP and can
+// be lost, and browsers ignore one that comes too soon after the last
+// (libwebrtc: 300 ms); a browser sends no keyframe unasked, so without
+// asking again the viewer would stay black.
+const keyframeRetry = time.Second
+
+// keyframeOverdue asks again for a keyframe that a waiting viewer has not
+// had keyframeRetry after the last request. Called by the viewer's
+// DownTrack for each packet it must drop meanwhile; the compare-and-swap
+// lets one of several waiting viewers send it.
+func (t *Track) keyframeOverdue(arrival int64) {
+	last := t.lastKeyframeRequest.Load()
+	if arrival-last < int64(keyframeRetry) || !t.lastKeyframeRequest.CompareAndSwap(last, arrival) {
+		return
+	}
+	t.askKeyframe()
+}
+
+// askKeyframe sends the publisher a keyframe request; the caller has
+// stamped lastKeyframeRequest.
+func (t *Track) askKeyframe() {
 	t.keyframePending.Store(false)
 	t.stats.keyframeRequests.Add(1)
 	if t.upstream != nil {
