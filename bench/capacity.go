@@ -40,11 +40,16 @@ type Capacity struct {
 // FindCapacity adds rooms step by step (up to sc.Rooms) and measures each
 // level for lim.Hold; it stops at the first level that breaks the limits.
 func FindCapacity(ctx context.Context, sc Scenario, lim Limits, progress func(Step)) (*Capacity, error) {
+	sc, stopEngine, err := sc.withEngine()
+	if err != nil {
+		return nil, err
+	}
 	var pairs []*Pair
 	defer func() {
 		for _, p := range pairs {
 			p.Close()
 		}
+		stopEngine()
 	}()
 	cpu := newCPUWatch(newServerProbe(sc.ServerPID, sc.Target))
 	c := &Capacity{}
@@ -88,7 +93,7 @@ func FindCapacity(ctx context.Context, sc Scenario, lim Limits, progress func(St
 		}
 		c.Rooms = rooms
 	}
-	c.GeneratorCores = cpu.generator().CPUCores
+	c.GeneratorCores = cpu.generator(0).CPUCores
 	return c, nil
 }
 

@@ -81,6 +81,9 @@ type Pair struct {
 	cancel  context.CancelFunc
 	// Received counts RTP packets the viewers got (audio and video).
 	Received atomic.Int64
+	// sent counts the RTP packets the publisher sent, where the engine
+	// knows it (the raw engine's); 0 otherwise.
+	sent atomic.Int64
 
 	started    time.Time // the publisher's offer went out
 	mu         sync.Mutex
@@ -131,6 +134,7 @@ type pairSpec struct {
 	UplinkLoss  float64 // dropped from what the publisher sends
 	Publish     signal  // the publisher's offer → answer
 	Play        func(viewer string) signal
+	raw         *rawEngine // nil: the pion engine
 }
 
 // startWebRTCPair runs a synthetic WebRTC publisher and its viewers.

@@ -171,11 +171,15 @@ func (w *cpuWatch) server(delivered uint64) *Resources {
 	return r
 }
 
-// generator is this process's CPU since the mark and its memory now.
-func (w *cpuWatch) generator() Resources {
+// generator is this process's CPU since the mark, per packet it sent or
+// received in that time (when packets is not 0), and its memory now.
+func (w *cpuWatch) generator(packets uint64) Resources {
 	var r Resources
 	if c, err := ProcessCPU(os.Getpid()); err == nil {
 		r.CPUCores = (c - w.markSelf).Seconds() / w.elapsed().Seconds()
+		if packets > 0 {
+			r.MicrosPerPacket = float64((c - w.markSelf).Microseconds()) / float64(packets)
+		}
 	}
 	if rss, err := ProcessRSS(os.Getpid()); err == nil {
 		r.RSSMiB = float64(rss) / (1 << 20)

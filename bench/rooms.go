@@ -25,7 +25,7 @@ func startRoom(ctx context.Context, sc Scenario, i int) ([]*Pair, error) {
 	var out []*Pair
 	for _, side := range sides {
 		spec := pairSpec{Kind: kind, Room: room, Publisher: side[0], Viewers: viewerNames(side[1], sc.Viewers),
-			BitrateKbps: sc.BitrateKbps, FPS: sc.FPS, UplinkLoss: sc.UplinkLoss}
+			BitrateKbps: sc.BitrateKbps, FPS: sc.FPS, UplinkLoss: sc.UplinkLoss, raw: sc.raw}
 		p, err := startPairOfKind(ctx, sc.Target, spec, ws)
 		if p != nil {
 			out = append(out, p)
@@ -67,15 +67,24 @@ func startPairOfKind(ctx context.Context, t Target, s pairSpec, ws *wsRoom) (*Pa
 				return c.subscribeSignal(s.Publisher)(ctx, offer)
 			}
 		}
-		return startWebRTCPair(ctx, s)
+		return startMediaPair(ctx, s)
 	case KindRTMP:
 		s.Play = whep
 		return startRTMPPair(ctx, t, s)
 	default:
 		s.Publish = whipSignal(t, t.endpoint(t.WHIP, defaultWHIP, s.Room, s.Publisher, s.Publisher), s.Room, s.Publisher)
 		s.Play = whep
-		return startWebRTCPair(ctx, s)
+		return startMediaPair(ctx, s)
 	}
+}
+
+// startMediaPair runs a WebRTC publisher and its viewers on the spec's
+// engine.
+func startMediaPair(ctx context.Context, s pairSpec) (*Pair, error) {
+	if s.raw != nil {
+		return startRawPair(ctx, s.raw, s)
+	}
+	return startWebRTCPair(ctx, s)
 }
 
 // startRTMPPair pushes RTMP as the publisher (trtcd's stream id

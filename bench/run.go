@@ -29,6 +29,12 @@ type Scenario struct {
 	UplinkLoss float64
 	// Mix is the share of rooms of each client kind; zero: all WHIP.
 	Mix Mix
+	// Engine is EnginePion (the default) or EngineRaw, which sends and
+	// receives the WebRTC rooms' media itself (RTMP pushers and their
+	// viewers stay as they are).
+	Engine string
+
+	raw *rawEngine // the raw engine's sender while the scenario runs
 }
 
 // Progress is what a live display shows while the scenario runs.
@@ -110,12 +116,17 @@ func Run(ctx context.Context, sc Scenario, progress func(Progress)) (*Report, er
 	if sc.Ramp <= 0 {
 		sc.Ramp = 5
 	}
+	sc, stopEngine, err := sc.withEngine()
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	var pairs []*Pair
 	defer func() {
 		for _, p := range pairs {
 			p.Close()
 		}
+		stopEngine()
 	}()
 	cpu := newCPUWatch(newServerProbe(sc.ServerPID, sc.Target))
 	tick := time.NewTicker(2 * time.Second)
@@ -172,7 +183,7 @@ func roomsUp(pairs []*Pair) int {
 }
 
 // totals sums the streams of all pairs.
-type sums struct{ Expected, Received, Lost, Late, Dups, Bytes uint64 }
+type sums struct{ Expected, Received, Lost, Late, Dups, Bytes, Sent uint64 }
 
 func (s sums) lossRatio() float64 {
 	if s.Expected == 0 {
@@ -191,8 +202,9 @@ func totalsOf(pairs []*Pair, kind ClientKind) sums {
 			continue
 		}
 		p.mu.Lock()
+		var expected uint64
 		for _, st := range p.streams {
-			s.Expected += st.Seq.Expected()
+			expected += st.Seq.Expected()
 			s.Received += st.Seq.Received
 			s.Lost += st.Seq.Lost()
 			s.Late += st.Seq.Late
@@ -200,8 +212,19 @@ func totalsOf(pairs []*Pair, kind ClientKind) sums {
 			s.Bytes += st.Bytes
 		}
 		p.mu.Unlock()
+		s.Expected += expected
+		s.Sent += p.sentPackets(expected)
 	}
 	return s
+}
+
+// sentPackets is what the publisher sent: the raw engine counts it; for
+// the others it is what one viewer expected (the sequence numbers' span).
+func (p *Pair) sentPackets(expected uint64) uint64 {
+	if n := p.sent.Load(); n > 0 {
+		return uint64(n)
+	}
+	return expected / uint64(max(len(p.viewers), 1))
 }
 
 // build assembles the report; from is the totals when the steady state
@@ -247,7 +270,7 @@ func build(sc Scenario, pairs []*Pair, cpu *cpuWatch, from sums) *Report {
 	}
 	r.ByKind = byKind(pairs)
 	r.UDPBufferDrops = cpu.udpDrops()
-	r.Generator = cpu.generator()
+	r.Generator = cpu.generator((t.Sent - from.Sent) + (t.Received - from.Received))
 	r.Server = cpu.server(t.Received - from.Received)
 	if r.Server != nil && r.RoomsUp > 0 {
 		r.Server.CorePercentPerRoom = 100 * r.Server.CPUCores / float64(r.RoomsUp)
@@ -291,8 +314,29 @@ func (r *Report) WriteTable(w io.Writer) {
 	} else {
 		f("server\tnot measured (give --server-pid, or point --target at a trtcd with /metrics; cross-node: both nodes)")
 	}
-	f("generator\t%.2f cores, %.0f MiB (shares the machine with the server)", r.Generator.CPUCores, r.Generator.RSSMiB)
+	f("generator\t%.2f cores, %.2f µs CPU per packet sent or received, %.0f MiB (shares the machine with the server)",
+		r.Generator.CPUCores, r.Generator.MicrosPerPacket, r.Generator.RSSMiB)
+	if ratio := r.generatorToServer(); ratio > 0 {
+		f("generator / server\t%.2f (CPU per packet the generator sent or received, per packet the server forwarded)", ratio)
+	}
 	tw.Flush()
+}
+
+// generatorToServer compares the generator's CPU per packet with the
+// server's per forwarded packet (per delivered one without /metrics); 0
+// when either is not measured.
+func (r *Report) generatorToServer() float64 {
+	if r.Server == nil || r.Generator.MicrosPerPacket == 0 {
+		return 0
+	}
+	server := r.Server.MicrosPerForwarded
+	if server == 0 {
+		server = r.Server.MicrosPerPacket
+	}
+	if server == 0 {
+		return 0
+	}
+	return r.Generator.MicrosPerPacket / server
 }
 
 // WriteJSON writes the report as indented JSON.

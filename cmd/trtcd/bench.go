@@ -31,8 +31,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 30*time.Second, "how long to measure once every room is up")
 	bitrate := fs.Int("bitrate", 600, "video kbps per publisher")
 	fps := fs.Int("fps", 25, "video frames per second")
-	whipURL := fs.String("whip-url", "", "WHIP URL template for another server, e.g. 'http://HOST/rtc/v1/whip/?app=live&stream={room}_{user}' ({app} {room} {user} {publisher})")
-	whepURL := fs.String("whep-url", "", "WHEP URL template for another server, e.g. 'http://HOST/rtc/v1/whep/?app=live&stream={room}_{publisher}'")
+	whipURL := fs.String("whip-url", "", "WHIP URL template for another server ({app} {room} {user} {publisher} are filled in): SRS 'http://HOST:1985/rtc/v1/whip/?app=live&stream={room}_{user}', mediamtx 'http://HOST:8889/{room}_{user}/whip'")
+	whepURL := fs.String("whep-url", "", "WHEP URL template for another server: SRS 'http://HOST:1985/rtc/v1/whep/?app=live&stream={room}_{publisher}', mediamtx 'http://HOST:8889/{room}_{publisher}/whep'")
+	engine := fs.String("engine", bench.EnginePion, "load generator for WebRTC rooms: pion (a full pion client per publisher and viewer) or raw (pion connects each session, then the generator sends pre-built SRTP with sendmmsg and reads every session with recvmmsg from one goroutine: about a quarter of pion's CPU per packet, to find a server's limit; no --loss; RTMP rooms' viewers stay pion)")
 	bearer := fs.String("bearer", "", "a fixed bearer token for every request (instead of userSigs minted with --key)")
 	pid := fs.Int("server-pid", 0, "the server's process id on this machine, to read its CPU and memory from /proc")
 	viewTarget := fs.String("view-target", "", "cross-node: viewers play from this server, another node of the target's cluster (WHEP for the publisher's room and user; whip and rtmp rooms); the server figures are both nodes'")
@@ -60,6 +61,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *loss < 0 || *loss >= 1 {
 		return usageErrorf("--loss %v: want a fraction from 0 to below 1", *loss)
 	}
+	if *engine != bench.EnginePion && *engine != bench.EngineRaw {
+		return usageErrorf("--engine %q: want %s or %s", *engine, bench.EnginePion, bench.EngineRaw)
+	}
+	if *engine == bench.EngineRaw && *loss > 0 {
+		return usageErrorf("--loss: the raw engine sends every packet; use --engine pion")
+	}
 	mix, err := bench.ParseMix(*mixText)
 	if err != nil {
 		return usageErrorf("--mix: %v", err)
@@ -82,7 +89,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	sc := bench.Scenario{Target: t, Rooms: *rooms, OneWay: *oneWay, Viewers: *viewers, Ramp: *ramp,
-		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid, UplinkLoss: *loss, Mix: mix}
+		Duration: *duration, BitrateKbps: *bitrate, FPS: *fps, ServerPID: *pid, UplinkLoss: *loss, Mix: mix, Engine: *engine}
 	if *findCapacity {
 		if *step <= 0 || *hold <= 0 {
 			return usageErrorf("--step and --hold must be positive")

@@ -1,0 +1,5 @@
+package rawudp
+
+import "syscall"
+
+const sysSendmmsg = syscall.SYS_SENDMMSG
