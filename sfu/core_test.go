@@ -241,7 +241,7 @@ func BenchmarkFanOut(b *testing.B) {
 				buf := tr.cache.slot().Buffer()
 				n := copy(buf, raw)
 				buf[2], buf[3] = byte(i>>8), byte(i) // next sequence number
-				tr.forward(n, monotonic())
+				tr.forward(n, monotonic(), nil)
 			}
 		})
 	}

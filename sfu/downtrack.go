@@ -211,7 +211,7 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 			o.srtp.ctx.SetROC(b.ssrc, d.rw.wraps)
 			o.srtp.rocSet = true
 		}
-		if err := o.send(h, payload); err != nil {
+		if err := o.send(h, payload, p.out); err != nil {
 			d.dropped(dropWriteError)
 			return
 		}

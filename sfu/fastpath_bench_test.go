@@ -60,7 +60,7 @@ func BenchmarkFastPath(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				if !fp.handle(pkts[i%len(pkts)]) {
+				if !fp.handle(pkts[i%len(pkts)], nil) {
 					b.Fatal("not handled")
 				}
 			}

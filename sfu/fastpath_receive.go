@@ -30,7 +30,7 @@ type fastTrack struct {
 	rocSet bool // the handling goroutine only
 }
 
-func (f *fastPublisher) handle(b []byte) (handled bool) {
+func (f *fastPublisher) handle(b []byte, ob *outbox) (handled bool) {
 	if !f.busy.CompareAndSwap(0, 1) {
 		// Another worker is handling one: the session's address moved to
 		// a socket on another worker a moment ago (pairChanged). This
@@ -56,7 +56,7 @@ func (f *fastPublisher) handle(b []byte) (handled bool) {
 		t.stats.dropped[dropMalformed].Add(1)
 		return true
 	}
-	t.forward(len(out), monotonic())
+	t.forward(len(out), monotonic(), ob)
 	return true
 }
 

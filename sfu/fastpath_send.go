@@ -28,8 +28,9 @@ type outSRTP struct {
 }
 
 // send encrypts and writes a packet: the header as given, then payload and
-// padding.
-func (o *fastOut) send(h *rtp.Header, payload []byte) error {
+// padding. With an outbox (the packet is forwarded by a socket reader) it
+// is queued there, else sent at once.
+func (o *fastOut) send(h *rtp.Header, payload []byte, ob *outbox) error {
 	n, err := h.MarshalTo(o.plain[:])
 	if err != nil {
 		return err
@@ -40,6 +41,13 @@ func (o *fastOut) send(h *rtp.Header, payload []byte) error {
 		clear(o.plain[n : n+pad-1])
 		o.plain[n+pad-1] = h.PaddingSize
 		n += pad
+	}
+	if ob != nil {
+		out, err := o.srtp.ctx.EncryptRTP(ob.slot(), o.plain[:n], &o.hdr)
+		if err == nil {
+			ob.add(out, o.addr)
+		}
+		return err
 	}
 	out, err := o.srtp.ctx.EncryptRTP(o.out[:0], o.plain[:n], &o.hdr)
 	if err != nil {

@@ -19,15 +19,16 @@ import (
 type mediaConn struct {
 	*net.UDPConn // the first socket: address, buffers and deadlines; reads and writes go through socks
 	socks        []*rawudp.Conn
+	outbox       *outbox    // the one socket's, for pion's reader goroutine
 	routesMu     sync.Mutex // serialises route changes
 	routes       atomic.Pointer[map[netip.AddrPort]route]
 	workers      // reader goroutines when there are several sockets
 }
 
 // route takes the SRTP packets of one remote address; false means "not
-// mine", and the packet goes to pion.
+// mine", and the packet goes to pion. Its sends go to ob.
 type route interface {
-	handle(b []byte) bool
+	handle(b []byte, ob *outbox) bool
 }
 
 // newMediaConn serves one port's sockets (all bound to it); with more than
@@ -45,6 +46,8 @@ func newMediaConn(conns []*net.UDPConn, seen func(worker int, addr netip.AddrPor
 	}
 	if len(m.socks) > 1 {
 		m.startWorkers(seen)
+	} else {
+		m.outbox = newOutbox(m.socks[0])
 	}
 	return m, nil
 }
@@ -56,12 +59,18 @@ func isRTP(b []byte) bool {
 }
 
 // fast offers a datagram to the fast path: true when a route took it.
-func (m *mediaConn) fast(d []byte, addr netip.AddrPort) bool {
-	if !isRTP(d) {
-		return false
+// What the route sends waits in ob until sock has no datagram left to
+// read.
+func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *outbox) bool {
+	handled := false
+	if isRTP(d) {
+		r := (*m.routes.Load())[addr]
+		handled = r != nil && r.handle(d, ob)
 	}
-	r := (*m.routes.Load())[addr]
-	return r != nil && r.handle(d)
+	if !handled || !sock.Pending() {
+		ob.flush()
+	}
+	return handled
 }
 
 // ReadFromAddrPort implements ice.AddrPortReaderWriter. With one socket,
@@ -73,7 +82,7 @@ func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	}
 	for {
 		d, addr, err := m.socks[0].Next()
-		if err != nil || !m.fast(d, addr) {
+		if err != nil || !m.fast(d, addr, m.socks[0], m.outbox) {
 			return copy(b, d), addr, err
 		}
 	}

@@ -58,10 +58,10 @@ func (m *mediaConn) startWorkers(seen func(worker int, addr netip.AddrPort)) {
 // the rest copied out for pion.
 func (m *mediaConn) serve(w int, seen func(worker int, addr netip.AddrPort)) {
 	defer m.readers.Done()
-	sock := m.socks[w]
+	sock, ob := m.socks[w], newOutbox(m.socks[w])
 	for {
 		d, addr, err := sock.Next()
-		if err == nil && m.fast(d, addr) {
+		if err == nil && m.fast(d, addr, sock, ob) {
 			continue
 		}
 		l := leftover{addr: addr, err: err}

@@ -36,6 +36,9 @@ type Packet struct {
 
 	payloadStart, payloadEnd int
 	paddingSize              byte
+	// out, while a socket reader delivers the packet, is its outbox
+	// (only the delivering goroutine reads it).
+	out *outbox
 }
 
 // SeqNewer reports whether RTP sequence number a comes after b in 16-bit

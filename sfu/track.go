@@ -244,7 +244,7 @@ func (t *Track) ForwardFrom(r io.Reader) error {
 			}
 			continue
 		}
-		t.forward(copy(t.cache.slot().Buffer(), buf[:n]), monotonic())
+		t.forward(copy(t.cache.slot().Buffer(), buf[:n]), monotonic(), nil)
 		t.owner.Store(ownerFree)
 	}
 }
@@ -275,7 +275,7 @@ const lateBacklog = 32
 func (t *Track) forwardLate() {
 	for len(t.late) > 0 {
 		b := <-t.late
-		t.forward(copy(t.cache.slot().Buffer(), b), monotonic())
+		t.forward(copy(t.cache.slot().Buffer(), b), monotonic(), nil)
 	}
 }
 
@@ -283,10 +283,13 @@ func (t *Track) forwardLate() {
 // packetize themselves, such as RTMP ingest.
 func (t *Track) Write(b []byte) {
 	n := copy(t.cache.slot().Buffer(), b)
-	t.forward(n, monotonic())
+	t.forward(n, monotonic(), nil)
 }
 
-func (t *Track) forward(n int, arrival int64) {
+// forward delivers the packet of n bytes in the cache's next slot to
+// every sink; ob, when a socket reader forwards, collects the fast-path
+// sends.
+func (t *Track) forward(n int, arrival int64, ob *outbox) {
 	var f fanOut
 	defer t.recoverPacket(&f)
 	p := t.cache.slot()
@@ -321,9 +324,11 @@ func (t *Track) forward(n int, arrival int64) {
 	}
 	t.delivering.Add(1)
 	f.p, f.sinks = p, *t.sinks.Load()
+	p.out = ob
 	for f.at = 0; f.at < len(f.sinks); f.at++ {
 		f.sinks[f.at].WriteRTP(p)
 	}
+	p.out = nil   // the cached packet may be resent later, by another goroutine
 	f.sinks = nil // delivered: a panic from here on is not a sink's
 	t.serveResends()
 	t.delivering.Add(1)
@@ -361,6 +366,7 @@ func (t *Track) recoverPacket(f *fanOut) {
 	panics.Report(panics.Media, v, nil)
 	if f.sinks != nil {
 		deliverRest(f.p, f.sinks[f.at+1:])
+		f.p.out = nil
 	}
 	if t.delivering.Load()%2 == 1 { // only this goroutine changes it
 		t.delivering.Add(1)

@@ -21,6 +21,7 @@ type Batch struct {
 	iovs [BatchSize]syscall.Iovec
 	ctrl [BatchSize][segmentControlSize]byte
 	to   syscall.RawSockaddrInet4
+	tos  [BatchSize]syscall.RawSockaddrInet4 // AddTo's addresses
 	n    int
 }
 
@@ -41,16 +42,33 @@ const (
 
 // NewBatch makes a batch for datagrams to addr (IPv4).
 func NewBatch(addr netip.AddrPort) *Batch {
-	b := &Batch{}
-	b.to = syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: addr.Addr().Unmap().As4()}
-	b.to.Port = addr.Port()>>8 | addr.Port()<<8 // network byte order
+	b := &Batch{to: sockaddr4(addr)}
 	for i := range b.msgs {
 		b.msgs[i].hdr.Iov = &b.iovs[i]
 		b.msgs[i].hdr.Iovlen = 1
-		b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.to))
 		b.msgs[i].hdr.Namelen = uint32(unsafe.Sizeof(b.to))
 	}
 	return b
+}
+
+// sockaddr4 is addr (IPv4) as the kernel takes it.
+func sockaddr4(addr netip.AddrPort) syscall.RawSockaddrInet4 {
+	to := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: addr.Addr().Unmap().As4()}
+	to.Port = addr.Port()>>8 | addr.Port()<<8 // network byte order
+	return to
+}
+
+// AddTo queues a datagram for addr (IPv4) instead of the batch's address:
+// one batch then carries what a forwarding goroutine sends to many
+// subscribers. False when the batch is full.
+func (b *Batch) AddTo(d []byte, addr netip.AddrPort) bool {
+	if !b.Add(d) {
+		return false
+	}
+	i := b.n - 1
+	b.tos[i] = sockaddr4(addr)
+	b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.tos[i]))
+	return true
 }
 
 // Add queues a datagram; false when the batch is full.
@@ -65,6 +83,7 @@ func (b *Batch) AddSegments(d []byte, size int) bool {
 		return false
 	}
 	m := &b.msgs[b.n]
+	m.hdr.Name = (*byte)(unsafe.Pointer(&b.to))
 	b.iovs[b.n].Base = unsafe.SliceData(d)
 	b.iovs[b.n].SetLen(len(d))
 	m.hdr.Control, m.hdr.Controllen = nil, 0

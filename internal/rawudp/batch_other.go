@@ -10,9 +10,10 @@ const BatchSize = 32
 // Batch is datagrams for one address; elsewhere than Linux they are sent
 // one by one.
 type Batch struct {
-	to netip.AddrPort
-	d  [BatchSize][]byte
-	n  int
+	to  netip.AddrPort
+	d   [BatchSize][]byte
+	tos [BatchSize]netip.AddrPort
+	n   int
 }
 
 func NewBatch(addr netip.AddrPort) *Batch { return &Batch{to: addr} }
@@ -29,7 +30,17 @@ func (b *Batch) Add(d []byte) bool {
 		return false
 	}
 	b.d[b.n] = d
+	b.tos[b.n] = b.to
 	b.n++
+	return true
+}
+
+// AddTo queues a datagram for addr instead of the batch's address.
+func (b *Batch) AddTo(d []byte, addr netip.AddrPort) bool {
+	if !b.Add(d) {
+		return false
+	}
+	b.tos[b.n-1] = addr
 	return true
 }
 
@@ -57,7 +68,7 @@ func (b *Batch) Reset() {
 func (u *Conn) WriteBatch(b *Batch) (int, error) {
 	defer b.Reset()
 	for i := range b.n {
-		if _, err := u.WriteToAddrPort(b.d[i], b.to); err != nil {
+		if _, err := u.WriteToAddrPort(b.d[i], b.tos[i]); err != nil {
 			return i, err
 		}
 	}

@@ -92,3 +92,41 @@ func TestWriteBatchSegments(t *testing.T) {
 		}
 	}
 }
+
+// One batch carries datagrams for several addresses (AddTo) beside the
+// batch's own (Add), each to its address, in order.
+func TestWriteBatchToManyAddresses(t *testing.T) {
+	listen := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		return c
+	}
+	own, a, b := listen(), listen(), listen()
+	tx, err := New(listen())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := NewBatch(own.LocalAddr().(*net.UDPAddr).AddrPort())
+	addr := func(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+	batch.AddTo([]byte("a1"), addr(a))
+	batch.AddTo([]byte("b1"), addr(b))
+	batch.Add([]byte("own"))
+	batch.AddTo([]byte("a2"), addr(a))
+	if n, err := tx.WriteBatch(batch); n != 4 || err != nil {
+		t.Fatalf("sent %d, %v", n, err)
+	}
+	buf := make([]byte, 100)
+	for _, want := range []struct {
+		c    *net.UDPConn
+		text string
+	}{{a, "a1"}, {a, "a2"}, {b, "b1"}, {own, "own"}} {
+		n, _, err := want.c.ReadFromUDPAddrPort(buf)
+		if err != nil || string(buf[:n]) != want.text {
+			t.Fatalf("got %q, %v; want %q", buf[:n], err, want.text)
+		}
+	}
+}

@@ -137,6 +137,10 @@ func (u *Conn) Next() ([]byte, netip.AddrPort, error) {
 	}
 }
 
+// Pending says whether datagrams already read are waiting for Next: false
+// means the next call goes to the socket (and may wait there).
+func (u *Conn) Pending() bool { return u.next < u.count }
+
 // ReadFromAddrPort reads one datagram into b; one goroutine at a time.
 func (u *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	d, addr, err := u.Next()

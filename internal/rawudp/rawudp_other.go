@@ -31,3 +31,6 @@ func (u *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 }
 
 func (u *Conn) Close() error { return u.conn.Close() }
+
+// Pending is always false here: datagrams are read one at a time.
+func (u *Conn) Pending() bool { return false }
