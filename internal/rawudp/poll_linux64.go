@@ -204,24 +204,7 @@ func (s *Socket) WriteTo(b []byte, addr netip.AddrPort) (int, error) {
 	if s.closed {
 		return 0, net.ErrClosed
 	}
-	ip := addr.Addr().Unmap()
-	if !ip.Is4() {
-		return 0, &net.OpError{Op: "write", Net: "udp4", Err: net.InvalidAddrError("not an IPv4 address")}
-	}
-	to := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ip.As4()}
-	to.Port = addr.Port()>>8 | addr.Port()<<8
-	for {
-		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(s.fd),
-			uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_DONTWAIT,
-			uintptr(unsafe.Pointer(&to)), unsafe.Sizeof(to))
-		if errno == syscall.EINTR {
-			continue
-		}
-		if errno != 0 {
-			return 0, &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: errno}
-		}
-		return int(n), nil
-	}
+	return sendTo(uintptr(s.fd), b, addr)
 }
 
 // WriteBatch sends the batch with sendmmsg and empties it.

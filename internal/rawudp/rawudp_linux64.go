@@ -150,19 +150,24 @@ func (u *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 // WriteToAddrPort sends one datagram; a full send buffer drops it (EAGAIN),
 // as a router would, instead of stalling the forwarding goroutine.
 func (u *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	ip := addr.Addr().Unmap()
-	if !ip.Is4() {
-		return 0, &net.OpError{Op: "write", Net: "udp4", Err: net.InvalidAddrError("not an IPv4 address")}
-	}
-	to := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ip.As4()}
-	to.Port = addr.Port()>>8 | addr.Port()<<8
 	u.writers.Add(1)
 	defer u.writers.Add(-1)
 	if u.closed.Load() {
 		return 0, net.ErrClosed
 	}
+	return sendTo(u.fd, b, addr)
+}
+
+// sendTo sends one datagram on fd without waiting: a full send buffer
+// fails with EAGAIN.
+func sendTo(fd uintptr, b []byte, addr netip.AddrPort) (int, error) {
+	ip := addr.Addr().Unmap()
+	if !ip.Is4() {
+		return 0, &net.OpError{Op: "write", Net: "udp4", Err: net.InvalidAddrError("not an IPv4 address")}
+	}
+	to := sockaddr4(addr)
 	for {
-		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, u.fd,
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd,
 			uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_DONTWAIT,
 			uintptr(unsafe.Pointer(&to)), unsafe.Sizeof(to))
 		if errno == syscall.EINTR {
