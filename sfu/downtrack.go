@@ -39,6 +39,8 @@ type DownTrack struct {
 	queue atomic.Pointer[sendQueue]
 	// fast, when set, encrypts and sends without pion (see fastpath.go).
 	fast atomic.Pointer[fastOut]
+	// paused: the subscriber turned this section off (SetPaused).
+	paused atomic.Bool
 
 	// Track goroutine only.
 	rw  rewriter
@@ -100,6 +102,20 @@ func (d *DownTrack) transportReady() {
 	}
 }
 
+// SetPaused stops (true) or resumes sending to the subscriber while the
+// DownTrack stays attached. A resumed video restarts at a keyframe, asked
+// for now; numbering continues from the last packet sent.
+func (d *DownTrack) SetPaused(paused bool) {
+	if d.paused.Swap(paused) == paused || paused {
+		return
+	}
+	d.waitKeyframe.Store(d.kind == KindVideo)
+	d.resync.Store(true)
+	if t := d.track.Load(); t != nil && d.kind == KindVideo && d.ready.Load() {
+		t.RequestFirstKeyframe()
+	}
+}
+
 // Detach disconnects the DownTrack from its source.
 func (d *DownTrack) Detach() {
 	d.attachMu.Lock()
@@ -151,7 +167,7 @@ func (d *DownTrack) Track() *Track { return d.track.Load() }
 // WriteRTP implements Sink.
 func (d *DownTrack) WriteRTP(p *Packet) {
 	b := d.binding.Load()
-	if b == nil {
+	if b == nil || d.paused.Load() {
 		return
 	}
 	if s := d.sw.Load(); s != nil {

@@ -42,7 +42,8 @@ type Session struct {
 	pubTracks  map[uint32]*Track
 	bySource   map[Source]*Track // a publisher's tracks (SetSending)
 	downs      []*DownTrack
-	video      *DownTrack // a subscriber's main-or-small section (SetVideo)
+	video      *DownTrack            // a subscriber's main-or-small section (SetVideo)
+	sections   map[Source]*DownTrack // a subscriber's by what they carry: audio, main (or small), sub
 	fastIn     *fastPublisher
 	fastAddr   netip.AddrPort
 	fastKeys   *srtpKeys

@@ -52,6 +52,7 @@ type streamLog struct {
 	// arrival order; keyStart marks the packets that start a keyframe.
 	layers []Source
 	keyAt  []bool
+	ts     []uint32 // each of those packets' RTP timestamp
 	ssrc   uint32
 }
 
@@ -59,9 +60,16 @@ type streamLog struct {
 // gives the choices and privileges.
 func subscribeStreams(t *testing.T, s *SFU, req SubscribeRequest, videoSections int) (*streamViewer, error) {
 	t.Helper()
+	return subscribeWith(t, s, req, false, videoSections)
+}
+
+// subscribeWith is subscribeStreams with an audio section after the video
+// ones, or not.
+func subscribeWith(t *testing.T, s *SFU, req SubscribeRequest, audio bool, videoSections int) (*streamViewer, error) {
+	t.Helper()
 	pc := testpeer.NewPeer(t, testpeer.Options{})
 	v := &streamViewer{rx: map[uint32]*streamLog{}}
-	testpeer.ReceiveVideo(t, pc, videoSections, false)
+	testpeer.ReceiveVideo(t, pc, videoSections, audio)
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if tr.Kind() != webrtc.RTPCodecTypeVideo {
 			return
@@ -79,6 +87,7 @@ func subscribeStreams(t *testing.T, s *SFU, req SubscribeRequest, videoSections 
 			log.seqs.add(p.SequenceNumber)
 			if src, key, ok := classify(p.Payload); ok {
 				log.layers, log.keyAt = append(log.layers, src), append(log.keyAt, key)
+				log.ts = append(log.ts, p.Timestamp)
 			}
 			v.mu.Unlock()
 		}
@@ -126,7 +135,7 @@ func (v *streamViewer) section(tag uint32) streamLog {
 		return streamLog{}
 	}
 	c := *l
-	c.layers, c.keyAt = append([]Source(nil), l.layers...), append([]bool(nil), l.keyAt...)
+	c.layers, c.keyAt, c.ts = append([]Source(nil), l.layers...), append([]bool(nil), l.keyAt...), append([]uint32(nil), l.ts...)
 	c.seqs.seqs = nil
 	return c
 }
@@ -408,5 +417,58 @@ func TestAnIdleSectionStartsLater(t *testing.T) {
 	waitFor(t, "the screen again", 5*time.Second, func() bool { return len(v.section(ssrcTagSub).layers) > stopped+20 })
 	if gap := v.section(ssrcTagSub).seqs.maxGap; gap > 1 {
 		t.Fatalf("the screen's numbering jumped by %d across the stop", gap)
+	}
+}
+
+// A viewer turns the publisher's video off and on again without new SDP
+// (the TRTC Web SDK's subscribe_change): while it is off the viewer's
+// video section sends nothing and its audio plays on; when it is back,
+// video restarts at a keyframe, with the numbering running on and the
+// timestamps advanced by the time it was off.
+func TestPausingASectionAndResumingIt(t *testing.T) {
+	s := startSFU(t)
+	pub := publishStreams(t, s, "room-p", "alice", SourceMain)
+	waitTracks(t, s, "room-p", "alice", SourceAudio, SourceMain)
+	v, err := subscribeWith(t, s, SubscribeRequest{Room: "room-p", UserID: "bob", Publisher: "alice",
+		AllowAudio: true, AllowVideo: true}, true, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "video", 5*time.Second, func() bool { return len(v.section(ssrcTagMain).layers) > 20 })
+	video, audio := v.session.sections[SourceMain], v.session.sections[SourceAudio]
+	camera := pub.room.track("alice", SourceMain)
+	if err := v.session.SetReceiving(SourceMain, false); err != nil {
+		t.Fatal(err)
+	}
+	sent, heard, forwarded := video.sentPackets.Load(), audio.sentPackets.Load(), camera.stats.packets.Load()
+	waitFor(t, "50 more video packets forwarded", 10*time.Second, func() bool { return camera.stats.packets.Load() >= forwarded+50 })
+	// One packet may have been on its way through the section when it
+	// was turned off.
+	if n := video.sentPackets.Load() - sent; n > 1 {
+		t.Fatalf("%d video packets sent to a viewer who turned video off", n)
+	}
+	if audio.sentPackets.Load() == heard {
+		t.Fatal("turning video off stopped the audio")
+	}
+	if err := v.session.SetReceiving(SourceMain, true); err != nil {
+		t.Fatal(err)
+	}
+	before := len(v.section(ssrcTagMain).layers)
+	waitFor(t, "video again", 10*time.Second, func() bool { return len(v.section(ssrcTagMain).layers) > before+20 })
+	l := v.section(ssrcTagMain)
+	var resumes []int // where the timestamps jump by more than 200 ms
+	for i := 1; i < len(l.ts); i++ {
+		if l.ts[i]-l.ts[i-1] > 90000/5 {
+			resumes = append(resumes, i)
+		}
+	}
+	if len(resumes) != 1 || !l.keyAt[resumes[0]] {
+		t.Fatalf("video resumed at packets %v (keyframe starts: %v), want once, at a keyframe", resumes, l.keyAt)
+	}
+	if l.seqs.maxGap > 1 {
+		t.Fatalf("the viewer's sequence numbers jumped by %d across the pause", l.seqs.maxGap)
+	}
+	if err := v.session.SetReceiving(SourceSub, false); err == nil {
+		t.Fatal("a viewer without a screen section paused one")
 	}
 }

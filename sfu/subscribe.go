@@ -129,8 +129,14 @@ func (s *Session) subscribe(ctx context.Context, req SubscribeRequest, info *off
 	}
 	s.fastMu.Lock()
 	s.downs = downs
+	s.sections = make(map[Source]*DownTrack, len(links))
 	for i, l := range links {
-		if l.source == SourceMain || l.source == SourceSmall {
+		section := l.source
+		if section == SourceSmall {
+			section = SourceMain
+		}
+		s.sections[section] = downs[i]
+		if section == SourceMain {
 			s.video = downs[i]
 		}
 	}
@@ -157,6 +163,26 @@ func (s *Session) SetVideo(src Source) error {
 		return fmt.Errorf("sfu: the session receives no main video")
 	}
 	s.room.resubscribe(video, src)
+	return nil
+}
+
+// SetReceiving pauses (false) or resumes (true) the subscriber's section
+// that carries section: SourceAudio, SourceMain (the main video, big or
+// small) or SourceSub. A paused section sends nothing; on resume, video
+// starts again at a keyframe, asked for at once, and the numbering runs on
+// without a gap. This is a TRTC client turning a remote stream off and on
+// without new SDP.
+func (s *Session) SetReceiving(section Source, on bool) error {
+	if section == SourceSmall {
+		section = SourceMain
+	}
+	s.fastMu.Lock()
+	d := s.sections[section]
+	s.fastMu.Unlock()
+	if d == nil {
+		return fmt.Errorf("sfu: the session has no %s section", section)
+	}
+	d.SetPaused(!on)
 	return nil
 }
 
