@@ -131,6 +131,42 @@ func TestWebSDKStreams(t *testing.T) {
 		t.Logf("big again: %+v", big)
 	})
 
+	// Bob, playing Alice, turns her video off with the SDK's
+	// subscribe(stream, {video: false}): his decoder stops getting frames
+	// while her audio plays on; he turns it on again and decodes again.
+	t.Run("turning a stream off and on", func(t *testing.T) {
+		alice, bob := s.page(t, "alice"), s.page(t, "bob")
+		s.join(t, alice, streamsUser{UserID: "alice", RoomID: 8700}, 0)
+		if res := publishOn(t, alice, "alice", "camera"); res != "ok" {
+			t.Fatalf("alice publishing: %s", res)
+		}
+		s.join(t, bob, streamsUser{UserID: "bob", RoomID: 8700}, 0)
+		waitDecoding(t, bob, "bob", "alice main", anyVideo)
+		if res := eval[string](t, bob, `receive("alice main", true, false)`); res != "ok" {
+			t.Fatalf("bob turning alice's video off: %s", res)
+		}
+		// Frames on their way when it was turned off may still be
+		// decoded: the count must settle, then stay.
+		var off remoteVideo
+		testpeer.WaitFor(t, "bob's decoder to stop", 15*time.Second, func() bool {
+			v := videoOf(t, bob, "alice main")
+			settled := v.FramesDecoded == off.FramesDecoded
+			off = v
+			if !settled {
+				time.Sleep(time.Second)
+			}
+			return settled
+		})
+		time.Sleep(2 * time.Second)
+		if v := videoOf(t, bob, "alice main"); v.FramesDecoded != off.FramesDecoded {
+			t.Fatalf("bob decoded %v frames after turning alice's video off", v.FramesDecoded-off.FramesDecoded)
+		}
+		if res := eval[string](t, bob, `receive("alice main", true, true)`); res != "ok" {
+			t.Fatalf("bob turning alice's video on: %s", res)
+		}
+		waitDecoding(t, bob, "bob", "alice main", func(v remoteVideo) bool { return v.FramesDecoded > off.FramesDecoded })
+	})
+
 	// Carol shares her screen the way the SDK's documentation shows: a
 	// second client, with a userId of its own, publishes
 	// TRTC.createStream({screen: true}) beside her camera. Dave plays both.

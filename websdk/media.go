@@ -257,36 +257,57 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 }
 
 // subscribeChangeData is subscribe_change: what the viewer now wants of
-// the downlink from srcTinyId, without new SDP.
+// the downlink from srcTinyId, without new SDP. A field left out changes
+// nothing.
 type subscribeChangeData struct {
 	SrcTinyID  uint64 `json:"srcTinyId"`
-	BigVideo   bool   `json:"bigVideo"`
-	SmallVideo bool   `json:"smallVideo"`
+	Audio      *bool  `json:"audio"`
+	BigVideo   *bool  `json:"bigVideo"`
+	SmallVideo *bool  `json:"smallVideo"`
+	AuxVideo   *bool  `json:"auxVideo"`
 }
 
-// subscribeChange switches the downlink's main video between the big and
-// small streams (setRemoteVideoStreamType), at the new one's next
-// keyframe. Turning a stream off is accepted, but it keeps flowing.
+// subscribeChange turns the downlink's sections off and on
+// (subscribe(stream, {audio, video}), unsubscribing one of two streams)
+// and switches its main video between the big and small streams
+// (setRemoteVideoStreamType), each at the new stream's next keyframe.
 func (c *conn) subscribeChange(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	var d subscribeChangeData
 	if err := req.decodeData(&d); err != nil {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
-	}
-	if !d.BigVideo && !d.SmallVideo {
-		return nil, nil
 	}
 	for _, u := range c.h.Gate.Rooms.Members(m) {
 		if TinyID(u.UserID) != d.SrcTinyID {
 			continue
 		}
 		if sess := c.sessions.Subscription(u.UserID); sess != nil {
-			if err := sess.SetVideo(mainVideo(d.BigVideo, d.SmallVideo)); err != nil {
+			if err := d.apply(sess); err != nil {
 				c.log.Debug("subscribe_change", "publisher", u.UserID, "err", err)
 			}
 		}
 		break
 	}
 	return nil, nil
+}
+
+// apply changes a subscription as the SDK asked. A section the downlink
+// does not have (no screen was offered) is an error only for the log.
+func (d *subscribeChangeData) apply(sess *sfu.Session) error {
+	var errs []error
+	if d.Audio != nil {
+		errs = append(errs, sess.SetReceiving(sfu.SourceAudio, *d.Audio))
+	}
+	if d.AuxVideo != nil {
+		errs = append(errs, sess.SetReceiving(sfu.SourceSub, *d.AuxVideo))
+	}
+	if d.BigVideo != nil || d.SmallVideo != nil {
+		big, small := d.BigVideo != nil && *d.BigVideo, d.SmallVideo != nil && *d.SmallVideo
+		errs = append(errs, sess.SetReceiving(sfu.SourceMain, big || small))
+		if big || small {
+			errs = append(errs, sess.SetVideo(mainVideo(big, small)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 type unsubscribeData struct {
