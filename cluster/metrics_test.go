@@ -73,7 +73,7 @@ func TestRelayMetricsShowThePeersANodeIsConnectedTo(t *testing.T) {
 	}
 
 	got := gather(t, NewCollector(func() *Node { return a }))
-	for _, name := range []string{"trtcd_cluster_relayed_packets_total", "trtcd_cluster_relay_received_packets_total", "trtcd_cluster_relay_late_packets_total",
+	for _, name := range []string{"trtcd_cluster_relayed_packets_total", "trtcd_cluster_relay_received_packets_total", "trtcd_cluster_relay_refused_datagrams_total", "trtcd_cluster_relay_late_packets_total",
 		"trtcd_cluster_relay_nacked_packets_total", "trtcd_cluster_relay_unasked_packets_total", "trtcd_cluster_relays", "trtcd_cluster_relay_connections",
 		"trtcd_cluster_peer_rtt_seconds", "trtcd_cluster_peer_sent_bytes_total", "trtcd_cluster_peer_received_bytes_total",
 		"trtcd_cluster_peer_sent_packets_total", "trtcd_cluster_peer_lost_packets", "trtcd_cluster_peer_lost_bytes"} {

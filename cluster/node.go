@@ -64,10 +64,16 @@ type Node struct {
 	syncMu  sync.Mutex            // one reconciliation at a time
 	wanted  map[pullKey]time.Time // WHEP viewers about to arrive, until when
 
-	relayTotals relayStats // of every relay into this node
+	relayTotals *relayStats // of every relay into this node
 	relayedOut  atomic.Uint64
-	demuxMu     sync.Mutex
-	demuxes     map[*quic.Conn]*demux // of the connections this node pulls tracks over
+	// media are the sealed media receivers on the relay socket, and
+	// senders the sealed media senders by connection (media_out.go); media
+	// is nil where the socket cannot take sealed media (IPv6).
+	media     *mediaReceivers
+	sendersMu sync.Mutex
+	senders   map[*quic.Conn]*mediaOut
+	demuxMu   sync.Mutex
+	demuxes   map[*quic.Conn]*demux // of the connections this node pulls tracks over
 }
 
 type pullKey struct{ room, user string }
@@ -120,7 +126,10 @@ func Start(cfg Config) (*Node, error) {
 		dir.Close()
 		return nil, err
 	}
-	tr, err := relayTransport(cfg.RelayAddr)
+	log := cfg.Logger.With("component", "cluster", "node", cfg.NodeID)
+	totals := new(relayStats)
+	media := newMediaReceivers(log, totals)
+	tr, err := relayTransport(cfg.RelayAddr, media)
 	var ln *quic.Listener
 	if err == nil {
 		if ln, err = tr.Listen(serverTLS(cfg.Credentials), quicConfig); err != nil {
@@ -132,7 +141,10 @@ func Start(cfg Config) (*Node, error) {
 		dir.Close()
 		return nil, fmt.Errorf("cluster: listen relay %s: %w", cfg.RelayAddr, err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.NodeID), dir: dir, tr: tr, ln: ln,
+	if _, ok := tr.Conn.(*relaySocket); !ok {
+		media = nil
+	}
+	n := &Node{cfg: cfg, log: log, dir: dir, tr: tr, ln: ln, relayTotals: totals, media: media, senders: map[*quic.Conn]*mediaOut{},
 		peers: peers{conns: map[string]peerConn{}}, ctx: ctx, cancel: cancel, events: make(chan trackEvent, 1024),
 		load: load{bytes: mediaBytes(cfg.SFU)}, local: map[Publication]bool{}, pulls: map[pullKey]*pull{},
 		demuxes: map[*quic.Conn]*demux{}, relayed: map[pullKey]time.Time{}, wanted: map[pullKey]time.Time{}}
@@ -165,7 +177,8 @@ func (n *Node) ID() string { return n.cfg.NodeID }
 
 // RelayedPackets counts RTP packets received from and sent to peers.
 func (n *Node) RelayedPackets() (in, out uint64) {
-	return n.relayTotals[countDatagrams].Load() + n.relayTotals[countStream].Load(), n.relayedOut.Load()
+	t := n.relayTotals
+	return t[countSealed].Load() + t[countDatagrams].Load() + t[countStream].Load(), n.relayedOut.Load()
 }
 
 // OnTrack is told when a member of this node starts or stops publishing a

@@ -174,7 +174,8 @@ func (p *pull) relay(ctx context.Context, kind sfu.Source) error {
 	defer stop()
 	defer st.CancelRead(0)
 	defer st.Close()
-	h := hello{Room: p.room, User: p.user, Kind: kind.String()}
+	d := p.n.demuxOf(c)
+	h := hello{Room: p.room, User: p.user, Kind: kind.String(), Sealed: d.sealed != nil}
 	if err := writeLine(st, h); err != nil {
 		return err
 	}
@@ -200,8 +201,7 @@ func (p *pull) relay(ctx context.Context, kind sfu.Source) error {
 		p.mu.Unlock()
 		p.sess.Unpublish(t)
 	}()
-	in := newRelayIn(t, &p.stats, &p.n.relayTotals)
-	d := p.n.demuxOf(c)
+	in := newRelayIn(t, &p.stats, p.n.relayTotals)
 	d.add(a.Stream, in)
 	defer d.remove(a.Stream) // before Unpublish: no datagram reaches a closed track
 	if _, err := st.Write([]byte{feedbackStart}); err != nil {
@@ -252,6 +252,6 @@ func (p *pull) relay(ctx context.Context, kind sfu.Source) error {
 		if err != nil {
 			return err
 		}
-		in.write(buf[:n], false)
+		in.write(buf[:n], countStream)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +98,11 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 	}
 	a := answerFor(tap.Track().Codec)
 	a.Stream = id
+	var sealed *mediaOut
+	if h.Sealed {
+		sealed = n.senderFor(c)
+	}
+	a.Sealed = sealed != nil
 	if err := writeLine(st, a); err != nil {
 		return
 	}
@@ -140,10 +146,11 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 			}
 		}
 	}()
-	out := relayOut{conn: c, st: st, id: id, useDatagrams: c.ConnectionState().SupportsDatagrams.Remote}
+	sink.id = id
+	out := relayOut{conn: c, st: st, id: id, useDatagrams: c.ConnectionState().SupportsDatagrams.Remote, sealed: sealed}
 	defer func() {
 		n.log.Debug("relay stream ended", "peer", peer, "room", h.Room, "user", h.User, "kind", h.Kind,
-			"datagrams", out.useDatagrams, "sent", out.sent, "on_stream", out.onStream, "too_large", out.tooLarge,
+			"sealed", sealed != nil, "datagrams", out.useDatagrams, "sent", out.sent, "on_stream", out.onStream, "too_large", out.tooLarge,
 			"resent", out.resent, "test_dropped", out.testDropped, "queue_dropped", sink.dropped.Load())
 	}()
 	ended := make(chan struct{}) // the session, the peer or the node
@@ -160,13 +167,22 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 	case <-ended:
 		return
 	}
+	// From here on the track's live packets go straight to the sealed
+	// media writer; the backlog and resends come this way.
+	sink.sealed.Store(sealed)
 	for {
 		select {
 		case <-ended:
 			return
+		case <-sink.broken:
+			return
 		case p := <-sink.full:
+			if out.sealable(p) {
+				sealed.enqueue(p)
+				continue
+			}
 			err := out.send(p)
-			sink.free <- p
+			sink.release(p)
 			if err != nil {
 				return
 			}
@@ -175,20 +191,26 @@ func (n *Node) serveStream(c *quic.Conn, st *quic.Stream, peer string, id uint32
 	}
 }
 
-// relayOut sends one track's packets to the near side: live packets in
-// datagrams, resends and packets too large for a datagram on the control
-// stream.
+// relayOut sends one track's packets to the near side: live packets
+// sealed (media_out.go) or in QUIC datagrams, resends and packets too
+// large for either on the control stream.
 type relayOut struct {
 	conn         *quic.Conn
 	st           *quic.Stream
 	id           uint32
-	useDatagrams bool // the peer takes them
+	useDatagrams bool      // the peer takes them
+	sealed       *mediaOut // the peer takes sealed media: they go there instead
 
 	sent, onStream, tooLarge, resent, testDropped uint64
 }
 
+// sealable reports whether p goes to the sealed media writer.
+func (o *relayOut) sealable(p *pktCopy) bool {
+	return o.sealed != nil && !p.resend && p.n <= mediaPacketMax
+}
+
 func (o *relayOut) send(p *pktCopy) error {
-	if o.useDatagrams && !p.resend {
+	if o.useDatagrams && !p.resend && o.sealed == nil {
 		binary.BigEndian.PutUint32(p.b[:datagramHeader], o.id)
 		if drop := dropDatagram.Load(); drop != nil && (*drop)() {
 			o.sent++
@@ -218,7 +240,8 @@ func (o *relayOut) send(p *pktCopy) error {
 }
 
 // dropDatagram, when set (by tests only), says whether to lose the next
-// datagram instead of sending it: loss on the link, on the far side.
+// live packet (a QUIC datagram, or a sealed datagram's record) instead of
+// sending it: loss on the link, on the far side.
 var dropDatagram atomic.Pointer[func() bool]
 
 // relaySink copies a track's packets for the stream's writer: the track's
@@ -229,6 +252,14 @@ type relaySink struct {
 	closed     atomic.Bool
 	dropped    atomic.Uint64
 	estimate   atomic.Uint64 // the far viewers' lowest estimate, bits/s
+	// sealed, once the near side is ready, takes the live packets
+	// directly; id names the track in them.
+	sealed atomic.Pointer[mediaOut]
+	id     uint32
+	// broken is closed when a panic on the sealed media writer ended this
+	// relay (the writer goes on for the peer's other tracks).
+	broken   chan struct{}
+	failOnce sync.Once
 }
 
 // Estimate implements sfu.Estimator: the publisher's cap follows the
@@ -240,6 +271,7 @@ func (s *relaySink) Estimate() uint64 { return s.estimate.Load() }
 type pktCopy struct {
 	n      int
 	resend bool
+	sink   *relaySink // whose buffer it is
 	b      [datagramHeader + sfu.MaxPacketSize]byte
 }
 
@@ -250,7 +282,7 @@ const relayQueue = 512
 // needs them: a relay that keeps up reuses the few it has (warm in the
 // cache), instead of cycling through relayQueue of them.
 func newRelaySink() *relaySink {
-	return &relaySink{free: make(chan *pktCopy, relayQueue), full: make(chan *pktCopy, relayQueue)}
+	return &relaySink{free: make(chan *pktCopy, relayQueue), full: make(chan *pktCopy, relayQueue), broken: make(chan struct{})}
 }
 
 // WriteRTP implements sfu.Sink.
@@ -272,12 +304,23 @@ func (s *relaySink) put(p *sfu.Packet, resend bool) {
 			s.dropped.Add(1)
 			return
 		}
-		c = new(pktCopy)
+		c = &pktCopy{sink: s}
 	}
 	c.n = copy(c.b[datagramHeader:], p.Bytes())
 	c.resend = resend
+	if out := s.sealed.Load(); out != nil && !resend && c.n <= mediaPacketMax {
+		out.enqueue(c)
+		return
+	}
 	s.full <- c // never blocks: there are only relayQueue buffers
 }
+
+// release gives a buffer back for the next packet; it never blocks: there
+// are only relayQueue buffers.
+func (s *relaySink) release(c *pktCopy) { s.free <- c }
+
+// fail ends the relay after a panic on the sealed media writer.
+func (s *relaySink) fail() { s.failOnce.Do(func() { close(s.broken) }) }
 
 func (s *relaySink) close() { s.closed.Store(true) }
 

@@ -27,6 +27,7 @@ type relaySocket struct {
 	conn  *net.UDPConn // address, buffers and deadlines; reads and writes go through raw
 	raw   *rawudp.Conn
 	addrs map[netip.AddrPort]*net.UDPAddr // the reader's: no address allocated per datagram
+	media *mediaReceivers                 // sealed media datagrams go there, not to quic-go
 }
 
 // maxCachedAddrs bounds the reader's address cache (peers are few; a flood
@@ -34,8 +35,9 @@ type relaySocket struct {
 const maxCachedAddrs = 1024
 
 // listenRelay opens the relay socket on addr: rawudp for IPv4, the net
-// package's socket for an IPv6 address.
-func listenRelay(addr string) (net.PacketConn, error) {
+// package's socket for an IPv6 address (which takes no sealed media: its
+// peers send QUIC datagrams). Sealed media go to media.
+func listenRelay(addr string, media *mediaReceivers) (net.PacketConn, error) {
 	a, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, err
@@ -52,12 +54,17 @@ func listenRelay(addr string) (net.PacketConn, error) {
 		c.Close()
 		return nil, err
 	}
-	return &relaySocket{conn: c, raw: raw, addrs: map[netip.AddrPort]*net.UDPAddr{}}, nil
+	return &relaySocket{conn: c, raw: raw, addrs: map[netip.AddrPort]*net.UDPAddr{}, media: media}, nil
 }
 
 // ReadFrom implements net.PacketConn; one reader (quic-go's) at a time.
+// It delivers sealed media itself and returns the next QUIC packet.
 func (s *relaySocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	d, from, err := s.raw.Next()
+	for err == nil && isMedia(d) {
+		s.media.deliver(d)
+		d, from, err = s.raw.Next()
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -99,8 +106,8 @@ func (s *relaySocket) SetWriteBuffer(n int) error            { return s.conn.Set
 func (s *relaySocket) SyscallConn() (syscall.RawConn, error) { return s.conn.SyscallConn() }
 
 // relayTransport is the node's QUIC endpoint on the relay socket.
-func relayTransport(addr string) (*quic.Transport, error) {
-	c, err := listenRelay(addr)
+func relayTransport(addr string, media *mediaReceivers) (*quic.Transport, error) {
+	c, err := listenRelay(addr, media)
 	if err != nil {
 		return nil, err
 	}

@@ -12,14 +12,20 @@ import (
 )
 
 // The relay protocol. Each relayed track has a bidirectional QUIC stream,
-// its control stream; its media rides QUIC datagrams:
+// its control stream; its live media travels sealed beside the QUIC
+// connection (mediakeys.go), or in QUIC datagrams with a node that does
+// not seal:
 //
-//	near → far  hello (a JSON line): which track
-//	far → near  answer (a JSON line): the track's codec and the stream id
-//	            that names the track in datagrams, or an error
+//	near → far  hello (a JSON line): which track, and whether the near
+//	            side takes sealed media
+//	far → near  answer (a JSON line): the track's codec, the stream id
+//	            that names the track in datagrams, and whether the far
+//	            side seals; or an error
 //	near → far  'G': the near side demultiplexes the id now; media starts
-//	far → near  datagrams: the 4-byte big-endian stream id and one RTP
-//	            packet as published
+//	far → near  sealed datagrams (mediakeys.go): records of the stream id
+//	            and one RTP packet as published, several tracks' packets
+//	            in one datagram; or QUIC datagrams: the 4-byte big-endian
+//	            stream id and one RTP packet as published
 //	far → near  on the control stream, RTP packets framed with a 2-byte
 //	            big-endian length: resends, and packets too large for a
 //	            datagram (counted; never dropped silently)
@@ -43,11 +49,17 @@ type hello struct {
 	Room string `json:"room"`
 	User string `json:"user"`
 	Kind string `json:"kind"`
+	// Sealed says the near side takes sealed media datagrams on this
+	// connection (mediakeys.go); a node of an earlier version omits it.
+	Sealed bool `json:"sealed,omitempty"`
 }
 
 type answer struct {
-	Error       string `json:"error,omitempty"`
-	Stream      uint32 `json:"stream,omitempty"` // the track's id in datagrams
+	Error  string `json:"error,omitempty"`
+	Stream uint32 `json:"stream,omitempty"` // the track's id in datagrams
+	// Sealed says the far side sends the live packets sealed; else in
+	// QUIC datagrams.
+	Sealed      bool   `json:"sealed,omitempty"`
 	MimeType    string `json:"mime,omitempty"`
 	ClockRate   uint32 `json:"clock,omitempty"`
 	Channels    uint16 `json:"channels,omitempty"`
