@@ -25,7 +25,7 @@ const aacRebaseMs = 500
 // channels; each Opus packet carries its own stereo flag).
 type AACToOpus struct {
 	dec      *AACDecoder
-	rs       *Resampler // nil when the AAC stream is already 48 kHz
+	rs       rateConverter // nil when the AAC stream is already 48 kHz
 	enc      *OpusEncoder
 	srcCh    int // the AAC stream's channels
 	channels int // the Opus encoder's
@@ -75,10 +75,12 @@ func NewAACToOpusWith(asc []byte, o AACToOpusOptions) (*AACToOpus, error) {
 	}
 	// A 48 kHz source goes straight to the encoder: no resampler, no copy.
 	if dec.SampleRate() != opusRate {
-		if p.rs, err = newResampler(p.srcCh, dec.SampleRate(), opusRate, aacToOpusResampleQuality); err != nil {
+		rs, err := newResamplerTo48k(p.srcCh, dec.SampleRate())
+		if err != nil {
 			p.Close()
 			return nil, err
 		}
+		p.rs = rs
 		p.rsOut = make([]int16, p.rs.MaxOutput(AACMaxFrameSamples)*p.srcCh)
 	}
 	if p.channels != p.srcCh {
@@ -88,6 +90,18 @@ func NewAACToOpusWith(asc []byte, o AACToOpusOptions) (*AACToOpus, error) {
 	p.frame = make([]int16, opusFrameSample*p.channels)
 	p.packet = make([]byte, OpusMaxPacket)
 	return p, nil
+}
+
+// newResamplerTo48k is the resampler in front of the Opus encoder: the
+// pure-Go polyphase filter for every AAC rate under 48 kHz (flatter, with
+// quieter images, and cheaper than speexdsp at quality 1; see
+// polyphase.go), and speexdsp for the 64-96 kHz rates, which need
+// downsampling.
+func newResamplerTo48k(channels, rate int) (rateConverter, error) {
+	if rate < opusRate {
+		return newPolyphaseResampler(channels, rate, opusRate)
+	}
+	return newResampler(channels, rate, opusRate, aacToOpusResampleQuality)
 }
 
 // Channels is the channel count of the Opus packets produced (1 or 2).
@@ -174,7 +188,9 @@ func (p *AACToOpus) append(pcm []int16, emit func([]byte, uint32)) error {
 // Close frees the codecs. It is safe to call more than once.
 func (p *AACToOpus) Close() error {
 	p.dec.Close()
-	p.rs.Close()
+	if p.rs != nil {
+		p.rs.Close()
+	}
 	p.enc.Close()
 	p.dec, p.rs, p.enc = nil, nil, nil
 	return nil

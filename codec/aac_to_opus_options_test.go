@@ -135,3 +135,25 @@ func TestAACToOpusQualityOfTheDefaults(t *testing.T) {
 		}
 	}
 }
+
+// Every AAC rate under 48 kHz is upsampled by the polyphase resampler;
+// the 64-96 kHz rates, which need downsampling, by speexdsp.
+func TestAACToOpusResamplerChoice(t *testing.T) {
+	for _, tc := range []struct {
+		rate      int
+		polyphase bool
+	}{{8000, true}, {16000, true}, {22050, true}, {32000, true}, {44100, true}, {88200, false}, {96000, false}} {
+		rs, err := newResamplerTo48k(2, tc.rate)
+		if err != nil {
+			t.Fatalf("%d Hz: %v", tc.rate, err)
+		}
+		if _, ok := rs.(*polyphaseResampler); ok != tc.polyphase {
+			t.Errorf("%d Hz: resampler %T", tc.rate, rs)
+		}
+		rs.Close()
+	}
+	p, _ := newRoundTripSource(t, testSignals()[0], 44100, 2).transcode(t, AACToOpusOptions{Bitrate: 48000}, -1)
+	if _, ok := p.rs.(*polyphaseResampler); !ok {
+		t.Errorf("a 44.1 kHz pusher is resampled by %T", p.rs)
+	}
+}

@@ -12,7 +12,9 @@
 //   - Pipelines in plain Go on top (AACToOpus, OpusToAAC, OpusToMP3): buffering,
 //     framing and timestamps, allocation-free once constructed. OpusToAAC and
 //     OpusToMP3 share their input half (opus_input.go): RTP Opus decoded with
-//     gap filling, then resampled to the encoder's rate.
+//     gap filling, then resampled to the encoder's rate. AACToOpus upsamples
+//     to 48 kHz with a pure-Go polyphase filter (polyphase.go), cheaper than
+//     speexdsp for 44.1 kHz and better; downsampling stays on speexdsp.
 //
 // No value in this package is safe for concurrent use: each stream's pipeline
 // belongs to one goroutine, like the rest of trtcd's media path.

@@ -8,7 +8,7 @@ import "fmt"
 // Flush so that encode can hand it what it produced.
 type opusInput[E any] struct {
 	rx       opusReceiver
-	rs       *Resampler // nil at 48 kHz
+	rs       rateConverter // nil at 48 kHz
 	rsOut    []int16
 	channels int
 	name     string // for errors: "opus to aac"
@@ -72,6 +72,8 @@ func (in *opusInput[E]) sink(pcm []int16) error {
 // once.
 func (in *opusInput[E]) close() {
 	in.rx.close()
-	in.rs.Close()
+	if in.rs != nil {
+		in.rs.Close()
+	}
 	in.rs = nil
 }

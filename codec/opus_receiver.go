@@ -99,9 +99,17 @@ func (r *opusReceiver) close() {
 	r.dec = nil
 }
 
+// rateConverter is what the pipelines resample with: speexdsp's Resampler
+// or the pure-Go polyphaseResampler.
+type rateConverter interface {
+	MaxOutput(inSamplesPerChannel int) int
+	Process(in, out []int16) (int, error)
+	Close() error
+}
+
 // resampled is the pipelines' rate conversion: pcm through rs into out, or
 // pcm itself when the rates already match (rs nil).
-func resampled(rs *Resampler, pcm, out []int16, channels int) ([]int16, error) {
+func resampled(rs rateConverter, pcm, out []int16, channels int) ([]int16, error) {
 	if rs == nil {
 		return pcm, nil
 	}

@@ -336,8 +336,8 @@ func newRoundTripSource(tb testing.TB, s testSignal, rate, channels int) *roundT
 }
 
 // transcode pushes the source through an AACToOpus with o and returns the
-// Opus packets. rsQuality ≥ 0 replaces the resampler's quality (speexdsp's
-// 0-10), to measure it; -1 keeps resampleQuality.
+// Opus packets. rsQuality ≥ 0 replaces the resampler with speexdsp at that
+// quality (0-10), to compare; -1 keeps the default (newResamplerTo48k).
 func (s *roundTripSource) transcode(tb testing.TB, o AACToOpusOptions, rsQuality int) (*AACToOpus, [][]byte) {
 	tb.Helper()
 	p, err := NewAACToOpusWith(s.asc, o)
@@ -346,9 +346,11 @@ func (s *roundTripSource) transcode(tb testing.TB, o AACToOpusOptions, rsQuality
 	}
 	if p.rs != nil && rsQuality >= 0 {
 		p.rs.Close()
-		if p.rs, err = newResampler(p.srcCh, s.rate, opusRate, rsQuality); err != nil {
+		rs, err := newResampler(p.srcCh, s.rate, opusRate, rsQuality)
+		if err != nil {
 			tb.Fatal(err)
 		}
+		p.rs = rs
 	}
 	var packets [][]byte
 	emit := func(opus []byte, _ uint32) { packets = append(packets, append([]byte(nil), opus...)) }

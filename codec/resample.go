@@ -34,13 +34,15 @@ import (
 // for about 0.45 % of a core per stereo stream.
 const resampleQuality = 3
 
-// aacToOpusResampleQuality is the 44.1 → 48 kHz resampler in front of the
-// Opus encoder. Upsampling has no aliasing to fear, only images above the
-// source's 22 kHz, which Opus (20 kHz at most) drops anyway. Measured
-// (BenchmarkAACToOpusOptions, and a tone sweep): quality 1 is flat to
-// 15 kHz (-1.2 dB at 17 kHz, beyond what 44.1 kHz AAC at RTMP bitrates
-// carries), images at -60 dB, and it costs 0.31 % of a core per stereo
-// stream against quality 3's 0.47 %; quality 0 droops 1.7 dB at 15 kHz.
+// aacToOpusResampleQuality is speexdsp's quality in front of the Opus
+// encoder for the AAC rates above 48 kHz (64-96 kHz, rare from RTMP
+// pushers); every lower rate, 44.1 kHz above all, goes through the
+// polyphase resampler (polyphase.go), which is flatter, has quieter
+// images and costs less. Measured for 44.1 kHz (BenchmarkAACToOpusOptions,
+// TestPolyphaseBeatsSpeexQuality1): quality 1 is -0.1 dB at 15 kHz and
+// -1.2 dB at 17 kHz, images at -59 dB, and it costs 0.31 % of a core per
+// stereo stream against quality 3's 0.47 %; quality 0 droops 1.7 dB at
+// 15 kHz.
 const aacToOpusResampleQuality = 1
 
 // Resampler converts interleaved 16-bit PCM between sample rates (speexdsp).
