@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 5m
 
-.PHONY: run build test vet fmt-check deps examples fuzz bench bench-compare bench-cluster clean cluster-demo soak
+.PHONY: run build test vet fmt-check deps examples fuzz bench bench-compare bench-cluster bench-scaling clean cluster-demo soak
 
 ## run: build trtcd and serve with the embedded default config (loopback, development app)
 run: build
@@ -67,6 +67,10 @@ bench-compare:
 bench-cluster:
 	@command -v redis-server >/dev/null || scripts/install-deps redis-server
 	BENCH_ROOMS=$${BENCH_ROOMS:-12} $(GO) test -run '^$$' -bench RelayCPU -benchtime 1x -v ./bench
+
+## bench-scaling: capacity with trtcd pinned to one core, then two (taskset, --media-workers 1 and 2), each searched by the raw engine (p99 ≤ 50 ms, loss ≤ 1 %); both knees and the ratio (10 to 20 minutes)
+bench-scaling:
+	$(GO) test -run '^$$' -bench '^BenchmarkScaling$$' -benchtime 1x -timeout 40m -v ./bench
 
 ## soak: chaos soak (issue 16): 20 good rooms for 2 minutes while hostile clients hit every listener; delivery, panics, RSS and goroutines before, during and 10 s after; fails when a target is missed (about 3 minutes)
 soak: deps

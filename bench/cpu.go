@@ -78,3 +78,70 @@ func UDPReceiveBufferErrors() (uint64, error) {
 	}
 	return 0, fmt.Errorf("no Udp RcvbufErrors in /proc/net/snmp")
 }
+
+// ProcessUDPDrops is the datagrams the kernel dropped on a process's own
+// UDP sockets (the drops column of /proc/net/udp and udp6, for the
+// sockets among /proc/PID/fd): whether the server's readers fell behind,
+// where UDPReceiveBufferErrors counts the generator's sockets too.
+func ProcessUDPDrops(pid int) (uint64, error) {
+	inodes, err := socketInodes(pid)
+	if err != nil {
+		return 0, err
+	}
+	var drops uint64
+	for _, table := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue // no IPv6
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 13 || !inodes[f[9]] {
+				continue
+			}
+			n, _ := strconv.ParseUint(f[12], 10, 64)
+			drops += n
+		}
+	}
+	return drops, nil
+}
+
+// socketInodes are the inodes of a process's open sockets.
+func socketInodes(pid int) (map[string]bool, error) {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink(dir + "/" + fd.Name())
+		if inode, ok := strings.CutPrefix(link, "socket:["); ok && err == nil {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	return inodes, nil
+}
+
+// ProcessRunQueueWait is the time a process's threads have spent runnable
+// but waiting for a CPU (the second field of /proc/PID/task/*/schedstat):
+// how much other work on the machine, or on the cores it is pinned to,
+// held the process off. Threads that have exited are not counted.
+func ProcessRunQueueWait(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var wait time.Duration
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			ns, _ := strconv.ParseInt(f[1], 10, 64)
+			wait += time.Duration(ns)
+		}
+	}
+	return wait, nil
+}

@@ -41,9 +41,13 @@ var trtcdListening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 // media and RTMP on free ports, no ICE-TCP, the bench app), plus extra flags.
 func serveTrtcd(tb testing.TB, bin, dataDir string, extra ...string) (url string, pid int) {
 	tb.Helper()
-	args := append([]string{"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0", "--ice-tcp", "off",
+	return startServer(tb, trtcdListening, bin, trtcdServeArgs(dataDir, extra...)...)
+}
+
+// trtcdServeArgs are serveTrtcd's arguments to the binary.
+func trtcdServeArgs(dataDir string, extra ...string) []string {
+	return append([]string{"serve", "--http", "127.0.0.1:0", "--udp", "0", "--rtmp", "0", "--ice-tcp", "off",
 		"--data", dataDir, "--log-level", "info", "--app", fmt.Sprintf("%d:%s", benchApp, benchKey)}, extra...)
-	return startServer(tb, trtcdListening, bin, args...)
 }
 
 // benchAuth mints userSigs for the bench app.

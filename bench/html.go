@@ -41,27 +41,53 @@ func barChart(labels []string, values []float64, unit string) template.HTML {
 
 // lineChart draws a value of the timeline against rooms up.
 func lineChart(timeline []Progress, value func(Progress) float64, title string) template.HTML {
-	var xs, ys []float64
-	for _, p := range timeline {
-		if v := value(p); v >= 0 {
-			xs, ys = append(xs, float64(p.RoomsUp)), append(ys, v)
+	xs, ys := make([]float64, len(timeline)), make([]float64, len(timeline))
+	for i, p := range timeline {
+		xs[i], ys[i] = float64(p.RoomsUp), value(p)
+	}
+	return plot(xs, ys, chartAxes{x: "rooms up", title: title})
+}
+
+// chartAxes name a plot's axes; limit > 0 draws a dashed line across at
+// that value (the most a capacity level may reach).
+type chartAxes struct {
+	x, title string
+	limit    float64
+}
+
+// plot draws ys against xs as inline SVG, a line through dots; a
+// negative y (not measured) is left out.
+func plot(xs, ys []float64, axes chartAxes) template.HTML {
+	var px, py []float64
+	for i := range xs {
+		if ys[i] >= 0 {
+			px, py = append(px, xs[i]), append(py, ys[i])
 		}
 	}
-	if len(xs) == 0 {
+	if len(px) == 0 {
 		return template.HTML(`<p class="muted">Not measured (give --server-pid).</p>`)
 	}
-	xMax, yMax := niceMax(xs), niceMax(ys)
-	var pts strings.Builder
-	for i := range xs {
-		fmt.Fprintf(&pts, "%.1f,%.1f ", pad+(chartW-2*pad)*xs[i]/xMax, chartH-pad-(chartH-2*pad)*ys[i]/yMax)
+	xMax, yMax := niceMax(px), niceMax(append(py, axes.limit))
+	at := func(x, y float64) (float64, float64) {
+		return pad + (chartW-2*pad)*x/xMax, chartH - pad - (chartH-2*pad)*y/yMax
+	}
+	var pts, dots, limit strings.Builder
+	for i := range px {
+		x, y := at(px[i], py[i])
+		fmt.Fprintf(&pts, "%.1f,%.1f ", x, y)
+		fmt.Fprintf(&dots, `<circle cx="%.1f" cy="%.1f" r="3" class="dot"/>`, x, y)
+	}
+	if axes.limit > 0 {
+		_, y := at(0, axes.limit)
+		fmt.Fprintf(&limit, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" class="limit"/>`, pad, y, chartW-pad, y)
 	}
 	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 %.0f %.0f" class="chart">`+
-		`<polyline points="%s" class="line"/>`+
+		`%s<polyline points="%s" class="line"/>%s`+
 		`<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/>`+
-		`<text x="%.0f" y="%.0f" class="label">rooms up (0–%.0f)</text><text x="%.0f" y="%.0f" class="title">%s, max %.2g</text></svg>`,
-		chartW, chartH, pts.String(),
+		`<text x="%.0f" y="%.0f" class="label">%s (0–%.0f)</text><text x="%.0f" y="%.0f" class="title">%s, max %.2g</text></svg>`,
+		chartW, chartH, limit.String(), pts.String(), dots.String(),
 		pad, chartH-pad, chartW-pad, chartH-pad, pad, pad, pad, chartH-pad,
-		chartW/2, chartH-8, xMax, pad, pad-10, title, yMax))
+		chartW/2, chartH-8, axes.x, xMax, pad, pad-10, axes.title, yMax))
 }
 
 func safe(v float64) float64 {
@@ -84,11 +110,8 @@ func niceMax(values []float64) float64 {
 	return math.Ceil(m/step) * step
 }
 
-var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
-	"mul100": func(v float64) float64 { return 100 * v },
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>trtcd bench — {{.R.Target}}{{with .R.ViewTarget}} → {{.}}{{end}}</title>
-<style>
+// pageStyle is the reports' shared stylesheet.
+const pageStyle = `<style>
 body{font:14px system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#1d2330;background:#f6f7fb}
 h1{font-size:22px;margin:0 0 4px} .muted{color:#6b7385}
 .grid{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin:18px 0}
@@ -97,10 +120,17 @@ h1{font-size:22px;margin:0 0 4px} .muted{color:#6b7385}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 .chart{width:100%;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 .bar{fill:#2f7cf6}.line{fill:none;stroke:#2f7cf6;stroke-width:2.5}.axis{stroke:#c5cad6}
+.dot{fill:#2f7cf6}.limit{stroke:#e5484d;stroke-width:1.5;stroke-dasharray:6 4}
 .label{font-size:11px;fill:#6b7385;text-anchor:middle}.title{font-size:11px;fill:#6b7385}.value{font-size:11px;fill:#1d2330;text-anchor:middle}
 table{border-collapse:collapse;background:#fff;border-radius:12px;overflow:hidden;box-shadow:0 1px 3px rgba(0,0,0,.08);width:100%}
 td{padding:8px 14px;border-bottom:1px solid #eef0f5} td:first-child{color:#6b7385;width:220px}
-</style></head><body>
+</style>`
+
+var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
+	"mul100": func(v float64) float64 { return 100 * v },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>trtcd bench — {{.R.Target}}{{with .R.ViewTarget}} → {{.}}{{end}}</title>
+` + pageStyle + `</head><body>
 <h1>trtcd bench</h1>
 <p class="muted">{{.R.Target}}{{with .R.ViewTarget}} → viewers on {{.}} (cross-node){{end}} · {{.R.RoomsUp}} of {{.R.Rooms}} rooms · measured {{printf "%.0f" .R.DurationSeconds}} s after ramp-up</p>
 <div class="grid">

@@ -9,9 +9,12 @@ import (
 type serverSample struct {
 	CPU          time.Duration // user+system so far
 	RSS          uint64
-	Forwarded    uint64 // RTP packets written to subscribers (trtcd only)
+	Forwarded    uint64        // RTP packets written to subscribers (trtcd only)
+	UDPDrops     uint64        // datagrams dropped on its own sockets (pid known)
+	RunQueueWait time.Duration // runnable, waiting for a CPU (pid known)
 	hasCPU       bool
 	hasForwarded bool
+	hasPID       bool // UDPDrops and RunQueueWait were read
 }
 
 // serverProbe reads a server's CPU and memory from /proc when its pid is
@@ -69,8 +72,11 @@ func (p *serverProbe) sample() serverSample {
 		s.CPU += v.CPU
 		s.RSS += v.RSS
 		s.Forwarded += v.Forwarded
+		s.UDPDrops += v.UDPDrops
+		s.RunQueueWait += v.RunQueueWait
 		s.hasCPU = s.hasCPU && v.hasCPU
 		s.hasForwarded = s.hasForwarded && v.hasForwarded
+		s.hasPID = s.hasPID && v.hasPID
 	}
 	return s
 }
@@ -93,6 +99,9 @@ func (p *serverProbe) sampleOne() serverSample {
 			s.CPU, s.hasCPU = c, true
 		}
 		s.RSS, _ = ProcessRSS(p.pid)
+		drops, err1 := ProcessUDPDrops(p.pid)
+		wait, err2 := ProcessRunQueueWait(p.pid)
+		s.UDPDrops, s.RunQueueWait, s.hasPID = drops, wait, err1 == nil && err2 == nil
 	}
 	return s
 }
@@ -134,18 +143,39 @@ func (w *cpuWatch) udpDrops() uint64 {
 func (w *cpuWatch) elapsed() time.Duration { return time.Since(w.markAt) }
 
 // interval is the server's cores busy since the last call (-1: unknown).
-func (w *cpuWatch) interval() float64 {
-	if w.probe.Source == "" {
-		return -1
-	}
+func (w *cpuWatch) interval() float64 { return w.next().Cores }
+
+// serverLoad is the server's work between two calls of cpuWatch.next.
+type serverLoad struct {
+	Cores float64 // -1 when not measured
+	// ForwardedPerSecond is the server's own count of packets written to
+	// subscribers, per second; -1 when it has none (not trtcd).
+	ForwardedPerSecond float64
+	// UDPDrops is the datagrams the kernel dropped on the server's own
+	// sockets for a full receive buffer; -1 when its pid is not known.
+	UDPDrops int64
+	// RunQueueWait is the share of the time the server's threads spent
+	// runnable but waiting for a CPU (seconds per second, summed over
+	// threads); -1 when its pid is not known.
+	RunQueueWait float64
+}
+
+// next is the server's load since the last call.
+func (w *cpuWatch) next() serverLoad {
 	now, s := time.Now(), w.probe.sample()
-	if !s.hasCPU || !w.last.hasCPU {
-		w.lastAt, w.last = now, s
-		return -1
+	l, seconds := serverLoad{Cores: -1, ForwardedPerSecond: -1, UDPDrops: -1, RunQueueWait: -1}, now.Sub(w.lastAt).Seconds()
+	if w.probe.Source != "" && s.hasCPU && w.last.hasCPU && seconds > 0 {
+		l.Cores = (s.CPU - w.last.CPU).Seconds() / seconds
 	}
-	cores := (s.CPU - w.last.CPU).Seconds() / now.Sub(w.lastAt).Seconds()
+	if s.hasForwarded && w.last.hasForwarded && s.Forwarded >= w.last.Forwarded && seconds > 0 {
+		l.ForwardedPerSecond = float64(s.Forwarded-w.last.Forwarded) / seconds
+	}
+	if s.hasPID && w.last.hasPID && seconds > 0 {
+		l.UDPDrops = max(int64(s.UDPDrops)-int64(w.last.UDPDrops), 0)
+		l.RunQueueWait = max((s.RunQueueWait-w.last.RunQueueWait).Seconds()/seconds, 0)
+	}
 	w.lastAt, w.last = now, s
-	return cores
+	return l
 }
 
 // server is the server's CPU and memory since the mark, per packet

@@ -55,7 +55,7 @@ run bin/trtcd bench $COMMON --rooms "$ROOMS" --duration "$DURATION" --json "$OUT
 echo "== capacity: up to $MAX_ROOMS rooms, $STEP at a time, $HOLD each"
 # shellcheck disable=SC2086
 run bin/trtcd bench $COMMON --find-capacity --rooms "$MAX_ROOMS" --step "$STEP" --hold "$HOLD" --json "$OUT/capacity.json" \
-	2>&1 | tee "$OUT/capacity.txt"
+	--html bin/bench-capacity.html 2>&1 | tee "$OUT/capacity.txt"
 
 kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=
@@ -77,4 +77,4 @@ echo "== chaos soak"
 run $GO test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x -timeout 20m ./bench | tee "$OUT/soak.txt" || true
 
 $GO run ./bench/benchmd -dir "$OUT" >BENCHMARKS.md
-echo "wrote BENCHMARKS.md (HTML report of the $ROOMS-room run: bin/bench-report.html)"
+echo "wrote BENCHMARKS.md (HTML reports: the $ROOMS-room run in bin/bench-report.html, the capacity search in bin/bench-capacity.html)"

@@ -24,15 +24,55 @@ func startTrtcdNode(t *testing.T, c server.ClusterConfig) Target {
 		Auth: benchAuth}
 }
 
-// A capacity search with generous limits holds every level up to the cap.
+// A capacity search with generous limits holds every level up to the cap,
+// and reports at each level and at the knee the packets the server
+// forwarded per second and per core of its CPU; its HTML page plots
+// server CPU, p99 and loss against the load.
 func TestFindCapacityHoldsEasyLevels(t *testing.T) {
 	target := startTrtcd(t)
-	c, err := FindCapacity(context.Background(), Scenario{Target: target, Rooms: 2, BitrateKbps: 300, FPS: 15},
+	c, err := FindCapacity(context.Background(), Scenario{Target: target, Rooms: 2, BitrateKbps: 300, FPS: 15, ServerPID: os.Getpid()},
 		Limits{MaxLoss: 0.05, MaxLatency: time.Second, Step: 1, Hold: time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.WriteTable(os.Stderr)
 	if c.Rooms != 2 || len(c.Steps) != 2 || !c.Steps[1].Held || c.Steps[1].LatencyP99Ms <= 0 {
+		t.Fatalf("capacity %+v", c)
+	}
+	for _, s := range c.Steps {
+		if s.ForwardedPerSecond <= 0 || s.ServerCores <= 0 || s.ForwardedPerCore <= 0 || s.ServerUDPDrops < 0 || s.ServerRunQueueWait < 0 {
+			t.Errorf("level of %d rooms: forwarded %.0f/s, %.2f cores, %.0f/s per core, %d drops on the server's sockets",
+				s.Rooms, s.ForwardedPerSecond, s.ServerCores, s.ForwardedPerCore, s.ServerUDPDrops)
+		}
+	}
+	if c.Knee == nil || c.Knee.Rooms != 2 || c.Knee.Tries != 1 || c.Knee.ForwardedPerCore <= 0 || c.ForwardedCountedBy != countedByServer {
+		t.Fatalf("knee %+v, forwarded packets counted by %q", c.Knee, c.ForwardedCountedBy)
+	}
+	var page strings.Builder
+	if err := c.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, plot := range []string{"server CPU (cores)", "p99 latency (ms)", "loss (%)"} {
+		if !strings.Contains(page.String(), plot) {
+			t.Errorf("HTML report: no plot of %s", plot)
+		}
+	}
+	if n := strings.Count(page.String(), "<polyline"); n != 3 {
+		t.Errorf("HTML report: %d plots, want 3", n)
+	}
+}
+
+// A level that breaks the limits is measured again Limits.Retries times
+// before the search stops there; with every level broken, no level is
+// the knee.
+func TestFindCapacityRetriesABrokenLevel(t *testing.T) {
+	target := startTrtcd(t)
+	c, err := FindCapacity(context.Background(), Scenario{Target: target, Rooms: 2, BitrateKbps: 300, FPS: 15},
+		Limits{MaxLoss: 1, MaxLatency: time.Nanosecond, Step: 1, Hold: 500 * time.Millisecond, Retries: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rooms != 0 || c.Knee != nil || len(c.Steps) != 1 || c.Steps[0].Held || c.Steps[0].Tries != 2 {
 		t.Fatalf("capacity %+v", c)
 	}
 }

@@ -81,13 +81,7 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("")
 	p("| figure | value |")
 	p("|---|---|")
-	held, heldCores := capacityLevel(c)
-	if held > 0 && heldCores > 0 {
-		p("| capacity, 1v1 rooms at ≤ 1 %% loss and p99 ≤ 100 ms | %d rooms on this machine; %.0f rooms per core of server CPU (%.2f cores busy at %d rooms) |",
-			held, float64(held)/heldCores, heldCores, held)
-	} else {
-		p("| capacity, 1v1 rooms at ≤ 1 %% loss and p99 ≤ 100 ms | %d rooms on this machine |", c.Rooms)
-	}
+	p("%s", capacityRow(c))
 	if s := run.Server; s != nil {
 		p("| server CPU per forwarded packet (%d rooms) | %.1f µs (%.2f cores busy, %.0f MiB resident) |", run.RoomsUp, s.MicrosPerPacket, s.CPUCores, s.RSSMiB)
 	}
@@ -214,6 +208,25 @@ func writeSoak(p func(string, ...any), dir string) {
 	p("```")
 	p("%s", text(dir, "soak.txt"))
 	p("```")
+}
+
+// capacityRow is the summary's capacity line: the knee's rooms and, where
+// measured, its server cores and forwarded packets/s per core.
+func capacityRow(c *bench.Capacity) string {
+	limits := fmt.Sprintf("≤ %.0f %% loss and p99 ≤ %.0f ms", 100*c.MaxLossRatio, c.MaxLatencyP99Ms)
+	if c.MaxLatencyP99Ms == 0 { // a capacity.json from before the limits were recorded
+		limits = "≤ 1 % loss and p99 ≤ 100 ms"
+	}
+	held, heldCores := capacityLevel(c)
+	if held == 0 || heldCores <= 0 {
+		return fmt.Sprintf("| capacity, 1v1 rooms at %s | %d rooms on this machine |", limits, c.Rooms)
+	}
+	perCore := ""
+	if k := c.Knee; k != nil && k.ForwardedPerCore > 0 {
+		perCore = fmt.Sprintf(", %.0f forwarded packets/s, %.0f per core", k.ForwardedPerSecond, k.ForwardedPerCore)
+	}
+	return fmt.Sprintf("| capacity, 1v1 rooms at %s | %d rooms on this machine; %.0f rooms per core of server CPU (%.2f cores busy at %d rooms%s) |",
+		limits, held, float64(held)/heldCores, heldCores, held, perCore)
 }
 
 // capacityLevel is the highest level that held and the server's cores
