@@ -4,7 +4,8 @@
 # generator runs beside it (see BENCHMARKS.md for what that means).
 #
 # BENCH_ROOMS (50), BENCH_DURATION (30s), BENCH_MAX_ROOMS (100),
-# BENCH_STEP (10), BENCH_HOLD (10s), BENCH_COMPARE_ROOMS (12),
+# BENCH_STEP (10), BENCH_HOLD (10s), BENCH_RAW_ROOMS (40), BENCH_SATURATION_ROOMS (800),
+# BENCH_SATURATION_STEP (20), BENCH_COMPARE_ROOMS (12),
 # BENCH_RTMP_ROOMS (10) and BENCH_CLUSTER_ROOMS (12) size the runs; SOAK_SECONDS (120) the chaos soak.
 set -eu
 GO=${GO:-go}
@@ -13,6 +14,9 @@ DURATION=${BENCH_DURATION:-30s}
 MAX_ROOMS=${BENCH_MAX_ROOMS:-100}
 STEP=${BENCH_STEP:-10}
 HOLD=${BENCH_HOLD:-10s}
+RAW_ROOMS=${BENCH_RAW_ROOMS:-40}
+SAT_ROOMS=${BENCH_SATURATION_ROOMS:-800}
+SAT_STEP=${BENCH_SATURATION_STEP:-20}
 APP=1400000001
 KEY=b5c8a0e43f1d2c6b7a9e8d0f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d # a bench-only key, not a secret
 
@@ -56,6 +60,15 @@ echo "== capacity: up to $MAX_ROOMS rooms, $STEP at a time, $HOLD each"
 # shellcheck disable=SC2086
 run bin/trtcd bench $COMMON --find-capacity --rooms "$MAX_ROOMS" --step "$STEP" --hold "$HOLD" --json "$OUT/capacity.json" \
 	--html bin/bench-capacity.html 2>&1 | tee "$OUT/capacity.txt"
+
+echo "== raw engine: $RAW_ROOMS rooms for 20s"
+# shellcheck disable=SC2086
+run bin/trtcd bench $COMMON --engine raw --rooms "$RAW_ROOMS" --duration 20s --json "$OUT/raw.json" | tee "$OUT/raw.txt"
+
+echo "== saturation: the raw engine adds one-way rooms, $SAT_STEP at a time, until p99 50 ms or 1 % loss breaks"
+# shellcheck disable=SC2086
+run bin/trtcd bench $COMMON --engine raw --one-way --find-capacity --rooms "$SAT_ROOMS" --step "$SAT_STEP" --hold 8s --retries 1 \
+	--json "$OUT/saturation.json" --html bin/bench-saturation.html 2>&1 | tee "$OUT/saturation.txt"
 
 kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=
