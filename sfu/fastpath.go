@@ -129,7 +129,7 @@ func (s *Session) goFast() {
 	}
 	conn := s.room.sfu.t.udp
 	if s.publishing && s.fastIn == nil {
-		ctx, err := srtp.CreateContext(s.fastKeys.remoteKey, s.fastKeys.remoteSalt, s.fastKeys.profile,
+		ctx, err := srtp.CreateContext(s.fastKeys.RemoteKey, s.fastKeys.RemoteSalt, s.fastKeys.Profile,
 			srtp.SRTPReplayProtection(srtpReplayWindow))
 		if err != nil {
 			return
@@ -148,7 +148,7 @@ func (s *Session) goFast() {
 		if d.fast.Load() != nil {
 			continue
 		}
-		ctx, err := srtp.CreateContext(s.fastKeys.localKey, s.fastKeys.localSalt, s.fastKeys.profile)
+		ctx, err := srtp.CreateContext(s.fastKeys.LocalKey, s.fastKeys.LocalSalt, s.fastKeys.Profile)
 		if err != nil {
 			return
 		}

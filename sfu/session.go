@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/trtcd/trtcd/internal/panics"
+	"github.com/trtcd/trtcd/internal/srtpkeys"
 )
 
 // Session is one PeerConnection of a room member: a publisher (WHIP, or a
@@ -46,7 +47,7 @@ type Session struct {
 	sections   map[Source]*DownTrack // a subscriber's by what they carry: audio, main (or small), sub
 	fastIn     *fastPublisher
 	fastAddr   netip.AddrPort
-	fastKeys   *srtpKeys
+	fastKeys   *srtpkeys.Keys
 	fastClosed bool
 
 	closeOnce sync.Mutex
