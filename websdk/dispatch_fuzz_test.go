@@ -148,8 +148,9 @@ func (*sink) SetWriteDeadline(time.Time) error          { return nil }
 func (*sink) Close() error                              { return nil }
 
 // webSDKSeeds are sessions the SDK really has: join, publish with a real
-// offer, subscribe, mute, the user list, a role change with a key, the
-// commands of cloud features, a takeover by another tab, and garbage.
+// offer, subscribe, turning a subscription's sections off and on, mute,
+// the user list, a role change with a key, the commands of cloud features,
+// a takeover by another tab, and garbage.
 func webSDKSeeds() []string {
 	uplink, downlink := sdkOffers()
 	up, _ := json.Marshal(uplink)
@@ -160,8 +161,10 @@ func webSDKSeeds() []string {
 {"cmd":"mute_uplink","data":{"audio":true,"bigVideo":false},"seq":3}
 B{"cmd":"join","data":{"roomId":"1234"},"seq":1}
 B{"cmd":"subscribe","data":{"type":"offer","sdp":` + string(down) + `,"srcUserId":"alice","audio":true,"bigVideo":true},"seq":2}
-B{"cmd":"get_user_list","data":{},"seq":3}
-B{"cmd":"unsubscribe","data":{"srcUserId":"alice"},"seq":4}
+B{"cmd":"subscribe_change","data":{"srcTinyId":` + fmt.Sprint(TinyID("alice")) + `,"audio":false,"bigVideo":false,"smallVideo":true,"auxVideo":true},"seq":3}
+B{"cmd":"subscribe_change","data":{"srcTinyId":` + fmt.Sprint(TinyID("alice")) + `,"bigVideo":true,"audio":true},"seq":4}
+B{"cmd":"get_user_list","data":{},"seq":5}
+B{"cmd":"unsubscribe","data":{"srcUserId":"alice"},"seq":6}
 {"cmd":"unpublish","data":{},"seq":4}
 {"cmd":"quality_report","data":{"uplink":[]},"tinyId":123,"seq":5}
 {"cmd":"leave","data":{},"seq":6}`,
