@@ -16,8 +16,10 @@ import (
 // Measured at 44.1 → 48 kHz (TestPolyphaseBeatsSpeexQuality1,
 // BenchmarkResampler): 0.0 dB at 15 kHz and -0.2 dB at 17 kHz (speexdsp
 // quality 1: -0.1 and -1.2 dB); images and aliases of tones up to 19 kHz
-// at -72 dB or less (quality 1: up to -55 dB); about 0.65× quality 1's CPU
-// (0.23 against 0.36 % of a core per stereo stream).
+// at -72 dB or less (quality 1: up to -55 dB). With cgo the dot products
+// run vectorised in C (polyphase_simd.go): 17 µs per stereo AAC frame,
+// against 50 µs for the Go loop and 83 µs for speexdsp at quality 1
+// (0.08, 0.20 and 0.34 % of a core per stereo stream).
 const (
 	// polyphaseTaps is the filter length in input samples, a multiple of
 	// 4 (the dot products are unrolled by 4). With polyphaseBeta, 24 taps
@@ -236,7 +238,13 @@ func (r *polyphaseResampler) load(in []int16) int {
 
 // produce writes output frames while out has room and the planes hold
 // every tap of the next one; it returns the frames written.
-func (r *polyphaseResampler) produce(out []int16) int {
+func (r *polyphaseResampler) produce(out []int16) int { return polyphaseProduce(r, out) }
+
+// polyphaseProduce is produceGo, or with cgo its vectorised twin
+// (polyphase_simd.go).
+var polyphaseProduce = (*polyphaseResampler).produceGo
+
+func (r *polyphaseResampler) produceGo(out []int16) int {
 	if r.channels == 2 {
 		return r.produceStereo(out)
 	}

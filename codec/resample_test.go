@@ -74,6 +74,11 @@ func BenchmarkResampler(b *testing.B) {
 		newR func() (rateConverter, error)
 	}{
 		{"polyphase-44k-48k-stereo", func() (rateConverter, error) { return newPolyphaseResampler(2, 44100, 48000) }},
+		{"polyphase-go-44k-48k-stereo", func() (rateConverter, error) {
+			polyphaseProduce = (*polyphaseResampler).produceGo
+			b.Cleanup(func() { polyphaseProduce = (*polyphaseResampler).produceSIMD })
+			return newPolyphaseResampler(2, 44100, 48000)
+		}},
 		{"speex-q1-44k-48k-stereo", func() (rateConverter, error) { return newResampler(2, 44100, 48000, 1) }},
 		{"speex-q3-44k-48k-stereo", func() (rateConverter, error) { return newResampler(2, 44100, 48000, 3) }},
 	} {
