@@ -64,19 +64,30 @@ func perCoreText(perCore float64) string {
 }
 
 // WriteHTML writes a self-contained page of the search: the knee, and the
-// server's CPU, p99 latency and loss against the rooms of each level, the
-// limits drawn across the last two.
+// server's CPU, p99 latency and loss against the load of each level (the
+// packets forwarded per second, its rooms under the axis), the knee marked
+// on each and the limits drawn across the last two.
 func (c *Capacity) WriteHTML(w io.Writer) error {
-	rooms := make([]float64, len(c.Steps))
-	cpu, p99, loss := make([]float64, len(c.Steps)), make([]float64, len(c.Steps)), make([]float64, len(c.Steps))
+	n := len(c.Steps)
+	load, rooms := make([]float64, n), make([]string, n)
+	cpu, p99, loss := make([]float64, n), make([]float64, n), make([]float64, n)
 	for i, s := range c.Steps {
-		rooms[i], cpu[i], p99[i], loss[i] = float64(s.Rooms), s.ServerCores, s.LatencyP99Ms, 100*s.LossRatio
+		load[i], rooms[i] = s.ForwardedPerSecond, fmt.Sprint(s.Rooms)
+		cpu[i], p99[i], loss[i] = s.ServerCores, s.LatencyP99Ms, 100*s.LossRatio
+	}
+	axes := func(title string, limit float64) chartAxes {
+		a := chartAxes{x: "forwarded packets/s", title: title, limit: limit, labels: rooms, labelsTitle: "rooms"}
+		if k := c.Knee; k != nil {
+			a.markX, a.markLabel = k.ForwardedPerSecond, fmt.Sprintf("knee: %d rooms", k.Rooms)
+		}
+		return a
 	}
 	return capacityPage.Execute(w, map[string]any{
-		"C":    c,
-		"CPU":  plot(rooms, cpu, chartAxes{x: "rooms", title: "server CPU (cores)"}),
-		"P99":  plot(rooms, p99, chartAxes{x: "rooms", title: "p99 latency (ms)", limit: c.MaxLatencyP99Ms}),
-		"Loss": plot(rooms, loss, chartAxes{x: "rooms", title: "loss (%)", limit: 100 * c.MaxLossRatio}),
+		"C":         c,
+		"CountedBy": c.countedBy(),
+		"CPU":       plot(load, cpu, axes("server CPU (cores)", 0)),
+		"P99":       plot(load, p99, axes("p99 latency (ms)", c.MaxLatencyP99Ms)),
+		"Loss":      plot(load, loss, axes("loss (%)", 100*c.MaxLossRatio)),
 	})
 }
 
@@ -89,7 +100,7 @@ var capacityPage = template.Must(template.New("capacity").Funcs(template.FuncMap
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>trtcd bench — capacity</title>` + pageStyle + `</head><body>
 <h1>trtcd bench: capacity</h1>
-<p class="muted">{{with .C.ViewTarget}}viewers on {{.}} (cross-node) · {{end}}limits: loss ≤ {{printf "%.2f" (mul100 .C.MaxLossRatio)}} %, p99 ≤ {{printf "%.0f" .C.MaxLatencyP99Ms}} ms · forwarded packets counted by the {{.C.ForwardedCountedBy}} · the load generator used {{printf "%.2f" .C.GeneratorCores}} cores of the same machine</p>
+<p class="muted">{{with .C.ViewTarget}}viewers on {{.}} (cross-node) · {{end}}limits: loss ≤ {{printf "%.2f" (mul100 .C.MaxLossRatio)}} %, p99 ≤ {{printf "%.0f" .C.MaxLatencyP99Ms}} ms · forwarded packets counted by the {{.CountedBy}} · the load generator used {{printf "%.2f" .C.GeneratorCores}} cores of the same machine</p>
 {{with .C.Knee}}<div class="grid">
 <div class="card">Rooms at the knee<b>{{.Rooms}}</b></div>
 <div class="card">Forwarded packets/s<b>{{printf "%.0f" .ForwardedPerSecond}}</b></div>

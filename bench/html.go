@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -49,43 +50,74 @@ func lineChart(timeline []Progress, value func(Progress) float64, title string) 
 }
 
 // chartAxes name a plot's axes; limit > 0 draws a dashed line across at
-// that value (the most a capacity level may reach).
+// that value (the most a capacity level may reach). labels, when given,
+// name the points (xs[i]) in a row under the x axis, titled labelsTitle;
+// markLabel != "" draws a dashed line up at markX, labelled.
 type chartAxes struct {
-	x, title string
-	limit    float64
+	x, title    string
+	limit       float64
+	labels      []string
+	labelsTitle string
+	markX       float64
+	markLabel   string
 }
 
 // plot draws ys against xs as inline SVG, a line through dots; a
 // negative y (not measured) is left out.
 func plot(xs, ys []float64, axes chartAxes) template.HTML {
 	var px, py []float64
+	var labels []string
 	for i := range xs {
 		if ys[i] >= 0 {
 			px, py = append(px, xs[i]), append(py, ys[i])
+			if i < len(axes.labels) {
+				labels = append(labels, axes.labels[i])
+			}
 		}
 	}
 	if len(px) == 0 {
 		return template.HTML(`<p class="muted">Not measured (give --server-pid).</p>`)
 	}
-	xMax, yMax := niceMax(px), niceMax(append(py, axes.limit))
+	xMax, yMax := niceMax(append(slices.Clone(px), axes.markX)), niceMax(append(py, axes.limit))
 	at := func(x, y float64) (float64, float64) {
 		return pad + (chartW-2*pad)*x/xMax, chartH - pad - (chartH-2*pad)*y/yMax
 	}
-	var pts, dots, limit strings.Builder
+	var pts, dots, marks strings.Builder
 	for i := range px {
 		x, y := at(px[i], py[i])
 		fmt.Fprintf(&pts, "%.1f,%.1f ", x, y)
 		fmt.Fprintf(&dots, `<circle cx="%.1f" cy="%.1f" r="3" class="dot"/>`, x, y)
 	}
+	if len(labels) > 0 {
+		fmt.Fprintf(&marks, `<text x="%.0f" y="%.0f" class="title" text-anchor="end">%s</text>`,
+			pad-4, chartH-pad+14, template.HTMLEscapeString(axes.labelsTitle))
+		last := math.Inf(-1)
+		for i, l := range labels {
+			// Levels closer than a label's width would overlap: the first stands.
+			if x, _ := at(px[i], 0); math.Abs(x-last) >= 18 {
+				fmt.Fprintf(&marks, `<text x="%.1f" y="%.0f" class="label">%s</text>`, x, chartH-pad+14, template.HTMLEscapeString(l))
+				last = x
+			}
+		}
+	}
 	if axes.limit > 0 {
 		_, y := at(0, axes.limit)
-		fmt.Fprintf(&limit, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" class="limit"/>`, pad, y, chartW-pad, y)
+		fmt.Fprintf(&marks, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" class="limit"/>`, pad, y, chartW-pad, y)
+	}
+	if axes.markLabel != "" {
+		x, _ := at(axes.markX, 0)
+		anchor, dx := "start", 4.0 // the label beside the line, inside the chart
+		if x > chartW/2 {
+			anchor, dx = "end", -4
+		}
+		fmt.Fprintf(&marks, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="knee"/><text x="%.1f" y="%.0f" class="mark" text-anchor="%s">%s</text>`,
+			x, pad, x, chartH-pad, x+dx, pad+12, anchor, template.HTMLEscapeString(axes.markLabel))
 	}
 	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 %.0f %.0f" class="chart">`+
 		`%s<polyline points="%s" class="line"/>%s`+
 		`<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/>`+
 		`<text x="%.0f" y="%.0f" class="label">%s (0–%.0f)</text><text x="%.0f" y="%.0f" class="title">%s, max %.2g</text></svg>`,
-		chartW, chartH, limit.String(), pts.String(), dots.String(),
+		chartW, chartH, marks.String(), pts.String(), dots.String(),
 		pad, chartH-pad, chartW-pad, chartH-pad, pad, pad, pad, chartH-pad,
 		chartW/2, chartH-8, axes.x, xMax, pad, pad-10, axes.title, yMax))
 }
@@ -121,6 +153,7 @@ h1{font-size:22px;margin:0 0 4px} .muted{color:#6b7385}
 .chart{width:100%;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 .bar{fill:#2f7cf6}.line{fill:none;stroke:#2f7cf6;stroke-width:2.5}.axis{stroke:#c5cad6}
 .dot{fill:#2f7cf6}.limit{stroke:#e5484d;stroke-width:1.5;stroke-dasharray:6 4}
+.knee{stroke:#1d2330;stroke-width:1;stroke-dasharray:3 3}.mark{font-size:11px;fill:#1d2330}
 .label{font-size:11px;fill:#6b7385;text-anchor:middle}.title{font-size:11px;fill:#6b7385}.value{font-size:11px;fill:#1d2330;text-anchor:middle}
 table{border-collapse:collapse;background:#fff;border-radius:12px;overflow:hidden;box-shadow:0 1px 3px rgba(0,0,0,.08);width:100%}
 td{padding:8px 14px;border-bottom:1px solid #eef0f5} td:first-child{color:#6b7385;width:220px}
