@@ -59,7 +59,9 @@ type Ingest struct {
 	log  *slog.Logger
 	tl   timeline
 
-	video      *sfu.Track // published with its first packet
+	out        *sfu.Writer  // a video frame's packets leave in one system call
+	sendVideo  func([]byte) // out.Write to video, made once
+	video      *sfu.Track   // published with its first packet
 	videoRTP   rtpframe.Packetizer
 	videoClock streamClock
 	avc        flv.AVCConfig
@@ -85,7 +87,8 @@ func NewIngest(sess *sfu.Session, cfg IngestConfig) *Ingest {
 	if cfg.Transcoder == nil {
 		cfg.Transcoder = newAACToOpus
 	}
-	in := &Ingest{sess: sess, cfg: cfg, log: cfg.Logger, started: time.Now()}
+	in := &Ingest{sess: sess, cfg: cfg, log: cfg.Logger, started: time.Now(), out: sess.NewWriter()}
+	in.sendVideo = func(b []byte) { in.out.Write(in.video, b) }
 	in.videoRTP = rtpframe.Packetizer{PayloadType: h264PayloadType, SSRC: randomSSRC()}
 	in.audioRTP = rtpframe.Packetizer{PayloadType: opusPayloadType, SSRC: randomSSRC()}
 	return in
@@ -180,8 +183,9 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 		}
 	}
 	for i, n := range in.nalus {
-		in.videoRTP.PacketizeNALU(n, ts, i == len(in.nalus)-1, in.video.Write)
+		in.videoRTP.PacketizeNALU(n, ts, i == len(in.nalus)-1, in.sendVideo)
 	}
+	in.out.Flush()
 	in.senderReports(ms)
 	return nil
 }
