@@ -24,13 +24,18 @@ type rewriter struct {
 // rewrite maps a source packet to the subscriber's numbering. A sink is
 // attached to one track at a time, so a new SSRC means a new source.
 func (r *rewriter) rewrite(p *Packet) (seq uint16, ts uint32) {
-	if !r.started || r.resync || p.SSRC != r.srcSSRC {
+	first := !r.started
+	if first || r.resync || p.SSRC != r.srcSSRC {
 		r.switchTo(p)
 	}
 	seq, ts = p.SequenceNumber+r.seqOffset, p.Timestamp+r.tsOffset
 	if SeqNewer(seq, r.lastSeq) {
-		if seq < r.lastSeq {
-			r.wraps++ // the SRTP rollover counter of the subscriber's stream
+		// The SRTP rollover counter of the subscriber's stream. The first
+		// packet follows no packet sent: numbered 0, it is not a wrap (the
+		// subscriber starts its counter at 0, and would fail every packet's
+		// authentication).
+		if seq < r.lastSeq && !first {
+			r.wraps++
 		}
 		r.lastSeq, r.lastTS, r.lastArrival = seq, ts, p.Arrival
 	}
