@@ -1,8 +1,14 @@
 package sfu
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
 // A viewer on the fast path whose first packet is numbered 0 (an RTMP
@@ -10,12 +16,36 @@ import (
 // its SRTP rollover counter starts at 0, as the viewer's does. Counted as
 // a wrap, it made every packet fail the viewer's authentication.
 func TestAViewerWhoseFirstPacketIsNumberedZeroPlays(t *testing.T) {
+	track, v := externalTrackAndFastViewer(t)
+	for seq := range uint16(50) {
+		track.Write(rtpPacket(4242, seq, seq == 0))
+	}
+	waitFor(t, "the viewer to receive the 50 packets", 5*time.Second, func() bool { return v.stats("video").packets == 50 })
+}
+
+// A fast-path viewer's numbers wrap from 65535 to 0 and it plays on: the
+// encryption's rollover counter follows.
+func TestAViewerPlaysAcrossTheSequenceWrap(t *testing.T) {
+	track, v := externalTrackAndFastViewer(t)
+	for i := range 300 {
+		track.Write(rtpPacket(4242, uint16(65400+i), i == 0))
+	}
+	waitFor(t, "the viewer to receive the 300 packets", 5*time.Second, func() bool { return v.stats("video").packets == 300 })
+	if st := v.stats("video"); st.maxGap != 1 {
+		t.Fatalf("the viewer's numbering jumped by %d", st.maxGap)
+	}
+}
+
+// externalTrackAndFastViewer is an RTMP-style publisher's video track and a
+// pion viewer of it, on the fast path before the first packet.
+func externalTrackAndFastViewer(t *testing.T) (*Track, *viewer) {
+	t.Helper()
 	s := startSFU(t)
 	pub, err := s.Join("room-z", "pusher", SourceMain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pub.Close()
+	t.Cleanup(pub.Close)
 	track, err := pub.PublishTrack("pusher/video", SourceMain, h264, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -25,10 +55,7 @@ func TestAViewerWhoseFirstPacketIsNumberedZeroPlays(t *testing.T) {
 		sinks := track.Sinks()
 		return len(sinks) == 1 && sinks[0].(*DownTrack).fast.Load() != nil
 	})
-	for seq := range uint16(50) {
-		track.Write(rtpPacket(4242, seq, seq == 0))
-	}
-	waitFor(t, "the viewer to receive the 50 packets", 5*time.Second, func() bool { return v.stats("video").packets == 50 })
+	return track, v
 }
 
 // The rewriter counts a wrap only after a packet it sent.
@@ -40,4 +67,80 @@ func TestTheFirstPacketIsNoWrap(t *testing.T) {
 	if r.wraps != 1 {
 		t.Fatalf("%d wraps after 0, 30000, 60000, 65535, 5; want 1", r.wraps)
 	}
+}
+
+// A WebRTC publisher's numbers wrap from 65535 to 0, before the fast path
+// takes its track over (the rollover counter is handed over from pion's
+// reader) or after (the fast path's own decryption follows), and its
+// viewer gets every packet.
+func TestAPublisherPlaysAcrossTheSequenceWrap(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first uint16 // the publisher's first sequence number
+	}{{"wrap before the take-over", 65530}, {"wrap after it", 64900}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSFU(t)
+			local, sess := publishRTP(t, s, "room-p", "alice")
+			seq := tc.first
+			send := func(n int) {
+				for range n {
+					p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000},
+						Payload: []byte{0x65, 0x88, 0x84, byte(seq)}}
+					if err := local.WriteRTP(p); err != nil {
+						t.Fatal(err)
+					}
+					seq++
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			waitFor(t, "the publisher's track on the fast path", 10*time.Second, func() bool {
+				send(5)
+				sess.fastMu.Lock()
+				in := sess.fastIn
+				sess.fastMu.Unlock()
+				return in != nil && len(*in.tracks.Load()) == 1
+			})
+			v := subscribe(t, s, "room-p", "viewer", "alice")
+			waitFor(t, "the viewer plays", 10*time.Second, func() bool {
+				send(5)
+				return v.stats("video").packets > 0
+			})
+			if tc.first == 64900 && seq > 65300 {
+				t.Skipf("the viewer played %d packets in: too late for a wrap after it", seq-tc.first) // a very slow machine
+			}
+			time.Sleep(100 * time.Millisecond) // what was sent has arrived
+			before := v.stats("video").packets
+			send(800) // across the wrap in the second case
+			waitFor(t, "the viewer to get the 800 packets", 5*time.Second, func() bool { return v.stats("video").packets-before == 800 })
+			if st := v.stats("video"); st.maxGap != 1 {
+				t.Fatalf("the viewer's numbering jumped by %d", st.maxGap)
+			}
+		})
+	}
+}
+
+// publishRTP publishes one H.264 track that the test writes RTP to.
+func publishRTP(t *testing.T, s *SFU, room, user string) (*webrtc.TrackLocalStaticRTP, *Session) {
+	t.Helper()
+	pc := testpeer.NewPeer(t, testpeer.Options{})
+	local, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTrack(local); err != nil {
+		t.Fatal(err)
+	}
+	var sess *Session
+	negotiateClient(t, pc, func(offer string) (string, error) {
+		var answer string
+		var err error
+		sess, answer, err = s.Publish(context.Background(), PublishRequest{Room: room, UserID: user, Offer: offer,
+			MinBitrate: 400, MaxBitrate: 800, AllowVideo: true})
+		if err == nil {
+			t.Cleanup(sess.Close)
+		}
+		return answer, err
+	})
+	return local, sess
 }
