@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -143,4 +144,40 @@ func publishRTP(t *testing.T, s *SFU, room, user string) (*webrtc.TrackLocalStat
 		return answer, err
 	})
 	return local, sess
+}
+
+// Whatever its sources do (each starts anywhere, the viewer moves between
+// them, pauses and resumes), the numbers a viewer gets run on by one, and
+// the rewriter's wrap count with them: wraps × 65536 + seq, the index the
+// viewer's SRTP counts, starts below 65536 and grows by exactly one per
+// packet sent.
+func TestTheRewritersRolloverFollowsWhatItSends(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for run := range 200 {
+		r := rewriter{clockRate: 90000}
+		var index uint64
+		ssrc, seq := uint32(1), uint16(rng.Uint32())
+		if run == 0 {
+			seq = 0 // an RTMP push's first packet
+		}
+		for i := range 3000 {
+			switch rng.IntN(100) {
+			case 0: // another source (a republish, another layer)
+				ssrc, seq = ssrc+1, uint16(rng.Uint32())
+			case 1: // paused and resumed, the source running on meanwhile
+				r.resync = true
+				seq += uint16(rng.IntN(5000))
+			}
+			out, _ := r.rewrite(&Packet{SSRC: ssrc, SequenceNumber: seq, Timestamp: uint32(i) * 3000})
+			got := uint64(r.wraps)<<16 | uint64(out)
+			if i > 0 && got != index+1 {
+				t.Fatalf("run %d, packet %d: index %d after %d", run, i, got, index)
+			}
+			if i == 0 && got > 0xffff {
+				t.Fatalf("run %d: the first packet (numbered %d) has index %d", run, out, got)
+			}
+			index = got
+			seq++
+		}
+	}
 }
