@@ -13,8 +13,9 @@
 //     framing and timestamps, allocation-free once constructed. OpusToAAC and
 //     OpusToMP3 share their input half (opus_input.go): RTP Opus decoded with
 //     gap filling, then resampled to the encoder's rate. AACToOpus upsamples
-//     to 48 kHz with a pure-Go polyphase filter (polyphase.go), cheaper than
-//     speexdsp for 44.1 kHz and better; downsampling stays on speexdsp.
+//     to 48 kHz with its own polyphase filter (polyphase.go; the dot
+//     products vectorised in C, polyphase_simd.go), cheaper than speexdsp
+//     for 44.1 kHz and better; downsampling stays on speexdsp.
 //
 // No value in this package is safe for concurrent use: each stream's pipeline
 // belongs to one goroutine, like the rest of trtcd's media path.
