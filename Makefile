@@ -19,9 +19,11 @@ run: build
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trtcd ./cmd/trtcd
 
-## test: install what is missing, then vet, format check and every test with the race detector
+## test: install what is missing, then vet, format check and every test with the race detector (the SFU's also with one media worker and with four)
 test: deps fmt-check vet examples
 	TRTCD_REQUIRE_FFMPEG=1 TRTCD_REQUIRE_NPM=1 TRTCD_REQUIRE_REDIS=1 $(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 ./sfu -args -media-workers=1
+	$(GO) test -race -count=1 ./sfu -args -media-workers=4
 
 vet:
 	$(GO) vet ./...

@@ -30,8 +30,12 @@ type DownTrack struct {
 	// sw is the switch to another track in progress (see layerswitch.go),
 	// nil otherwise: the one thing forwarding checks for it.
 	sw atomic.Pointer[layerSwitch]
-	// ready: the subscriber's transport is up. A keyframe sent before that
-	// is lost, so the request for one waits for it.
+	// ready: the subscriber's transport is up. Nothing is sent before: pion
+	// drops what comes before DTLS without a word, so a keyframe would be
+	// lost (the request for one waits for ready), and the numbers it took
+	// would count towards the SRTP rollover counter though the subscriber
+	// never saw them: a wrap among them, and every packet after fails its
+	// authentication.
 	ready atomic.Bool
 	// estimate is the subscriber's bandwidth estimate (REMB), bits/s.
 	estimate atomic.Uint64
@@ -167,7 +171,7 @@ func (d *DownTrack) Track() *Track { return d.track.Load() }
 // WriteRTP implements Sink.
 func (d *DownTrack) WriteRTP(p *Packet) {
 	b := d.binding.Load()
-	if b == nil || d.paused.Load() {
+	if b == nil || d.paused.Load() || !d.ready.Load() {
 		return
 	}
 	if s := d.sw.Load(); s != nil {

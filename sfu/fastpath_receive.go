@@ -43,14 +43,10 @@ func (f *fastPublisher) handle(b []byte, ob *outbox) (handled bool) {
 	if ft == nil {
 		return false // a stream pion has not announced yet
 	}
-	if !ft.rocSet { // on this goroutine: the context is not safe for concurrent use
-		f.ctx.SetROC(ssrc, ft.roc)
-		ft.rocSet = true
-	}
 	t := ft.t
 	t.forwardLate()
 	slot := t.cache.slot()
-	out, err := f.ctx.DecryptRTP(slot.Buffer()[:0], b, &f.hdr)
+	out, err := f.decrypt(ft, ssrc, slot.Buffer()[:0], b)
 	if err != nil {
 		slot.n = 0 // the slot may be half overwritten: no NACK may find it
 		t.stats.dropped[dropMalformed].Add(1)
@@ -58,6 +54,28 @@ func (f *fastPublisher) handle(b []byte, ob *outbox) (handled bool) {
 	}
 	t.forward(len(out), monotonic(), ob)
 	return true
+}
+
+// decrypt opens b into dst. Until a packet of the track has opened, its
+// rollover counter is not sure: the track counted the wraps it saw, but
+// packets pion's reader held at the take-over are dropped unseen, and the
+// publisher's numbers may have wrapped among them. So the next count is
+// tried too, and only a packet that authenticates settles it (a forged
+// one cannot).
+func (f *fastPublisher) decrypt(ft *fastTrack, ssrc uint32, dst, b []byte) ([]byte, error) {
+	if ft.rocSet { // on this goroutine: the context is not safe for concurrent use
+		return f.ctx.DecryptRTP(dst, b, &f.hdr)
+	}
+	var err error
+	for _, roc := range [...]uint32{ft.roc, ft.roc + 1} {
+		f.ctx.SetROC(ssrc, roc)
+		var out []byte
+		if out, err = f.ctx.DecryptRTP(dst, b, &f.hdr); err == nil {
+			ft.rocSet = true
+			return out, nil
+		}
+	}
+	return nil, err
 }
 
 // done ends handle. It is the last line of defence of the media socket's

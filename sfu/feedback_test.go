@@ -71,6 +71,7 @@ func TestSlowViewerDoesNotDelayOthers(t *testing.T) {
 	slowW := &blockingWriter{unblock: make(chan struct{})}
 	slow := NewDownTrack("slow", "s", KindVideo, h264)
 	slow.binding.Store(&binding{ssrc: 98, pt: 96, writer: slowW})
+	slow.ready.Store(true)
 	slow.setQueued(true)
 	for _, d := range []*DownTrack{fast, slow} {
 		d.Attach(tr)
@@ -99,6 +100,7 @@ func TestMovingAViewerBetweenLiveTracks(t *testing.T) {
 	t1, t2 := NewTrack("a", KindAudio, opus, nil, nil), NewTrack("b", KindAudio, opus, nil, nil)
 	d := NewDownTrack("x", "y", KindAudio, opus)
 	d.binding.Store(&binding{ssrc: 1, pt: 111, writer: &fakeWriter{}})
+	d.ready.Store(true)
 	d.Attach(t1)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

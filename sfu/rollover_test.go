@@ -3,10 +3,12 @@ package sfu
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/trtcd/trtcd/internal/testpeer"
@@ -179,5 +181,62 @@ func TestTheRewritersRolloverFollowsWhatItSends(t *testing.T) {
 			index = got
 			seq++
 		}
+	}
+}
+
+// A viewer's DownTrack sends nothing until its transport is up: pion would
+// drop those packets unseen, and a wrap among them would put the
+// subscriber's rollover counter one ahead of the viewer's. Its first packet
+// after is numbered as a first packet (no wrap counted), at a keyframe.
+func TestNothingIsSentBeforeTheTransportIsUp(t *testing.T) {
+	tr := NewTrack("alice/video", KindVideo, h264, &fakeUpstream{}, NewMetrics())
+	w := &fakeWriter{seqs: []uint16{}}
+	d := NewDownTrack("t", "s", KindVideo, h264)
+	d.binding.Store(&binding{ssrc: 99, pt: 96, writer: w})
+	d.Attach(tr)
+	seq := uint16(65530)
+	write := func(n int) {
+		for range n {
+			tr.Write(rtpBytes(t, 5, seq, uint32(seq)*3000, []byte{0x65}, false))
+			seq++
+		}
+	}
+	write(10) // across the wrap, before the transport is up
+	if w.n != 0 {
+		t.Fatalf("%d packets sent before the transport was up", w.n)
+	}
+	d.transportReady()
+	write(10)
+	if w.n != 10 || w.seqs[0] != 4 || d.rw.wraps != 0 {
+		t.Fatalf("after the transport came up: %d packets from %v, %d wraps; want 10 from 4, 0 wraps", w.n, w.seqs, d.rw.wraps)
+	}
+}
+
+// At the take-over a publisher's track may have missed its numbers'
+// wrap: pion's reader drops the packets it held, and they can span it.
+// The fast path then finds the rollover counter with the first packet
+// that authenticates; a forged packet before it settles nothing.
+func TestTheFastPathFindsAWrapItsTrackMissed(t *testing.T) {
+	key, salt := make([]byte, 16), make([]byte, 14)
+	enc, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAes128CmHmacSha1_80)
+	dec, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAes128CmHmacSha1_80, srtp.SRTPReplayProtection(srtpReplayWindow))
+	var sealed [][]byte
+	for seq := uint16(65533); seq != 3; seq++ { // 65533 … 65535, 0 … 2
+		b, err := enc.EncryptRTP(nil, rtpBytes(t, 5, seq, uint32(seq)*3000, []byte{0x65, byte(seq)}, false), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed = append(sealed, b)
+	}
+	tr := NewTrack("alice/video", KindVideo, h264, &fakeUpstream{}, NewMetrics())
+	fp := &fastPublisher{ctx: dec}
+	fp.tracks.Store(&map[uint32]*fastTrack{5: {t: tr, roc: 0}}) // the track saw 65533 only
+	forged := slices.Clone(sealed[4])
+	forged[len(forged)-1] ^= 1
+	for _, b := range [][]byte{forged, sealed[4], sealed[5]} { // 1 (forged), 1, 2
+		fp.handle(b, nil)
+	}
+	if got, bad := tr.stats.packets.Load(), tr.stats.dropped[dropMalformed].Load(); got != 2 || bad != 1 {
+		t.Fatalf("%d packets forwarded and %d refused; want 2 and the forged one", got, bad)
 	}
 }
