@@ -15,25 +15,8 @@ import (
 // when it flushes (its socket has nothing more to read), in order and
 // decryptable by the subscriber; a send without an outbox leaves at once.
 func TestOutboxHoldsSendsUntilFlushed(t *testing.T) {
-	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock, err := rawudp.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.Close()
-	key, salt := make([]byte, 16), make([]byte, 14)
-	enc, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAes128CmHmacSha1_80)
-	dec, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAes128CmHmacSha1_80)
-	o := &fastOut{srtp: &outSRTP{ctx: enc}, conn: sock, addr: rx.LocalAddr().(*net.UDPAddr).AddrPort()}
-	ob := newOutbox(sock)
+	o, rx, dec := loopbackFastOut(t)
+	ob := newOutbox(o.conn)
 	send := func(seq uint16, ob *outbox) {
 		h := rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, SSRC: 7}
 		if err := o.send(&h, []byte{byte(seq), 0xaa}, ob); err != nil {
@@ -73,4 +56,28 @@ func TestOutboxHoldsSendsUntilFlushed(t *testing.T) {
 	}
 	send(3, nil)
 	receive(3)
+}
+
+// loopbackFastOut is a fast-path sender on a raw socket to a plain
+// loopback receiver, rx, and the receiver's decryption.
+func loopbackFastOut(t *testing.T) (*fastOut, *net.UDPConn, *srtp.Context) {
+	t.Helper()
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rx.Close() })
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, err := rawudp.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sock.Close() })
+	key, salt := make([]byte, 16), make([]byte, 14)
+	enc, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAes128CmHmacSha1_80)
+	dec, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAes128CmHmacSha1_80)
+	return &fastOut{srtp: &outSRTP{ctx: enc}, conn: sock, addr: rx.LocalAddr().(*net.UDPAddr).AddrPort()}, rx, dec
 }
