@@ -32,6 +32,9 @@ func TestAViewerPlaysAcrossTheSequenceWrap(t *testing.T) {
 	track, v := externalTrackAndFastViewer(t)
 	for i := range 300 {
 		track.Write(rtpPacket(4242, uint16(65400+i), i == 0))
+		if i%20 == 19 {
+			time.Sleep(2 * time.Millisecond) // a burst no bigger than the viewer's socket buffer
+		}
 	}
 	waitFor(t, "the viewer to receive the 300 packets", 5*time.Second, func() bool { return v.stats("video").packets == 300 })
 	if st := v.stats("video"); st.maxGap != 1 {
