@@ -40,13 +40,7 @@ func sealRecords(k *mediaKey, counter uint64, id uint32, packets ...[]byte) []by
 // (a replay), one changed on the way, one sealed with another key and one
 // too old to tell from a replay are dropped, each counted.
 func TestASealedDatagramIsTakenOnceAndForgedOrReplayedOnesAreDroppedAndCounted(t *testing.T) {
-	video := sfu.NewTrack("alice/video", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil, sfu.NewMetrics())
-	sink := &countSink{}
-	video.AddSink(sink)
-	var pullStats, totals relayStats
-	d := &demux{}
-	d.tracks.Store(&map[uint32]*relayIn{3: newRelayIn(video, &pullStats, &totals)})
-	r := newMediaReceivers(nil, &totals)
+	r, d, sink, totals := sealedReceivers()
 	key := testMediaKey(t, 1)
 	if !r.add(key, d) {
 		t.Fatal("the key was refused")
@@ -106,12 +100,7 @@ func TestOnlyPacketsThatFitASealedDatagramGoSealed(t *testing.T) {
 // media path's CPU work, both ends: packed and sealed, then opened,
 // checked against the replay window and written to its track.
 func BenchmarkSealAndDeliver(b *testing.B) {
-	video := sfu.NewTrack("alice/video", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil, sfu.NewMetrics())
-	video.AddSink(&countSink{})
-	var pullStats, totals relayStats
-	d := &demux{}
-	d.tracks.Store(&map[uint32]*relayIn{3: newRelayIn(video, &pullStats, &totals)})
-	r := newMediaReceivers(nil, &totals)
+	r, d, _, totals := sealedReceivers()
 	key := testMediaKey(b, 1)
 	r.add(key, d)
 	packet := rtp(9, 0, 1000)
@@ -198,13 +187,7 @@ func TestPacketsWaitingTogetherGoInAsFewSealedDatagramsAsFit(t *testing.T) {
 // a change open, so does a late one from the epoch before, and one sealed
 // with the old epoch's key but numbered in the new epoch is forged.
 func TestSealedDatagramsCrossAKeyEpoch(t *testing.T) {
-	video := sfu.NewTrack("alice/video", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil, sfu.NewMetrics())
-	sink := &countSink{}
-	video.AddSink(sink)
-	var pullStats, totals relayStats
-	d := &demux{}
-	d.tracks.Store(&map[uint32]*relayIn{3: newRelayIn(video, &pullStats, &totals)})
-	r := newMediaReceivers(nil, &totals)
+	r, d, sink, totals := sealedReceivers()
 	r.add(testMediaKey(t, 1), d)
 	sender := testMediaKey(t, 1)
 
@@ -235,4 +218,16 @@ func sealInEpochZero(k *mediaKey, counter uint64, id uint32, packet []byte) []by
 	binary.BigEndian.PutUint64(b[5:], counter)
 	plain := b[mediaHeader:]
 	return b[:mediaHeader+len(k.derive(0).Seal(plain[:0], k.nonceFor(counter), plain, b[:mediaHeader]))]
+}
+
+// sealedReceivers are a node's receivers of sealed datagrams with one
+// connection's demultiplexer, d, which routes stream id 3 to a video track
+// whose packets sink counts; totals are the node's figures.
+func sealedReceivers() (r *mediaReceivers, d *demux, sink *countSink, totals *relayStats) {
+	video := sfu.NewTrack("alice/video", sfu.KindVideo, sfu.Codec{MimeType: sfu.MimeH264, ClockRate: 90000}, nil, sfu.NewMetrics())
+	sink, totals = &countSink{}, &relayStats{}
+	video.AddSink(sink)
+	d = &demux{}
+	d.tracks.Store(&map[uint32]*relayIn{3: newRelayIn(video, &relayStats{}, totals)})
+	return newMediaReceivers(nil, totals), d, sink, totals
 }
