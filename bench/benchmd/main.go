@@ -82,16 +82,12 @@ func (r rawResults) section(p func(string, ...any), dir string) {
 	p("the search finds the server's limit rather than the generator's. On loopback the sender also pays the kernel's")
 	p("delivery into the receiving socket, so the generator cannot get much below about half the server's cost here.")
 	p("The search adds one-way rooms until p99 50 ms or 1 %% loss breaks (each broken level is measured once more);")
-	p("`bin/bench-saturation.html` plots server CPU, p99 and loss against the rooms. `make bench-scaling` runs the same")
+	p("`bin/bench-saturation.html` plots server CPU, p99 and loss against forwarded packets/s and marks the knee. `make bench-scaling` runs the same")
 	p("search with trtcd pinned to one core and then two (`taskset`).")
 	p("")
-	p("```")
-	p("%s", text(dir, "raw.txt"))
-	p("```")
+	codeBlock(p, dir, "raw.txt")
 	p("")
-	p("```")
-	p("%s", text(dir, "saturation.txt"))
-	p("```")
+	codeBlock(p, dir, "saturation.txt")
 	p("")
 }
 
@@ -104,6 +100,13 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// codeBlock prints the output saved in dir/name as a fenced block.
+func codeBlock(p func(string, ...any), dir, name string) {
+	p("```")
+	p("%s", text(dir, name))
+	p("```")
 }
 
 func text(dir, name string) string {
@@ -149,28 +152,20 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("")
 	p("## Commands")
 	p("")
-	p("```")
-	p("%s", text(dir, "commands.txt"))
-	p("```")
+	codeBlock(p, dir, "commands.txt")
 	p("")
 	p("## %d rooms, both participants publishing and playing", run.Rooms)
 	p("")
-	p("```")
-	p("%s", text(dir, "run.txt"))
-	p("```")
+	codeBlock(p, dir, "run.txt")
 	p("")
 	p("## Capacity search")
 	p("")
-	p("```")
-	p("%s", text(dir, "capacity.txt"))
-	p("```")
+	codeBlock(p, dir, "capacity.txt")
 	p("")
 	raw.section(p, dir)
 	p("## Fan-out microbenchmark (forwarding path, one packet to N subscribers)")
 	p("")
-	p("```")
-	p("%s", text(dir, "fanout.txt"))
-	p("```")
+	codeBlock(p, dir, "fanout.txt")
 	p("")
 	p("## Other loads")
 	p("")
@@ -192,9 +187,7 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("")
 	p("Packets are counted at the viewers; over loopback nothing is lost, so that is what each server forwarded.")
 	p("")
-	p("```")
-	p("%s", text(dir, "compare.txt"))
-	p("```")
+	codeBlock(p, dir, "compare.txt")
 	p("")
 	writeRTMP(p, dir)
 	p("## Relaying between two nodes (`make bench-cluster`)")
@@ -208,9 +201,7 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("BENCH_ROOMS=12 go test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench   # make bench-cluster; needs redis-server")
 	p("```")
 	p("")
-	p("```")
-	p("%s", text(dir, "cluster.txt"))
-	p("```")
+	codeBlock(p, dir, "cluster.txt")
 	p("")
 	p("How relayed media travels (docs/cluster.md): sealed with AES-GCM keys exported from the nodes' TLS session, beside")
 	p("QUIC on the relay socket. On the publisher's node one writer per peer packs the waiting packets of every track into")
@@ -232,13 +223,9 @@ func writeRTMP(p func(string, ...any), dir string) {
 	p("(`rtmp_audio` in the configuration) are chosen from it. Then the whole server's share of a core per pushed stream")
 	p("(ingest, transcode, one WHEP viewer), trtcd's defaults against a baseline (complexity 5), in one run.")
 	p("")
-	p("```")
-	p("%s", text(dir, "opus.txt"))
-	p("```")
+	codeBlock(p, dir, "opus.txt")
 	p("")
-	p("```")
-	p("%s", text(dir, "rtmp.txt"))
-	p("```")
+	codeBlock(p, dir, "rtmp.txt")
 	p("")
 }
 
@@ -262,9 +249,7 @@ func writeSoak(p func(string, ...any), dir string) {
 	p("make soak   # go test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x -timeout 20m ./bench")
 	p("```")
 	p("")
-	p("```")
-	p("%s", text(dir, "soak.txt"))
-	p("```")
+	codeBlock(p, dir, "soak.txt")
 }
 
 // capacityRow is the summary's capacity line: the knee's rooms and, where

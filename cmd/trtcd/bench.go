@@ -40,7 +40,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	viewPID := fs.Int("view-server-pid", 0, "with --view-target: that server's process id on this machine (default: its /metrics)")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	htmlPath := fs.String("html", "", "also write an HTML report with charts to this file")
-	findCapacity := fs.Bool("find-capacity", false, "add --step rooms at a time (up to --rooms) until a level breaks --max-loss or --max-p99; report the most rooms that held and, at each level and that knee, the server's cores and forwarded packets/s (trtcd's /metrics, else what the viewers received) and their ratio (with --html: CPU, p99 and loss against rooms)")
+	findCapacity := fs.Bool("find-capacity", false, "add --step rooms at a time (up to --rooms) until a level breaks --max-loss or --max-p99; report the most rooms that held and, at each level and that knee, the server's cores and forwarded packets/s (trtcd's /metrics, else what the viewers received) and their ratio (with --html: CPU, p99 and loss against forwarded packets/s, the knee marked)")
 	step := fs.Int("step", 5, "rooms added per level with --find-capacity")
 	hold := fs.Duration("hold", 10*time.Second, "how long each level is measured with --find-capacity")
 	maxLoss := fs.Float64("max-loss", 0.01, "loss ratio a level may not exceed with --find-capacity")
