@@ -6,7 +6,8 @@
 # BENCH_ROOMS (50), BENCH_DURATION (30s), BENCH_MAX_ROOMS (100),
 # BENCH_STEP (10), BENCH_HOLD (10s), BENCH_RAW_ROOMS (40), BENCH_SATURATION_ROOMS (800),
 # BENCH_SATURATION_STEP (20), BENCH_COMPARE_ROOMS (12),
-# BENCH_RTMP_ROOMS (10) and BENCH_CLUSTER_ROOMS (12) size the runs; SOAK_SECONDS (120) the chaos soak.
+# BENCH_RTMP_ROOMS (10), BENCH_CLUSTER_ROOMS (12) and BENCH_CLUSTER_LARGE_ROOMS (50) size the runs;
+# SOAK_SECONDS (120) the chaos soak.
 set -eu
 GO=${GO:-go}
 ROOMS=${BENCH_ROOMS:-50}
@@ -83,8 +84,9 @@ echo "== RTMP ingest: AAC → Opus settings, then 10 pushers each played by one 
 run $GO test -run '^$' -bench AACToOpusOptions -benchtime 1x ./codec | tee "$OUT/opus.txt"
 run env BENCH_ROOMS="${BENCH_RTMP_ROOMS:-10}" $GO test -run '^$' -bench RTMPIngestCPU -benchtime 1x -v ./bench | tee "$OUT/rtmp.txt"
 
-echo "== relaying between two nodes"
+echo "== relaying between two nodes, at 12 rooms and at 50"
 run env BENCH_ROOMS="${BENCH_CLUSTER_ROOMS:-12}" $GO test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench | tee "$OUT/cluster.txt"
+run env BENCH_ROOMS="${BENCH_CLUSTER_LARGE_ROOMS:-50}" $GO test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench | tee "$OUT/cluster-large.txt"
 
 echo "== chaos soak"
 run $GO test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x -timeout 20m ./bench | tee "$OUT/soak.txt" || true

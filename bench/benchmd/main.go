@@ -1,7 +1,7 @@
 // Command benchmd writes BENCHMARKS.md from the results `make bench`
 // leaves in a folder (bench/run-benchmarks.sh): run.json and
 // capacity.json from `trtcd bench`; fanout.txt, compare.txt, opus.txt,
-// rtmp.txt and cluster.txt from the Go benchmarks; commands.txt with what was run. It
+// rtmp.txt, cluster.txt and cluster-large.txt from the Go benchmarks; commands.txt with what was run. It
 // describes the machine too, since every figure depends on it and the
 // load generator shares it.
 //
@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,6 +92,54 @@ func (r rawResults) section(p func(string, ...any), dir string) {
 	p("")
 }
 
+// goBenchRows are the summary's lines from the Go benchmarks' metrics,
+// each left out when its benchmark did not run.
+func goBenchRows(p func(string, ...any), dir string) {
+	if t, ok := metric(dir, "compare.txt", "trtcd-µs/pkt"); ok {
+		if pion, ok := metric(dir, "compare.txt", "pion-µs/pkt"); ok {
+			p("| trtcd against stock pion forwarding, 12 rooms (median round) | %.1f against %.1f µs per forwarded packet (%.2f) |", t, pion, t/pion)
+		}
+	}
+	if d, ok := metric(dir, "rtmp.txt", "defaults-%core/stream"); ok {
+		if base, ok := metric(dir, "rtmp.txt", "baseline-%core/stream"); ok {
+			p("| RTMP, 10 pushers: %% of a core per pushed stream (ingest, AAC → Opus, one WHEP viewer) | %.2f %% (Opus complexity 5: %.2f %%) |", d, base)
+		}
+	}
+	var relay []string
+	for _, r := range []struct{ file, rooms string }{{"cluster.txt", "12"}, {"cluster-large.txt", "50"}} {
+		local, ok1 := metric(dir, r.file, "local-µs/pkt")
+		relayed, ok2 := metric(dir, r.file, "relayed-µs/pkt")
+		if ok1 && ok2 {
+			relay = append(relay, fmt.Sprintf("%s rooms: %.2f (%.1f against %.1f µs)", r.rooms, relayed/local, relayed, local))
+		}
+	}
+	if len(relay) > 0 {
+		p("| relay: cross-node against local CPU per delivered packet (median round) | %s |", strings.Join(relay, "; "))
+	}
+}
+
+// metric is the value a Go benchmark in dir/name reported with unit (the
+// number before it on the Benchmark… result line).
+func metric(dir, name, unit string) (float64, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "Benchmark") {
+			continue
+		}
+		f := strings.Fields(line)
+		for i := 1; i < len(f); i++ {
+			if f[i] == unit {
+				v, err := strconv.ParseFloat(f[i-1], 64)
+				return v, err == nil
+			}
+		}
+	}
+	return 0, false
+}
+
 func readJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -149,6 +198,7 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("| delivery (%d rooms) | %.2f %% (%d datagrams dropped by the kernel for full UDP receive buffers in the window) |",
 		run.RoomsUp, 100*run.DeliveryRatio, run.UDPBufferDrops)
 	p("| load generator's own CPU | %.2f cores during the %d-room run, %.2f during the capacity search |", run.Generator.CPUCores, run.RoomsUp, c.GeneratorCores)
+	goBenchRows(p, dir)
 	p("")
 	p("## Commands")
 	p("")
@@ -195,13 +245,18 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("One run, two measurements of the same 1v1 load on a two-node cluster (Redis and two `trtcd serve` processes on")
 	p("this machine): publishers and viewers on node a (local forwarding; node a's CPU), then publishers on a and viewers")
 	p("on b, so every packet crosses the QUIC relay (both nodes' CPU, idle work such as heartbeats included). Packets are")
-	p("counted at the viewers. Issue 20's goal: cross-node CPU per delivered packet at most 2 × a local forward at 12 rooms.")
+	p("counted at the viewers. Issue 20's goal: cross-node CPU per delivered packet at most 2 × a local forward at 12 rooms,")
+	p("and less at 50 rooms, where more packets share each wake-up and each datagram between the nodes.")
 	p("")
 	p("```")
 	p("BENCH_ROOMS=12 go test -run '^$' -bench RelayCPU -benchtime 1x -v ./bench   # make bench-cluster; needs redis-server")
 	p("```")
 	p("")
 	codeBlock(p, dir, "cluster.txt")
+	p("")
+	p("The same at 50 rooms (`BENCH_ROOMS=50`):")
+	p("")
+	codeBlock(p, dir, "cluster-large.txt")
 	p("")
 	p("How relayed media travels (docs/cluster.md): sealed with AES-GCM keys exported from the nodes' TLS session, beside")
 	p("QUIC on the relay socket. On the publisher's node one writer per peer packs the waiting packets of every track into")
