@@ -49,3 +49,10 @@ func (c *streamClock) next(t int64) int64 {
 	c.started, c.last = true, t
 	return t
 }
+
+// tagTime is next for an FLV tag, whose times are unsigned: a frame stamped
+// before the stream's first (a reordered packet, a B-frame) plays at 0 or
+// just after the previous tag, never at 2^32 ms less a little.
+func (c *streamClock) tagTime(t int64) uint32 {
+	return uint32(c.next(max(t, 0)))
+}

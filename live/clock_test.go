@@ -1,6 +1,9 @@
 package live
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestTimelineRepairsJumpsAndKeepsStreamsMonotonic(t *testing.T) {
 	var tl timeline
@@ -23,5 +26,17 @@ func TestTimelineRepairsJumpsAndKeepsStreamsMonotonic(t *testing.T) {
 		if got := video.next(tl.at(c.in)); got != c.want {
 			t.Fatalf("%s: %d → %d, want %d", c.why, c.in, got, c.want)
 		}
+	}
+}
+
+func TestATagBeforeTheStreamsFirstIsNotNearlyFiftyDaysLater(t *testing.T) {
+	var c streamClock
+	var got []uint32
+	for _, ms := range []int64{-86, 1, -40, 2, 30} { // a reordered frame first, then one stamped before it
+		got = append(got, c.tagTime(ms))
+	}
+	want := []uint32{0, 1, 2, 3, 30}
+	if !slices.Equal(got, want) {
+		t.Fatalf("FLV tag times %v, want %v", got, want)
 	}
 }

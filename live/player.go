@@ -111,7 +111,7 @@ func (p *player) video(f *rtpframe.Frame) error {
 		frame = flv.FrameKey
 	}
 	body := flv.AppendVideoTag(make([]byte, 0, 5+len(f.Data)), flv.VideoTag{FrameType: frame, AVCPacketType: flv.AVCNALU, Data: f.Data})
-	return p.w.WriteTag(flv.Tag{Type: flv.TagVideo, Timestamp: uint32(p.videoClock.next(ms)), Data: body})
+	return p.w.WriteTag(flv.Tag{Type: flv.TagVideo, Timestamp: p.videoClock.tagTime(ms), Data: body})
 }
 
 // sendAVCConfig sends the sequence header when the parameter sets are new.
@@ -145,8 +145,8 @@ func (p *player) audio(f *rtpframe.Frame) error {
 	err := p.aac.Push(f.Data, f.RTPTime, func(aac []byte, ptsMs uint32) {
 		if werr == nil {
 			body := flv.AppendAudioTag(make([]byte, 0, 2+len(aac)), flv.AACRaw, aac)
-			at := p.audioClock.next(p.audioBase.Milliseconds() + int64(ptsMs))
-			werr = p.w.WriteTag(flv.Tag{Type: flv.TagAudio, Timestamp: uint32(max(at, 0)), Data: body})
+			at := p.audioClock.tagTime(p.audioBase.Milliseconds() + int64(ptsMs))
+			werr = p.w.WriteTag(flv.Tag{Type: flv.TagAudio, Timestamp: at, Data: body})
 		}
 	})
 	if err != nil {
