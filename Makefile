@@ -57,7 +57,7 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 1 $$pkg || exit 1; \
 	done
 
-## bench: trtcd on loopback under load (50 rooms, a capacity search), the fan-out, compare and cluster benchmarks and the chaos soak; rewrites BENCHMARKS.md (about 20 minutes)
+## bench: trtcd on loopback under load (40 rooms, a capacity search), the fan-out, compare and cluster benchmarks and the chaos soak; rewrites BENCHMARKS.md (about 20 minutes)
 bench: deps
 	GO=$(GO) bench/run-benchmarks.sh
 

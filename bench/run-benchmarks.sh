@@ -3,14 +3,14 @@
 # results. trtcd serves on loopback with a temporary data dir; the load
 # generator runs beside it (see BENCHMARKS.md for what that means).
 #
-# BENCH_ROOMS (50), BENCH_DURATION (30s), BENCH_MAX_ROOMS (100),
+# BENCH_ROOMS (40, the load issue 20 measures the pion engine at), BENCH_DURATION (30s), BENCH_MAX_ROOMS (100),
 # BENCH_STEP (10), BENCH_HOLD (10s), BENCH_RAW_ROOMS (40), BENCH_SATURATION_ROOMS (800),
 # BENCH_SATURATION_STEP (20), BENCH_COMPARE_ROOMS (12),
 # BENCH_RTMP_ROOMS (10), BENCH_CLUSTER_ROOMS (12) and BENCH_CLUSTER_LARGE_ROOMS (50) size the runs;
 # SOAK_SECONDS (120) the chaos soak.
 set -eu
 GO=${GO:-go}
-ROOMS=${BENCH_ROOMS:-50}
+ROOMS=${BENCH_ROOMS:-40}
 DURATION=${BENCH_DURATION:-30s}
 MAX_ROOMS=${BENCH_MAX_ROOMS:-100}
 STEP=${BENCH_STEP:-10}

@@ -192,7 +192,7 @@ func write(w io.Writer, dir string, run *bench.Report, c *bench.Capacity) {
 	p("%s", capacityRow(c))
 	raw.summaryRows(p)
 	if s := run.Server; s != nil {
-		p("| server CPU per forwarded packet (%d rooms) | %.1f µs (%.2f cores busy, %.0f MiB resident) |", run.RoomsUp, s.MicrosPerPacket, s.CPUCores, s.RSSMiB)
+		p("| server CPU per forwarded packet, pion engine, two-way rooms (%d rooms) | %.1f µs (%.2f cores busy, %.0f MiB resident) |", run.RoomsUp, s.MicrosPerPacket, s.CPUCores, s.RSSMiB)
 	}
 	p("| end-to-end latency (%d rooms) | p50 %.1f ms, p99 %.1f ms, max %.1f ms |", run.RoomsUp, run.LatencyMs.P50, run.LatencyMs.P99, run.LatencyMs.Max)
 	p("| delivery (%d rooms) | %.2f %% (%d datagrams dropped by the kernel for full UDP receive buffers in the window) |",
