@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"math/bits"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,8 @@ type DownTrack struct {
 	// For sender reports (read by the report goroutine).
 	sentPackets, sentOctets atomic.Uint32
 	mapping                 atomic.Uint64 // source SSRC << 32 | timestamp offset
+
+	nacks resendBudget // what the subscriber's NACKs may still get resent
 }
 
 type binding struct {
@@ -265,22 +268,22 @@ func (d *DownTrack) sourceSeq(seq uint16) (uint32, uint16, bool) {
 
 func (d *DownTrack) resend(p *Packet) {
 	if b := d.binding.Load(); b != nil {
+		d.nacks.resent.Add(1) // before the send counts it: see charge
 		d.write(b, p)
 	}
 }
 
 // HandleRTCP acts on the subscriber's feedback: NACKs are answered from the
-// source's packet cache, keyframe requests go to the publisher (throttled),
-// REMB updates the subscriber's estimate.
+// source's packet cache within the subscriber's resend budget, keyframe
+// requests go to the publisher (throttled), REMB updates the subscriber's
+// estimate.
 func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 	t := d.track.Load()
 	for _, pkt := range pkts {
 		switch pkt := pkt.(type) {
 		case *rtcp.TransportLayerNack:
 			if t != nil {
-				for _, n := range pkt.Nacks {
-					t.resend(d, n.PacketID, uint16(n.LostPackets))
-				}
+				d.nack(t, pkt.Nacks)
 			}
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			if t != nil {
@@ -289,6 +292,20 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			d.estimate.Store(uint64(pkt.Bitrate))
 		}
+	}
+}
+
+// nack queues the NACK entries the subscriber's budget allows and counts
+// the packets of the others as dropped.
+func (d *DownTrack) nack(t *Track, pairs []rtcp.NackPair) {
+	for _, n := range pairs {
+		blp := uint16(n.LostPackets)
+		if !d.nacks.charge(d.sentPackets.Load(), blp) {
+			t.stats.nacks.Add(1)
+			t.stats.dropped[dropResendBudget].Add(uint64(1 + bits.OnesCount16(blp)))
+			continue
+		}
+		t.resend(d, n.PacketID, blp)
 	}
 }
 

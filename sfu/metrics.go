@@ -14,13 +14,14 @@ const (
 	dropMalformed       dropReason = iota // not RTP
 	dropDuplicate                         // already forwarded
 	dropResendQueueFull                   // too many NACKs at once
+	dropResendBudget                      // NACKed past the subscriber's resend budget
 	dropWaitKeyframe                      // a new viewer waits for a keyframe
 	dropWriteError                        // the subscriber's transport failed
 	dropSlowSubscriber                    // a queued subscriber fell too far behind
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"malformed", "duplicate", "resend_queue_full", "waiting_keyframe", "write_error", "slow_subscriber"}
+var dropReasonNames = [numDropReasons]string{"malformed", "duplicate", "resend_queue_full", "resend_budget", "waiting_keyframe", "write_error", "slow_subscriber"}
 
 // latencySampleEvery: the forwarding latency is observed on one packet in
 // 16, which is plenty for a histogram and keeps the shared histogram's
