@@ -128,6 +128,7 @@ func (r *Recorder) Start(req Request) error {
 	if s := r.sessions[key]; s != nil && s.file.RecordID == req.RecordID {
 		s.touch()
 	} else {
+		r.endLocked(key)
 		f := &File{RecordID: req.RecordID, SDKAppID: req.SDKAppID, Room: req.Room, RoomKey: req.RoomKey, UserID: req.UserID,
 			StreamID: streamID(req.SDKAppID, req.Room, req.UserID, sfu.SourceMain), Format: "mp4",
 			AudioOnly: req.PureAudio == 1 || req.PureAudio == 2}
@@ -179,6 +180,7 @@ func (r *Recorder) recordSubLocked(main *File) error {
 		s.touch()
 		return nil
 	}
+	r.endLocked(key)
 	return r.startLocked(key, &File{RecordID: main.RecordID, SDKAppID: main.SDKAppID, Room: main.Room, RoomKey: main.RoomKey,
 		UserID: main.UserID, StreamID: streamID(main.SDKAppID, main.Room, main.UserID, sfu.SourceSub), Format: "mp4", Sub: true})
 }
@@ -205,6 +207,21 @@ func (r *Recorder) startLocked(key string, f *File) error {
 	go func() { defer r.wg.Done(); s.run(ctx) }()
 	r.log.Info("recording", "file", f.ID, "record_id", f.RecordID, "room", f.RoomKey, "user", f.UserID, "stream", f.StreamID, "format", f.Format)
 	return nil
+}
+
+// endLocked finishes the recording session key, if any, in the
+// background: the publisher came back under another recordId, so that
+// file is complete (finalised, its callback sent), and a session left
+// running beside the new one would follow every later republish, writing
+// a second file for ever. r.mu is held.
+func (r *Recorder) endLocked(key string) {
+	s := r.sessions[key]
+	if s == nil {
+		return
+	}
+	delete(r.sessions, key)
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); r.finish(s) }()
 }
 
 // sessionKey names a recording session: a member's main stream or its
