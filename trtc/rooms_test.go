@@ -61,3 +61,37 @@ func TestOneRecordIDPerRoom(t *testing.T) {
 		}
 	}
 }
+
+// lockCheckingPeer notes whether the registry's lock was free while it was
+// told an event: a peer encodes the event for its client in Notify, which
+// takes time for a large message, and that must not hold up every join
+// and leave on the node.
+type lockCheckingPeer struct {
+	silentPeer
+	r    *Registry
+	free chan bool
+}
+
+func (p *lockCheckingPeer) Notify(Event) {
+	free := p.r.mu.TryLock()
+	if free {
+		p.r.mu.Unlock()
+	}
+	p.free <- free
+}
+
+// A broadcast tells each member without holding the registry's lock.
+func TestBroadcastTellsMembersOutsideTheRegistrysLock(t *testing.T) {
+	r := NewRegistry(20, 0)
+	defer r.Close()
+	g := &Grant{Privilege: tlssig.PrivAll}
+	room := tlssig.Room{ID: 9}
+	p := &lockCheckingPeer{r: r, free: make(chan bool, 1)}
+	if _, _, e := r.enter(enterRequest{App: 1, UserID: "a", Room: room, Grant: g, Peer: p}); e != nil {
+		t.Fatal(e)
+	}
+	r.Broadcast(RoomKey(1, room), Event{Name: "message"})
+	if !<-p.free {
+		t.Fatal("Broadcast held the registry's lock while it told the member")
+	}
+}
