@@ -44,6 +44,7 @@ func TestClassroomRules(t *testing.T) {
 		{"a group message from someone in no class gets 10007", outsider, "sendMessage", text("", "hi", "o1"), trtc.CodeIMNoPermission},
 		{"a C2C message to a user who is not signed in gets 20003", student, "sendMessage", text("nobody", "hi", "s1"), trtc.CodeIMUnknownReceiver},
 		{"a message over 12 KB gets 80002", student, "sendMessage", text("", strings.Repeat("x", 13<<10), "s2"), trtc.CodeIMMessageTooLong},
+		{"5 KB of control characters, 30 KB as JSON, gets 80002", student, "sendMessage", text("", strings.Repeat("\x01", 5<<10), "s3"), trtc.CodeIMMessageTooLong},
 		{"a message without clientMsgId gets 82", student, "sendMessage", text("", "hi", ""), trtc.CodeParamCheckFailed},
 		{"the student may not destroy the class: 10007", student, "destroyClassroom", class, trtc.CodeIMNoPermission},
 	}
