@@ -222,6 +222,9 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if d.SrcUserID == "" {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe names no srcUserId")
 	}
+	if err := c.sessions.RoomFor(d.SrcUserID); err != nil {
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe: %v", err)
+	}
 	o, offer, g, e := c.prepareOffer(d.SDP, d.receives, "subscribe")
 	if e != nil {
 		return nil, e
@@ -249,9 +252,9 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 		sess.Close()
 		return nil, mediaError(err)
 	}
-	if !c.sessions.SwapSubscription(d.SrcUserID, sess) {
+	if err := c.sessions.SwapSubscription(d.SrcUserID, sess); err != nil {
 		sess.Close()
-		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the subscribe")
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe: %v", err)
 	}
 	return sdpReply{Type: "answer", SDP: answer}, nil
 }

@@ -71,7 +71,7 @@ func (c *conn) enter(req *Request) ([]publisher, *trtc.Error) {
 	closed := c.isClosed()
 	if !closed {
 		c.member, c.grant, c.roomClosed = m, g, false
-		c.sessions.Open()
+		c.sessions.Open(m.Room.Capacity)
 	}
 	c.mu.Unlock()
 	if closed { // the socket went while entering

@@ -74,6 +74,9 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if err != nil {
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe: %v", err)
 	}
+	if err := c.media.RoomFor(d.UserID); err != nil {
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe: %v", err)
+	}
 	ctx, cancel := c.negotiating()
 	defer cancel()
 	if e := c.srv.Gate.Rooms.Fetch(ctx, m.Room.Key, d.UserID); e != nil {
@@ -86,9 +89,9 @@ func (c *conn) subscribe(req *Request, m *trtc.Member) (any, *trtc.Error) {
 	if err != nil {
 		return nil, wayin.MediaError(err)
 	}
-	if !c.media.SwapSubscription(d.UserID, sess) {
+	if err := c.media.SwapSubscription(d.UserID, sess); err != nil {
 		sess.Close()
-		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "left the room during the subscribe")
+		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "subscribe: %v", err)
 	}
 	return SDPData{SDP: answer, UserID: d.UserID}, nil
 }

@@ -92,7 +92,7 @@ func (c *conn) enter(d JoinData) (JoinResult, *trtc.Error) {
 	if c.follower == following {
 		c.follower = nil
 	}
-	c.media.Open()
+	c.media.Open(m.Room.Capacity)
 	c.mu.Unlock()
 	c.signInAs(d.SDKAppID, d.UserID, d.UserSig)
 	others := a.Others

@@ -1,6 +1,8 @@
 package wayin
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/trtcd/trtcd/sfu"
@@ -10,21 +12,50 @@ import (
 // share (a publish of the sub-stream beside the camera's) and its
 // subscriptions by publisher, for a connection that negotiates them while
 // the member may leave (the /ws protocol, the Web SDK's signalling). A
-// session installed while the set is not open is refused, and the caller
-// closes it.
+// session installed while the set is not open, or a subscription past the
+// cap, is refused, and the caller closes it.
 type MediaSessions struct {
-	mu     sync.Mutex
-	open   bool
-	pub    *sfu.Session
-	screen *sfu.Session
-	subs   map[string]*sfu.Session
+	mu      sync.Mutex
+	open    bool
+	maxSubs int
+	pub     *sfu.Session
+	screen  *sfu.Session
+	subs    map[string]*sfu.Session
 }
 
-// Open accepts sessions: the member has entered.
-func (m *MediaSessions) Open() {
+// Errors of SwapSubscription.
+var (
+	ErrNotOpen              = errors.New("left the room during the negotiation")
+	ErrTooManySubscriptions = errors.New("too many subscriptions")
+)
+
+// Open accepts sessions: the member has entered a room of capacity
+// members. A subscription names its publisher as the client likes, and a
+// publisher who has not published yet is waited for, so the number of
+// publishers subscribed at once is capped at the room's other members:
+// each subscription is a PeerConnection.
+func (m *MediaSessions) Open(capacity int) {
 	m.mu.Lock()
-	m.open = true
+	m.open, m.maxSubs = true, max(capacity-1, 1)
 	m.mu.Unlock()
+}
+
+// RoomFor reports whether a subscription to publisher may be added now
+// (asked before the costly negotiation; SwapSubscription checks again).
+func (m *MediaSessions) RoomFor(publisher string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.roomFor(publisher)
+}
+
+func (m *MediaSessions) roomFor(publisher string) error {
+	switch {
+	case !m.open:
+		return ErrNotOpen
+	case m.subs[publisher] == nil && len(m.subs) >= m.maxSubs:
+		return fmt.Errorf("%w: %d publishers are subscribed, as many as the room has other members (unsubscribe one first)", ErrTooManySubscriptions, len(m.subs))
+	}
+	return nil
 }
 
 // SwapPublish makes s the publish (nil: none), closing the one it
@@ -44,20 +75,31 @@ func (m *MediaSessions) SwapScreen(s *sfu.Session) bool {
 	})
 }
 
-// SwapSubscription does the same for the subscription to publisher.
-func (m *MediaSessions) SwapSubscription(publisher string, s *sfu.Session) bool {
-	return m.swap(s, func() (old *sfu.Session) {
-		old = m.subs[publisher]
-		if s == nil {
-			delete(m.subs, publisher)
-			return old
+// SwapSubscription makes s the subscription to publisher (nil: none),
+// closing the one it replaces; a new one past the cap, or while the set
+// is not open, is refused with the reason (s is not installed).
+func (m *MediaSessions) SwapSubscription(publisher string, s *sfu.Session) error {
+	m.mu.Lock()
+	if s != nil {
+		if err := m.roomFor(publisher); err != nil {
+			m.mu.Unlock()
+			return err
 		}
+	}
+	old := m.subs[publisher]
+	if s == nil {
+		delete(m.subs, publisher)
+	} else {
 		if m.subs == nil {
 			m.subs = map[string]*sfu.Session{}
 		}
 		m.subs[publisher] = s
-		return old
-	})
+	}
+	m.mu.Unlock()
+	if old != nil && old != s {
+		old.Close()
+	}
+	return nil
 }
 
 // Publish is the publish, or nil.
