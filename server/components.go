@@ -61,6 +61,7 @@ func (s *Server) openRooms() error {
 func (s *Server) openMedia() error {
 	s.metrics = sfu.NewMetrics()
 	media, err := sfu.New(sfu.Config{Transport: s.cfg.Media, Metrics: s.metrics, Logger: s.log, ConnectTimeout: s.cfg.Limits.ConnectTimeout,
+		PublishKbps: s.cfg.Limits.PublishKbps,
 		OnTrack: func(room, user string, src sfu.Source, published bool) {
 			s.rooms.Streams(room, user, src.String(), published)
 			if n := s.cluster.Load(); n != nil {

@@ -80,6 +80,7 @@ type Limits struct {
 	ViewersPerRoom int           // such sessions in one room [100]
 	PublisherWait  time.Duration // an RTMP or HTTP-FLV play that gets no media this long ends [1m]
 	ConnectTimeout time.Duration // a WebRTC session not connected this long after its offer is closed [8s]
+	PublishKbps    int           // each track of a WebRTC publisher, averaged over a second; the excess is dropped [20000]
 	// WebSDKFrames: the frame budgets of a /websdk socket (its PerAddress
 	// and LoginTimeout come from WebSDK and LoginTimeout).
 	WebSDKFrames websdk.Limits

@@ -18,10 +18,11 @@ const (
 	dropWaitKeyframe                      // a new viewer waits for a keyframe
 	dropWriteError                        // the subscriber's transport failed
 	dropSlowSubscriber                    // a queued subscriber fell too far behind
+	dropOverRate                          // a WebRTC publisher's track past Config.PublishKbps
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"malformed", "duplicate", "resend_queue_full", "resend_budget", "waiting_keyframe", "write_error", "slow_subscriber"}
+var dropReasonNames = [numDropReasons]string{"malformed", "duplicate", "resend_queue_full", "resend_budget", "waiting_keyframe", "write_error", "slow_subscriber", "over_publish_rate"}
 
 // latencySampleEvery: the forwarding latency is observed on one packet in
 // 16, which is plenty for a histogram and keeps the shared histogram's

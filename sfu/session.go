@@ -269,6 +269,7 @@ func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) 
 		Codec{MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine},
 		publisherUpstream{s.pc}, s.room.sfu.metrics)
 	t.Source = src
+	t.rate = newRateCap(s.room.sfu.publishKbps)
 	if kind == KindVideo {
 		t.nacker = newNackGenerator(s.pc)
 	}

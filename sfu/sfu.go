@@ -39,6 +39,10 @@ type Config struct {
 	// that never connects would otherwise hold its PeerConnection until
 	// pion's ICE gives up (15 s), which makes offer floods cheap.
 	ConnectTimeout time.Duration
+	// PublishKbps caps each track of a WebRTC publisher, averaged over a
+	// second: the excess is dropped (and counted) [DefaultPublishKbps];
+	// negative: no cap.
+	PublishKbps int
 }
 
 // DefaultConnectTimeout is Config.ConnectTimeout's default.
@@ -51,6 +55,7 @@ type SFU struct {
 	metrics        *Metrics
 	onTrack        func(room, userID string, src Source, published bool)
 	connectTimeout time.Duration
+	publishKbps    int // 0: no cap
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -70,7 +75,7 @@ func New(cfg Config) (*SFU, error) {
 		return nil, err
 	}
 	s := &SFU{t: t, log: cfg.Logger.With("component", "sfu"), metrics: cfg.Metrics, rooms: map[string]*Room{}, onTrack: cfg.OnTrack,
-		connectTimeout: cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)}
+		connectTimeout: cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout), publishKbps: max(cmp.Or(cfg.PublishKbps, DefaultPublishKbps), 0)}
 	if m := cfg.Metrics; m != nil {
 		m.AddGauge("trtcd_sfu_rooms", "Rooms with at least one member.", func() float64 { return float64(s.count().rooms) })
 		m.AddGauge("trtcd_sfu_participants", "Room members.", func() float64 { return float64(s.count().members) })

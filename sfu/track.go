@@ -75,6 +75,7 @@ type Track struct {
 	// never written to again (and may be attached elsewhere).
 	delivering atomic.Uint64
 	stats      *trackStats
+	rate       rateCap // a WebRTC publisher's (owner only)
 }
 
 // NewTrack makes a track that forwards packets of codec to its sinks.
@@ -301,6 +302,11 @@ func (t *Track) forward(n int, arrival int64, ob *outbox) {
 	if old := t.cache.get(p.SSRC, p.SequenceNumber); old != nil && old != p {
 		p.n = 0 // keep the earlier copy; this one is a duplicate
 		t.stats.dropped[dropDuplicate].Add(1)
+		return
+	}
+	if !t.rate.allow(n, arrival) {
+		p.n = 0
+		t.stats.dropped[dropOverRate].Add(1)
 		return
 	}
 	p.Arrival = arrival

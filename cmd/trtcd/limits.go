@@ -27,6 +27,7 @@ type limitsConfig struct {
 	ViewersPerRoom int           `yaml:"viewers_per_room"` // such sessions in one room [100]
 	PublisherWait  time.Duration `yaml:"publisher_wait"`   // an RTMP/FLV play with no media this long ends [1m]
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`  // a WebRTC session not connected by then is closed [8s]
+	PublishKbps    int           `yaml:"publish_kbps"`     // each track of a WebRTC publisher; the excess is dropped [20000]
 	WebSDKFrames   frameLimits   `yaml:"websdk_frames"`    // frames one /websdk socket may send
 }
 
@@ -57,6 +58,7 @@ func (c limitsConfig) server() server.Limits {
 		ViewersPerRoom:  c.ViewersPerRoom,
 		PublisherWait:   c.PublisherWait,
 		ConnectTimeout:  c.ConnectTimeout,
+		PublishKbps:     c.PublishKbps,
 		WebSDKFrames: websdk.Limits{MessagesPerSecond: c.WebSDKFrames.PerSecond, MessageBurst: c.WebSDKFrames.Burst,
 			LoginMessagesPerSecond: c.WebSDKFrames.LoginPerSecond, LoginMessageBurst: c.WebSDKFrames.LoginBurst,
 			MaxQueuedBytes: c.WebSDKFrames.MaxQueuedBytes},

@@ -1,0 +1,38 @@
+package sfu
+
+// DefaultPublishKbps is Config.PublishKbps's default: five times the
+// largest bitrate a client is told to keep to (4 Mbit/s), above any
+// camera or screen a school sends.
+const DefaultPublishKbps = 20000
+
+// rateCap drops what a WebRTC publisher's track sends beyond its cap,
+// averaged over a second. A client is told its bitrate (REMB), but one
+// that ignores it would otherwise have every byte forwarded to each of
+// its viewers, on the worker every room on its socket shares. It is a
+// token bucket of bytes, a second of the cap deep, used by the track's
+// forwarding goroutine only.
+type rateCap struct {
+	perSecond int64 // bytes; 0: no cap
+	tokens    int64
+	last      int64 // monotonic ns of the last packet
+}
+
+func newRateCap(kbps int) rateCap {
+	perSecond := int64(kbps) * 1000 / 8
+	return rateCap{perSecond: perSecond, tokens: perSecond}
+}
+
+// allow takes n bytes arriving at now and reports whether they fit.
+func (r *rateCap) allow(n int, now int64) bool {
+	if r.perSecond == 0 {
+		return true
+	}
+	elapsed := min(max(now-r.last, 0), 1e9) // a second refills the bucket; and no overflow
+	r.last = now
+	r.tokens = min(r.tokens+elapsed*r.perSecond/1e9, r.perSecond)
+	if r.tokens < int64(n) {
+		return false
+	}
+	r.tokens -= int64(n)
+	return true
+}

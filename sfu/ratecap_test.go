@@ -1,0 +1,66 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/internal/testpeer"
+)
+
+// The cap passes a stream at its rate and a burst of a second's worth,
+// and of a stream at three times the rate it passes about the rate.
+func TestRateCapPassesItsRateAndDropsTheRest(t *testing.T) {
+	const kbps, packet = 800, 1000 // 100 packets/s at the cap
+	sent := func(r *rateCap, perSecond int, seconds int) (passed int) {
+		for i := range perSecond * seconds {
+			if r.allow(packet, int64(i)*1e9/int64(perSecond)+1e9) {
+				passed++
+			}
+		}
+		return passed
+	}
+	at := newRateCap(kbps)
+	if got := sent(&at, 100, 10); got != 1000 {
+		t.Errorf("at the cap %d of 1000 packets passed", got)
+	}
+	over := newRateCap(kbps)
+	if got := sent(&over, 300, 10); got < 1000 || got > 1100 {
+		t.Errorf("at three times the cap %d of 3000 packets passed, want 10 s of the cap and a second's burst (1000-1100)", got)
+	}
+	keyframe := newRateCap(kbps)
+	for i := range 100 { // a second's worth at once: a large keyframe
+		if !keyframe.allow(packet, 1e9) {
+			t.Fatalf("packet %d of a keyframe worth a second of the cap was dropped", i)
+		}
+	}
+	if none := newRateCap(0); !none.allow(1<<20, 0) {
+		t.Error("no cap dropped a packet")
+	}
+}
+
+// A pion publisher sending 800 kbit/s to a server that caps publishers at
+// 200 has the excess dropped and counted; a viewer still gets video.
+func TestAPublisherOverTheCapIsCut(t *testing.T) {
+	s, err := New(Config{Transport: TransportConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true}, PublishKbps: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	publish(t, s, "room-cap", "alice", testpeer.Options{})
+	var video *Track
+	waitFor(t, "alice's video", 5*time.Second, func() bool {
+		if r := s.rooms["room-cap"]; r != nil {
+			video = r.track("alice", SourceMain)
+		}
+		return video != nil
+	})
+	v := subscribe(t, s, "room-cap", "bob", "alice")
+	waitFor(t, "video at the viewer", 5*time.Second, func() bool { return v.stats("video").packets > 20 })
+	before := video.stats.bytes.Load()
+	time.Sleep(3 * time.Second)
+	forwarded := video.stats.bytes.Load() - before
+	if limit := uint64(4 * 200 * 1000 / 8); forwarded > limit || video.stats.dropped[dropOverRate].Load() == 0 {
+		t.Fatalf("forwarded %d bytes of video in 3 s (%d dropped packets), want at most %d: 3 s of 200 kbit/s and a second's burst",
+			forwarded, video.stats.dropped[dropOverRate].Load(), limit)
+	}
+}
