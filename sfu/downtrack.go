@@ -309,8 +309,16 @@ func (d *DownTrack) nack(t *Track, pairs []rtcp.NackPair) {
 	}
 }
 
-// Estimate is the subscriber's last REMB, in bits/s (0 when none).
-func (d *DownTrack) Estimate() uint64 { return d.estimate.Load() }
+// Estimate is the subscriber's last REMB, in bits/s (0 when none, and
+// while it is paused or not yet connected: a viewer that receives none of
+// the track, say one that turned a poor link's video off, must not keep
+// capping it for the others).
+func (d *DownTrack) Estimate() uint64 {
+	if d.paused.Load() || !d.ready.Load() {
+		return 0
+	}
+	return d.estimate.Load()
+}
 
 // SenderReport translates the source's last sender report into this
 // subscriber's SSRC and timestamps, so the browser keeps audio and video in

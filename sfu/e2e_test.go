@@ -79,6 +79,19 @@ func publish(t *testing.T, s *SFU, room, user string, opts testpeer.Options) *pu
 	return p
 }
 
+// publishedVideo waits for user's main video in room and returns it.
+func publishedVideo(t *testing.T, s *SFU, room, user string) *Track {
+	t.Helper()
+	var video *Track
+	waitFor(t, user+"'s video", 5*time.Second, func() bool {
+		if r := s.rooms[room]; r != nil {
+			video = r.track(user, SourceMain)
+		}
+		return video != nil
+	})
+	return video
+}
+
 func (p *publisher) stop() {
 	p.cancel()
 	p.pc.Close()

@@ -27,6 +27,10 @@ func TestBitrateCapFollowsTheWorstViewer(t *testing.T) {
 	if got := capFor(tr, 400, 800); got != 400_000 {
 		t.Fatalf("a viewer at 100 kbps: cap %d, want minBitrate", got)
 	}
+	poor.SetPaused(true) // it turned the video off
+	if got := capFor(tr, 400, 800); got != 800_000 {
+		t.Fatalf("the poor viewer paused the video: cap %d, want maxBitrate (the good viewer's 2 Mbit/s is above it)", got)
+	}
 }
 
 // A viewer's sender report carries its own SSRC and timestamps: the

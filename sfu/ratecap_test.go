@@ -47,13 +47,7 @@ func TestAPublisherOverTheCapIsCut(t *testing.T) {
 	}
 	t.Cleanup(s.Close)
 	publish(t, s, "room-cap", "alice", testpeer.Options{})
-	var video *Track
-	waitFor(t, "alice's video", 5*time.Second, func() bool {
-		if r := s.rooms["room-cap"]; r != nil {
-			video = r.track("alice", SourceMain)
-		}
-		return video != nil
-	})
+	video := publishedVideo(t, s, "room-cap", "alice")
 	v := subscribe(t, s, "room-cap", "bob", "alice")
 	waitFor(t, "video at the viewer", 5*time.Second, func() bool { return v.stats("video").packets > 20 })
 	before := video.stats.bytes.Load()

@@ -88,13 +88,7 @@ func videoPacket(t *testing.T, i uint16) []byte {
 func TestANACKFloodFromAViewerIsCappedEndToEnd(t *testing.T) {
 	s := startSFU(t)
 	publish(t, s, "room-nack", "alice", testpeer.Options{})
-	var video *Track
-	waitFor(t, "alice's tracks", 5*time.Second, func() bool {
-		if r := s.rooms["room-nack"]; r != nil {
-			video = r.track("alice", SourceMain)
-		}
-		return video != nil
-	})
+	video := publishedVideo(t, s, "room-nack", "alice")
 	fair := subscribe(t, s, "room-nack", "bob", "alice")
 	flood := subscribe(t, s, "room-nack", "mallory", "alice")
 	waitFor(t, "video at both viewers", 5*time.Second, func() bool {
