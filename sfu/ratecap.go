@@ -28,8 +28,12 @@ func (r *rateCap) allow(n int, now int64) bool {
 		return true
 	}
 	elapsed := min(max(now-r.last, 0), 1e9) // a second refills the bucket; and no overflow
-	r.last = now
-	r.tokens = min(r.tokens+elapsed*r.perSecond/1e9, r.perSecond)
+	// Time that earns less than a byte (packets of one batch arrive
+	// microseconds apart) is kept for the next packet, not lost.
+	if earned := elapsed * r.perSecond / 1e9; earned > 0 {
+		r.tokens = min(r.tokens+earned, r.perSecond)
+		r.last = now
+	}
 	if r.tokens < int64(n) {
 		return false
 	}

@@ -33,6 +33,16 @@ func TestRateCapPassesItsRateAndDropsTheRest(t *testing.T) {
 			t.Fatalf("packet %d of a keyframe worth a second of the cap was dropped", i)
 		}
 	}
+	batched := newRateCap(kbps)
+	passed := 0
+	for i := range 2000 { // 200 packets/s for 10 s, in batches of 10 a microsecond apart
+		if batched.allow(packet, 1e9+int64(i/10)*50e6+int64(i%10)*1e3) {
+			passed++
+		}
+	}
+	if passed < 1000 || passed > 1100 {
+		t.Errorf("at twice the cap, in batches, %d of 2000 packets passed, want 1000-1100", passed)
+	}
 	if none := newRateCap(0); !none.allow(1<<20, 0) {
 		t.Error("no cap dropped a packet")
 	}
