@@ -17,8 +17,12 @@ type rateCap struct {
 	last      int64 // monotonic ns of the last packet
 }
 
+// maxRateCapKbps bounds a configured cap (10 Gbit/s) so that a second's
+// refill cannot overflow.
+const maxRateCapKbps = 10_000_000
+
 func newRateCap(kbps int) rateCap {
-	perSecond := int64(kbps) * 1000 / 8
+	perSecond := int64(min(kbps, maxRateCapKbps)) * 1000 / 8
 	return rateCap{perSecond: perSecond, tokens: perSecond}
 }
 

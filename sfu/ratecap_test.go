@@ -43,6 +43,9 @@ func TestRateCapPassesItsRateAndDropsTheRest(t *testing.T) {
 	if passed < 1000 || passed > 1100 {
 		t.Errorf("at twice the cap, in batches, %d of 2000 packets passed, want 1000-1100", passed)
 	}
+	if huge := newRateCap(1 << 62); !huge.allow(1<<20, 5e9) {
+		t.Error("a cap of 2^62 kbit/s (configured by mistake) dropped a packet")
+	}
 	if none := newRateCap(0); !none.allow(1<<20, 0) {
 		t.Error("no cap dropped a packet")
 	}
