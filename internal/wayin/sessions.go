@@ -61,45 +61,39 @@ func (m *MediaSessions) roomFor(publisher string) error {
 // SwapPublish makes s the publish (nil: none), closing the one it
 // replaces. It reports false, installing nothing, when the set is not open.
 func (m *MediaSessions) SwapPublish(s *sfu.Session) bool {
-	return m.swap(s, func() (old *sfu.Session) {
+	return m.swap(s, func() (old *sfu.Session, _ error) {
 		old, m.pub = m.pub, s
-		return old
-	})
+		return old, nil
+	}) == nil
 }
 
 // SwapScreen does the same for the screen share.
 func (m *MediaSessions) SwapScreen(s *sfu.Session) bool {
-	return m.swap(s, func() (old *sfu.Session) {
+	return m.swap(s, func() (old *sfu.Session, _ error) {
 		old, m.screen = m.screen, s
-		return old
-	})
+		return old, nil
+	}) == nil
 }
 
 // SwapSubscription makes s the subscription to publisher (nil: none),
 // closing the one it replaces; a new one past the cap, or while the set
 // is not open, is refused with the reason (s is not installed).
 func (m *MediaSessions) SwapSubscription(publisher string, s *sfu.Session) error {
-	m.mu.Lock()
-	if s != nil {
-		if err := m.roomFor(publisher); err != nil {
-			m.mu.Unlock()
-			return err
+	return m.swap(s, func() (old *sfu.Session, _ error) {
+		old = m.subs[publisher]
+		if s == nil {
+			delete(m.subs, publisher)
+			return old, nil
 		}
-	}
-	old := m.subs[publisher]
-	if s == nil {
-		delete(m.subs, publisher)
-	} else {
+		if err := m.roomFor(publisher); err != nil {
+			return nil, err
+		}
 		if m.subs == nil {
 			m.subs = map[string]*sfu.Session{}
 		}
 		m.subs[publisher] = s
-	}
-	m.mu.Unlock()
-	if old != nil && old != s {
-		old.Close()
-	}
-	return nil
+		return old, nil
+	})
 }
 
 // Publish is the publish, or nil.
@@ -116,18 +110,23 @@ func (m *MediaSessions) Subscription(publisher string) *sfu.Session {
 	return m.subs[publisher]
 }
 
-func (m *MediaSessions) swap(s *sfu.Session, install func() *sfu.Session) bool {
+// swap runs install under the lock, unless s is a session and the set is
+// not open, and closes the session install replaced.
+func (m *MediaSessions) swap(s *sfu.Session, install func() (old *sfu.Session, err error)) error {
 	m.mu.Lock()
 	if s != nil && !m.open {
 		m.mu.Unlock()
-		return false
+		return ErrNotOpen
 	}
-	old := install()
+	old, err := install()
 	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	if old != nil && old != s {
 		old.Close()
 	}
-	return true
+	return nil
 }
 
 // Take ends the set at once (later sessions are refused until Open) and
