@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/trtcd/trtcd/internal/panics"
 )
 
@@ -64,21 +66,43 @@ type outMsg struct {
 
 // countingReader counts received bytes for acknowledgements.
 type countingReader struct {
-	r io.Reader
-	n uint64
+	r    io.Reader
+	n    uint64
+	rate *rate.Limiter // nil: no cap (Limits.ReadKbps)
+	ctx  context.Context
 }
 
+// Read reads, then waits until the bytes fit the connection's rate: the
+// socket is not read meanwhile, so TCP's flow control slows the sender.
 func (c *countingReader) Read(b []byte) (int, error) {
+	if c.rate != nil {
+		b = b[:min(len(b), c.rate.Burst())]
+	}
 	n, err := c.r.Read(b)
 	c.n += uint64(n)
+	if c.rate != nil && n > 0 {
+		if werr := c.rate.WaitN(c.ctx, n); werr != nil && err == nil {
+			err = werr // the connection is closing
+		}
+	}
 	return n, err
+}
+
+// readRate is the limiter of Limits.ReadKbps, a second of it deep; nil
+// when the cap is off.
+func readRate(kbps int) *rate.Limiter {
+	if kbps <= 0 {
+		return nil
+	}
+	perSecond := kbps * 1000 / 8
+	return rate.NewLimiter(rate.Limit(perSecond), perSecond)
 }
 
 func newConn(s *Server, nc net.Conn, limits Limits, log *slog.Logger) *conn {
 	c := &conn{srv: s, nc: nc, limits: limits, log: log, streams: make(map[uint32]*netStream),
 		out: make(chan outMsg, limits.WriteQueue)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.in = &countingReader{r: nc}
+	c.in = &countingReader{r: nc, rate: readRate(limits.ReadKbps), ctx: c.ctx}
 	c.started = time.Now()
 	c.loginBy = c.started.Add(limits.LoginTimeout)
 	return c

@@ -59,7 +59,16 @@ type Limits struct {
 	// WriteQueue is the per-connection outgoing queue in messages [512,
 	// ~7 s of 30 fps video with AAC]; a player that lets it fill is dropped.
 	WriteQueue int
+	// ReadKbps caps what one connection's reads take, averaged over a
+	// second [20000, as a WebRTC publisher's track; negative: no cap].
+	// Past it the server reads slower and TCP slows the pusher down: a
+	// pusher that sends more than any camera would has its stream
+	// forwarded to every viewer, on a worker other rooms share.
+	ReadKbps int
 }
+
+// DefaultReadKbps is Limits.ReadKbps's default.
+const DefaultReadKbps = 20000
 
 func (l Limits) withDefaults() Limits {
 	def := func(v *time.Duration, d time.Duration) {
@@ -85,6 +94,9 @@ func (l Limits) withDefaults() Limits {
 	defInt(&l.MaxChunkStreams, 64)
 	defInt(&l.MaxStreams, 8)
 	defInt(&l.WriteQueue, 512)
+	if l.ReadKbps == 0 {
+		l.ReadKbps = DefaultReadKbps
+	}
 	l.PerAddress = l.PerAddress.Or(limit.Default)
 	return l
 }

@@ -166,7 +166,7 @@ func (s *Server) openRTMP() error {
 	s.rtmpLn = ln
 	l := s.cfg.Limits
 	s.rtmp = &rtmp.Server{Handler: s.live, Logger: s.log,
-		Limits: rtmp.Limits{PerAddress: l.RTMP, MaxConns: l.RTMPTotal, LoginTimeout: l.LoginTimeout}}
+		Limits: rtmp.Limits{PerAddress: l.RTMP, MaxConns: l.RTMPTotal, LoginTimeout: l.LoginTimeout, ReadKbps: l.PublishKbps}}
 	go s.rtmp.Serve(ln)
 	s.onClose(func() { s.rtmp.Close() })
 	s.log.Info("rtmp listening", "addr", ln.Addr().String())

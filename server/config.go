@@ -80,7 +80,10 @@ type Limits struct {
 	ViewersPerRoom int           // such sessions in one room [100]
 	PublisherWait  time.Duration // an RTMP or HTTP-FLV play that gets no media this long ends [1m]
 	ConnectTimeout time.Duration // a WebRTC session not connected this long after its offer is closed [8s]
-	PublishKbps    int           // each track of a WebRTC publisher, averaged over a second; the excess is dropped [20000]
+	// PublishKbps caps each track of a WebRTC publisher (the excess is
+	// dropped) and each RTMP connection's reads (TCP slows the pusher),
+	// averaged over a second [20000].
+	PublishKbps int
 	// WebSDKFrames: the frame budgets of a /websdk socket (its PerAddress
 	// and LoginTimeout come from WebSDK and LoginTimeout).
 	WebSDKFrames websdk.Limits

@@ -27,7 +27,7 @@ type limitsConfig struct {
 	ViewersPerRoom int           `yaml:"viewers_per_room"` // such sessions in one room [100]
 	PublisherWait  time.Duration `yaml:"publisher_wait"`   // an RTMP/FLV play with no media this long ends [1m]
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`  // a WebRTC session not connected by then is closed [8s]
-	PublishKbps    int           `yaml:"publish_kbps"`     // each track of a WebRTC publisher; the excess is dropped [20000]
+	PublishKbps    int           `yaml:"publish_kbps"`     // each WebRTC publisher's track, each RTMP connection's reads [20000]
 	WebSDKFrames   frameLimits   `yaml:"websdk_frames"`    // frames one /websdk socket may send
 }
 
