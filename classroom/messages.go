@@ -80,19 +80,24 @@ func (cs *Classrooms) check(req SendRequest) *trtc.Error {
 		return trtc.Errorf(trtc.CodeParamCheckFailed, "clientMsgId must be 1 to 64 characters")
 	case len(req.Text)+len(req.Data)+len(req.Ext) > cs.Limits.MaxMessageBytes:
 		return trtc.Errorf(trtc.CodeIMMessageTooLong, "the message is %d bytes; the limit is %d", len(req.Text)+len(req.Data)+len(req.Ext), cs.Limits.MaxMessageBytes)
-	case jsonSize(req.Text)+jsonSize(req.Data)+jsonSize(req.Ext) > 2*cs.Limits.MaxMessageBytes:
-		// What is stored and sent to every member is JSON, where a
-		// control character takes 6 bytes: 12 KB of them would be 72 KB
-		// to each member. Quotes and backslashes (whiteboard data is
-		// JSON) take 2, so twice the limit passes any message but such.
-		return trtc.Errorf(trtc.CodeIMMessageTooLong, "the message is %d bytes as JSON (control characters take 6); the limit is %d",
-			jsonSize(req.Text)+jsonSize(req.Data)+jsonSize(req.Ext), 2*cs.Limits.MaxMessageBytes)
+	}
+	// What is stored and sent to every member is JSON, where a control
+	// character takes 6 bytes: 12 KB of them would be 72 KB to each
+	// member. Quotes and backslashes (whiteboard data is JSON) take 2, so
+	// twice the limit passes any message but such.
+	if n := jsonSize(req.Text, req.Data, req.Ext); n > 2*cs.Limits.MaxMessageBytes {
+		return trtc.Errorf(trtc.CodeIMMessageTooLong, "the message is %d bytes as JSON (control characters take 6); the limit is %d", n, 2*cs.Limits.MaxMessageBytes)
 	}
 	return nil
 }
 
-// jsonSize is the bytes s takes as a JSON string, quotes left out.
-func jsonSize(s string) int { return len(marshalUnescaped(s)) - 2 }
+// jsonSize is the bytes the strings take as JSON strings, quotes left out.
+func jsonSize(strs ...string) (n int) {
+	for _, s := range strs {
+		n += len(marshalUnescaped(s)) - 2
+	}
+	return n
+}
 
 func (cs *Classrooms) sendC2C(app uint32, sender *signedIn, msg Message) *trtc.Error {
 	cs.mu.Lock()

@@ -115,8 +115,23 @@ func (r *Registry) tellFollowers(key, about string, ev Event) {
 // notifyAll sends ev, about user about ("" for none), to a room's members
 // here (all of them) and its followers (but about). Callers hold mu.
 func (r *Registry) notifyAll(key, about string, ev Event) {
-	if room := r.rooms[key]; room != nil {
-		room.notify(nil, ev)
+	for _, p := range r.audience(key, about) {
+		p.Notify(ev)
 	}
-	r.tellFollowers(key, about, ev)
+}
+
+// audience is who notifyAll(key, about, …) tells. Callers hold mu.
+func (r *Registry) audience(key, about string) []Peer {
+	var peers []Peer
+	if room := r.rooms[key]; room != nil {
+		for _, m := range room.members {
+			peers = append(peers, m.peer)
+		}
+	}
+	for f := range r.followers[key] {
+		if f.UserID != about {
+			peers = append(peers, f.peer)
+		}
+	}
+	return peers
 }
