@@ -55,7 +55,8 @@ type DownTrack struct {
 	sentPackets, sentOctets atomic.Uint32
 	mapping                 atomic.Uint64 // source SSRC << 32 | timestamp offset
 
-	nacks resendBudget // what the subscriber's NACKs may still get resent
+	nacks     resendBudget   // what the subscriber's NACKs may still get resent
+	keyframes keyframeBudget // how many keyframes the subscriber may still ask for
 }
 
 type binding struct {
@@ -92,7 +93,7 @@ func (d *DownTrack) attachLocked(t *Track) {
 	d.track.Store(t)
 	t.AddSink(d)
 	if d.kind == KindVideo && d.ready.Load() {
-		t.RequestFirstKeyframe()
+		t.requestFirstKeyframe(&d.keyframes)
 	}
 }
 
@@ -105,7 +106,7 @@ func (d *DownTrack) transportReady() {
 	d.waitKeyframe.Store(true)
 	d.resync.Store(true)
 	if t := d.track.Load(); t != nil {
-		t.RequestFirstKeyframe()
+		t.requestFirstKeyframe(&d.keyframes)
 	}
 }
 
@@ -119,7 +120,7 @@ func (d *DownTrack) SetPaused(paused bool) {
 	d.waitKeyframe.Store(d.kind == KindVideo)
 	d.resync.Store(true)
 	if t := d.track.Load(); t != nil && d.kind == KindVideo && d.ready.Load() {
-		t.RequestFirstKeyframe()
+		t.requestFirstKeyframe(&d.keyframes)
 	}
 }
 
@@ -191,7 +192,7 @@ func (d *DownTrack) send(b *binding, p *Packet) {
 		if !p.Keyframe {
 			d.dropped(dropWaitKeyframe)
 			if t := d.track.Load(); t != nil {
-				t.keyframeOverdue(p.Arrival)
+				t.keyframeOverdue(p.Arrival, &d.keyframes)
 			}
 			return
 		}
@@ -225,7 +226,7 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 			d.waitKeyframe.Store(d.kind == KindVideo)
 			d.resync.Store(true) // resume without a gap in the numbering
 			if t := d.track.Load(); t != nil && d.kind == KindVideo {
-				t.RequestKeyframe()
+				t.requestKeyframe(&d.keyframes)
 			}
 			return
 		}
@@ -287,7 +288,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 			}
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			if t != nil {
-				t.RequestKeyframe()
+				t.requestKeyframe(&d.keyframes)
 			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			d.estimate.Store(uint64(pkt.Bitrate))

@@ -40,6 +40,7 @@ type trackStats struct {
 	nacksAnswered, nacksMissed atomic.Uint64 // packets resent / not in the cache
 	keyframeRequests           atomic.Uint64 // PLIs sent to the publisher
 	keyframeRequestsThrottled  atomic.Uint64
+	keyframeRequestsRefused    atomic.Uint64 // over a subscriber's keyframeBudget
 	dropped                    [numDropReasons]atomic.Uint64
 }
 
@@ -104,7 +105,7 @@ const (
 
 const counterCount = namedCounters + int(numDropReasons)
 
-const namedCounters = 9
+const namedCounters = 10
 
 var counterDescs = func() []*prometheus.Desc {
 	d := []*prometheus.Desc{
@@ -117,6 +118,7 @@ var counterDescs = func() []*prometheus.Desc {
 		prometheus.NewDesc("trtcd_sfu_nacks_missed_total", "NACKed packets no longer (or never) in the cache.", nil, nil),
 		prometheus.NewDesc("trtcd_sfu_keyframe_requests_total", "Keyframe requests (PLI) sent to publishers.", nil, nil),
 		prometheus.NewDesc("trtcd_sfu_keyframe_requests_throttled_total", "Keyframe requests held back by the 500 ms throttle.", nil, nil),
+		prometheus.NewDesc("trtcd_sfu_keyframe_requests_refused_total", "Subscribers' keyframe requests over their budget (4 at once, then one per 2 s each).", nil, nil),
 	}
 	drop := prometheus.NewDesc("trtcd_sfu_packets_dropped_total", "Packets not forwarded, by reason.", []string{"reason"}, nil)
 	for range numDropReasons {
@@ -129,7 +131,7 @@ func (s *trackStats) values() [counterCount]uint64 {
 	v := [counterCount]uint64{
 		s.packets.Load(), s.bytes.Load(), s.sentPackets.Load(), s.sentBytes.Load(),
 		s.nacks.Load(), s.nacksAnswered.Load(), s.nacksMissed.Load(), s.keyframeRequests.Load(),
-		s.keyframeRequestsThrottled.Load(),
+		s.keyframeRequestsThrottled.Load(), s.keyframeRequestsRefused.Load(),
 	}
 	for i := range numDropReasons {
 		v[namedCounters+int(i)] = s.dropped[i].Load()

@@ -156,8 +156,17 @@ func (t *Track) Sinks() []Sink { return *t.sinks.Load() }
 
 // RequestKeyframe forwards a keyframe request to the publisher, at most one
 // per keyframeInterval.
-func (t *Track) RequestKeyframe() {
+func (t *Track) RequestKeyframe() { t.requestKeyframe(nil) }
+
+// requestKeyframe is RequestKeyframe for a subscriber with budget b (nil:
+// unbudgeted). A request over the budget is refused before the throttle
+// can hold it back: a held-back request goes out later all the same.
+func (t *Track) requestKeyframe(b *keyframeBudget) {
 	now := monotonic()
+	if !b.take(now) {
+		t.stats.keyframeRequestsRefused.Add(1)
+		return
+	}
 	last := t.lastKeyframeRequest.Load()
 	if now-last < int64(keyframeInterval) || !t.lastKeyframeRequest.CompareAndSwap(last, now) {
 		// Held back, not dropped: a viewer that attached just after the
@@ -174,11 +183,21 @@ func (t *Track) RequestKeyframe() {
 // keyframe comes. Only a request still waiting for its keyframe (sent
 // less than keyframeInterval ago, no keyframe since) is left to serve the
 // new viewer too, since that keyframe reaches every sink attached by then.
-func (t *Track) RequestFirstKeyframe() {
+func (t *Track) RequestFirstKeyframe() { t.requestFirstKeyframe(nil) }
+
+// requestFirstKeyframe is RequestFirstKeyframe for a subscriber with
+// budget b (nil: unbudgeted), charged only when a request goes out. A
+// refused viewer keeps waiting, and keyframeOverdue asks for it once its
+// budget allows.
+func (t *Track) requestFirstKeyframe(b *keyframeBudget) {
 	now := monotonic()
 	last := t.lastKeyframeRequest.Load()
 	if now-last < int64(keyframeInterval) && t.lastKeyframe.Load() < last {
 		return // the keyframe asked for is on its way
+	}
+	if !b.take(now) {
+		t.stats.keyframeRequestsRefused.Add(1)
+		return
 	}
 	t.lastKeyframeRequest.Store(now)
 	t.askKeyframe()
@@ -191,13 +210,14 @@ func (t *Track) RequestFirstKeyframe() {
 // asking again the viewer would stay black.
 const keyframeRetry = time.Second
 
-// keyframeOverdue asks again for a keyframe that a waiting viewer has not
-// had keyframeRetry after the last request. Called by the viewer's
-// DownTrack for each packet it must drop meanwhile; the compare-and-swap
-// lets one of several waiting viewers send it.
-func (t *Track) keyframeOverdue(arrival int64) {
+// keyframeOverdue asks again for a keyframe that a waiting viewer, whose
+// budget is b, has not had keyframeRetry after the last request. Called by
+// the viewer's DownTrack for each packet it must drop meanwhile; the
+// compare-and-swap lets one of several waiting viewers send it. Refusals
+// here are not counted: they would count packets, not requests.
+func (t *Track) keyframeOverdue(arrival int64, b *keyframeBudget) {
 	last := t.lastKeyframeRequest.Load()
-	if arrival-last < int64(keyframeRetry) || !t.lastKeyframeRequest.CompareAndSwap(last, arrival) {
+	if arrival-last < int64(keyframeRetry) || !b.take(arrival) || !t.lastKeyframeRequest.CompareAndSwap(last, arrival) {
 		return
 	}
 	t.askKeyframe()
