@@ -23,6 +23,9 @@ type Limits struct {
 	MessagesPerSecond float64 // per sender [20]
 	MessageBurst      int     // [40]
 	HistoryCap        int     // stored group messages per class [10000]
+	// HistoryBytes bounds a class's stored group messages in bytes: the
+	// oldest go first, so a class of big messages keeps fewer. [32 MiB]
+	HistoryBytes int
 	// HistoryReplyBytes bounds one history reply, frame included: it
 	// carries the whole messages that fit (at least one) and more: true.
 	HistoryReplyBytes int // [1 MiB]
@@ -39,13 +42,13 @@ type Limits struct {
 
 // DefaultLimits are Tencent IM's message size and a classroom's pace.
 var DefaultLimits = Limits{MaxMessageBytes: 12 << 10, MessagesPerSecond: 20, MessageBurst: 40, HistoryCap: 10000,
-	HistoryReplyBytes: 1 << 20, ClassesPerUser: 20, RetryCacheEntries: 10000, RetryWindow: 10 * time.Minute}
+	HistoryBytes: 32 << 20, HistoryReplyBytes: 1 << 20, ClassesPerUser: 20, RetryCacheEntries: 10000, RetryWindow: 10 * time.Minute}
 
 // withDefaults fills the zero fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
 	for _, f := range []struct{ v, def *int }{{&l.MaxMessageBytes, &d.MaxMessageBytes}, {&l.MessageBurst, &d.MessageBurst},
-		{&l.HistoryCap, &d.HistoryCap}, {&l.HistoryReplyBytes, &d.HistoryReplyBytes}, {&l.ClassesPerUser, &d.ClassesPerUser},
+		{&l.HistoryCap, &d.HistoryCap}, {&l.HistoryBytes, &d.HistoryBytes}, {&l.HistoryReplyBytes, &d.HistoryReplyBytes}, {&l.ClassesPerUser, &d.ClassesPerUser},
 		{&l.RetryCacheEntries, &d.RetryCacheEntries}} {
 		if *f.v <= 0 {
 			*f.v = *f.def

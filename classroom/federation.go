@@ -91,7 +91,7 @@ func (cs *Classrooms) appendShared(shared Directory, key string, msg Message) (M
 	data := marshalUnescaped(msg) // Seq is 0 and first
 	ctx, cancel := sharedCtx()
 	defer cancel()
-	seq, _, ok, err := shared.AppendMessage(ctx, key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap, cs.Limits.RetryWindow)
+	seq, _, ok, err := shared.AppendMessage(ctx, key, msg.From+"/"+msg.ClientMsgID, data, cs.Limits.HistoryCap, cs.Limits.HistoryBytes, cs.Limits.RetryWindow)
 	switch {
 	case err != nil:
 		return msg, unavailable("sending the message", err)

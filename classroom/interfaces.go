@@ -26,7 +26,7 @@ type Directory interface {
 	// stores it and publishes it to every node; false: no such class. id
 	// names the send: a retry with the same id within retryWindow, on any
 	// node, gets the first send's number and retry true instead.
-	AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int, retryWindow time.Duration) (seq uint64, retry, ok bool, err error)
+	AppendMessage(ctx context.Context, class, id string, msg []byte, capacity, capBytes int, retryWindow time.Duration) (seq uint64, retry, ok bool, err error)
 	// History returns the messages after seq that fit a page of limit
 	// messages and maxBytes (each counted with one byte more, for the
 	// comma; the first always fits), and whether more follow.

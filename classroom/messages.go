@@ -140,7 +140,7 @@ func (cs *Classrooms) sendGroup(app uint32, m *trtc.Member, msg Message) (Messag
 	c.seq++
 	msg.Seq = c.seq
 	data := marshalUnescaped(msg)
-	stored := cs.Store.append(c.stored.Key, msg.Seq, data, cs.Limits.HistoryCap)
+	stored := cs.Store.append(c.stored.Key, msg.Seq, data, cs.Limits.HistoryCap, cs.Limits.HistoryBytes)
 	cs.Rooms.Broadcast(c.stored.Key, trtc.Event{Name: EventMessage, Data: json.RawMessage(data)})
 	c.mu.Unlock()
 	cs.recordMessage(c, m, msg)

@@ -34,11 +34,12 @@ type storedClass struct {
 
 // pendingWrite is one stored message waiting for a group commit.
 type pendingWrite struct {
-	key  string
-	seq  uint64
-	msg  []byte
-	cap  int
-	done chan error
+	key      string
+	seq      uint64
+	msg      []byte
+	cap      int // messages
+	capBytes int
+	done     chan error
 }
 
 var bucketClasses = []byte("classes")
@@ -104,22 +105,60 @@ func putMessage(tx *bolt.Tx, w *pendingWrite) error {
 	if err != nil {
 		return err
 	}
+	size := historySize(b) + int64(len(w.msg))
 	if err := b.Put(seqKey(w.seq), w.msg); err != nil {
 		return err
 	}
-	// Sequence numbers have no gaps, so keeping cap messages means
-	// dropping the one cap places back.
-	if w.seq > uint64(w.cap) {
-		return b.Delete(seqKey(w.seq - uint64(w.cap)))
+	size, err = trimHistory(b, w.seq, w.cap, size, int64(w.capBytes))
+	if err != nil {
+		return err
 	}
-	return nil
+	return b.Put(sizeKey, binary.BigEndian.AppendUint64(nil, uint64(size)))
+}
+
+// sizeKey holds the bytes of a class's stored messages. Sequence numbers
+// start at 1, so the key of 0 is free, and sorts before every message.
+var sizeKey = seqKey(0)
+
+// historySize is what sizeKey holds, or, for a history stored before it
+// was kept, the sum of the messages.
+func historySize(b *bolt.Bucket) int64 {
+	if v := b.Get(sizeKey); len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	var size int64
+	c := b.Cursor()
+	for k, v := c.Seek(seqKey(1)); k != nil; k, v = c.Next() {
+		size += int64(len(v))
+	}
+	return size
+}
+
+// trimHistory drops the oldest messages until the newest capacity are
+// left, and those fit capBytes (size is theirs with the newest); the
+// newest always stays. It returns the size left.
+func trimHistory(b *bolt.Bucket, newest uint64, capacity int, size, capBytes int64) (int64, error) {
+	c := b.Cursor()
+	// Seek again after each delete: a bbolt cursor's Next after Delete
+	// may skip a key.
+	for k, v := c.Seek(seqKey(1)); k != nil; k, v = c.Seek(seqKey(1)) {
+		seq := binary.BigEndian.Uint64(k)
+		if seq == newest || (newest-seq < uint64(capacity) && size <= capBytes) {
+			break
+		}
+		size -= int64(len(v))
+		if err := c.Delete(); err != nil {
+			return size, err
+		}
+	}
+	return size, nil
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // append stores a message; the returned channel says when it is durable.
-func (s *Store) append(key string, seq uint64, msg []byte, capacity int) <-chan error {
-	w := &pendingWrite{key: key, seq: seq, msg: msg, cap: capacity, done: make(chan error, 1)}
+func (s *Store) append(key string, seq uint64, msg []byte, capacity, capBytes int) <-chan error {
+	w := &pendingWrite{key: key, seq: seq, msg: msg, cap: capacity, capBytes: capBytes, done: make(chan error, 1)}
 	s.writes <- w
 	return w.done
 }

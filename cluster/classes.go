@@ -80,21 +80,33 @@ var unnumbered = []byte(`{"seq":0`)
 // such class.
 var appendMessage = redis.NewScript(`
 if redis.call("EXISTS", KEYS[1]) == 0 then return {-1, 0} end
-local first = redis.call("GET", KEYS[4])
+local first = redis.call("GET", KEYS[5])
 if first then return {tonumber(first), 0} end
 local seq = redis.call("INCR", KEYS[2])
 local msg = '{"seq":' .. seq .. ARGV[1]
-redis.call("RPUSH", KEYS[3], msg)
-redis.call("LTRIM", KEYS[3], -tonumber(ARGV[2]), -1)
-redis.call("SET", KEYS[4], seq, "PX", ARGV[5])
+local size = tonumber(redis.call("GET", KEYS[4]) or -1)
+if size < 0 then -- a history kept before its size was
+	size = 0
+	for _, m in ipairs(redis.call("LRANGE", KEYS[3], 0, -1)) do size = size + #m end
+end
+local count = redis.call("RPUSH", KEYS[3], msg)
+size = size + #msg
+local most, bytes = tonumber(ARGV[2]), tonumber(ARGV[6])
+while count > 1 and (count > most or size > bytes) do
+	size = size - #redis.call("LPOP", KEYS[3])
+	count = count - 1
+end
+redis.call("SET", KEYS[4], size)
+redis.call("SET", KEYS[5], seq, "PX", ARGV[5])
 redis.call("PUBLISH", ARGV[3], ARGV[4] .. msg)
 return {seq, 1}`)
 
-// classKeys are a class's record, counter and history. The class's key
-// goes in base64 (no colons), so no class's keys can be another's.
+// classKeys are a class's record, counter, history and the history's
+// size in bytes. The class's key goes in base64 (no colons), so no
+// class's keys can be another's.
 func (d *Directory) classKeys(class string) []string {
 	c := keyPart(class)
-	return []string{d.key("class", c), d.key("class", c, "seq"), d.key("class", c, "messages")}
+	return []string{d.key("class", c), d.key("class", c, "seq"), d.key("class", c, "messages"), d.key("class", c, "bytes")}
 }
 
 func keyPart(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -171,18 +183,19 @@ func (d *Directory) DestroyClass(ctx context.Context, app uint32, class, creator
 
 // AppendMessage numbers a class's group message (JSON starting with
 // {"seq":0), keeps it in the class's history (the newest capacity of
-// them) and publishes it to every node. id names the send (the sender and
+// them, and of those the newest that fit capBytes; the newest always
+// stays) and publishes it to every node. id names the send (the sender and
 // its clientMsgId): a retry within retryWindow, on any node, gets the
 // first send's number and retry true, and is not published again. ok is
 // false when the class does not exist.
-func (d *Directory) AppendMessage(ctx context.Context, class, id string, msg []byte, capacity int, retryWindow time.Duration) (seq uint64, retry, ok bool, err error) {
+func (d *Directory) AppendMessage(ctx context.Context, class, id string, msg []byte, capacity, capBytes int, retryWindow time.Duration) (seq uint64, retry, ok bool, err error) {
 	if !bytes.HasPrefix(msg, unnumbered) {
 		return 0, false, false, ErrNotNumbered
 	}
 	head := ClassEvent{Kind: ClassMessage, Class: class}.encode()
 	keys := append(d.classKeys(class), d.key("class", keyPart(class), "sent", keyPart(id)))
 	r, err := appendMessage.Run(ctx, d.rdb, keys, msg[len(unnumbered):], max(capacity, 1),
-		d.key(classesChannel), head, max(retryWindow.Milliseconds(), 1)).Int64Slice()
+		d.key(classesChannel), head, max(retryWindow.Milliseconds(), 1), max(capBytes, 1)).Int64Slice()
 	if err = wrap(err); err != nil || len(r) != 2 || r[0] < 0 {
 		return 0, false, false, err
 	}
@@ -224,7 +237,7 @@ end`)
 // limit of them, and those that fit maxBytes (each counted with a byte
 // more, for the comma; the first always goes), and whether more follow.
 func (d *Directory) History(ctx context.Context, class string, after uint64, limit, maxBytes int) ([]json.RawMessage, bool, error) {
-	r, err := history.Run(ctx, d.rdb, d.classKeys(class)[2:], strconv.FormatUint(after, 10), max(limit, 1), max(maxBytes, 1)).Slice()
+	r, err := history.Run(ctx, d.rdb, d.classKeys(class)[2:3], strconv.FormatUint(after, 10), max(limit, 1), max(maxBytes, 1)).Slice()
 	if err = wrap(err); err != nil || len(r) == 0 {
 		return nil, false, err
 	}

@@ -23,14 +23,14 @@ func TestClassHistoryKeepsTheNewestAndPages(t *testing.T) {
 		t.Fatal("a class was created twice")
 	}
 	for i := 1; i <= 5; i++ {
-		seq, retry, ok, err := d.AppendMessage(ctx, class, fmt.Sprint("t/", i), fmt.Appendf(nil, `{"seq":0,"text":"m%d"}`, i), 3, time.Minute)
+		seq, retry, ok, err := d.AppendMessage(ctx, class, fmt.Sprint("t/", i), fmt.Appendf(nil, `{"seq":0,"text":"m%d"}`, i), 3, 1<<20, time.Minute)
 		if err != nil || !ok || retry || seq != uint64(i) {
 			t.Fatalf("append %d: seq %d retry %v %v %v", i, seq, retry, ok, err)
 		}
 	}
 	// A retry of the second send is answered with its number, not stored
 	// or numbered again.
-	if seq, retry, ok, err := d.AppendMessage(ctx, class, "t/2", []byte(`{"seq":0,"text":"again"}`), 3, time.Minute); seq != 2 || !retry || !ok || err != nil {
+	if seq, retry, ok, err := d.AppendMessage(ctx, class, "t/2", []byte(`{"seq":0,"text":"again"}`), 3, 1<<20, time.Minute); seq != 2 || !retry || !ok || err != nil {
 		t.Fatalf("retry: seq %d retry %v %v %v; want 2, a retry", seq, retry, ok, err)
 	}
 	for _, c := range []struct {
@@ -50,13 +50,13 @@ func TestClassHistoryKeepsTheNewestAndPages(t *testing.T) {
 	if _, last, ok, _ := d.Class(ctx, class); !ok || last != 5 {
 		t.Fatalf("class: ok %v last %d", ok, last)
 	}
-	if _, _, _, err := d.AppendMessage(ctx, class, "t/6", []byte(`{"text":"x"}`), 3, time.Minute); !errors.Is(err, ErrNotNumbered) {
+	if _, _, _, err := d.AppendMessage(ctx, class, "t/6", []byte(`{"text":"x"}`), 3, 1<<20, time.Minute); !errors.Is(err, ErrNotNumbered) {
 		t.Fatalf("an unnumbered message: %v", err)
 	}
 	if err := d.DestroyClass(ctx, 1400000001, class, "t"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok, err := d.AppendMessage(ctx, class, "t/7", []byte(`{"seq":0}`), 3, time.Minute); ok || err != nil {
+	if _, _, ok, err := d.AppendMessage(ctx, class, "t/7", []byte(`{"seq":0}`), 3, 1<<20, time.Minute); ok || err != nil {
 		t.Fatalf("append to a destroyed class: ok %v %v", ok, err)
 	}
 	if keys, _ := d.Classes(ctx, 1400000001); len(keys) != 0 {
@@ -76,7 +76,7 @@ func TestClassKeysCannotCollide(t *testing.T) {
 		}
 	}
 	for i := range 2 {
-		if seq, _, ok, err := d.AppendMessage(ctx, a, fmt.Sprint("u/", i), []byte(`{"seq":0}`), 10, time.Minute); seq != uint64(i+1) || !ok || err != nil {
+		if seq, _, ok, err := d.AppendMessage(ctx, a, fmt.Sprint("u/", i), []byte(`{"seq":0}`), 10, 1<<20, time.Minute); seq != uint64(i+1) || !ok || err != nil {
 			t.Fatalf("append to %s: seq %d %v %v", a, seq, ok, err)
 		}
 	}
@@ -99,7 +99,7 @@ func TestClassHistoryPagesInBytes(t *testing.T) {
 	sizes := []int{100, 100, 100, 500, 100} // message 4 is bigger than the page
 	for i, n := range sizes {
 		msg := fmt.Appendf(nil, `{"seq":0,"text":"%s"}`, strings.Repeat("x", n))
-		if _, _, _, err := d.AppendMessage(ctx, class, fmt.Sprint("t/", i), msg, 100, time.Minute); err != nil {
+		if _, _, _, err := d.AppendMessage(ctx, class, fmt.Sprint("t/", i), msg, 100, 1<<20, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,7 +166,7 @@ func TestClassHistoryPagesSpanReads(t *testing.T) {
 	const class = "1400000001/79"
 	d.CreateClass(ctx, 1400000001, class, "t", []byte(`{}`), 0)
 	for i := range 70 {
-		if _, _, _, err := d.AppendMessage(ctx, class, fmt.Sprint("t/", i), []byte(`{"seq":0}`), 100, time.Minute); err != nil {
+		if _, _, _, err := d.AppendMessage(ctx, class, fmt.Sprint("t/", i), []byte(`{"seq":0}`), 100, 1<<20, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -77,6 +77,7 @@ type classConfig struct {
 	MessagesPerSecond float64 `yaml:"messages_per_second"` // per sender [20]
 	MessageBurst      int     `yaml:"message_burst"`       // [40]
 	HistoryCap        int     `yaml:"history_cap"`         // group messages kept per class [10000]
+	HistoryBytes      int     `yaml:"history_bytes"`       // and of them the newest that fit [32 MiB]
 	// history_reply_bytes [1 MiB]: one history reply carries the whole
 	// messages that fit, and "more" when others are left.
 	HistoryReplyBytes int           `yaml:"history_reply_bytes"`
@@ -88,7 +89,7 @@ type classConfig struct {
 // limits merges the configured values over the defaults.
 func (c classConfig) limits() classroom.Limits {
 	l := classroom.DefaultLimits
-	for _, f := range []struct{ dst, v *int }{{&l.MaxMessageBytes, &c.MaxMessageBytes}, {&l.MessageBurst, &c.MessageBurst}, {&l.HistoryCap, &c.HistoryCap}} {
+	for _, f := range []struct{ dst, v *int }{{&l.MaxMessageBytes, &c.MaxMessageBytes}, {&l.MessageBurst, &c.MessageBurst}, {&l.HistoryCap, &c.HistoryCap}, {&l.HistoryBytes, &c.HistoryBytes}} {
 		if *f.v > 0 {
 			*f.dst = *f.v
 		}
