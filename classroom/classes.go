@@ -29,6 +29,11 @@ type Limits struct {
 	// HistoryReplyBytes bounds one history reply, frame included: it
 	// carries the whole messages that fit (at least one) and more: true.
 	HistoryReplyBytes int // [1 MiB]
+	// HistoryBytesPerSecond paces the history one reader (a /ws
+	// connection) is sent, after a first 4 seconds' worth: at 20 requests
+	// a second, a reader could otherwise have 20 MiB a second sent, the
+	// server's uplink that every call shares. [1 MiB]
+	HistoryBytesPerSecond int
 	// ClassesPerUser bounds the existing classes one userId of an app has
 	// created itself (createClassroom); those of the application server's
 	// REST create_classroom and of admin identifiers do not count.
@@ -42,13 +47,14 @@ type Limits struct {
 
 // DefaultLimits are Tencent IM's message size and a classroom's pace.
 var DefaultLimits = Limits{MaxMessageBytes: 12 << 10, MessagesPerSecond: 20, MessageBurst: 40, HistoryCap: 10000,
-	HistoryBytes: 32 << 20, HistoryReplyBytes: 1 << 20, ClassesPerUser: 20, RetryCacheEntries: 10000, RetryWindow: 10 * time.Minute}
+	HistoryBytes: 32 << 20, HistoryReplyBytes: 1 << 20, HistoryBytesPerSecond: 1 << 20, ClassesPerUser: 20, RetryCacheEntries: 10000, RetryWindow: 10 * time.Minute}
 
 // withDefaults fills the zero fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
 	for _, f := range []struct{ v, def *int }{{&l.MaxMessageBytes, &d.MaxMessageBytes}, {&l.MessageBurst, &d.MessageBurst},
-		{&l.HistoryCap, &d.HistoryCap}, {&l.HistoryBytes, &d.HistoryBytes}, {&l.HistoryReplyBytes, &d.HistoryReplyBytes}, {&l.ClassesPerUser, &d.ClassesPerUser},
+		{&l.HistoryCap, &d.HistoryCap}, {&l.HistoryBytes, &d.HistoryBytes}, {&l.HistoryReplyBytes, &d.HistoryReplyBytes},
+		{&l.HistoryBytesPerSecond, &d.HistoryBytesPerSecond}, {&l.ClassesPerUser, &d.ClassesPerUser},
 		{&l.RetryCacheEntries, &d.RetryCacheEntries}} {
 		if *f.v <= 0 {
 			*f.v = *f.def

@@ -28,7 +28,7 @@ func FuzzClassroomMessage(f *testing.F) {
 		if e != nil {
 			return
 		}
-		h, e := cs.History(testApp, member.Room.ID, msg.Seq-1, 1)
+		h, e := cs.History(nil, testApp, member.Room.ID, msg.Seq-1, 1)
 		if e != nil {
 			t.Fatal(e)
 		}

@@ -159,16 +159,21 @@ func (cs *Classrooms) recordMessage(c *class, m *trtc.Member, msg Message) {
 
 // History returns a class's stored messages after seq: at most limit (and
 // 1000) of them, and those that fit a reply of HistoryReplyBytes, with
-// more true when others follow.
-func (cs *Classrooms) History(app uint32, id tlssig.Room, after uint64, limit int) (map[string]any, *trtc.Error) {
+// more true when others follow. A reader's replies are paced by p (nil:
+// not paced, for the application server's REST calls).
+func (cs *Classrooms) History(p *HistoryPace, app uint32, id tlssig.Room, after uint64, limit int) (map[string]any, *trtc.Error) {
 	c, e := cs.find(app, id)
 	if e != nil {
+		return nil, e
+	}
+	if e := p.check(time.Now(), cs.Limits.HistoryBytesPerSecond); e != nil {
 		return nil, e
 	}
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
 	msgs, more, err := cs.history(c.stored.Key, after, limit, historyBudget(cs.Limits.HistoryReplyBytes))
+	p.charge(msgs)
 	if err != nil {
 		if shared, _ := cs.sharing(); shared != nil {
 			return nil, unavailable("reading history", err)

@@ -1,6 +1,10 @@
 package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/trtcd/trtcd/server"
+)
 
 // The seed API rows the other mini-program scenarios leave out, on the
 // harness of miniprogram_test.go.
@@ -24,4 +28,14 @@ func TestMiniProgramGapsWebRTCRoom(t *testing.T) {
 func TestMiniProgramGapsTIC(t *testing.T) {
 	mp := startMiniprogram(t, startTrtcd(t), appKey)
 	mp.start(t, "tic_lifecycle.js").wait(t)
+}
+
+// TIC's catch-up in the mini program waits as the server's history pace
+// says (10023, "ask again in ..."), so a late joiner's board gets a long
+// history whole (miniprogram/test/tic_history_pace.js).
+func TestMiniProgramTICReplaysAPacedHistory(t *testing.T) {
+	srv := startTrtcdWith(t, func(c *server.Config) {
+		c.ClassLimits.HistoryBytesPerSecond, c.ClassLimits.HistoryReplyBytes = 16000, 20000
+	})
+	startMiniprogram(t, srv, appKey).start(t, "tic_history_pace.js").wait(t)
 }

@@ -54,7 +54,7 @@ func (s *Server) classOp(app trtc.App, op string, req restRequest) (map[string]a
 		}
 		return map[string]any{"members": s.classMembers(app, id)}, nil
 	case "classroom_history":
-		return cs.History(app.SDKAppID, id, req.AfterSeq, req.Limit)
+		return cs.History(nil, app.SDKAppID, id, req.AfterSeq, req.Limit)
 	}
 	// send_system_message: a group text from the admin identifier, as if
 	// it were a member.

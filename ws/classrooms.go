@@ -154,7 +154,7 @@ func (c *conn) classroomRequest(req *Request) (data any, e *trtc.Error, ok bool)
 		if m == nil {
 			return nil, trtc.Errorf(trtc.CodeIMNoPermission, "join a classroom to read its history"), true
 		}
-		data, e := cs.History(l.app, m.Room.ID, d.AfterSeq, d.Limit)
+		data, e := cs.History(&c.history, l.app, m.Room.ID, d.AfterSeq, d.Limit)
 		return data, e, true
 	case "quitClassroom":
 		if f != nil {

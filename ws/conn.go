@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/trtcd/trtcd/classroom"
 	"github.com/trtcd/trtcd/internal/wayin"
 	"github.com/trtcd/trtcd/internal/wsconn"
 	"github.com/trtcd/trtcd/trtc"
@@ -33,7 +34,8 @@ type conn struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	limiter *rate.Limiter
-	loginBy time.Time // closed if not logged in by then
+	history classroom.HistoryPace // the read loop's alone
+	loginBy time.Time             // closed if not logged in by then
 	log     *slog.Logger
 
 	mu               sync.Mutex // guards the fields below against Kick

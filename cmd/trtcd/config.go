@@ -80,10 +80,13 @@ type classConfig struct {
 	HistoryBytes      int     `yaml:"history_bytes"`       // and of them the newest that fit [32 MiB]
 	// history_reply_bytes [1 MiB]: one history reply carries the whole
 	// messages that fit, and "more" when others are left.
-	HistoryReplyBytes int           `yaml:"history_reply_bytes"`
-	ClassesPerUser    int           `yaml:"classes_per_user"`    // existing classes one userId created [20], then 10037
-	RetryCacheEntries int           `yaml:"retry_cache_entries"` // clientMsgIds remembered for retries, per node [10000]
-	RetryWindow       time.Duration `yaml:"retry_window"`        // how long a retry gets its first number [10m]
+	HistoryReplyBytes int `yaml:"history_reply_bytes"`
+	// history_bytes_per_second [1 MiB]: the history one /ws connection is
+	// sent, after a first 4 seconds' worth; then 10023 with how long to wait.
+	HistoryBytesPerSecond int           `yaml:"history_bytes_per_second"`
+	ClassesPerUser        int           `yaml:"classes_per_user"`    // existing classes one userId created [20], then 10037
+	RetryCacheEntries     int           `yaml:"retry_cache_entries"` // clientMsgIds remembered for retries, per node [10000]
+	RetryWindow           time.Duration `yaml:"retry_window"`        // how long a retry gets its first number [10m]
 }
 
 // limits merges the configured values over the defaults.
@@ -97,6 +100,7 @@ func (c classConfig) limits() classroom.Limits {
 	if c.MessagesPerSecond > 0 {
 		l.MessagesPerSecond = c.MessagesPerSecond
 	}
+	l.HistoryBytesPerSecond = c.HistoryBytesPerSecond
 	l.HistoryReplyBytes, l.ClassesPerUser, l.RetryCacheEntries, l.RetryWindow = c.HistoryReplyBytes, c.ClassesPerUser, c.RetryCacheEntries, c.RetryWindow
 	return l
 }

@@ -33,6 +33,8 @@
 
   // IM codes the SDK reacts to (docs/classroom.md).
   const CODE_CLASS_NOT_FOUND = 10010;
+  // A reader ahead of the server's history pace is told to ask again later.
+  const CODE_IM_RATE_LIMITED = 10023;
   // Idle signed-in connections need a frame now and then (the server drops a
   // silent one after 60 s); in a class the transport heartbeats on its own.
   const HEARTBEAT_MS = 5000;
@@ -450,10 +452,24 @@
 
     async fetchMissed() {
       for (;;) {
-        const page = await this.client.request('history', { afterSeq: this.lastSeq, limit: HISTORY_PAGE });
+        const page = await this.historyPage();
         const messages = (page.messages || []).filter(m => m.seq > this.lastSeq).sort((a, b) => a.seq - b.seq);
         this.replay(messages);
         if (!page.more || messages.length === 0) return;
+      }
+    }
+
+    // historyPage asks for the page after lastSeq, waiting as long as the
+    // server says while the reader is ahead of its pace (a late joiner of
+    // a class with megabytes of board data), so the board is rebuilt whole.
+    async historyPage() {
+      for (;;) {
+        try {
+          return await this.client.request('history', { afterSeq: this.lastSeq, limit: HISTORY_PAGE });
+        } catch (e) {
+          if (e.code !== CODE_IM_RATE_LIMITED) throw e;
+          await new Promise(resolve => setTimeout(resolve, retryDelayMs(e.message)));
+        }
       }
     }
 
@@ -576,6 +592,14 @@
   }
 
   function isBoardData(m) { return m.seq > 0 && m.type === 'custom' && m.ext === BOARD_EXT; }
+
+  // retryDelayMs reads the wait from a refusal's "ask again in 1.5s" (or
+  // "250ms"), or a second when there is none to read.
+  function retryDelayMs(message) {
+    const m = /ask again in ([\d.]+)(ms|s)\b/.exec(message || '');
+    if (!m) return 1000;
+    return Math.min(Math.ceil(parseFloat(m[1]) * (m[2] === 's' ? 1000 : 1)), 60000) + 20;
+  }
 
   function isConnectionError(e, codes) {
     return [codes.SIGNAL_CHANNEL_ERROR, codes.SIGNAL_CHANNEL_SETUP_FAILED, codes.SERVER_TIMEOUT].indexOf(e.code) >= 0;
