@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/trtcd/trtcd/internal/panics"
@@ -48,18 +49,37 @@ func (r *Recorder) makeFinal(f *File) error {
 	if f.Start.IsZero() || f.End.Sub(f.Start) < duration {
 		f.Start = f.End.Add(-duration)
 	}
-	f.Name = fileName(f)
+	r.naming.Lock()
+	defer r.naming.Unlock()
+	f.Name = r.freeName(f)
 	if err := r.cfg.Store.Put(f); err != nil {
 		os.Remove(tmp)
 		return err
 	}
 	r.crashPoint(stepNamed)
-	if err := os.Rename(tmp, r.path(f.Name)); err != nil {
+	// A link, unlike a rename, never replaces a file of the name.
+	if err := os.Link(tmp, r.path(f.Name)); err != nil {
 		return err
 	}
+	os.Remove(tmp)
 	syncDir(r.cfg.Dir)
 	r.crashPoint(stepRenamed)
 	return nil
+}
+
+// freeName is f's file name (fileName), or, when a file of that name
+// exists, the same with _2, _3 … before the extension. Members sharing a
+// recordId that start and stop in the same second (a class that
+// close_room ends) would otherwise share a name, the later file replacing
+// the earlier, and any member could aim its start at another's name.
+// r.naming is held, so two finalisations cannot pick one name.
+func (r *Recorder) freeName(f *File) string {
+	name := fileName(f)
+	stem, ext := strings.TrimSuffix(name, "."+f.Format), "."+f.Format
+	for i := 2; exists(r.path(name)); i++ {
+		name = fmt.Sprintf("%s_%d%s", stem, i, ext)
+	}
+	return name
 }
 
 // runFinalizer rewrites the partial file, whose bytes come from a client's

@@ -71,6 +71,7 @@ type Recorder struct {
 	sessions map[string]*session // by room key and user (sessionKey)
 	sharing  map[string]bool     // members whose sub-stream is published here, by room key and user
 	seq      uint32
+	naming   sync.Mutex // held while a final file's name is chosen and taken
 
 	crashAt func(finalizeStep) // a test's simulated crash; nil otherwise
 }
