@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/internal/pace"
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/rtpframe"
@@ -76,6 +77,12 @@ type Ingest struct {
 
 	started time.Time
 	srAt    time.Time // when the last sender reports were set
+
+	// Frames past these paces are dropped before anything is done with
+	// them: each one is packetised for every viewer (and audio decoded and
+	// encoded), whatever its size.
+	videoPace pace.Pictures
+	audioPace pace.Frames
 }
 
 // NewIngest publishes into sess (a session from sfu.Join) whatever the
@@ -151,6 +158,8 @@ func (in *Ingest) writeVideo(t flv.Tag) error {
 		return ErrBFrames
 	case in.sps == nil:
 		return nil // pictures before the sequence header cannot be decoded
+	case !in.paced(in.videoPace.Allow(time.Now(), pace.VideoFrames, v.FrameType == flv.FrameKey), in.videoPace.Dropped, "video"):
+		return nil
 	}
 	nalus, err := flv.SplitAVCC(v.Data, in.avc.NALULengthSize)
 	if err != nil {
@@ -209,7 +218,7 @@ func (in *Ingest) writeAudio(t flv.Tag) error {
 	if a.AACPacketType == flv.AACSequenceHeader {
 		return in.setAAC(a.Data)
 	}
-	if in.aac == nil {
+	if in.aac == nil || !in.paced(in.audioPace.Allow(time.Now(), pace.AudioFrames), in.audioPace.Dropped, "audio") {
 		return nil
 	}
 	ms := in.audioClock.next(in.tl.at(t.Timestamp))
@@ -221,6 +230,16 @@ func (in *Ingest) writeAudio(t flv.Tag) error {
 		}
 	}
 	return nil
+}
+
+// paced passes on whether a frame is within its pace; the first one
+// dropped is logged.
+func (in *Ingest) paced(kept bool, dropped int, kind string) bool {
+	if !kept && dropped == 1 {
+		in.log.Warn("push sends more frames than a stream carries: the rest are dropped", "stream", in.cfg.ID, "kind", kind,
+			"video_fps", pace.VideoFrames, "audio_fps", pace.AudioFrames)
+	}
+	return kept
 }
 
 func (in *Ingest) setAAC(asc []byte) error {

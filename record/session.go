@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/internal/pace"
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/record/mp4"
 	"github.com/trtcd/trtcd/rtpframe"
@@ -41,6 +42,12 @@ type session struct {
 	out     container
 	origin  time.Duration // receiver time of the recording's first frame
 	started bool
+
+	// Frames past these paces are dropped: the finaliser holds every
+	// sample of a file in memory, so a flood of tiny frames would grow it
+	// without bound, and again at the restart after the crash.
+	videoPace pace.Pictures
+	audioPace pace.Frames
 }
 
 func (s *session) run(ctx context.Context) {
@@ -79,8 +86,8 @@ func (s *session) frame(f *rtpframe.Frame) error {
 		s.started, s.origin = true, f.Time
 	}
 	t := f.Time - s.origin
-	if t < 0 {
-		return nil // audio captured before the first keyframe
+	if t < 0 || !s.paced(f) {
+		return nil // audio captured before the first keyframe, or a frame over its pace
 	}
 	if f.Kind == sfu.KindVideo {
 		err := s.out.writeVideo(f.Data, t, f.Keyframe)
@@ -90,6 +97,23 @@ func (s *session) frame(f *rtpframe.Frame) error {
 		return err
 	}
 	return s.out.writeAudio(f.Data, f.RTPTime, t, f.Restarted)
+}
+
+// paced reports whether a frame is within its kind's pace; the first one
+// dropped is logged.
+func (s *session) paced(f *rtpframe.Frame) bool {
+	now := time.Now()
+	if f.Kind == sfu.KindAudio {
+		return s.logFirstDrop(s.audioPace.Allow(now, pace.AudioFrames), s.audioPace.Dropped, "audio")
+	}
+	return s.logFirstDrop(s.videoPace.Allow(now, pace.VideoFrames, f.Keyframe), s.videoPace.Dropped, "video")
+}
+
+func (s *session) logFirstDrop(kept bool, dropped int, kind string) bool {
+	if !kept && dropped == 1 {
+		s.r.log.Warn("recording drops frames over the pace a recording keeps", "file", s.file.ID, "kind", kind)
+	}
+	return kept
 }
 
 // open creates the partial file at the first frame (video needs the

@@ -45,10 +45,10 @@ func ParseAVCConfig(b []byte) (AVCConfig, error) {
 	if len(c.SPS) == 0 || len(c.PPS) == 0 {
 		return AVCConfig{}, fmt.Errorf("%w: %d SPS, %d PPS", ErrBadAVCConfig, len(c.SPS), len(c.PPS))
 	}
-	if err := checkParamSets(c.SPS, nalSPS, minSPS); err != nil {
+	if err := checkParamSets(c.SPS, nalSPS, minSPS, maxParamSet); err != nil {
 		return AVCConfig{}, err
 	}
-	if err := checkParamSets(c.PPS, nalPPS, minPPS); err != nil {
+	if err := checkParamSets(c.PPS, nalPPS, minPPS, maxParamSet); err != nil {
 		return AVCConfig{}, err
 	}
 	return c, nil
@@ -68,11 +68,17 @@ const (
 	minPPS = 2
 )
 
+// maxParamSet bounds an SPS or PPS: full scaling lists and a VUI with HRD
+// parameters stay under it, and encoders write tens of bytes. The ingest
+// sends both ahead of every keyframe, so a pusher's 64 KB ones would turn
+// each one-byte keyframe into 128 KB for every viewer and recording.
+const maxParamSet = 2048
+
 // checkParamSets refuses a parameter set list holding something else: the
 // decoders and muxers it is handed to read it as an SPS or a PPS.
-func checkParamSets(sets [][]byte, nalType byte, minLen int) error {
+func checkParamSets(sets [][]byte, nalType byte, minLen, maxLen int) error {
 	for i, s := range sets {
-		if len(s) < minLen || s[0]&0x1f != nalType {
+		if len(s) < minLen || len(s) > maxLen || s[0]&0x1f != nalType {
 			return fmt.Errorf("%w: parameter set %d (%d bytes, NAL type %d) where type %d is due", ErrBadAVCConfig, i, len(s), s[0]&0x1f, nalType)
 		}
 	}
