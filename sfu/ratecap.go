@@ -17,6 +17,13 @@ type rateCap struct {
 	last      int64 // monotonic ns of the last packet
 }
 
+// minPacketCost is the least a packet is charged, in bytes. Forwarding
+// costs per packet more than per byte, so a flood of tiny packets counts as
+// if each were this big: at the default cap, 5,000 packets a second per
+// track, where a 20 Mbit/s stream of full packets is 2,000; audio's 50
+// packets a second take 200 kbit/s of it.
+const minPacketCost = 500
+
 // maxRateCapKbps bounds a configured cap (10 Gbit/s) so that a second's
 // refill cannot overflow.
 const maxRateCapKbps = 10_000_000
@@ -26,7 +33,8 @@ func newRateCap(kbps int) rateCap {
 	return rateCap{perSecond: perSecond, tokens: perSecond}
 }
 
-// allow takes n bytes arriving at now and reports whether they fit.
+// allow takes a packet of n bytes arriving at now and reports whether it
+// fits.
 func (r *rateCap) allow(n int, now int64) bool {
 	if r.perSecond == 0 {
 		return true
@@ -38,9 +46,10 @@ func (r *rateCap) allow(n int, now int64) bool {
 		r.tokens = min(r.tokens+earned, r.perSecond)
 		r.last = now
 	}
-	if r.tokens < int64(n) {
+	cost := int64(max(n, minPacketCost))
+	if r.tokens < cost {
 		return false
 	}
-	r.tokens -= int64(n)
+	r.tokens -= cost
 	return true
 }

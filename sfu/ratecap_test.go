@@ -43,6 +43,16 @@ func TestRateCapPassesItsRateAndDropsTheRest(t *testing.T) {
 	if passed < 1000 || passed > 1100 {
 		t.Errorf("at twice the cap, in batches, %d of 2000 packets passed, want 1000-1100", passed)
 	}
+	tiny := newRateCap(kbps)
+	passed = 0
+	for range 10000 { // one-byte packets at once: counted as minPacketCost each
+		if tiny.allow(13, 1e9) {
+			passed++
+		}
+	}
+	if want := kbps * 1000 / 8 / minPacketCost; passed != want {
+		t.Errorf("%d of 10000 tiny packets at once passed, want a second of the cap at %d bytes each: %d", passed, minPacketCost, want)
+	}
 	if huge := newRateCap(1 << 62); !huge.allow(1<<20, 5e9) {
 		t.Error("a cap of 2^62 kbit/s (configured by mistake) dropped a packet")
 	}
