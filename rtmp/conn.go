@@ -53,7 +53,8 @@ type conn struct {
 	streams   map[uint32]*netStream
 	nextSID   uint32
 
-	out chan outMsg // to the write loop
+	out    chan outMsg  // to the write loop
+	queued atomic.Int64 // payload bytes in out
 }
 
 // outMsg is one queued message; closeAfter makes the write loop flush and
@@ -244,6 +245,7 @@ func (c *conn) maybeAck() error {
 
 // send queues m, waiting for room; used for control and command replies.
 func (c *conn) send(csid uint32, m message) error {
+	c.queued.Add(int64(len(m.payload))) // small: control and replies
 	select {
 	case c.out <- outMsg{csid: csid, m: m}:
 		return nil
@@ -254,26 +256,33 @@ func (c *conn) send(csid uint32, m message) error {
 
 // sendAndClose queues m and hangs up once it is written.
 func (c *conn) sendAndClose(csid uint32, m message) {
+	c.queued.Add(int64(len(m.payload)))
 	select {
 	case c.out <- outMsg{csid: csid, m: m, closeAfter: true}:
 	case <-c.ctx.Done():
 	}
 }
 
-// trySend queues m without waiting; a full queue means the client cannot
-// keep up, and it is disconnected rather than allowed to hold others back.
+// trySend queues m without waiting; a full queue (WriteQueue messages, or
+// WriteQueueBytes) means the client cannot keep up, and it is disconnected
+// rather than allowed to hold others back or memory: each queued picture
+// is a copy of its own.
 func (c *conn) trySend(csid uint32, m message) error {
 	if c.ctx.Err() != nil {
 		return ErrClosed
 	}
-	select {
-	case c.out <- outMsg{csid: csid, m: m}:
-		return nil
-	default:
-		c.log.Info("rtmp: player too slow, disconnecting", "queue", c.limits.WriteQueue)
-		c.shutdown()
-		return ErrSlowConsumer
+	n := int64(len(m.payload))
+	if c.queued.Add(n) <= int64(c.limits.WriteQueueBytes) {
+		select {
+		case c.out <- outMsg{csid: csid, m: m}:
+			return nil
+		default:
+		}
 	}
+	c.queued.Add(-n)
+	c.log.Info("rtmp: player too slow, disconnecting", "queue", c.limits.WriteQueue, "queued_bytes", c.queued.Load())
+	c.shutdown()
+	return ErrSlowConsumer
 }
 
 func (c *conn) writeLoop() {
@@ -286,6 +295,7 @@ func (c *conn) writeLoop() {
 		var om outMsg
 		select {
 		case om = <-c.out:
+			c.queued.Add(-int64(len(om.m.payload)))
 		case <-ping.C:
 			if !c.playing.Load() {
 				continue

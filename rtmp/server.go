@@ -59,6 +59,11 @@ type Limits struct {
 	// WriteQueue is the per-connection outgoing queue in messages [512,
 	// ~7 s of 30 fps video with AAC]; a player that lets it fill is dropped.
 	WriteQueue int
+	// WriteQueueBytes bounds the same queue in bytes [8 MiB, seconds of a
+	// 4 Mbit/s stream]: each queued picture is a copy, up to
+	// MaxMessageSize, so a player reading just fast enough not to time out
+	// could otherwise hold WriteQueue of the largest.
+	WriteQueueBytes int
 	// ReadKbps caps what one connection's reads take, averaged over a
 	// second [20000, as a WebRTC publisher's track; negative: no cap].
 	// Past it the server reads slower and TCP slows the pusher down: a
@@ -94,6 +99,7 @@ func (l Limits) withDefaults() Limits {
 	defInt(&l.MaxChunkStreams, 64)
 	defInt(&l.MaxStreams, 8)
 	defInt(&l.WriteQueue, 512)
+	defInt(&l.WriteQueueBytes, 8<<20)
 	if l.ReadKbps == 0 {
 		l.ReadKbps = DefaultReadKbps
 	}

@@ -184,6 +184,30 @@ func TestSlowPlayerIsDisconnected(t *testing.T) {
 	}
 }
 
+// A player that stops reading is dropped once what waits for it passes
+// WriteQueueBytes, long before WriteQueue messages of large pictures (each
+// one a copy) are queued or its writes time out.
+func TestSlowPlayerIsDroppedAtTheQueuesBytes(t *testing.T) {
+	result := make(chan error, 1)
+	tags := make([]flv.Tag, 100) // 100 MiB, within the 512 messages of the queue
+	for i := range tags {
+		tags[i] = flv.Tag{Type: flv.TagVideo, Data: make([]byte, 1<<20)}
+	}
+	rec := &recorder{playTags: tags, playResult: result}
+	_, addr := startServer(t, rec, Limits{WriteQueueBytes: 8 << 20, WriteTimeout: time.Minute})
+	c := dialClient(t, addr)
+	sid := c.connect("live", "rtmp://127.0.0.1/live")
+	c.command(sid, "play", 3.0, nil, "stream")
+	select {
+	case err := <-result:
+		if !errors.Is(err, ErrSlowConsumer) {
+			t.Fatalf("Play ended with %v, want ErrSlowConsumer", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a player that does not read was not dropped at the queue's bytes")
+	}
+}
+
 // Each bad client is dropped and the next one is still served.
 func TestBadClientsAreDroppedAndServerKeepsServing(t *testing.T) {
 	rec := &recorder{}

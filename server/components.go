@@ -166,7 +166,8 @@ func (s *Server) openRTMP() error {
 	s.rtmpLn = ln
 	l := s.cfg.Limits
 	s.rtmp = &rtmp.Server{Handler: s.live, Logger: s.log,
-		Limits: rtmp.Limits{PerAddress: l.RTMP, MaxConns: l.RTMPTotal, LoginTimeout: l.LoginTimeout, ReadKbps: l.PublishKbps}}
+		Limits: rtmp.Limits{PerAddress: l.RTMP, MaxConns: l.RTMPTotal, LoginTimeout: l.LoginTimeout, ReadKbps: l.PublishKbps,
+			WriteQueueBytes: l.RTMPQueued}}
 	go s.rtmp.Serve(ln)
 	s.onClose(func() { s.rtmp.Close() })
 	s.log.Info("rtmp listening", "addr", ln.Addr().String())

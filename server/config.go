@@ -75,6 +75,7 @@ type Limits struct {
 	WHIP, WHEP, FLV, RTMP, WS, WebSDK, REST limit.Config
 
 	RTMPTotal      int           // RTMP connections from all addresses [1000]
+	RTMPQueued     int           // bytes waiting for one RTMP player [8 MiB]; a player past it is dropped
 	LoginTimeout   time.Duration // /ws, /websdk and RTMP sockets must log in within it [10s]
 	ViewersPerUser int           // WHEP, RTMP and HTTP-FLV sessions of one userId across rooms [50]
 	ViewersPerRoom int           // such sessions in one room [100]

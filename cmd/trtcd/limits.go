@@ -22,13 +22,14 @@ type limitsConfig struct {
 	WebSDK         addressLimits `yaml:"websdk"` // /websdk sockets [50/s, burst 200, 500 at once]
 	REST           addressLimits `yaml:"rest"`   // REST API and jsonvideoapp requests [50/s, burst 200]
 	RTMPTotal      int           `yaml:"rtmp_total_connections"`
-	LoginTimeout   time.Duration `yaml:"login_timeout"`    // /ws, /websdk and RTMP sockets must log in within it [10s]
-	ViewersPerUser int           `yaml:"viewers_per_user"` // WHEP, RTMP and HTTP-FLV sessions of one userId [50]
-	ViewersPerRoom int           `yaml:"viewers_per_room"` // such sessions in one room [100]
-	PublisherWait  time.Duration `yaml:"publisher_wait"`   // an RTMP/FLV play with no media this long ends [1m]
-	ConnectTimeout time.Duration `yaml:"connect_timeout"`  // a WebRTC session not connected by then is closed [8s]
-	PublishKbps    int           `yaml:"publish_kbps"`     // each WebRTC publisher's track, each RTMP connection's reads [20000]
-	WebSDKFrames   frameLimits   `yaml:"websdk_frames"`    // frames one /websdk socket may send
+	RTMPQueued     int           `yaml:"rtmp_queued_bytes"` // waiting for one slow RTMP player [8 MiB], then it is dropped
+	LoginTimeout   time.Duration `yaml:"login_timeout"`     // /ws, /websdk and RTMP sockets must log in within it [10s]
+	ViewersPerUser int           `yaml:"viewers_per_user"`  // WHEP, RTMP and HTTP-FLV sessions of one userId [50]
+	ViewersPerRoom int           `yaml:"viewers_per_room"`  // such sessions in one room [100]
+	PublisherWait  time.Duration `yaml:"publisher_wait"`    // an RTMP/FLV play with no media this long ends [1m]
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`   // a WebRTC session not connected by then is closed [8s]
+	PublishKbps    int           `yaml:"publish_kbps"`      // each WebRTC publisher's track, each RTMP connection's reads [20000]
+	WebSDKFrames   frameLimits   `yaml:"websdk_frames"`     // frames one /websdk socket may send
 }
 
 // frameLimits: frames per second and burst of one socket, after and before
@@ -53,6 +54,7 @@ func (c limitsConfig) server() server.Limits {
 		WebSDK:          c.WebSDK.gate("websdk"),
 		REST:            c.REST.gate("rest"),
 		RTMPTotal:       c.RTMPTotal,
+		RTMPQueued:      c.RTMPQueued,
 		LoginTimeout:    c.LoginTimeout,
 		ViewersPerUser:  c.ViewersPerUser,
 		ViewersPerRoom:  c.ViewersPerRoom,
