@@ -34,7 +34,12 @@ type Config struct {
 	KeepOpus bool
 	// DownloadTTL is how long a signed download URL works [7 days].
 	DownloadTTL time.Duration
-	Logger      *slog.Logger
+	// MinFreeBytes is the disk kept free beside the recordings in progress
+	// (each counted twice: finalising rewrites it) [2 GiB; negative: no
+	// check]. Short of it, recordings in progress end and new ones are
+	// refused, so the index and everything else on the disk can write.
+	MinFreeBytes int64
+	Logger       *slog.Logger
 
 	// DB, when set, holds the index (a database shared with the rest of
 	// the server); otherwise New opens Dir/index.db.
@@ -73,7 +78,8 @@ type Recorder struct {
 	seq      uint32
 	naming   sync.Mutex // held while a final file's name is chosen and taken
 
-	crashAt func(finalizeStep) // a test's simulated crash; nil otherwise
+	crashAt   func(finalizeStep)          // a test's simulated crash; nil otherwise
+	freeBytes func(string) (int64, error) // the disk's free space (freeBytes; a test's own)
 }
 
 // New opens the index in cfg.Dir, finalises recordings a crash left
@@ -91,6 +97,9 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.DownloadTTL <= 0 {
 		cfg.DownloadTTL = 7 * 24 * time.Hour
 	}
+	if cfg.MinFreeBytes == 0 {
+		cfg.MinFreeBytes = DefaultMinFreeBytes
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "partial"), recordingDirMode); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
@@ -107,7 +116,7 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{},
-		sharing: map[string]bool{}}
+		sharing: map[string]bool{}, freeBytes: freeBytes}
 	r.ctx, r.stop = context.WithCancel(context.Background())
 	r.notify = &notifier{cfg: cfg.Callback, store: cfg.Store, log: r.log, client: &http.Client{},
 		videoURL: r.DownloadURL, wake: make(chan struct{}, 1)}
@@ -191,6 +200,9 @@ func (r *Recorder) recordSubLocked(main *File) error {
 func (r *Recorder) startLocked(key string, f *File) error {
 	if r.ctx.Err() != nil {
 		return errors.New("record: the recorder is closed")
+	}
+	if err := r.checkSpaceLocked(); err != nil {
+		return err
 	}
 	viewer, err := r.cfg.SFU.Join(f.RoomKey, "trtcd-recorder/"+f.UserID)
 	if err != nil {
@@ -304,7 +316,7 @@ func (r *Recorder) watch() {
 				}
 			}
 			r.mu.Unlock()
-			for _, s := range ended {
+			for _, s := range append(ended, r.shortOfSpace()...) {
 				r.finish(s)
 			}
 		}

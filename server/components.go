@@ -116,7 +116,7 @@ func (s *Server) openRecorder() error {
 	rec, err := record.New(record.Config{
 		Dir: filepath.Join(s.cfg.DataDir, "record"), SFU: s.sfu, PublicURL: public, DB: s.db,
 		Callback:     record.CallbackConfig{URL: c.CallbackURL, Key: c.CallbackKey},
-		ResumeWindow: c.ResumeWindow, KeepOpus: c.KeepOpus, Logger: s.log,
+		ResumeWindow: c.ResumeWindow, KeepOpus: c.KeepOpus, MinFreeBytes: c.MinFreeBytes, Logger: s.log,
 	})
 	if err != nil {
 		return err

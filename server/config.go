@@ -104,6 +104,8 @@ type RecordConfig struct {
 	// for the download links in callbacks (default: http:// + the HTTP
 	// listener's address).
 	PublicURL string
+	// MinFreeBytes: record.Config.MinFreeBytes (0: its default).
+	MinFreeBytes int64
 }
 
 // HTTP limits: every listener has them, so a slow or hostile client cannot

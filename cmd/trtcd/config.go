@@ -108,11 +108,12 @@ func (c classConfig) limits() classroom.Limits {
 // recordConfig: recordings (files under the data directory) and their
 // completion callbacks.
 type recordConfig struct {
-	CallbackURL  string        `yaml:"callback_url"`  // POSTed when a file is final
-	CallbackKey  string        `yaml:"callback_key"`  // sign = MD5(key + t)
-	ResumeWindow time.Duration `yaml:"resume_window"` // a publisher back within it continues its file
-	KeepOpus     bool          `yaml:"keep_opus"`     // MP4 audio as Opus instead of AAC
-	PublicURL    string        `yaml:"public_url"`    // base of the download links in callbacks
+	CallbackURL  string        `yaml:"callback_url"`   // POSTed when a file is final
+	CallbackKey  string        `yaml:"callback_key"`   // sign = MD5(key + t)
+	ResumeWindow time.Duration `yaml:"resume_window"`  // a publisher back within it continues its file
+	KeepOpus     bool          `yaml:"keep_opus"`      // MP4 audio as Opus instead of AAC
+	PublicURL    string        `yaml:"public_url"`     // base of the download links in callbacks
+	MinFreeBytes int64         `yaml:"min_free_bytes"` // disk kept free beside recordings in progress [2 GiB; -1: no check]
 }
 
 // roomsConfig: room rules that are the operator's to choose.
