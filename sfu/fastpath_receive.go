@@ -20,6 +20,33 @@ type fastPublisher struct {
 	mu     sync.Mutex // serialises changes to tracks
 	tracks atomic.Pointer[map[uint32]*fastTrack]
 	busy   atomic.Int32 // 1 while a packet is being handled (for giveBack)
+	// unknown are the SSRCs handed to pion (see toPion); the handling
+	// goroutine's only.
+	unknown map[uint32]struct{}
+}
+
+// maxUnknownSSRCs bounds the streams of a publisher that the fast path
+// does not know and hands to pion: its sections' repair (RTX) streams, and
+// a track restarted under a new SSRC until pion announces it. pion holds
+// up to 1 MB for each while it works out where it belongs; a client
+// sending under ever new SSRCs would grow that without end. Past the bound
+// they are dropped.
+const maxUnknownSSRCs = 16
+
+// toPion reports whether a packet of an SSRC the fast path does not know
+// goes to pion.
+func (f *fastPublisher) toPion(ssrc uint32) bool {
+	if _, ok := f.unknown[ssrc]; ok {
+		return true
+	}
+	if len(f.unknown) >= maxUnknownSSRCs {
+		return false
+	}
+	if f.unknown == nil {
+		f.unknown = map[uint32]struct{}{}
+	}
+	f.unknown[ssrc] = struct{}{}
+	return true
 }
 
 // fastTrack is a track on the fast path and the SRTP rollover counter its
@@ -41,7 +68,7 @@ func (f *fastPublisher) handle(b []byte, ob *outbox) (handled bool) {
 	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
 	ft := (*f.tracks.Load())[ssrc]
 	if ft == nil {
-		return false // a stream pion has not announced yet
+		return !f.toPion(ssrc) // a stream pion has not announced yet, or one too many
 	}
 	t := ft.t
 	t.forwardLate()

@@ -33,6 +33,7 @@ const maxOfferCandidates = 16
 // offerInfo is what the SFU needs to know about an offer before answering.
 type offerInfo struct {
 	audio, video bool
+	audioMid     string   // the mid of the audio section
 	videoMids    []string // the mids of the video sections, in order
 	h264, vp8    bool     // offered video codecs (H.264 with packetization-mode 1)
 	opus         bool
@@ -60,6 +61,7 @@ func parseOffer(offer string) (*offerInfo, error) {
 				return nil, fmt.Errorf("%w: more than one audio section (a member sends one audio and one video track)", ErrBadOffer)
 			}
 			info.audio = true
+			info.audioMid, _ = m.Attribute("mid")
 		case "video":
 			if len(info.videoMids) == len(Sources)-1 {
 				return nil, fmt.Errorf("%w: more than %d video sections (main, small and sub-stream)", ErrBadOffer, len(Sources)-1)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -30,9 +31,15 @@ type Session struct {
 	// wait for tracks that are negotiated but have not sent a packet yet.
 	publishes []Source
 	slot      slot
-	// videoMids: the source each of a publisher's video m-sections sends.
+	// videoMids: the source each of a publisher's video m-sections sends;
+	// audioMid: its audio section's, if it has one it may send on.
 	videoMids map[string]Source
-	pc        *webrtc.PeerConnection
+	audioMid  *string
+	// streams counts a publisher's incoming streams (onTrack): at most
+	// maxStreams, its sections and a few SSRC changes.
+	streams    atomic.Int32
+	maxStreams int32
+	pc         *webrtc.PeerConnection
 
 	// Publishers: the bitrate range the SFU holds them to, in kbps.
 	minKbps, maxKbps int
@@ -216,6 +223,10 @@ func (sfu *SFU) Publish(ctx context.Context, req PublishRequest) (*Session, stri
 		return nil, "", err
 	}
 	s.minKbps, s.maxKbps, s.videoMids = req.MinBitrate, req.MaxBitrate, mids
+	if info.audio {
+		s.audioMid = &info.audioMid
+	}
+	s.maxStreams = int32(len(all) + maxRestartedStreams)
 	s.pc.OnTrack(s.onTrack)
 	answer, err := s.negotiate(ctx, req.Offer, func() error {
 		for _, tr := range s.pc.GetTransceivers() {
@@ -257,11 +268,24 @@ func (req *PublishRequest) sources(info *offerInfo, mids map[string]Source) (all
 	return all, sending
 }
 
+// maxRestartedStreams is how many more streams than its sections a
+// publisher may start (a client that restarts a track under a new SSRC
+// without new SDP) before its session is closed: each new SSRC of a
+// section without a=ssrc lines was a new transceiver, track and
+// goroutines in pion, and a stream event to every member and node.
+const maxRestartedStreams = 4
+
 // onTrack turns a publisher's incoming stream into a room track.
 func (s *Session) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	if s.streams.Add(1) > s.maxStreams {
+		s.room.sfu.log.Warn("publisher closed: it sends more streams than it offered", "room", s.room.key, "user", s.userID,
+			"session", s.ID, "streams", s.streams.Load())
+		s.Close()
+		return
+	}
 	src := s.sourceOf(remote, recv)
 	if src == 0 {
-		return // a video m-section the request did not name
+		return // a section the request did not name, or one with port 0
 	}
 	kind := src.Kind()
 	c := remote.Codec()
@@ -313,16 +337,22 @@ func (s *Session) SetSending(src Source, sending bool) {
 	}
 }
 
-// sourceOf is the source a publisher's incoming track sends: audio, or what
-// the request named its video m-section (0: none).
+// sourceOf is the source a publisher's incoming track sends: audio on the
+// offer's audio section, or what the request named its video section (0:
+// none, such as a section offered with port 0, which the privilege checks
+// did not see).
 func (s *Session) sourceOf(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) Source {
-	if remote.Kind() == webrtc.RTPCodecTypeAudio {
-		return SourceAudio
-	}
 	for _, tr := range s.pc.GetTransceivers() {
-		if tr.Receiver() == recv {
-			return s.videoMids[tr.Mid()]
+		if tr.Receiver() != recv {
+			continue
 		}
+		if remote.Kind() == webrtc.RTPCodecTypeAudio {
+			if s.audioMid != nil && tr.Mid() == *s.audioMid {
+				return SourceAudio
+			}
+			return 0
+		}
+		return s.videoMids[tr.Mid()]
 	}
 	return 0
 }
