@@ -202,7 +202,7 @@ func (n *Node) Want(ctx context.Context, room, publisher string) (bool, error) {
 	n.mu.Lock()
 	n.wanted[k] = time.Now().Add(wantFor)
 	n.mu.Unlock()
-	err := n.sync()
+	err := n.fetch(ctx, k)
 	for {
 		n.mu.Lock()
 		p := n.pulls[k]

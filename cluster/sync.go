@@ -130,26 +130,55 @@ func (n *Node) sync() error {
 		if err != nil {
 			return err
 		}
-		for _, p := range pubs {
-			if p.Node == n.cfg.NodeID {
-				continue
-			}
-			kind, ok := sfu.ParseSource(p.Kind)
-			if !ok {
-				continue
-			}
-			k := pullKey{room, p.User}
-			r := found[k]
-			if r.node != "" && r.node != p.Node {
-				continue // two nodes claim one user: the first listed wins until the other expires
-			}
-			r.node = p.Node
-			r.kinds = append(r.kinds, kind)
-			slices.Sort(r.kinds)
-			found[k] = r
-		}
+		n.addRemotes(found, room, pubs)
 	}
 	n.reconcile(found)
+	return nil
+}
+
+// addRemotes adds a room's publications on other nodes to found.
+func (n *Node) addRemotes(found map[pullKey]remote, room string, pubs []Publication) {
+	for _, p := range pubs {
+		if p.Node == n.cfg.NodeID {
+			continue
+		}
+		kind, ok := sfu.ParseSource(p.Kind)
+		if !ok {
+			continue
+		}
+		k := pullKey{room, p.User}
+		r := found[k]
+		if r.node != "" && r.node != p.Node {
+			continue // two nodes claim one user: the first listed wins until the other expires
+		}
+		r.node = p.Node
+		r.kinds = append(r.kinds, kind)
+		slices.Sort(r.kinds)
+		found[k] = r
+	}
+}
+
+// fetch starts relaying k's tracks when another node publishes them: what
+// Want needs, from one room's publications. A full sync reads every room's,
+// serialised node-wide, so one per viewer that asks (WHEP or FLV naming
+// publishers anywhere) would queue the node's own reconciliation behind
+// them.
+func (n *Node) fetch(ctx context.Context, k pullKey) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	pubs, err := n.dir.Publications(ctx, k.room)
+	if err != nil {
+		return err
+	}
+	found := map[pullKey]remote{}
+	n.addRemotes(found, k.room, pubs)
+	r, ok := found[k]
+	if !ok {
+		return nil
+	}
+	n.syncMu.Lock() // a sync's stop of pulls its scan did not see must not cross this start
+	defer n.syncMu.Unlock()
+	n.start(k, r, time.Now())
 	return nil
 }
 
@@ -184,29 +213,35 @@ func (n *Node) reconcile(found map[pullKey]remote) {
 		n.log.Info("relay stopped", "room", p.room, "user", p.user, "from", p.node)
 	}
 	for k, r := range found {
-		n.mu.Lock()
-		_, running := n.pulls[k]
-		want := !running && n.audience(k, nil, now)
-		if want {
-			n.relayed[k] = now.Add(time.Hour) // until the pull is in n.pulls
-		}
-		n.mu.Unlock()
-		if !want {
-			continue
-		}
-		p, err := n.startPull(k.room, k.user, r.node, r.kinds)
-		n.mu.Lock()
-		n.relayed[k] = time.Now()
-		if err == nil {
-			n.pulls[k] = p
-		}
-		n.mu.Unlock()
-		if err != nil {
-			n.log.Warn("relay start", "err", err)
-			continue
-		}
-		n.log.Info("relay started", "room", k.room, "user", k.user, "from", r.node, "kinds", r.kinds)
+		n.start(k, r, now)
 	}
+}
+
+// start relays k's tracks from r unless a relay runs or nobody here wants
+// them.
+func (n *Node) start(k pullKey, r remote, now time.Time) {
+	n.mu.Lock()
+	_, running := n.pulls[k]
+	want := !running && n.audience(k, nil, now)
+	if want {
+		n.relayed[k] = now.Add(time.Hour) // until the pull is in n.pulls
+	}
+	n.mu.Unlock()
+	if !want {
+		return
+	}
+	p, err := n.startPull(k.room, k.user, r.node, r.kinds)
+	n.mu.Lock()
+	n.relayed[k] = time.Now()
+	if err == nil {
+		n.pulls[k] = p
+	}
+	n.mu.Unlock()
+	if err != nil {
+		n.log.Warn("relay start", "err", err)
+		return
+	}
+	n.log.Info("relay started", "room", k.room, "user", k.user, "from", r.node, "kinds", r.kinds)
 }
 
 // audience reports whether this node has someone for a remote publisher:

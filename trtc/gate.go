@@ -240,15 +240,20 @@ func (g *Gate) enter(req Request, a *Admission) *Error {
 	return e
 }
 
-// watch fetches the publisher from its node when it is elsewhere, then
-// takes a viewer slot.
+// watch takes a viewer slot, then fetches the publisher from its node when
+// it is elsewhere. The slot comes first, so a user's viewers bound its
+// fetches in flight too, each a directory lookup and maybe a relay.
 func (g *Gate) watch(ctx context.Context, req Request, a *Admission) *Error {
-	if e := g.Rooms.Fetch(ctx, a.RoomKey, req.Publisher); e != nil {
+	release, e := g.Rooms.reserveViewer(a.RoomKey, req.SDKAppID, req.UserID)
+	if e != nil {
 		return e
 	}
-	var e *Error
-	a.Release, e = g.Rooms.reserveViewer(a.RoomKey, req.SDKAppID, req.UserID)
-	return e
+	if e := g.Rooms.Fetch(ctx, a.RoomKey, req.Publisher); e != nil {
+		release()
+		return e
+	}
+	a.Release = release
+	return nil
 }
 
 func (g *Gate) now() time.Time {
