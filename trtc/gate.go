@@ -172,6 +172,12 @@ func (g *Gate) allowed(req Request, a *Admission) *Error {
 		if !p.CanCreateRoom() {
 			return Errorf(CodeNoCreateRoomPrivilege, "the privateMapKey does not allow creating room %s", req.Room)
 		}
+		// A class takes its room's key, and destroying it ends the room:
+		// made over a call in progress, its creator could end a call it
+		// has no part in.
+		if !a.Grant.App.IsAdmin(req.UserID) && g.liveWithOthers(a.RoomKey, req.UserID) {
+			return Errorf(CodeIMNoPermission, "room %s is in use by others: only the app's admin identifier may make it a class", req.Room)
+		}
 		return nil
 	}
 	if req.OnBehalfOf != "" {
@@ -207,6 +213,15 @@ func plays(p tlssig.Privilege, m Media) *Error {
 // its members or publishers are.
 func (g *Gate) roomExists(key string) bool {
 	return g.Rooms.Exists(key) || g.Media != nil && g.Media.HasRoom(key)
+}
+
+// liveWithOthers reports whether a room has members other than user, here
+// or (for a room with no members here) on the media plane.
+func (g *Gate) liveWithOthers(key, user string) bool {
+	if others, here := g.Rooms.hasOthers(key, user); here {
+		return others
+	}
+	return g.Media != nil && g.Media.HasRoom(key)
 }
 
 func (g *Gate) admin(req Request, grant *Grant) *Error {

@@ -318,6 +318,23 @@ func (r *Registry) Exists(key string) bool {
 	return r.rooms[key] != nil
 }
 
+// hasOthers reports whether the room with key has members here (here) and
+// whether any of them is not user (others).
+func (r *Registry) hasOthers(key, user string) (others, here bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	room := r.rooms[key]
+	if room == nil {
+		return false, false
+	}
+	for id := range room.members {
+		if id != user {
+			return true, true
+		}
+	}
+	return false, true
+}
+
 // Streams records what a member publishes and tells the others.
 func (r *Registry) Streams(roomKey, userID, kind string, published bool) {
 	r.mu.Lock()
