@@ -6,7 +6,9 @@ import (
 	"embed"
 	"encoding/json"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,6 +29,10 @@ type DevApp struct {
 	// Admins are the identifiers that may call the REST and files APIs;
 	// /dev/usersig never mints a token for them.
 	Admins []string
+	// Anywhere (--dev) lets /dev/usersig answer pages of other machines:
+	// a test machine on a private network. Otherwise it answers only a
+	// page of this machine (fromThisMachine).
+	Anywhere bool
 }
 
 // devSigLifetime: demo signatures are short-lived.
@@ -65,12 +71,39 @@ func serveTICCore(w http.ResponseWriter, _ *http.Request) {
 	w.Write(tic.Core)
 }
 
+// fromThisMachine reports whether a request comes from this machine to a
+// loopback name. The listener being on loopback is not enough: a web page
+// the developer opens can rebind its own host name to 127.0.0.1 and read
+// minted userSigs (the Host header gives it away), and a proxy on this
+// machine makes a loopback listener public (its forwarding headers do).
+func fromThisMachine(r *http.Request) bool {
+	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+		return false
+	}
+	if addr, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !addr.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return ip.Unmap().IsLoopback()
+	}
+	return host == "localhost"
+}
+
 var validUserID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // userSig mints a userSig of the development app for the demo page.
 func (d *DevApp) userSig(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("userId")
 	w.Header().Set("Content-Type", "application/json")
+	if !d.Anywhere && !fromThisMachine(r) {
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(map[string]any{"code": 100006, "message": "the development app mints userSigs only for a page of this machine (localhost or a loopback address, no proxy)"})
+		return
+	}
 	if !validUserID.MatchString(user) {
 		w.WriteHeader(http.StatusBadRequest)
 		json.NewEncoder(w).Encode(map[string]any{"code": 10002, "message": "userId: 1 to 32 of A-Z a-z 0-9 _ -"})

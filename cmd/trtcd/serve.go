@@ -95,7 +95,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		Limits:           cfg.Limits.server(),
 		Pprof:            f.pprof,
 		Cluster:          clusterCfg,
-		DevApp:           devApp(dev),
+		DevApp:           devApp(dev, cfg.Dev),
 		Version:          versionString(),
 		Logger:           log,
 	})
@@ -113,11 +113,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-func devApp(a *appConfig) *web.DevApp {
+func devApp(a *appConfig, anywhere bool) *web.DevApp {
 	if a == nil {
 		return nil
 	}
-	return &web.DevApp{SDKAppID: a.SDKAppID, Key: a.Key, Admins: append([]string{trtc.DefaultAdmin}, a.Admins...)}
+	return &web.DevApp{SDKAppID: a.SDKAppID, Key: a.Key, Admins: append([]string{trtc.DefaultAdmin}, a.Admins...), Anywhere: anywhere}
 }
 
 func buildApps(list []appConfig) (*trtc.Apps, error) {
