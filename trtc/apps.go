@@ -87,9 +87,17 @@ type Grant struct {
 	PrivateMapKey *tlssig.PrivateMapKey
 }
 
-// Authenticate checks a client's credentials at time now and maps every
-// failure to the TRTC code the clients know.
+// Authenticate checks a client's credentials for entering a room at time
+// now and maps every failure to the TRTC code the clients know.
 func (r *Apps) Authenticate(c Credentials, now time.Time) (*Grant, *Error) {
+	return r.authenticate(c, now, true)
+}
+
+// authenticate is Authenticate; for a request that enters no room
+// (forRoom false: a sign-in, the application server's REST calls) an app's
+// require_private_map_key does not apply, since a privateMapKey grants
+// privileges in a room.
+func (r *Apps) authenticate(c Credentials, now time.Time, forRoom bool) (*Grant, *Error) {
 	switch {
 	case c.UserID == "":
 		return nil, Errorf(CodeMissingUserID, "userId is missing")
@@ -109,7 +117,7 @@ func (r *Apps) Authenticate(c Credentials, now time.Time) (*Grant, *Error) {
 	}
 	g := &Grant{App: app, Privilege: tlssig.PrivAll}
 	if c.PrivateMapKey == "" {
-		if app.RequirePrivateMapKey {
+		if app.RequirePrivateMapKey && forRoom {
 			return nil, Errorf(CodePrivateMapKeyEmpty, "privateMapKey is required by app %d and is empty", app.SDKAppID)
 		}
 		return g, nil

@@ -123,12 +123,14 @@ type Admission struct {
 // way in may answer differently (RTMP's Publish.Rejected rather than
 // Publish.Unauthorized).
 func (g *Gate) Admit(ctx context.Context, req Request) (*Admission, *Error) {
-	if req.Intent == SignIn || req.Intent == Administer {
+	roomless := req.Intent == SignIn || req.Intent == Administer
+	if roomless {
 		req.Room = tlssig.Room{ID: 1} // a userSig is not bound to rooms
+		req.PrivateMapKey = ""        // nor are these requests: a room's privileges are checked where it is entered
 	} else if e := CheckRoom(req.Room); e != nil {
 		return nil, e
 	}
-	grant, e := g.Apps.Authenticate(req.Credentials, g.now())
+	grant, e := g.Apps.authenticate(req.Credentials, g.now(), !roomless)
 	if e != nil {
 		return nil, e
 	}
