@@ -39,6 +39,13 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 		})
 	}
 	a, b := node("a"), node("b")
+	// The room is a class too, made one on B before anyone is in it (a
+	// user may not make a room others are in a class of its own).
+	teacher := testws.Dial(t, b.HTTPAddr().String())
+	classRequests(t, teacher, []classRequest{
+		{"login", map[string]any{"sdkAppId": app, "userId": "teacher", "userSig": userSig("teacher")}},
+		{"createClassroom", map[string]any{"classId": 7400}},
+	})
 	startFFmpeg(t, pushArgs(pushURL(a.RTMPAddr().String(), "7400", "dora", "&recordid=rec-cluster"), "12")...)
 	// The push is up and in the directory (ffmpeg's start takes what the
 	// machine's load makes it take).
@@ -55,22 +62,12 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 	// eve pushes on B with the same recordId: A, which records it, records
 	// her too, through the relay.
 	startFFmpeg(t, pushArgs(pushURL(b.RTMPAddr().String(), "7400", "eve", "&recordid=rec-cluster"), "6")...)
-	// The room is a class too; a group message sent on B goes into the
-	// message log next to A's recordings.
-	teacher := testws.Dial(t, b.HTTPAddr().String())
-	for _, req := range []struct {
-		typ  string
-		data map[string]any
-	}{
-		{"login", map[string]any{"sdkAppId": app, "userId": "teacher", "userSig": userSig("teacher")}},
-		{"createClassroom", map[string]any{"classId": 7400}},
+	// A group message sent on B goes into the message log next to A's
+	// recordings.
+	classRequests(t, teacher, []classRequest{
 		{"joinClassroom", map[string]any{"classId": 7400, "recordId": "rec-cluster"}},
 		{"sendMessage", map[string]any{"type": "text", "text": "sent on B", "clientMsgId": "b1"}},
-	} {
-		if r := teacher.Request(req.typ, req.data); r["code"] != 0 {
-			t.Fatalf("%s on B: %v", req.typ, r)
-		}
-	}
+	})
 
 	// Durations: dora's from her first keyframe on; eve's from the first
 	// keyframe after the relay to A started, which an RTMP pusher sends
@@ -108,4 +105,19 @@ func TestAnRTMPPushOnOneNodePlaysOverFLVOnAnotherAndIsRecorded(t *testing.T) {
 		}
 	}
 	t.Fatalf("A lists no message log for rec-cluster: %+v", list.Files)
+}
+
+type classRequest struct {
+	typ  string
+	data map[string]any
+}
+
+// classRequests sends each request on c, each of which must succeed.
+func classRequests(t *testing.T, c *testws.Member, reqs []classRequest) {
+	t.Helper()
+	for _, req := range reqs {
+		if r := c.Request(req.typ, req.data); r["code"] != 0 {
+			t.Fatalf("%s: %v", req.typ, r)
+		}
+	}
 }
