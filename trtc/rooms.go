@@ -364,12 +364,15 @@ func (r *Registry) Streams(roomKey, userID, kind string, published bool) {
 	r.tellFollowers(roomKey, userID, ev)
 }
 
-// Mute records a member's mute state and tells the others.
+// Mute records a member's mute state and tells the others when it changed.
 func (r *Registry) Mute(m *Member, audioMuted, videoMuted bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m.Room.members[m.UserID] != m {
 		return
+	}
+	if m.info.AudioMuted == audioMuted && m.info.VideoMuted == videoMuted {
+		return // a repeat tells nobody anything, and would cost every member and node a message
 	}
 	m.info.AudioMuted, m.info.VideoMuted = audioMuted, videoMuted
 	r.tell(RemoteMute, m, "")

@@ -95,3 +95,34 @@ func TestBroadcastTellsMembersOutsideTheRegistrysLock(t *testing.T) {
 		t.Fatal("Broadcast held the registry's lock while it told the member")
 	}
 }
+
+type countingPeer struct {
+	silentPeer
+	events map[string]int
+}
+
+func (p *countingPeer) Notify(ev Event) { p.events[ev.Name]++ }
+
+// A mute request that changes nothing tells nobody: a client repeating its
+// state would otherwise send every member (and every node) a message each.
+func TestARepeatedMuteTellsNobody(t *testing.T) {
+	r := NewRegistry(20, 0)
+	defer r.Close()
+	g := &Grant{Privilege: tlssig.PrivAll}
+	room := tlssig.Room{ID: 10}
+	watcher := &countingPeer{events: map[string]int{}}
+	if _, _, e := r.enter(enterRequest{App: 1, UserID: "w", Room: room, Grant: g, Peer: watcher}); e != nil {
+		t.Fatal(e)
+	}
+	m, _, e := r.enter(enterRequest{App: 1, UserID: "m", Room: room, Grant: g, Peer: &silentPeer{}})
+	if e != nil {
+		t.Fatal(e)
+	}
+	for range 5 {
+		r.Mute(m, true, false)
+	}
+	r.Mute(m, false, false)
+	if got := watcher.events[EventMute]; got != 2 {
+		t.Fatalf("the other member was told %d mute events, want 2 (one per change)", got)
+	}
+}
