@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/rawudp"
 )
 
@@ -22,6 +23,7 @@ type mediaConn struct {
 	outbox       *outbox    // the one socket's, for pion's reader goroutine
 	routesMu     sync.Mutex // serialises route changes
 	routes       atomic.Pointer[map[netip.AddrPort]route]
+	stun         *stunLimit
 	workers      // reader goroutines when there are several sockets
 }
 
@@ -32,10 +34,11 @@ type route interface {
 }
 
 // newMediaConn serves one port's sockets (all bound to it); with more than
-// one, each gets its reader goroutine at once. seen, when set (tests), is
-// told which worker read each datagram that goes to pion.
-func newMediaConn(conns []*net.UDPConn, seen func(worker int, addr netip.AddrPort)) (*mediaConn, error) {
-	m := &mediaConn{UDPConn: conns[0]}
+// one, each gets its reader goroutine at once. STUN is limited to stun.
+// seen, when set (tests), is told which worker read each datagram that
+// goes to pion.
+func newMediaConn(conns []*net.UDPConn, stun limit.Config, seen func(worker int, addr netip.AddrPort)) (*mediaConn, error) {
+	m := &mediaConn{UDPConn: conns[0], stun: newSTUNLimit(stun)}
 	m.routes.Store(&map[netip.AddrPort]route{})
 	for _, c := range conns {
 		raw, err := rawudp.New(c)
@@ -58,14 +61,18 @@ func isRTP(b []byte) bool {
 	return len(b) >= 12 && b[0] >= 128 && b[0] <= 191 && (b[1] < 192 || b[1] > 223)
 }
 
-// fast offers a datagram to the fast path: true when a route took it.
-// What the route sends waits in ob until sock has no datagram left to
-// read.
+// fast offers a datagram to the fast path: true when it was dealt with
+// here, taken by a route or dropped as STUN over its limit; false sends it
+// to pion. What the route sends waits in ob until sock has no datagram
+// left to read.
 func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *outbox) bool {
 	handled := false
-	if isRTP(d) {
+	switch {
+	case isRTP(d):
 		r := (*m.routes.Load())[addr]
 		handled = r != nil && r.handle(d, ob)
+	case isSTUN(d):
+		handled = !m.stun.allow(d, addr)
 	}
 	if !handled || !sock.Pending() {
 		ob.flush()

@@ -70,7 +70,7 @@ func testAPanicOnTheMediaReader(t *testing.T, workers int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := newMediaConn(socks, nil)
+	m, err := newMediaConn(socks, DefaultSTUNLimit, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

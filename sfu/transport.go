@@ -14,6 +14,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/rawudp"
 )
 
@@ -38,6 +39,9 @@ type TransportConfig struct {
 	// One reader is a ceiling: every fast-path packet of the node is
 	// decrypted and forwarded on it. 64-bit Linux only; one elsewhere.
 	Workers int
+	// STUN limits the STUN messages from one address and port, and (twice
+	// it) to one session, that reach ICE; the rest are dropped (stunlimit.go).
+	STUN limit.Config
 
 	// seen, when set (tests), is told which worker read each datagram that
 	// goes to pion.
@@ -55,6 +59,10 @@ func (c TransportConfig) workerCount() int {
 		return runtime.GOMAXPROCS(0)
 	}
 }
+
+// DefaultSTUNLimit: ICE checks every 50 ms per candidate pair, so 100 a
+// second from one address and port is twice what a client needs.
+var DefaultSTUNLimit = limit.Config{PerSecond: 100, Burst: 200, Name: "stun"}
 
 // ICE timeouts: a client that vanishes without a goodbye is noticed after
 // disconnectedTimeout and freed after failedTimeout.
@@ -90,7 +98,7 @@ func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, 
 		udp.SetReadBuffer(udpSocketBuffer)
 		udp.SetWriteBuffer(udpSocketBuffer)
 	}
-	if t.udp, err = newMediaConn(socks, cfg.seen); err != nil {
+	if t.udp, err = newMediaConn(socks, cfg.STUN.Or(DefaultSTUNLimit), cfg.seen); err != nil {
 		for _, udp := range socks {
 			udp.Close()
 		}

@@ -21,6 +21,7 @@ type limitsConfig struct {
 	WS             addressLimits `yaml:"ws"`     // /ws sockets [50/s, burst 200, 500 at once]
 	WebSDK         addressLimits `yaml:"websdk"` // /websdk sockets [50/s, burst 200, 500 at once]
 	REST           addressLimits `yaml:"rest"`   // REST API and jsonvideoapp requests [50/s, burst 200]
+	STUN           addressLimits `yaml:"stun"`   // STUN messages from one address and port to the media port [100/s, burst 200]
 	RTMPTotal      int           `yaml:"rtmp_total_connections"`
 	RTMPQueued     int           `yaml:"rtmp_queued_bytes"` // waiting for one slow RTMP player [8 MiB], then it is dropped
 	LoginTimeout   time.Duration `yaml:"login_timeout"`     // /ws, /websdk and RTMP sockets must log in within it [10s]

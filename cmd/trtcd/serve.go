@@ -81,6 +81,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			LoopbackOnly: cfg.loopbackOnly(),
 			SlowPath:     f.slowPath,
 			Workers:      cfg.MediaWorkers,
+			STUN:         cfg.Limits.STUN.gate("stun"),
 		},
 		RTMPAddr:    cfg.RTMP,
 		Opus:        cfg.Opus,

@@ -88,6 +88,14 @@ func (g *Gate) Allow(addr string) error {
 	return g.allow(Key(addr))
 }
 
+// AllowKey is Allow for a key that is not an address's, or one counted
+// whole (an address with its port): it is used as given.
+func (g *Gate) AllowKey(key string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.allow(key)
+}
+
 // Enter admits a connection from addr against the rate and the connection
 // cap; leave, called once when the connection ends, gives its place back.
 func (g *Gate) Enter(addr string) (leave func(), err error) {

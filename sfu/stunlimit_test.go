@@ -1,0 +1,90 @@
+package sfu
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+
+	"github.com/trtcd/trtcd/internal/limit"
+	"github.com/trtcd/trtcd/internal/rawudp"
+)
+
+// bindingRequest is what a client that knows a session's ufrag can send
+// it: a binding request whose MESSAGE-INTEGRITY is wrong, which pion
+// checks only once the session's agent takes it.
+func bindingRequest(t *testing.T, localUfrag string) []byte {
+	t.Helper()
+	m, err := stun.Build(stun.TransactionID, stun.BindingRequest,
+		stun.NewUsername(localUfrag+":client"), stun.NewShortTermIntegrity("not the password"), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Raw
+}
+
+// STUN floods reach pion only up to the limits: one sender's flood is cut
+// at its sender's burst, many senders naming one session at the session's,
+// and a sender naming another session is not held up by either.
+func TestSTUNFloodsAreCutBeforePion(t *testing.T) {
+	socks, err := rawudp.ListenShared("udp4", "127.0.0.1:0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := limit.Config{PerSecond: 10, Burst: 50}
+	m, err := newMediaConn(socks, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var toPion atomic.Int64
+	go func() { // pion's ICE mux reads the socket so
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := m.ReadFromAddrPort(buf); err != nil {
+				return
+			}
+			toPion.Add(1)
+		}
+	}()
+	send := func(c *net.UDPConn, d []byte, n int) {
+		for i := range n {
+			c.Write(d)
+			if i%20 == 19 {
+				time.Sleep(time.Millisecond) // the reader keeps up: nothing is lost in the socket's buffer
+			}
+		}
+	}
+	settle := func() int64 {
+		for last := int64(-1); ; time.Sleep(50 * time.Millisecond) {
+			if n := toPion.Load(); n == last {
+				return n
+			} else {
+				last = n
+			}
+		}
+	}
+
+	start := time.Now()
+	send(dialUDP(t, m), bindingRequest(t, "victim"), 1000)
+	if n, most := settle(), 50+int64(10*time.Since(start).Seconds())+1; n > most {
+		t.Fatalf("one sender's flood of 1000: %d reached pion, want at most %d (its burst)", n, most)
+	}
+
+	toPion.Store(0)
+	start = time.Now()
+	for range 20 {
+		send(dialUDP(t, m), bindingRequest(t, "victim2"), 40)
+	}
+	if n, most := settle(), 100+int64(20*time.Since(start).Seconds())+1; n > most {
+		t.Fatalf("20 senders naming one session, 800 in all: %d reached pion, want at most %d (the session's burst)", n, most)
+	}
+
+	toPion.Store(0)
+	send(dialUDP(t, m), bindingRequest(t, "bystander"), 30)
+	if n := settle(); n != 30 {
+		t.Fatalf("a sender naming another session got %d of 30 requests to pion", n)
+	}
+}
