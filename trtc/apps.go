@@ -87,6 +87,23 @@ type Grant struct {
 	PrivateMapKey *tlssig.PrivateMapKey
 }
 
+// ValidUserID is TRTC's and IM's rule for a userId: 1 to 32 bytes of
+// letters, digits, '_' and '-'. Every client shows other members' ids, and
+// one with spaces, punctuation or control characters could pass for
+// another member or a label ("ms-li · Teacher"), or collide with a
+// client's own keys.
+func ValidUserID(id string) bool {
+	if len(id) == 0 || len(id) > 32 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // Authenticate checks a client's credentials for entering a room at time
 // now and maps every failure to the TRTC code the clients know.
 func (r *Apps) Authenticate(c Credentials, now time.Time) (*Grant, *Error) {
@@ -101,6 +118,8 @@ func (r *Apps) authenticate(c Credentials, now time.Time, forRoom bool) (*Grant,
 	switch {
 	case c.UserID == "":
 		return nil, Errorf(CodeMissingUserID, "userId is missing")
+	case !ValidUserID(c.UserID):
+		return nil, Errorf(CodeParamCheckFailed, "userId must be 1 to 32 letters, digits, '_' or '-'")
 	case c.SDKAppID == 0:
 		return nil, Errorf(CodeMissingSDKAppID, "sdkAppId is missing")
 	case c.UserSig == "":
