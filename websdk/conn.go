@@ -64,6 +64,7 @@ type conn struct {
 	app     uint32
 	userID  string
 	userSig string
+	appKey  string // the app's secret key, for TinyID only (empty for an app this server does not know)
 	tinyID  uint64
 	resume  bool // rc=1: the SDK reconnecting after a drop
 
@@ -99,7 +100,10 @@ func newConn(h *Handler, ws socket, addr string, q url.Values) *conn {
 	if lim.LoginTimeout > 0 {
 		c.loginBy = time.Now().Add(lim.LoginTimeout)
 	}
-	c.tinyID = TinyID(c.userID)
+	if a, ok := h.Gate.Apps.Lookup(c.app); ok {
+		c.appKey = a.Key
+	}
+	c.tinyID = TinyID(c.appKey, c.userID)
 	c.log = h.log().With("app", c.app, "user", c.userID) // never the userSig
 	return c
 }

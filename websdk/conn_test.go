@@ -152,7 +152,7 @@ func TestJoinRefusals(t *testing.T) {
 func TestRoomConversation(t *testing.T) {
 	base := signallingServer(t)
 	alice := dial(t, base, "alice", sig("alice"))
-	if f := alice.next(cmdChannelSetup); f.Code != 0 || f.TinyID != TinyID("alice") {
+	if f := alice.next(cmdChannelSetup); f.Code != 0 || f.TinyID != TinyID(testKey, "alice") {
 		t.Fatalf("channel setup %+v", f)
 	}
 	seq := alice.send("publish", map[string]any{"type": "offer", "sdp": "v=0"})
@@ -166,12 +166,12 @@ func TestRoomConversation(t *testing.T) {
 	if f := bob.join("1234", false, ""); f.Code != 0 {
 		t.Fatalf("bob's join %+v", f)
 	}
-	if f := alice.next(cmdPeerJoin); string(f.Data) != fmt.Sprintf(`{"userId":"bob","srcTinyId":%d,"role":20}`, TinyID("bob")) {
+	if f := alice.next(cmdPeerJoin); string(f.Data) != fmt.Sprintf(`{"userId":"bob","srcTinyId":%d,"role":20}`, TinyID(testKey, "bob")) {
 		t.Fatalf("peer join %s", f.Data)
 	}
 	seq = alice.send("get_user_list", struct{}{})
 	f := alice.next(cmdUserListResult)
-	want := fmt.Sprintf(`{"userList":[{"userId":"alice","srcTinyId":%d,"role":20},{"userId":"bob","srcTinyId":%d,"role":20}]}`, TinyID("alice"), TinyID("bob"))
+	want := fmt.Sprintf(`{"userList":[{"userId":"alice","srcTinyId":%d,"role":20},{"userId":"bob","srcTinyId":%d,"role":20}]}`, TinyID(testKey, "alice"), TinyID(testKey, "bob"))
 	if f.Seq != seq || string(f.Data) != want {
 		t.Fatalf("user list %+v %s", f, f.Data)
 	}
@@ -187,7 +187,7 @@ func TestRoomConversation(t *testing.T) {
 	}
 
 	bob.send("leave", struct{}{})
-	if f := alice.next(cmdPeerLeave); string(f.Data) != fmt.Sprintf(`{"reason":0,"srcTinyId":%d,"userId":"bob"}`, TinyID("bob")) {
+	if f := alice.next(cmdPeerLeave); string(f.Data) != fmt.Sprintf(`{"reason":0,"srcTinyId":%d,"userId":"bob"}`, TinyID(testKey, "bob")) {
 		t.Fatalf("peer leave %s", f.Data)
 	}
 

@@ -161,8 +161,8 @@ func webSDKSeeds() []string {
 {"cmd":"mute_uplink","data":{"audio":true,"bigVideo":false},"seq":3}
 B{"cmd":"join","data":{"roomId":"1234"},"seq":1}
 B{"cmd":"subscribe","data":{"type":"offer","sdp":` + string(down) + `,"srcUserId":"alice","audio":true,"bigVideo":true},"seq":2}
-B{"cmd":"subscribe_change","data":{"srcTinyId":` + fmt.Sprint(TinyID("alice")) + `,"audio":false,"bigVideo":false,"smallVideo":true,"auxVideo":true},"seq":3}
-B{"cmd":"subscribe_change","data":{"srcTinyId":` + fmt.Sprint(TinyID("alice")) + `,"bigVideo":true,"audio":true},"seq":4}
+B{"cmd":"subscribe_change","data":{"srcTinyId":` + fmt.Sprint(TinyID(testKey, "alice")) + `,"audio":false,"bigVideo":false,"smallVideo":true,"auxVideo":true},"seq":3}
+B{"cmd":"subscribe_change","data":{"srcTinyId":` + fmt.Sprint(TinyID(testKey, "alice")) + `,"bigVideo":true,"audio":true},"seq":4}
 B{"cmd":"get_user_list","data":{},"seq":5}
 B{"cmd":"unsubscribe","data":{"srcUserId":"alice"},"seq":6}
 {"cmd":"unpublish","data":{},"seq":4}

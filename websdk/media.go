@@ -280,7 +280,7 @@ func (c *conn) subscribeChange(req *Request, m *trtc.Member) (any, *trtc.Error) 
 		return nil, trtc.Errorf(trtc.CodeParamCheckFailed, "%v", err)
 	}
 	for _, u := range c.h.Gate.Rooms.Members(m) {
-		if TinyID(u.UserID) != d.SrcTinyID {
+		if TinyID(c.appKey, u.UserID) != d.SrcTinyID {
 			continue
 		}
 		if sess := c.sessions.Subscription(u.UserID); sess != nil {

@@ -80,7 +80,7 @@ func (c *conn) enter(req *Request) ([]publisher, *trtc.Error) {
 	}
 	c.logIn() // only now: a join the room refuses keeps the login deadline and the small budget
 	c.log.Info("joined", "room", m.Room.Key, "members", len(others)+1)
-	return publishers(others, g.Privilege.CanRecvSubVideo()), nil
+	return publishers(others, g.Privilege.CanRecvSubVideo(), c.appKey), nil
 }
 
 func (c *conn) isClosed() bool {
@@ -118,7 +118,7 @@ func (c *conn) detach() (*trtc.Member, func()) {
 }
 
 func (c *conn) userList(_ *Request, m *trtc.Member) (any, *trtc.Error) {
-	return map[string]any{"userList": users(c.h.Gate.Rooms.Members(m))}, nil
+	return map[string]any{"userList": users(c.h.Gate.Rooms.Members(m), c.appKey)}, nil
 }
 
 // muteData is mute_uplink: true means muted, for the main stream.
@@ -215,11 +215,11 @@ func (c *conn) event(ev trtc.Event) {
 	switch ev.Name {
 	case trtc.EventMemberJoin:
 		if u, ok := decodeMember(ev.Data); ok {
-			c.send(Reply{Cmd: cmdPeerJoin, Data: user{UserID: u.UserID, SrcTinyID: TinyID(u.UserID), Role: roleAnchor}})
+			c.send(Reply{Cmd: cmdPeerJoin, Data: user{UserID: u.UserID, SrcTinyID: TinyID(c.appKey, u.UserID), Role: roleAnchor}})
 		}
 	case trtc.EventMemberQuit:
 		if u, ok := decodeMember(ev.Data); ok {
-			c.send(Reply{Cmd: cmdPeerLeave, Data: map[string]any{"userId": u.UserID, "srcTinyId": TinyID(u.UserID), "reason": leaveReason(u.Reason)}})
+			c.send(Reply{Cmd: cmdPeerLeave, Data: map[string]any{"userId": u.UserID, "srcTinyId": TinyID(c.appKey, u.UserID), "reason": leaveReason(u.Reason)}})
 			c.pushPublishers()
 		}
 	case trtc.EventStreamAdd, trtc.EventStreamRemove, trtc.EventMute:
@@ -246,5 +246,5 @@ func (c *conn) pushPublishers() {
 	}
 	g := c.currentGrant()
 	screens := g != nil && g.Privilege.CanRecvSubVideo()
-	c.send(Reply{Cmd: cmdPublishers, Data: map[string]any{"userList": publishers(c.h.Gate.Rooms.Members(m), screens)}})
+	c.send(Reply{Cmd: cmdPublishers, Data: map[string]any{"userList": publishers(c.h.Gate.Rooms.Members(m), screens, c.appKey)}})
 }

@@ -1,7 +1,9 @@
 package websdk
 
 import (
-	"hash/fnv"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"strings"
 
@@ -10,13 +12,17 @@ import (
 
 // TinyID is the number the SDK knows a user by. It is derived from the
 // userId, so every connection, every entry point (WHIP, RTMP, /ws) and every
-// node agrees on it without a table. It stays below 2^52 because the SDK
-// keeps it in a JavaScript number and compares it with ===; it is never 0,
-// which the SDK treats as "no user".
-func TinyID(userID string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(userID))
-	id := h.Sum64() & (1<<52 - 1)
+// node agrees on it without a table. It is keyed by the app's secret key:
+// an unkeyed hash of 52 bits is cheap to invert, and a member who chose a
+// userId with another's tinyId would have the SDK, and subscribe_change,
+// take one for the other. It stays below 2^52 because the SDK keeps it in a
+// JavaScript number and compares it with ===; it is never 0, which the SDK
+// treats as "no user".
+func TinyID(appKey, userID string) uint64 {
+	mac := hmac.New(sha256.New, []byte(appKey))
+	mac.Write([]byte("trtcd tinyId\x00"))
+	mac.Write([]byte(userID))
+	id := binary.BigEndian.Uint64(mac.Sum(nil)) & (1<<52 - 1)
 	if id == 0 {
 		id = 1
 	}
@@ -76,7 +82,7 @@ type publisher struct {
 // Without screens (a viewer whose privateMapKey lacks bit 128) the list
 // does not mention screen shares: the SDK announces a screen by its flag
 // alone, and would show a stream that can never play.
-func publishers(members []trtc.MemberInfo, screens bool) []publisher {
+func publishers(members []trtc.MemberInfo, screens bool, appKey string) []publisher {
 	out := []publisher{}
 	for _, m := range members {
 		f := publishFlags(m)
@@ -84,7 +90,7 @@ func publishers(members []trtc.MemberInfo, screens bool) []publisher {
 			f &^= flagAuxVideo
 		}
 		if f&publishing != 0 {
-			out = append(out, publisher{UserID: m.UserID, SrcTinyID: TinyID(m.UserID), Flag: f})
+			out = append(out, publisher{UserID: m.UserID, SrcTinyID: TinyID(appKey, m.UserID), Flag: f})
 		}
 	}
 	slices.SortFunc(out, func(a, b publisher) int { return strings.Compare(a.UserID, b.UserID) })
@@ -107,10 +113,10 @@ type user struct {
 // users lists every member. It must be complete: the SDK takes a known
 // user missing from it as having left. Everyone is an anchor: trtcd's rooms
 // do not record roles, and the SDK only logs them.
-func users(members []trtc.MemberInfo) []user {
+func users(members []trtc.MemberInfo, appKey string) []user {
 	out := make([]user, 0, len(members))
 	for _, m := range members {
-		out = append(out, user{UserID: m.UserID, SrcTinyID: TinyID(m.UserID), Role: roleAnchor})
+		out = append(out, user{UserID: m.UserID, SrcTinyID: TinyID(appKey, m.UserID), Role: roleAnchor})
 	}
 	slices.SortFunc(out, func(a, b user) int { return strings.Compare(a.UserID, b.UserID) })
 	return out

@@ -11,14 +11,27 @@ import (
 func TestTinyIDIsStableSmallAndNonZero(t *testing.T) {
 	seen := map[uint64]string{}
 	for _, u := range []string{"", "alice", "bob", "Alice", "用户", "a-very-long-user-id-of-thirty-two-bytes!"} {
-		id := TinyID(u)
-		if id == 0 || id >= 1<<52 || id != TinyID(u) {
+		id := TinyID(testKey, u)
+		if id == 0 || id >= 1<<52 || id != TinyID(testKey, u) {
 			t.Errorf("TinyID(%q) = %d", u, id)
 		}
 		if other, dup := seen[id]; dup {
 			t.Errorf("%q and %q share tinyId %d", u, other, id)
 		}
 		seen[id] = u
+	}
+}
+
+// The unkeyed 52-bit FNV-1a that tinyIds were is inverted in a minute: a
+// review found "QaeqATd97L", which had the tinyId of "teacher-ms-li". Keyed
+// by the app's secret, the two differ, and so does one user's tinyId in
+// two apps.
+func TestTinyIDsAreKeyedByTheAppsSecret(t *testing.T) {
+	if TinyID(testKey, "QaeqATd97L") == TinyID(testKey, "teacher-ms-li") {
+		t.Fatal("a userId chosen to collide with another still shares its tinyId")
+	}
+	if TinyID(testKey, "alice") == TinyID("another app's key", "alice") {
+		t.Fatal("the tinyId does not depend on the app's key")
 	}
 }
 
@@ -47,18 +60,18 @@ func TestPublishFlags(t *testing.T) {
 func TestPublishersListsPublishersOnly(t *testing.T) {
 	members := []trtc.MemberInfo{{UserID: "zoe", Audio: true}, {UserID: "viewer"}, {UserID: "amy", Video: true, Audio: true, Sub: true},
 		{UserID: "sam", Sub: true}}
-	got := publishers(members, true)
+	got := publishers(members, true, testKey)
 	if len(got) != 3 || got[0].UserID != "amy" || got[1].UserID != "sam" || got[2].UserID != "zoe" || got[0].Flag != 9|4 ||
-		got[1].Flag != 4 || got[0].SrcTinyID != TinyID("amy") {
+		got[1].Flag != 4 || got[0].SrcTinyID != TinyID(testKey, "amy") {
 		t.Fatalf("publishers: %+v", got)
 	}
 	// A viewer who may not receive screens is not told of them: the
 	// member who only shares a screen is not a publisher for them.
-	got = publishers(members, false)
+	got = publishers(members, false, testKey)
 	if len(got) != 2 || got[0].UserID != "amy" || got[0].Flag != 9 || got[1].UserID != "zoe" {
 		t.Fatalf("publishers for a viewer without bit 128: %+v", got)
 	}
-	if publishers(nil, true) == nil {
+	if publishers(nil, true, testKey) == nil {
 		t.Fatal("an empty list must encode as [], not null")
 	}
 }
