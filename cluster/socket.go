@@ -31,7 +31,7 @@ type relaySocket struct {
 }
 
 // maxCachedAddrs bounds the reader's address cache (peers are few; a flood
-// from many ports gets addresses allocated instead).
+// from many ports empties it each time it fills).
 const maxCachedAddrs = 1024
 
 // listenRelay opens the relay socket on addr: rawudp for IPv4, the net
@@ -71,9 +71,10 @@ func (s *relaySocket) ReadFrom(b []byte) (int, net.Addr, error) {
 	a := s.addrs[from]
 	if a == nil {
 		a = net.UDPAddrFromAddrPort(from)
-		if len(s.addrs) < maxCachedAddrs {
-			s.addrs[from] = a
+		if len(s.addrs) >= maxCachedAddrs {
+			clear(s.addrs) // a spray of sources filled it: start again, so the peers get back in
 		}
+		s.addrs[from] = a
 	}
 	return copy(b, d), a, nil
 }
