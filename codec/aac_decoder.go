@@ -27,7 +27,13 @@ static trtcd_aacdec *trtcd_aacdec_open(const unsigned char *asc, unsigned long n
 	NeAACDecConfigurationPtr cfg = NeAACDecGetCurrentConfiguration(d->h);
 	cfg->outputFormat = FAAD_FMT_16BIT;
 	cfg->downMatrix = 1;              // 5.1 and friends come out as stereo
-	cfg->dontUpSampleImplicitSBR = 1; // the rate never changes after Init2
+	// An AAC-LC stream at 24 kHz or less may carry SBR without saying so;
+	// faad2 would upsample every such stream to twice its rate just in
+	// case. It does not: its frames come out at the core rate, or at
+	// twice it only if SBR data actually appears. Init2's rate is the
+	// doubled one either way, so the decoder never believes it (see
+	// AACDecoder.rate).
+	cfg->dontUpSampleImplicitSBR = 1;
 	NeAACDecSetConfiguration(d->h, cfg);
 	memcpy(d->in, asc, n);
 	*err = NeAACDecInit2(d->h, d->in, n, rate, channels);
@@ -62,10 +68,16 @@ const aacMaxFrameBytes = C.TRTCD_AAC_MAX_IN
 // AACDecoder decodes raw AAC frames (as carried by RTMP/FLV and MP4, without
 // ADTS headers) to interleaved 16-bit PCM.
 type AACDecoder struct {
-	st       *C.trtcd_aacdec
-	cleanup  runtime.Cleanup
-	rate     int
-	channels int
+	st      *C.trtcd_aacdec
+	cleanup runtime.Cleanup
+	// rate is the config's output rate until the first decoded frame,
+	// then that frame's, which every later frame must have. faad2's
+	// NeAACDecInit2 cannot be asked: it doubles the rate of every AAC-LC
+	// stream at 24 kHz or less (implicit SBR) that then decodes at the
+	// core rate, and a 16 kHz stream would have every frame refused.
+	rate        int
+	rateSettled bool
+	channels    int
 }
 
 // NewAACDecoder creates a decoder for the stream the AudioSpecificConfig (the
@@ -91,7 +103,7 @@ func NewAACDecoder(audioSpecificConfig []byte) (*AACDecoder, error) {
 	if st == nil {
 		return nil, fmt.Errorf("%w: faad2 NeAACDecInit2 failed (%d)", ErrInvalidConfig, int(cerr))
 	}
-	d := &AACDecoder{st: st, rate: int(rate), channels: 2}
+	d := &AACDecoder{st: st, rate: asc.outputRate(), channels: 2}
 	if asc.channelConfig == 1 {
 		d.channels = 1
 	}
@@ -99,7 +111,10 @@ func NewAACDecoder(audioSpecificConfig []byte) (*AACDecoder, error) {
 	return d, nil
 }
 
-// SampleRate is the output sample rate in Hz.
+// SampleRate is the output sample rate in Hz: what the config announces
+// until a frame has been decoded, then what the stream really has (an
+// AAC-LC stream with SBR it did not announce decodes to twice the
+// config's rate). It does not change after the first decoded frame.
 func (d *AACDecoder) SampleRate() int { return d.rate }
 
 // Channels is the output channel count, 1 or 2.
@@ -123,7 +138,13 @@ func (d *AACDecoder) Decode(frame []byte, pcm []int16) (int, error) {
 	if out == nil || info.samples == 0 || info.channels == 0 {
 		return 0, nil
 	}
-	if int(info.samplerate) != d.rate {
+	switch rate := int(info.samplerate); {
+	case !d.rateSettled:
+		if !isAACSampleRate(rate) {
+			return 0, fmt.Errorf("%w: faad2 decoded to %d Hz, not an AAC rate", ErrCorruptData, rate)
+		}
+		d.rate, d.rateSettled = rate, true
+	case rate != d.rate:
 		return 0, fmt.Errorf("%w: sample rate changed from %d to %d Hz", ErrCorruptData, d.rate, int(info.samplerate))
 	}
 	inCh := int(info.channels)

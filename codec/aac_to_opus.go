@@ -26,6 +26,7 @@ const aacRebaseMs = 500
 type AACToOpus struct {
 	dec      *AACDecoder
 	rs       rateConverter // nil when the AAC stream is already 48 kHz
+	rsRate   int           // the rate rs converts from (48000 without rs)
 	enc      *OpusEncoder
 	srcCh    int // the AAC stream's channels
 	channels int // the Opus encoder's
@@ -73,12 +74,30 @@ func NewAACToOpusWith(asc []byte, o AACToOpusOptions) (*AACToOpus, error) {
 		p.Close()
 		return nil, err
 	}
+	if err := p.setSourceRate(dec.SampleRate()); err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.pcm = make([]int16, AACMaxFrameSamples*p.srcCh)
+	p.frame = make([]int16, opusFrameSample*p.channels)
+	p.packet = make([]byte, OpusMaxPacket)
+	return p, nil
+}
+
+// setSourceRate puts the resampler for rate in front of the encoder: at
+// construction with the rate the config announces, and again if the first
+// decoded frame has another (an AAC-LC config hiding SBR).
+func (p *AACToOpus) setSourceRate(rate int) error {
+	if p.rs != nil {
+		p.rs.Close()
+		p.rs, p.rsOut = nil, nil
+	}
+	p.rsRate = rate
 	// A 48 kHz source goes straight to the encoder: no resampler, no copy.
-	if dec.SampleRate() != opusRate {
-		rs, err := newResamplerTo48k(p.srcCh, dec.SampleRate())
+	if rate != opusRate {
+		rs, err := newResamplerTo48k(p.srcCh, rate)
 		if err != nil {
-			p.Close()
-			return nil, err
+			return err
 		}
 		p.rs = rs
 		p.rsOut = make([]int16, p.rs.MaxOutput(AACMaxFrameSamples)*p.srcCh)
@@ -86,10 +105,7 @@ func NewAACToOpusWith(asc []byte, o AACToOpusOptions) (*AACToOpus, error) {
 	if p.channels != p.srcCh {
 		p.upmix = make([]int16, 2*max(AACMaxFrameSamples, len(p.rsOut)))
 	}
-	p.pcm = make([]int16, AACMaxFrameSamples*p.srcCh)
-	p.frame = make([]int16, opusFrameSample*p.channels)
-	p.packet = make([]byte, OpusMaxPacket)
-	return p, nil
+	return nil
 }
 
 // newResamplerTo48k is the resampler in front of the Opus encoder: the
@@ -130,6 +146,11 @@ func (p *AACToOpus) Push(aacFrame []byte, ptsMs uint32, emit func(opus []byte, r
 		decErr = fmt.Errorf("aac to opus: %w", decErr)
 	} else if n > 0 {
 		p.lastN = n
+		if r := p.dec.SampleRate(); r != p.rsRate {
+			if err := p.setSourceRate(r); err != nil {
+				return fmt.Errorf("aac to opus: %w", err)
+			}
+		}
 	}
 	pcm := p.pcm[:n*p.srcCh]
 	pcm, err := resampled(p.rs, pcm, p.rsOut, p.srcCh)

@@ -6,6 +6,16 @@ import "fmt"
 // (ISO/IEC 14496-3 §1.6.3.4).
 var aacSampleRates = [...]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
 
+// isAACSampleRate reports whether rate is one of the indexed AAC rates.
+func isAACSampleRate(rate int) bool {
+	for _, r := range aacSampleRates {
+		if r == rate {
+			return true
+		}
+	}
+	return false
+}
+
 // MPEG-4 Audio Object Types (ISO/IEC 14496-3 Table 1.17) this package
 // decodes: AAC-LC, and the HE-AAC profiles that add SBR (v1) and SBR with
 // Parametric Stereo (v2) on top of an AAC-LC core. faad2 compiles in decoders
@@ -27,8 +37,10 @@ var ErrUnsupportedObjectType = fmt.Errorf("%w: only AAC-LC and HE-AAC (v1, v2) a
 // package needs; the rest (SBR/PS payloads, GASpecificConfig) is faad2's.
 type audioSpecificConfig struct {
 	objectType    int
-	sampleRate    int
+	sampleRate    int // the AAC core's
 	channelConfig int // 0 = defined by a PCE, 1-7 per the standard table
+	// extensionRate is what an HE-AAC config's SBR outputs; 0 otherwise.
+	extensionRate int
 	// coreObjectType is what an HE-AAC config's SBR extends; objectType
 	// otherwise.
 	coreObjectType int
@@ -45,7 +57,7 @@ func parseASC(b []byte) (audioSpecificConfig, error) {
 	c.channelConfig = r.read(4)
 	c.coreObjectType = c.objectType
 	if c.objectType == aacObjectTypeSBR || c.objectType == aacObjectTypePS {
-		r.sampleRate() // extensionSamplingFrequency: what SBR doubles to
+		c.extensionRate = r.sampleRate() // extensionSamplingFrequency: what SBR doubles to
 		c.coreObjectType = r.objectType()
 	}
 	switch {
@@ -63,6 +75,17 @@ func parseASC(b []byte) (audioSpecificConfig, error) {
 		return c, fmt.Errorf("%w: channel configuration %d", ErrInvalidConfig, c.channelConfig)
 	}
 	return c, nil
+}
+
+// outputRate is the rate faad2 (with dontUpSampleImplicitSBR) should
+// decode this config to: the SBR extension's for explicit HE-AAC, the
+// core's otherwise. The first decoded frame has the last word (a stream
+// may carry SBR an AAC-LC config does not announce).
+func (c audioSpecificConfig) outputRate() int {
+	if c.extensionRate != 0 {
+		return c.extensionRate
+	}
+	return c.sampleRate
 }
 
 // objectType reads a GetAudioObjectType() field: 5 bits, or 31 and 6 more.
