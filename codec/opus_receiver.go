@@ -1,6 +1,9 @@
 package codec
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Limits for turning RTP timestamp gaps into audio, at 48 kHz.
 const (
@@ -16,6 +19,13 @@ const (
 	// and still count as a late duplicate to drop; further back means the
 	// sender restarted its clock.
 	rtpMaxLate = opusRate
+	// rtpFillJitter is how much more fill than the wall-clock time since
+	// the previous packet's arrival a gap may get: packets bunch up and
+	// spread out by tens of milliseconds on their way. A gap is only
+	// filled as far as time really passed (a muted sender's pause, a
+	// stall), so a sender whose timestamps leap 10 s per 20 ms packet gets
+	// no more than real time of silence, not 500 s of it per second.
+	rtpFillJitter = opusRate / 5
 )
 
 // opusReceiver decodes an RTP Opus stream into gap-free 48 kHz PCM: lost
@@ -27,6 +37,14 @@ type opusReceiver struct {
 	pcm      []int16
 	started  bool
 	next     uint32 // RTP timestamp of the next expected sample
+
+	// now is the wall clock (time.Now when nil; tests set their own).
+	now func() time.Time
+	// fillCredit is how many samples of gap may still be filled: the
+	// wall-clock time since the previous packet arrived, on top of at
+	// most rtpFillJitter left over from before.
+	fillCredit int
+	arrived    time.Time // when the previous packet arrived
 }
 
 func (r *opusReceiver) init(channels int) error {
@@ -49,6 +67,7 @@ func (r *opusReceiver) push(packet []byte, ts uint32, sink func(pcm []int16) err
 	if len(packet) == 0 {
 		return nil // nothing to place; the next packet's gap covers it
 	}
+	r.creditArrival()
 	if !r.started {
 		r.started, r.next = true, ts
 	}
@@ -61,7 +80,15 @@ func (r *opusReceiver) push(packet []byte, ts uint32, sink func(pcm []int16) err
 		skip(uint32(d))
 		r.next = ts
 	case d > 0:
-		if err := r.fill(int(d), sink); err != nil {
+		// Fill as much of the gap as time really passed; the rest is
+		// skipped, and the stream's clock moves on with the sender's.
+		n := min(int(d), r.fillCredit)
+		r.fillCredit -= n
+		if n < int(d) {
+			skip(uint32(int(d) - n))
+			r.next = ts - uint32(n)
+		}
+		if err := r.fill(n, sink); err != nil {
 			return err
 		}
 	}
@@ -72,6 +99,23 @@ func (r *opusReceiver) push(packet []byte, ts uint32, sink func(pcm []int16) err
 	}
 	r.next = ts + uint32(n)
 	return sink(r.pcm[:n*r.channels])
+}
+
+// creditArrival adds the wall-clock time since the previous packet to the
+// fill credit, of which at most rtpFillJitter carries over.
+func (r *opusReceiver) creditArrival() {
+	now := time.Now
+	if r.now != nil {
+		now = r.now
+	}
+	t := now()
+	credit := min(r.fillCredit, rtpFillJitter)
+	if r.arrived.IsZero() {
+		credit = rtpFillJitter
+	} else if gap := t.Sub(r.arrived); gap > 0 {
+		credit += int(min(gap, rtpMaxFill*time.Second/opusRate) * opusRate / time.Second)
+	}
+	r.fillCredit, r.arrived = credit, t
 }
 
 // fill produces n samples per channel of concealment, then silence.

@@ -51,9 +51,11 @@ func (p *OpusToAAC) AudioSpecificConfig() []byte { return p.asc }
 // Push transcodes one Opus RTP payload and calls emit for every complete AAC
 // frame; aac is only valid during the call. ptsMs counts from the first
 // packet's RTP timestamp (pts 0) in the sample clock: a gap in RTP
-// timestamps is filled with concealment or silence (up to 10 s) so the
-// audio keeps time, a late or duplicate packet is dropped, and a longer gap
-// moves pts forward without audio.
+// timestamps is filled with concealment or silence (up to 10 s, and no
+// more than the wall-clock time since the previous packet plus 200 ms) so
+// the audio keeps time, a late or duplicate packet is dropped, and a longer
+// gap (or the part of one that time did not pass) moves pts forward
+// without audio.
 func (p *OpusToAAC) Push(opus []byte, rtpTimestamp uint32, emit func(aac []byte, ptsMs uint32)) error {
 	if p.enc == nil {
 		return ErrClosed

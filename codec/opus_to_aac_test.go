@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // rtpStart is near the 32-bit wrap, so every Opus pipeline test crosses it.
@@ -40,8 +41,20 @@ type aacFrame struct {
 	pts  uint32
 }
 
-// transcodeOpusToAAC pushes packets (skipping those drop says are lost) and
-// flushes.
+// senderClock is the wall clock of a receiver taking a browser's packets as
+// they come, 20 ms apart, however fast the test runs: a gap is filled only
+// as far as time passed (opusReceiver.fillCredit).
+type senderClock struct{ t time.Time }
+
+func newSenderClock() *senderClock { return &senderClock{t: time.Unix(1_000_000, 0)} }
+
+func (c *senderClock) now() time.Time { return c.t }
+
+// advance moves the clock on by d.
+func (c *senderClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// transcodeOpusToAAC pushes packets (skipping those drop says are lost) as
+// they would arrive, 20 ms apart, and flushes.
 func transcodeOpusToAAC(t *testing.T, packets [][]byte, channels, rate int, drop func(i int) bool) (*OpusToAAC, []aacFrame) {
 	t.Helper()
 	p, err := NewOpusToAAC(channels, rate, 96000)
@@ -49,11 +62,14 @@ func transcodeOpusToAAC(t *testing.T, packets [][]byte, channels, rate int, drop
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
+	clock := newSenderClock()
+	p.rx.now = clock.now
 	var frames []aacFrame
 	emit := func(aac []byte, pts uint32) {
 		frames = append(frames, aacFrame{append([]byte(nil), aac...), pts})
 	}
 	for i, pkt := range packets {
+		clock.advance(20 * time.Millisecond)
 		if drop != nil && drop(i) {
 			continue
 		}

@@ -33,7 +33,8 @@ func NewOpusToMP3(channels, sampleRate, bitrate int) (*OpusToMP3, error) {
 
 // Push transcodes one Opus RTP payload and calls emit with the MP3 bytes that
 // became ready (not necessarily whole frames; append them to the file).
-// Gaps in RTP timestamps up to 10 s become concealment or silence.
+// Gaps in RTP timestamps up to 10 s become concealment or silence, as far
+// as wall-clock time passed since the previous packet (plus 200 ms).
 func (p *OpusToMP3) Push(opus []byte, rtpTimestamp uint32, emit func(mp3 []byte)) error {
 	if p.enc == nil {
 		return ErrClosed

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/codec"
+	"github.com/trtcd/trtcd/internal/pace"
 	"github.com/trtcd/trtcd/internal/panics"
 	"github.com/trtcd/trtcd/rtmp/flv"
 	"github.com/trtcd/trtcd/rtpframe"
@@ -87,6 +88,11 @@ type player struct {
 	aacSent    bool
 	audioBase  time.Duration // the audio source's first frame time
 	audioClock streamClock
+	// audioPace drops Opus frames past pace.AudioFrames a second before
+	// they are decoded and encoded to AAC, as the ingest and the recorder
+	// do: a publisher flooding tiny packets would otherwise cost every
+	// FLV player a core.
+	audioPace pace.Frames
 }
 
 func (p *player) frame(f *rtpframe.Frame) error {
@@ -140,6 +146,12 @@ func (p *player) audio(f *rtpframe.Frame) error {
 		if err := p.w.WriteTag(flv.Tag{Type: flv.TagAudio, Timestamp: uint32(max(f.Time.Milliseconds(), 0)), Data: body}); err != nil {
 			return err
 		}
+	}
+	if !p.audioPace.Allow(time.Now(), pace.AudioFrames) {
+		if p.audioPace.Dropped == 1 {
+			p.cfg.Logger.Warn("publisher sends more audio frames than a stream carries: the player drops the rest", "audio_fps", pace.AudioFrames)
+		}
+		return nil
 	}
 	var werr error
 	err := p.aac.Push(f.Data, f.RTPTime, func(aac []byte, ptsMs uint32) {

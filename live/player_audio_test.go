@@ -1,0 +1,74 @@
+//go:build cgo
+
+package live
+
+import (
+	"testing"
+
+	"github.com/trtcd/trtcd/internal/pace"
+	"github.com/trtcd/trtcd/rtmp/flv"
+	"github.com/trtcd/trtcd/sfu"
+)
+
+// audioTags counts the AAC frames an FLV player is sent.
+type audioTags struct{ frames int }
+
+func (s *audioTags) WriteTag(t flv.Tag) error {
+	if t.Type == flv.TagAudio && len(t.Data) > 1 && t.Data[1] == byte(flv.AACRaw) {
+		s.frames++
+	}
+	return nil
+}
+
+// playOpus publishes Opus RTP packets (timestamps from ts) to an FLV player
+// and returns how many AAC frames the player was sent.
+func playOpus(t *testing.T, n int, ts func(i int) uint32) int {
+	t.Helper()
+	media := newMedia(t)
+	pub := join(t, media, "r", "pusher", sfu.SourceAudio)
+	track, err := pub.PublishTrack("pusher/audio", sfu.SourceAudio, OpusCodec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &audioTags{}
+	p := newPlayer(join(t, media, "r", "player"), "pusher", sink, PlayConfig{Logger: quiet, NoVideo: true})
+	defer p.close()
+	opus := realOpus(t)
+	src := rtpSource{pt: opusPayloadType, ssrc: 2000}
+	var pkt []byte
+	for i := range n {
+		pkt = src.packet(pkt[:0], 0, 1, 0, opus[i%len(opus)])
+		v := ts(i)
+		pkt[4], pkt[5], pkt[6], pkt[7] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+		track.Write(pkt)
+		if err := p.rx.Drain(p.frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sink.frames
+}
+
+// A WebRTC publisher whose Opus timestamps leap 10 s per 20 ms packet once
+// had each FLV player encode 10 s of AAC per packet (50 packets: 23,000
+// frames), a core per player. The player now gets about the second of
+// audio that was sent.
+func TestFLVPlayerOfLeapingTimestampsGetsRealTimeAudio(t *testing.T) {
+	frames := playOpus(t, 50, func(i int) uint32 { return uint32(i) * 480000 })
+	// 1 s of packets and the 200 ms jitter allowance, in 1024-sample
+	// frames, and a little for the test's own run time.
+	if most := (1300 * 48) / 1024; frames > most {
+		t.Fatalf("50 Opus packets (1 s) leaping 10 s each became %d AAC frames, want at most %d", frames, most)
+	}
+}
+
+// A publisher flooding Opus packets faster than any stream carries has
+// only pace.AudioFrames of them a second (and a second's worth at once)
+// transcoded for each FLV player, as the ingest and recorder do.
+func TestFLVPlayerPacesAudioFrames(t *testing.T) {
+	const sent = 1000 // 20 s of 20 ms packets, at once
+	frames := playOpus(t, sent, func(i int) uint32 { return uint32(i) * 960 })
+	// Kept packets 20 ms each; allow a few more for the time the test runs.
+	if most := (pace.AudioFrames + 20) * 960 / 1024; frames > most {
+		t.Fatalf("%d Opus packets at once became %d AAC frames, want at most %d (%d packets)", sent, frames, most, pace.AudioFrames)
+	}
+}
