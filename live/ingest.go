@@ -73,6 +73,7 @@ type Ingest struct {
 	audioRTP   rtpframe.Packetizer
 	audioClock streamClock
 	aac        AudioTranscoder
+	asc        []byte // the AudioSpecificConfig aac was built for
 	audioErrs  int
 
 	started time.Time
@@ -83,7 +84,24 @@ type Ingest struct {
 	// encoded), whatever its size.
 	videoPace pace.Pictures
 	audioPace pace.Frames
+	// ascPace counts AAC sequence headers that change the config: each
+	// builds a new AAC decoder, resampler and Opus encoder.
+	ascPace pace.Frames
 }
+
+// aacConfigChanges is how many AAC sequence headers a second may change the
+// config (and a second's worth at once). An encoder sends a new one when it
+// restarts or is reconfigured, a few times in a stream's life; a header
+// repeating the config (some pushers send one every keyframe) changes
+// nothing and is not counted.
+const aacConfigChanges = 4
+
+// ErrAACConfigFlood ends a push whose AAC sequence headers change the
+// config more than aacConfigChanges times a second. No encoder does that;
+// each one costs a new decoder and encoder, and frames between them decode
+// with whichever config came last, so dropping the excess would only
+// play garbage: the publisher is told to stop instead.
+var ErrAACConfigFlood = fmt.Errorf("live: the AAC sequence header changed more than %d times a second", aacConfigChanges)
 
 // NewIngest publishes into sess (a session from sfu.Join) whatever the
 // tags carry. The tracks are created on the first sequence headers.
@@ -243,9 +261,17 @@ func (in *Ingest) paced(kept bool, dropped int, kind string) bool {
 }
 
 func (in *Ingest) setAAC(asc []byte) error {
+	if in.aac != nil && string(asc) == string(in.asc) {
+		return nil // the same config again: the pipeline carries on
+	}
+	if !in.ascPace.Allow(time.Now(), aacConfigChanges) {
+		in.log.Warn("push ended: its AAC sequence header keeps changing", "stream", in.cfg.ID, "per_second", aacConfigChanges)
+		return ErrAACConfigFlood
+	}
 	if in.aac != nil {
 		in.aac.Close()
 	}
+	in.asc = append(in.asc[:0], asc...)
 	var err error
 	if in.aac, err = in.cfg.Transcoder(asc); err != nil {
 		in.aac = nil
