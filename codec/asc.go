@@ -69,8 +69,10 @@ func parseASC(b []byte) (audioSpecificConfig, error) {
 		return c, fmt.Errorf("%w: object type %d", ErrUnsupportedObjectType, c.objectType)
 	case c.coreObjectType != aacObjectTypeLC:
 		return c, fmt.Errorf("%w: HE-AAC over object type %d", ErrUnsupportedObjectType, c.coreObjectType)
-	case c.sampleRate < 7350 || c.sampleRate > 96000:
-		return c, fmt.Errorf("%w: sample rate %d", ErrInvalidConfig, c.sampleRate)
+	case !isAACSampleRate(c.sampleRate):
+		return c, fmt.Errorf("%w: sample rate %d Hz is not one of the indexed AAC rates (7350-96000 Hz)", ErrInvalidConfig, c.sampleRate)
+	case c.extensionRate != 0 && !isAACSampleRate(c.extensionRate) || c.extensionRate == 0 && c.objectType != aacObjectTypeLC:
+		return c, fmt.Errorf("%w: SBR sample rate %d Hz is not one of the indexed AAC rates (7350-96000 Hz)", ErrInvalidConfig, c.extensionRate)
 	case c.channelConfig > 7:
 		return c, fmt.Errorf("%w: channel configuration %d", ErrInvalidConfig, c.channelConfig)
 	}
@@ -97,7 +99,10 @@ func (r *bitReader) objectType() int {
 }
 
 // sampleRate reads a sampling frequency index, or index 15 and 24 bits of
-// explicit rate; 0 for a reserved index.
+// explicit rate; 0 for a reserved index. parseASC accepts only the indexed
+// rates, however they are written: an explicit rate is any number a
+// publisher likes, and each distinct one would cost a resampler table
+// (see polyphaseFilterFor).
 func (r *bitReader) sampleRate() int {
 	idx := r.read(4)
 	switch {

@@ -56,6 +56,63 @@ func TestParseASCAcceptsOnlyLCAndHEAAC(t *testing.T) {
 	}
 }
 
+// explicitRateASC is an AudioSpecificConfig whose rate is written out
+// (index 15 and 24 bits) rather than indexed: AAC-LC at coreRate, or, with
+// sbrRate non-zero, HE-AAC over a 16 kHz core with an explicit SBR rate.
+func explicitRateASC(coreRate, sbrRate int) []byte {
+	var v uint64
+	n := 0
+	put := func(x uint64, bits int) { v |= x << (64 - n - bits); n += bits }
+	if sbrRate == 0 {
+		put(aacObjectTypeLC, 5)
+		put(15, 4)
+		put(uint64(coreRate), 24)
+		put(2, 4) // stereo
+	} else {
+		put(aacObjectTypeSBR, 5)
+		put(8, 4) // 16 kHz core
+		put(2, 4)
+		put(15, 4)
+		put(uint64(sbrRate), 24)
+		put(aacObjectTypeLC, 5)
+	}
+	n += 3 // GASpecificConfig's three flags, zero
+	out := make([]byte, (n+7)/8)
+	for i := range out {
+		out[i] = byte(v >> (56 - 8*i))
+	}
+	return out
+}
+
+// A sample rate the publisher writes out (index 15) is accepted only if it
+// is one of the indexed AAC rates: any other number would get its own
+// resampler table, and distinct ones kept for the life of the process
+// once took 165 MB for 3269 sequence headers.
+func TestParseASCAcceptsOnlyIndexedRates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		asc  []byte
+		ok   bool
+	}{
+		{"AAC-LC, 44.1 kHz written out", explicitRateASC(44100, 0), true},
+		{"AAC-LC, 44101 Hz", explicitRateASC(44101, 0), false},
+		{"AAC-LC, 4000 Hz", explicitRateASC(4000, 0), false},
+		{"AAC-LC, 16 MHz", explicitRateASC(1<<24-1, 0), false},
+		{"HE-AAC, SBR at 32 kHz written out", explicitRateASC(0, 32000), true},
+		{"HE-AAC, SBR at 31999 Hz", explicitRateASC(0, 31999), false},
+		{"HE-AAC, SBR at 47000 Hz", explicitRateASC(0, 47000), false},
+		{"HE-AAC, reserved SBR rate index", packASC(5, 6, 2, 13, 2), false},
+	} {
+		_, err := parseASC(tc.asc)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s (% x): refused: %v", tc.name, tc.asc, err)
+		case !tc.ok && !errors.Is(err, ErrInvalidConfig):
+			t.Errorf("%s (% x): err = %v, want ErrInvalidConfig", tc.name, tc.asc, err)
+		}
+	}
+}
+
 // FuzzParseASC: any bytes give a config or an error, and an accepted config
 // is one the decoder supports.
 func FuzzParseASC(f *testing.F) {
@@ -67,7 +124,7 @@ func FuzzParseASC(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if c.coreObjectType != aacObjectTypeLC || c.sampleRate < 7350 || c.sampleRate > 96000 || c.channelConfig > 7 {
+		if c.coreObjectType != aacObjectTypeLC || !isAACSampleRate(c.sampleRate) || !isAACSampleRate(c.outputRate()) || c.channelConfig > 7 {
 			t.Fatalf("accepted %+v", c)
 		}
 	})

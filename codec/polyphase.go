@@ -49,9 +49,14 @@ type polyphaseFilter struct {
 	coef   []float32 // phases × polyphaseTaps; row p filters at p/L past an input sample
 }
 
+// polyphaseFilters caches the tables between indexed AAC rates (at most 13
+// × 13 ratios, 30 KB each at most) for the life of the process; any other
+// ratio gets a table of its own, freed with its resampler, so rates a
+// publisher chooses cannot grow the cache.
 var polyphaseFilters sync.Map // [2]int{L, M} → *polyphaseFilter
 
-// polyphaseFilterFor returns the shared table for inRate → outRate.
+// polyphaseFilterFor returns the table for inRate → outRate, shared when
+// both are indexed AAC rates.
 func polyphaseFilterFor(inRate, outRate int) (*polyphaseFilter, error) {
 	g := gcd(inRate, outRate)
 	l, m := outRate/g, inRate/g
@@ -60,6 +65,9 @@ func polyphaseFilterFor(inRate, outRate int) (*polyphaseFilter, error) {
 	}
 	if l > polyphaseMaxPhases {
 		return nil, fmt.Errorf("%w: %d → %d Hz needs %d filter phases (at most %d)", ErrInvalidArgument, inRate, outRate, l, polyphaseMaxPhases)
+	}
+	if !isAACSampleRate(inRate) || !isAACSampleRate(outRate) {
+		return newPolyphaseFilter(l, m), nil
 	}
 	key := [2]int{l, m}
 	if f, ok := polyphaseFilters.Load(key); ok {
