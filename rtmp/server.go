@@ -143,29 +143,39 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Unlock()
 	log := s.logger()
 
-	var backoff time.Duration
+	var backoff limit.Backoff
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
+			if s.isClosed() {
 				return ErrClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors and the like: wait, as net/http does.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				log.Info("rtmp: accept", "err", err, "retry_in", backoff)
-				time.Sleep(backoff)
-				continue
+			if !acceptWillPass(err) {
+				return err
 			}
-			return err
+			limit.AcceptRetries.WithLabelValues("rtmp").Inc()
+			wait := backoff.Next()
+			log.Warn("rtmp: accept failed, retrying", "err", err, "retry_in", wait)
+			time.Sleep(wait)
+			continue
 		}
-		backoff = 0
+		backoff.Reset()
 		s.admit(nc, limits, log)
 	}
+}
+
+// acceptWillPass: out of file descriptors and the like (limit.AcceptWillPass),
+// or a listener's deadline: wait and accept again, as net/http does, rather
+// than stop serving RTMP for the rest of the process's life.
+func acceptWillPass(err error) bool {
+	var ne net.Error
+	return limit.AcceptWillPass(err) || errors.As(err, &ne) && ne.Timeout()
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // admit starts serving nc, or closes it at once when its address or the

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -168,7 +169,13 @@ func (s *Server) openRTMP() error {
 	s.rtmp = &rtmp.Server{Handler: s.live, Logger: s.log,
 		Limits: rtmp.Limits{PerAddress: l.RTMP, MaxConns: l.RTMPTotal, LoginTimeout: l.LoginTimeout, ReadKbps: l.PublishKbps,
 			WriteQueueBytes: l.RTMPQueued}}
-	go s.rtmp.Serve(ln)
+	go func() {
+		// Serve waits out a shortage of descriptors; any other return
+		// before Close means no pusher or player is served from now on.
+		if err := s.rtmp.Serve(ln); !errors.Is(err, rtmp.ErrClosed) {
+			s.log.Error("rtmp: stopped accepting connections", "err", err)
+		}
+	}()
 	s.onClose(func() { s.rtmp.Close() })
 	s.log.Info("rtmp listening", "addr", ln.Addr().String())
 	return nil

@@ -83,7 +83,7 @@ func (s *Server) openHTTPS() error {
 		IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: s.http.ErrorLog,
 	}
 	s.httpsLn, s.tlsDone = ln, make(chan error, 1)
-	go func() { s.tlsDone <- s.https.Serve(tls.NewListener(ln, tlsCfg)) }()
+	go func() { s.tlsDone <- s.serveForLife("https", s.https, tls.NewListener(ln, tlsCfg)) }()
 	s.onClose(func() {
 		s.https.Close()
 		<-s.tlsDone

@@ -17,6 +17,7 @@ func (s *Server) registry() *prometheus.Registry {
 		s.bframes,
 		panics.Total,
 		limit.Refused,
+		limit.AcceptRetries,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

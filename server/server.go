@@ -73,9 +73,20 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	go func() { s.served <- s.http.Serve(s.httpLn) }()
+	go func() { s.served <- s.serveForLife("http", s.http, s.httpLn) }()
 	s.log.Info("http listening", "addr", s.httpLn.Addr().String(), "apps", cfg.Apps.Len())
 	return s, nil
+}
+
+// serveForLife serves ln until Shutdown; http.Server retries failures that
+// pass (out of descriptors), so any other return before Shutdown means the
+// listener is dead while the process lives on, which must not go unseen.
+func (s *Server) serveForLife(name string, srv *http.Server, ln net.Listener) error {
+	err := srv.Serve(ln)
+	if !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error(name+": stopped accepting connections", "err", err)
+	}
+	return err
 }
 
 // onClose registers how to close a component that has opened.

@@ -4,12 +4,15 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // Listener wraps ln so that Accept only returns connections the gate
 // admits; a refused connection is closed at once and reported to
 // onRefuse (which may be nil). Closing an accepted connection gives its
-// place back.
+// place back. Accept waits out failures that pass (AcceptWillPass), so
+// that the server behind it, which may end its accept loop on any error
+// (pion's ICE-TCP mux does), keeps serving once descriptors come back.
 func (g *Gate) Listener(ln net.Listener, onRefuse func(net.Addr, error)) net.Listener {
 	return &gatedListener{Listener: ln, gate: g, onRefuse: onRefuse}
 }
@@ -21,11 +24,18 @@ type gatedListener struct {
 }
 
 func (l *gatedListener) Accept() (net.Conn, error) {
+	var backoff Backoff
 	for {
 		c, err := l.Listener.Accept()
+		if AcceptWillPass(err) {
+			AcceptRetries.WithLabelValues(l.gate.cfg.Name).Inc()
+			time.Sleep(backoff.Next())
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
+		backoff.Reset()
 		leave, err := l.gate.Enter(c.RemoteAddr().String())
 		if err == nil {
 			return &gatedConn{Conn: c, leave: leave}, nil
