@@ -61,7 +61,9 @@ func (s *Server) openRooms() error {
 // members it records.
 func (s *Server) openMedia() error {
 	s.metrics = sfu.NewMetrics()
-	media, err := sfu.New(sfu.Config{Transport: s.cfg.Media, Metrics: s.metrics, Logger: s.log, ConnectTimeout: s.cfg.Limits.ConnectTimeout,
+	transport := s.cfg.Media
+	transport.TCPPerAddress = s.cfg.Limits.ICETCP
+	media, err := sfu.New(sfu.Config{Transport: transport, Metrics: s.metrics, Logger: s.log, ConnectTimeout: s.cfg.Limits.ConnectTimeout,
 		PublishKbps: s.cfg.Limits.PublishKbps,
 		OnTrack: func(room, user string, src sfu.Source, published bool) {
 			s.rooms.Streams(room, user, src.String(), published)

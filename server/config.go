@@ -73,6 +73,8 @@ type Limits struct {
 	// WHIP, WHEP, FLV, RTMP, WS, WebSDK and REST: new requests or
 	// connections per second, burst and connections held at once.
 	WHIP, WHEP, FLV, RTMP, WS, WebSDK, REST limit.Config
+	// ICETCP: ICE-TCP connections (WebRTC media over TCP) [sfu.DefaultICETCPLimits].
+	ICETCP limit.Config
 
 	RTMPTotal      int           // RTMP connections from all addresses [1000]
 	RTMPQueued     int           // bytes waiting for one RTMP player [8 MiB]; a player past it is dropped

@@ -24,6 +24,9 @@ type TransportConfig struct {
 	UDPAddr string
 	// TCPAddr is the ICE-TCP fallback address; empty disables ICE-TCP.
 	TCPAddr string
+	// TCPPerAddress: the ICE-TCP connections one client address may open
+	// and hold [DefaultICETCPLimits]; zero fields take the default.
+	TCPPerAddress limit.Config
 	// PublicIPs are advertised in candidates instead of the bound address
 	// (NAT 1:1, for servers behind a static NAT).
 	PublicIPs []string
@@ -46,6 +49,8 @@ type TransportConfig struct {
 	// seen, when set (tests), is told which worker read each datagram that
 	// goes to pion.
 	seen func(worker int, addr netip.AddrPort)
+	// firstSTUNTimeout, when set (tests), replaces the package's.
+	firstSTUNTimeout time.Duration
 }
 
 // workerCount is how many sockets serve the media port.
@@ -120,13 +125,10 @@ func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, 
 	se.SetICEUDPMux(t.udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if cfg.TCPAddr != "" {
-		tcp, err := net.Listen("tcp4", cfg.TCPAddr)
-		if err != nil {
+		if t.tcp, t.tcpMux, err = listenICETCP(cfg, logs); err != nil {
 			t.close()
-			return nil, fmt.Errorf("sfu: listen ice-tcp %s: %w", cfg.TCPAddr, err)
+			return nil, err
 		}
-		t.tcp = tcp
-		t.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), tcp, tcpReadBuffer)
 		se.SetICETCPMux(t.tcpMux)
 		networks = append(networks, webrtc.NetworkTypeTCP4)
 	}

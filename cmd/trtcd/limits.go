@@ -13,15 +13,16 @@ import (
 // that limit off. Defaults serve a school behind one NAT address: 200 joins
 // within 2 s, 500 connections per listener.
 type limitsConfig struct {
-	HTTP           addressLimits `yaml:"http"`   // connections only: each HTTP(S) listener [2000]
-	WHIP           addressLimits `yaml:"whip"`   // offers [50/s, burst 200]
-	WHEP           addressLimits `yaml:"whep"`   // offers [50/s, burst 200]
-	FLV            addressLimits `yaml:"flv"`    // HTTP-FLV plays [50/s, burst 200, 500 at once]
-	RTMP           addressLimits `yaml:"rtmp"`   // RTMP connections [50/s, burst 200, 500 at once]
-	WS             addressLimits `yaml:"ws"`     // /ws sockets [50/s, burst 200, 500 at once]
-	WebSDK         addressLimits `yaml:"websdk"` // /websdk sockets [50/s, burst 200, 500 at once]
-	REST           addressLimits `yaml:"rest"`   // REST API and jsonvideoapp requests [50/s, burst 200]
-	STUN           addressLimits `yaml:"stun"`   // STUN messages from one address and port to the media port [100/s, burst 200]
+	HTTP           addressLimits `yaml:"http"`    // connections only: each HTTP(S) listener [2000]
+	WHIP           addressLimits `yaml:"whip"`    // offers [50/s, burst 200]
+	WHEP           addressLimits `yaml:"whep"`    // offers [50/s, burst 200]
+	FLV            addressLimits `yaml:"flv"`     // HTTP-FLV plays [50/s, burst 200, 500 at once]
+	RTMP           addressLimits `yaml:"rtmp"`    // RTMP connections [50/s, burst 200, 500 at once]
+	WS             addressLimits `yaml:"ws"`      // /ws sockets [50/s, burst 200, 500 at once]
+	WebSDK         addressLimits `yaml:"websdk"`  // /websdk sockets [50/s, burst 200, 500 at once]
+	REST           addressLimits `yaml:"rest"`    // REST API and jsonvideoapp requests [50/s, burst 200]
+	ICETCP         addressLimits `yaml:"ice_tcp"` // ICE-TCP connections [50/s, burst 200, 500 at once]
+	STUN           addressLimits `yaml:"stun"`    // STUN messages from one address and port to the media port [100/s, burst 200]
 	RTMPTotal      int           `yaml:"rtmp_total_connections"`
 	RTMPQueued     int           `yaml:"rtmp_queued_bytes"` // waiting for one slow RTMP player [8 MiB], then it is dropped
 	LoginTimeout   time.Duration `yaml:"login_timeout"`     // /ws, /websdk and RTMP sockets must log in within it [10s]
@@ -54,6 +55,7 @@ func (c limitsConfig) server() server.Limits {
 		WS:              c.WS.gate("ws"),
 		WebSDK:          c.WebSDK.gate("websdk"),
 		REST:            c.REST.gate("rest"),
+		ICETCP:          c.ICETCP.gate("ice_tcp"),
 		RTMPTotal:       c.RTMPTotal,
 		RTMPQueued:      c.RTMPQueued,
 		LoginTimeout:    c.LoginTimeout,
