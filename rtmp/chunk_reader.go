@@ -54,6 +54,11 @@ func newChunkReader(r *bufio.Reader, maxMessage uint32, maxStreams int) *chunkRe
 		streams: make(map[uint32]*chunkStream)}
 }
 
+// setMaxMessage changes the largest message accepted from the next one on
+// (see commandMaxMessage); it also bounds the bytes held in partial
+// messages.
+func (cr *chunkReader) setMaxMessage(n uint32) { cr.maxMessage = n }
+
 // setChunkSize applies the peer's Set Chunk Size.
 func (cr *chunkReader) setChunkSize(n uint32) error {
 	if n == 0 || n > maxChunkSizeField {

@@ -99,6 +99,15 @@ func readRate(kbps int) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(perSecond), perSecond)
 }
 
+// commandMaxMessage caps each message until a publish is admitted, and a
+// player's throughout. Before that a client sends only AMF commands
+// (connect, createStream, publish, play: ffmpeg's connect, the largest, is
+// about 300 bytes), and a player later sends only acks and pings; 64 KiB
+// leaves room for long URLs and tokens. Without it an anonymous connection
+// could hold 2 × MaxMessageSize (8 MiB) in partial messages: 40 such took a
+// server from 34 to 360 MB.
+const commandMaxMessage = 64 << 10
+
 func newConn(s *Server, nc net.Conn, limits Limits, log *slog.Logger) *conn {
 	c := &conn{srv: s, nc: nc, limits: limits, log: log, streams: make(map[uint32]*netStream),
 		out: make(chan outMsg, limits.WriteQueue)}
@@ -167,7 +176,7 @@ func (c *conn) run(br *bufio.Reader) error {
 		return err
 	}
 	c.log.Debug("rtmp: handshake done", "digest", complex)
-	c.cr = newChunkReader(br, c.limits.MaxMessageSize, c.limits.MaxChunkStreams)
+	c.cr = newChunkReader(br, min(commandMaxMessage, c.limits.MaxMessageSize), c.limits.MaxChunkStreams)
 	c.wg.Add(1)
 	go c.writeLoop()
 	c.idleSince = time.Now()

@@ -38,8 +38,10 @@ type Limits struct {
 	// player answers pings, so one that sends nothing for PingInterval +
 	// ReadTimeout is gone and is closed, freeing its slot.
 	PingInterval time.Duration
-	// MaxMessageSize is the largest message accepted [4 MiB]; a 1080p
-	// keyframe is ~0.5 MiB. Larger ones close the connection unallocated.
+	// MaxMessageSize is the largest message accepted from a publisher
+	// [4 MiB]; a 1080p keyframe is ~0.5 MiB. Larger ones close the
+	// connection unallocated. Before its publish is admitted, and while
+	// it only plays, a connection's messages are capped at 64 KiB.
 	MaxMessageSize uint32
 	// MaxConns caps concurrent connections to the whole server; extra ones
 	// are closed at accept [1000].

@@ -95,6 +95,7 @@ func (c *conn) onPublish(cmd command) error {
 	}
 	st.publisher, st.name = pub, name
 	c.loggedIn = true
+	c.cr.setMaxMessage(c.limits.MaxMessageSize) // pictures from now on
 	c.log.Info("rtmp: publishing", "app", c.app, "name", name)
 	if err := c.send(csidControl, userControlMsg(eventStreamBegin, st.id)); err != nil {
 		return err
