@@ -188,8 +188,11 @@ func (s *Server) admit(nc net.Conn, limits Limits, log *slog.Logger) {
 	leave, err := s.perAddr.Enter(remote)
 	if err != nil {
 		reason := refusedRate
-		if errors.Is(err, limit.ErrConnections) {
+		switch {
+		case errors.Is(err, limit.ErrConnections):
 			reason = refusedAddressConns
+		case errors.Is(err, limit.ErrTotal): // limits.rtmp.total, beside MaxConns
+			reason = refusedServerConns
 		}
 		s.refuse(nc, reason, log)
 		return

@@ -70,6 +70,9 @@ type Limits struct {
 	// listener, WebSockets and FLV players included [2000]: above every
 	// per-endpoint cap, so it only stops a flood of idle sockets.
 	HTTPConnections int
+	// HTTPTotal caps the connections each HTTP listener holds from all
+	// addresses [10000]: see defaultHTTPTotal.
+	HTTPTotal int
 	// WHIP, WHEP, FLV, RTMP, WS, WebSDK and REST: new requests or
 	// connections per second, burst and connections held at once.
 	WHIP, WHEP, FLV, RTMP, WS, WebSDK, REST limit.Config
@@ -95,6 +98,13 @@ type Limits struct {
 // defaultHTTPConnections: a school behind one NAT address holds a /ws or
 // /websdk socket and a few players per pupil; 2000 is far above that.
 const defaultHTTPConnections = 2000
+
+// defaultHTTPTotal: a school of a thousand pupils holds a few thousand
+// (a socket, players, requests each). 10000 per listener, with RTMP's 1000
+// and ICE-TCP's 5000, stays far below the descriptors Go gives a process
+// (it raises RLIMIT_NOFILE to the hard limit, 1048576 on most systems): past
+// the cap a connection is closed at accept, not left to exhaust them.
+const defaultHTTPTotal = 10000
 
 // RecordConfig: where recording callbacks go and how recordings behave.
 type RecordConfig struct {

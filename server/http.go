@@ -102,14 +102,19 @@ func (s *Server) certificate() (tls.Certificate, error) {
 }
 
 // listenHTTP opens an HTTP listener whose connections are counted per
-// address; a refused one is closed before a byte is read.
+// address and in all; a refused one is closed before a byte is read.
 func (s *Server) listenHTTP(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	max := cmp.Or(s.cfg.Limits.HTTPConnections, defaultHTTPConnections)
-	return limit.NewGate(limit.Config{Connections: max, Name: "http"}).Listener(ln, nil), nil // a negative max is no limit
+	l := s.cfg.Limits
+	cfg := limit.Config{ // a negative cap is no limit
+		Connections: cmp.Or(l.HTTPConnections, defaultHTTPConnections),
+		Total:       cmp.Or(l.HTTPTotal, defaultHTTPTotal),
+		Name:        "http",
+	}
+	return limit.NewGate(cfg).Listener(ln, nil), nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

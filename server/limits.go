@@ -18,6 +18,9 @@ func (s *Server) wsLimits() ws.Limits {
 	if l.WS.Connections != 0 {
 		w.ConnectionsPerIP = l.WS.Connections
 	}
+	if l.WS.Total != 0 {
+		w.Connections = l.WS.Total
+	}
 	if l.LoginTimeout != 0 {
 		w.LoginTimeout = l.LoginTimeout
 	}

@@ -21,8 +21,9 @@ const firstSTUNTimeout = 5 * time.Second
 
 // DefaultICETCPLimits: a school behind one NAT address, every pupil on
 // ICE-TCP (a network that blocks UDP), holds one connection each, as on
-// the other listeners (limit.Default).
-var DefaultICETCPLimits = limit.Config{Name: "ice_tcp"}.Or(limit.Default)
+// the other listeners (limit.Default); 5000 in all is five such schools,
+// far below the descriptors a process has.
+var DefaultICETCPLimits = limit.Config{Total: 5000, Name: "ice_tcp"}.Or(limit.Default)
 
 // listenICETCP opens the ICE-TCP listener behind a per-address gate, so
 // that one address cannot hold every descriptor of the process with idle

@@ -93,8 +93,11 @@ func orDefault[T int | float64 | time.Duration](v, def, none T) T {
 // backoff, which is what a limit wants. Other clients read the code.
 func (h *Handler) refuseUpgrade(w http.ResponseWriter, r *http.Request, err error) {
 	msg := "too many connections from this address"
-	if errors.Is(err, limit.ErrRate) {
+	switch {
+	case errors.Is(err, limit.ErrRate):
 		msg = "too many new connections per second from this address"
+	case errors.Is(err, limit.ErrTotal):
+		msg = err.Error()
 	}
 	h.gateLog.log(h.log(), slog.LevelWarn, "signalling socket refused", "addr", limit.Key(r.RemoteAddr), "why", msg)
 	w.Header().Set("Content-Type", "application/json")

@@ -37,7 +37,10 @@ type Limits struct {
 	JoinsPerSecondIP float64
 	JoinBurstIP      int
 	ConnectionsPerIP int
-	IdleTimeout      time.Duration // no frame at all for this long closes [60s]
+	// Connections caps the sockets held from all addresses [none beyond
+	// the HTTP listener's total].
+	Connections int
+	IdleTimeout time.Duration // no frame at all for this long closes [60s]
 	// LoginTimeout closes a socket that has not logged in (login or join)
 	// this long after it opened, with code 14005 [10s]: an unauthenticated
 	// socket costs memory and goroutines and must not stay.
@@ -65,6 +68,7 @@ func (l Limits) withDefaults() Limits {
 	l.MessageBurst = orDefault(l.MessageBurst, d.MessageBurst)
 	perAddress := l.perAddress().Or(d.perAddress())
 	l.JoinsPerSecondIP, l.JoinBurstIP, l.ConnectionsPerIP = perAddress.PerSecond, perAddress.Burst, perAddress.Connections
+	l.Connections = perAddress.Total
 	l.IdleTimeout = orDefault(l.IdleTimeout, d.IdleTimeout)
 	l.LoginTimeout = orDefault(l.LoginTimeout, d.LoginTimeout)
 	l.MaxQueuedBytes = orDefault(l.MaxQueuedBytes, d.MaxQueuedBytes)
@@ -72,7 +76,8 @@ func (l Limits) withDefaults() Limits {
 }
 
 func (l Limits) perAddress() limit.Config {
-	return limit.Config{PerSecond: l.JoinsPerSecondIP, Burst: l.JoinBurstIP, Connections: l.ConnectionsPerIP}
+	return limit.Config{PerSecond: l.JoinsPerSecondIP, Burst: l.JoinBurstIP, Connections: l.ConnectionsPerIP,
+		Total: l.Connections}
 }
 
 // orDefault is v, or def when v is not set (zero or negative).

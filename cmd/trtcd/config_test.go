@@ -225,7 +225,7 @@ func TestREADMEConfigurationBlockLoads(t *testing.T) {
 	l := c.Limits.server()
 	if l.WHIP.PerSecond != 50 || l.WHIP.Burst != 200 || l.FLV.Connections != 500 || l.WebSDK.Name != "websdk" ||
 		l.HTTPConnections != 2000 || l.LoginTimeout.Seconds() != 10 || l.ViewersPerUser != 50 || l.PublishKbps != 20000 ||
-		l.ICETCP.Connections != 500 || l.ICETCP.Name != "ice_tcp" {
+		l.ICETCP.Connections != 500 || l.ICETCP.Name != "ice_tcp" || l.ICETCP.Total != 5000 || l.HTTPTotal != 10000 {
 		t.Fatalf("limits from the README: %+v", l)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // that limit off. Defaults serve a school behind one NAT address: 200 joins
 // within 2 s, 500 connections per listener.
 type limitsConfig struct {
-	HTTP           addressLimits `yaml:"http"`    // connections only: each HTTP(S) listener [2000]
+	HTTP           addressLimits `yaml:"http"`    // connections only: each HTTP(S) listener [2000, 10000 in all]
 	WHIP           addressLimits `yaml:"whip"`    // offers [50/s, burst 200]
 	WHEP           addressLimits `yaml:"whep"`    // offers [50/s, burst 200]
 	FLV            addressLimits `yaml:"flv"`     // HTTP-FLV plays [50/s, burst 200, 500 at once]
@@ -21,7 +21,7 @@ type limitsConfig struct {
 	WS             addressLimits `yaml:"ws"`      // /ws sockets [50/s, burst 200, 500 at once]
 	WebSDK         addressLimits `yaml:"websdk"`  // /websdk sockets [50/s, burst 200, 500 at once]
 	REST           addressLimits `yaml:"rest"`    // REST API and jsonvideoapp requests [50/s, burst 200]
-	ICETCP         addressLimits `yaml:"ice_tcp"` // ICE-TCP connections [50/s, burst 200, 500 at once]
+	ICETCP         addressLimits `yaml:"ice_tcp"` // ICE-TCP connections [50/s, burst 200, 500 at once, 5000 in all]
 	STUN           addressLimits `yaml:"stun"`    // STUN messages from one address and port to the media port [100/s, burst 200]
 	RTMPTotal      int           `yaml:"rtmp_total_connections"`
 	RTMPQueued     int           `yaml:"rtmp_queued_bytes"` // waiting for one slow RTMP player [8 MiB], then it is dropped
@@ -48,6 +48,7 @@ type frameLimits struct {
 func (c limitsConfig) server() server.Limits {
 	return server.Limits{
 		HTTPConnections: c.HTTP.Connections,
+		HTTPTotal:       c.HTTP.Total,
 		WHIP:            c.WHIP.gate("whip"),
 		WHEP:            c.WHEP.gate("whep"),
 		FLV:             c.FLV.gate("flv"),
@@ -70,15 +71,17 @@ func (c limitsConfig) server() server.Limits {
 	}
 }
 
-// addressLimits is one listener's per-address limits.
+// addressLimits is one listener's per-address limits, and its cap on the
+// connections of all addresses together.
 type addressLimits struct {
 	PerSecond   float64 `yaml:"per_second"`
 	Burst       int     `yaml:"burst"`
 	Connections int     `yaml:"connections"`
+	Total       int     `yaml:"total"`
 }
 
 // gate names the limits after their listener, so that their refusals are
 // counted in trtcd_refused_total{listener}.
 func (a addressLimits) gate(listener string) limit.Config {
-	return limit.Config{PerSecond: a.PerSecond, Burst: a.Burst, Connections: a.Connections, Name: listener}
+	return limit.Config{PerSecond: a.PerSecond, Burst: a.Burst, Connections: a.Connections, Total: a.Total, Name: listener}
 }

@@ -21,6 +21,9 @@ type Config struct {
 	PerSecond   float64 // new requests or connections per second
 	Burst       int     // allowed at once above the rate
 	Connections int     // held open at once
+	// Total caps the connections held at once from all addresses, so
+	// that many addresses together cannot take every file descriptor.
+	Total int
 	// Name, when set, counts this gate's refusals in
 	// trtcd_refused_total{listener=Name}.
 	Name string
@@ -29,7 +32,7 @@ type Config struct {
 // Refused counts refusals by listener and reason; the server registers it.
 var Refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "trtcd_refused_total",
-	Help: "Requests and connections refused by a per-address limit, by listener and reason (rate, connections).",
+	Help: "Requests and connections refused by a limit, by listener and reason (rate, connections: of one address; total: of all addresses).",
 }, []string{"listener", "reason"})
 
 // Default is every listener's per-address limit: a school behind one NAT
@@ -50,6 +53,9 @@ func (c Config) Or(def Config) Config {
 	if c.Connections == 0 {
 		c.Connections = def.Connections
 	}
+	if c.Total == 0 {
+		c.Total = def.Total
+	}
 	if c.Name == "" {
 		c.Name = def.Name
 	}
@@ -61,6 +67,7 @@ func (c Config) Or(def Config) Config {
 var (
 	ErrRate        = errors.New("too many requests from this address")
 	ErrConnections = errors.New("too many connections from this address")
+	ErrTotal       = errors.New("too many connections from all addresses: the server is full")
 )
 
 // maxTracked: past this many addresses, idle entries are dropped, so a
@@ -73,6 +80,7 @@ type Gate struct {
 	mu    sync.Mutex
 	rates map[string]*rate.Limiter
 	conns map[string]int
+	total int // connections held, from all addresses
 }
 
 // NewGate returns a gate for cfg.
@@ -97,7 +105,7 @@ func (g *Gate) AllowKey(key string) error {
 }
 
 // Enter admits a connection from addr against the rate and the connection
-// cap; leave, called once when the connection ends, gives its place back.
+// caps; leave, called once when the connection ends, gives its place back.
 func (g *Gate) Enter(addr string) (leave func(), err error) {
 	key := Key(addr)
 	g.mu.Lock()
@@ -109,7 +117,12 @@ func (g *Gate) Enter(addr string) (leave func(), err error) {
 		g.count("connections")
 		return nil, ErrConnections
 	}
+	if g.cfg.Total > 0 && g.total >= g.cfg.Total {
+		g.count("total")
+		return nil, ErrTotal
+	}
 	g.conns[key]++
+	g.total++
 	var once sync.Once
 	return func() { once.Do(func() { g.leave(key) }) }, nil
 }
@@ -117,6 +130,7 @@ func (g *Gate) Enter(addr string) (leave func(), err error) {
 func (g *Gate) leave(key string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.total--
 	if g.conns[key]--; g.conns[key] <= 0 {
 		delete(g.conns, key)
 	}

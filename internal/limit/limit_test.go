@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 func TestKeyGroupsIPv6By64(t *testing.T) {
@@ -103,4 +105,48 @@ func TestListenerClosesRefusedConnections(t *testing.T) {
 	case err := <-refused:
 		t.Fatalf("a place given back was not reused: %v", err)
 	}
+}
+
+// Many addresses together get the listener's total and no more: past it a
+// connection from a new address is refused, counted as "total", until a
+// place is given back.
+func TestGateCapsTheConnectionsOfAllAddresses(t *testing.T) {
+	g := NewGate(Config{Total: 2, Name: "test-total"})
+	leave, err := g.Enter("192.0.2.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Enter("192.0.2.2:1"); err != nil {
+		t.Fatal(err)
+	}
+	before := refusedTotal(t, "test-total")
+	if _, err := g.Enter("192.0.2.3:1"); !errors.Is(err, ErrTotal) {
+		t.Fatalf("a third address over a total of 2: %v, want ErrTotal", err)
+	}
+	if got := refusedTotal(t, "test-total") - before; got != 1 {
+		t.Fatalf("trtcd_refused_total{reason=total} rose by %v, want 1", got)
+	}
+	leave()
+	if _, err := g.Enter("192.0.2.3:1"); err != nil {
+		t.Fatalf("a place given back was not reused: %v", err)
+	}
+}
+
+func TestConfigOrKeepsTheTotal(t *testing.T) {
+	if got := (Config{}).Or(Config{Total: 7}); got.Total != 7 {
+		t.Fatalf("a zero Total took %d, want the default's 7", got.Total)
+	}
+	if got := (Config{Total: -1}).Or(Config{Total: 7}); got.Total != -1 {
+		t.Fatalf("Total -1 (off) became %d", got.Total)
+	}
+}
+
+// refusedTotal reads trtcd_refused_total{listener, reason="total"}.
+func refusedTotal(t *testing.T, listener string) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := Refused.WithLabelValues(listener, "total").Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }

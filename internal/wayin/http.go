@@ -71,12 +71,13 @@ func ConnectionLimited(g *limit.Gate, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// RefuseAddress answers a request over its address's limit: HTTP 429 with
-// code 14009, so clients back off as from any rate limit.
+// RefuseAddress answers a request over its address's limit, or over the
+// listener's total: HTTP 429 with code 14009, so clients back off as from
+// any rate limit.
 func RefuseAddress(w http.ResponseWriter, err error) {
 	msg := "too many requests from this address"
-	if errors.Is(err, limit.ErrConnections) {
-		msg = "too many connections from this address"
+	if errors.Is(err, limit.ErrConnections) || errors.Is(err, limit.ErrTotal) {
+		msg = err.Error()
 	}
 	WriteHTTPError(w, http.StatusTooManyRequests, trtc.Errorf(trtc.CodeRateLimited, "%s", msg))
 }
