@@ -74,13 +74,17 @@ func (h *Handler) signallingHost(r *http.Request) string {
 	return r.Host
 }
 
-// maxLogBody bounds a log upload; the SDK sends at most 50 lines at a time,
-// and its end-of-call report is the largest at a few tens of KB.
-const maxLogBody = 1 << 20
+// maxLogBody bounds what is read of a log upload; the SDK sends at most 50
+// lines at a time, and its end-of-call report is the largest at a few tens
+// of KB. A longer body is cut there (and its connection closed after the
+// answer): it is dropped unread either way, and reading a MiB for each of
+// a flood's requests would cost the server its bandwidth.
+const maxLogBody = 64 << 10
 
 // logs takes the SDK's log lines, events and end-of-call report and drops
 // them. They must not fail: the end-of-call report expects the body "ok"
-// and resends anything else three times.
+// and resends anything else three times, so a body over maxLogBody gets
+// "ok" too.
 func (h *Handler) logs(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLogBody)
 	io.Copy(io.Discard, r.Body)

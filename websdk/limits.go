@@ -87,6 +87,20 @@ func orDefault[T int | float64 | time.Duration](v, def, none T) T {
 	return v
 }
 
+// logUploadsPerJoin scales the sockets' per-address rate to the log
+// uploads': every joined page uploads its log lines every 2 s, so a school
+// joining at the sockets' 50 a second holds 500 pages that upload 250
+// times a second, five times the join rate.
+const logUploadsPerJoin = 5
+
+// scaledRate is the rate and burst of a one-shot request from the sockets'
+// per-address limits, times the requests one join brings (a schedule is
+// one), counted in trtcd_refused_total{listener=name}. A rate that is off
+// (0 once resolved) stays off.
+func scaledRate(sockets limit.Config, times float64, name string) limit.Config {
+	return limit.Config{PerSecond: sockets.PerSecond * times, Burst: int(float64(sockets.Burst) * times), Name: name}
+}
+
 // refuseUpgrade answers a socket over its address's limits before the
 // upgrade, which costs nothing to hold. A browser does not show the SDK the
 // answer (only that the socket failed to open); the SDK retries with a

@@ -35,10 +35,13 @@ type Handler struct {
 	Logger  *slog.Logger
 	Now     func() time.Time // for tests; time.Now when nil
 
-	once     sync.Once
-	limits   Limits // Limits with its defaults, fixed at the first socket
-	gate     *limit.Gate
-	upgrader websocket.Upgrader
+	once   sync.Once
+	limits Limits      // Limits with its defaults, fixed at Register
+	gate   *limit.Gate // sockets
+	// schedules and logUploads ration the SDK's HTTP requests per address:
+	// each may cost a directory round trip (Rooms.Place) or a body read.
+	schedules, logUploads *limit.Gate
+	upgrader              websocket.Upgrader
 
 	gateLog, refusedLog, floodLog sampledLog
 	// inlineMedia runs media commands on the read loop, in step with the
@@ -51,11 +54,12 @@ type Handler struct {
 // also served without the prefix, as the SDK asks Tencent's hosts for them:
 // a scheduleProxy or loggerProxy of just "host:port" then works too.
 func (h *Handler) Register(mux *http.ServeMux) {
+	h.once.Do(h.init)
 	mux.Handle("GET "+Prefix, h)
 	mux.Handle("GET "+Prefix+"/{$}", h)
 	for _, p := range []string{"", Prefix} {
-		mux.HandleFunc("POST "+p+"/api/v1/config", h.schedule)
-		mux.HandleFunc("POST "+p+"/v5/AVQualityReportSvc/C2S", h.logs)
+		mux.HandleFunc("POST "+p+"/api/v1/config", wayin.RateLimited(h.schedules, h.schedule))
+		mux.HandleFunc("POST "+p+"/v5/AVQualityReportSvc/C2S", wayin.RateLimited(h.logUploads, h.logs))
 		mux.HandleFunc("OPTIONS "+p+"/api/v1/config", preflight)
 		mux.HandleFunc("OPTIONS "+p+"/v5/AVQualityReportSvc/C2S", preflight)
 	}
@@ -115,6 +119,8 @@ const (
 func (h *Handler) init() {
 	h.limits = h.Limits.resolved()
 	h.gate = limit.NewGate(h.limits.PerAddress)
+	h.schedules = limit.NewGate(scaledRate(h.limits.PerAddress, 1, "websdk_schedule"))
+	h.logUploads = limit.NewGate(scaledRate(h.limits.PerAddress, logUploadsPerJoin, "websdk_logs"))
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize: readBufferSize, WriteBufferSize: writeBufferSize, WriteBufferPool: &sync.Pool{},
 		// The page is the application's, on its own origin; the userSig,
