@@ -33,7 +33,7 @@ func TestRecordingsStopBeforeTheDiskFills(t *testing.T) {
 	if err := rec.Start(req); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(2 * time.Second) // media to keep: the check below asks for a quarter of it, as a busy machine delays the start
 
 	free.Store(DefaultMinFreeBytes - 1)
 	for deadline := time.Now().Add(5 * time.Second); rec.Recording("room", "alice"); time.Sleep(50 * time.Millisecond) {
@@ -48,8 +48,8 @@ func TestRecordingsStopBeforeTheDiskFills(t *testing.T) {
 		}
 		done, _ = rec.Files(func(f *File) bool { return f.State == StateDone })
 	}
-	if len(done) != 1 || done[0].Duration < 1 {
-		t.Fatalf("the ended recording: %d files done, the first %.1f s long; want one of about 1.5 s", len(done), done[0].Duration)
+	if len(done) != 1 || done[0].Duration < 0.5 {
+		t.Fatalf("the ended recording: %d files done, the first %.1f s long; want one of about 2 s", len(done), done[0].Duration)
 	}
 	if err := rec.Start(req); err == nil || !strings.Contains(err.Error(), "min_free_bytes") {
 		t.Fatalf("a recording started with the disk short: %v", err)
