@@ -159,6 +159,35 @@ func TestClassroomPage(t *testing.T) {
 	saveScreenshot(t, student, "classroom-ended.png")
 }
 
+// Mallory created class 3150 before Ms Li came to teach it. Ms Li's page
+// tells her the class id is mallory's and keeps her out: she does not sit
+// in mallory's class as a student with her camera on, and she can teach
+// another class id straight away.
+func TestClassroomPageClassIdTaken(t *testing.T) {
+	srv := startDevTrtcd(t)
+	browser := chromium(t)
+	base := "http://" + srv.HTTPAddr().String() + "/classroom.html?role=teacher"
+	mallory := classPage(t, browser, "mallory", base+"&classId=3149&userId=mallory")
+	ticCall(t, mallory, `tic.createClassroom(3150)`) // and waits there, in her own class
+
+	teacher := open(t, browser, base+"&classId=3150&userId=ms-li")
+	waitPage(t, teacher, "Ms Li to be told the class is taken", `window.classroom.error && !document.getElementById('join').hidden`)
+	if text := eval[string](t, teacher, `document.getElementById('toast').hidden ? '' : document.getElementById('toast-text').textContent`); !strings.Contains(text, "belongs to mallory") {
+		t.Errorf("Ms Li's page says %q, want that class 3150 belongs to mallory", text)
+	}
+	if eval[bool](t, teacher, `window.classroom.joined || !!document.getElementById('local-video').srcObject`) {
+		t.Error("Ms Li entered mallory's class")
+	}
+
+	eval[bool](t, teacher, `(() => {
+		const form = document.getElementById('join-form');
+		form.classId.value = '3151';
+		form.requestSubmit();
+		return true;
+	})()`)
+	waitPage(t, teacher, "Ms Li to teach class 3151", `window.classroom.joined && window.classroom.creator === 'ms-li' && !document.getElementById('end-class').hidden`)
+}
+
 // classPage opens the classroom page and waits until it is in the class;
 // if the test fails later, the page's state goes to the log.
 func classPage(t *testing.T, browser context.Context, who, url string) context.Context {

@@ -50,6 +50,13 @@ func TestMiniProgramTAvKit(t *testing.T) {
 	mp.start(t, "tavkit_call.js", "TAVKIT_FORGED_USERSIG="+forged).wait(t)
 }
 
+// A teacher whose class id mallory took first is told so on the mini
+// program's classroom page and kept out of mallory's class
+// (miniprogram/test/classroom_taken.js).
+func TestMiniProgramClassroomIdTaken(t *testing.T) {
+	startMiniprogram(t, startTrtcd(t), appKey).start(t, "classroom_taken.js").wait(t)
+}
+
 // (d) TIC: a mini-program student (the classroom page on miniprogram/tic,
 // in the simulator) in the class of a browser teacher (Chromium on
 // classroom.html): the board history replays into the student's board

@@ -260,6 +260,12 @@ function addChat({ from, text, to, privately, mine, time, custom }) {
   $('chat-count').textContent = n ? String(n) : '';
 }
 
+function clearChat() {
+  for (const li of $('chat-log').querySelectorAll('.msg')) li.remove();
+  $('chat-empty').hidden = false;
+  $('chat-count').textContent = '';
+}
+
 function updateRecipients() {
   const select = $('chat-to');
   const chosen = select.value;
@@ -432,6 +438,7 @@ async function enter({ sdkAppId, userId, userSig, classId, role }) {
     if (role === 'teacher') await openClass(tic);
     const info = await joinWhenOpen(tic);
     if (!info) return; // left while waiting
+    if (role === 'teacher') await checkOwnClass(tic, info);
     entered(info);
     const local = await tic.publishLocalStream();
     $('local-video').srcObject = local;
@@ -453,6 +460,20 @@ async function openClass(tic) {
   } catch (err) {
     if (err.code !== CLASS_EXISTS) throw err;
   }
+}
+
+// checkOwnClass makes sure a teacher who found the class already there
+// opened it earlier: someone else's class (whoever created the id first)
+// would make them a student in a stranger's class, seen and heard by its
+// owner. The join reply is the only place that names the creator, so a
+// taken class is left at once, before the camera starts.
+async function checkOwnClass(tic, info) {
+  if (info.creator === state.userId) return;
+  await tic.quitClassroom().catch(() => {});
+  clearChat(); // its history was replayed during the join
+  const err = new TrtcdError(CLASS_EXISTS, `Class ${state.classId} already exists and belongs to ${info.creator} — pick another class id`);
+  err.module = TICModule.IM;
+  throw err;
 }
 
 // joinWhenOpen joins; a student who comes before the teacher waits on a

@@ -89,7 +89,21 @@ Component({
         await tic.createClassroom(this.data.classId).catch(err => { if (err.code !== CLASS_EXISTS) throw err; });
       }
       const info = await this.joinWhenOpen(tic);
-      if (info) this.entered(info);
+      if (!info) return;
+      if (this.data.role === 'teacher' && info.creator !== creds.userId) return this.classTaken(info.creator);
+      this.entered(info);
+    },
+
+    // classTaken: a teacher found the class id taken by someone else (who
+    // created it first). Entering would make them a student in a
+    // stranger's class, seen and heard by its owner; the join reply is the
+    // only place that names the creator, so the class is left at once,
+    // before the camera starts.
+    async classTaken(creator) {
+      await this.tic.quitClassroom().catch(() => {});
+      const text = 'Class ' + this.data.classId + ' already exists and belongs to ' + creator + ' — pick another class id.';
+      this.setData({ phase: 'ended', endedText: text, messages: [], members: [] }); // the replayed chat was theirs
+      this.showError({ code: CLASS_EXISTS, module: TICModule.IM, reason: text });
     },
 
     setUpTIC() {
