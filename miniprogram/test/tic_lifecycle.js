@@ -64,6 +64,19 @@ h.scenario('TIC: quit, logout, listeners removed, force offline, destroy', async
   await h.waitFor('the teacher to see amy and ben arrive', () =>
     teacher.event.got('onTICMemberJoin', (a) => has(a[0], 'amy'))[0] && teacher.event.got('onTICMemberJoin', (a) => has(a[0], 'ben'))[0]);
 
+  // A member's userId is any string its app allows, __proto__ too: it is in
+  // the others' member list like anyone, its mute state with it, and gone
+  // from it when it leaves.
+  const odd = await phone('__proto__');
+  await odd.tic.joinClassroom(CLASS_ID, {});
+  await odd.tic.getTrtcClient().request('mute', { audioMuted: true });
+  const listed = () => teacher.tic.getTrtcClient().memberList().find((m) => m.userId === '__proto__');
+  await h.waitFor("__proto__ muted in the teacher's member list", () => listed() && listed().audioMuted === true);
+  await odd.tic.logout();
+  await h.waitFor("__proto__ gone from the teacher's member list", () => !listed());
+  h.check(({}).audioMuted === undefined, 'a member named __proto__ reached Object.prototype');
+  console.log('a member named __proto__ came, muted and left in the member list like anyone');
+
   // quitClassroom: the caller leaves, the class goes on, and the others are
   // told through onTICMemberQuit.
   const quit = await callback((cb) => amy.tic.quitClassroom(cb));

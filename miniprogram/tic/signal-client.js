@@ -52,7 +52,10 @@ class SignalClient {
     this.handlers = {};
     this.pending = {};
     this.nextId = 1;
-    this.members = {}; // userId → MemberInfo, the others in the room
+    // userId → MemberInfo, the others in the room. A Map: userIds are the
+    // members' to choose, and one named __proto__ must neither hide from
+    // memberList() nor reach an object's prototype.
+    this.members = new Map();
     this.task = null;  // the wx SocketTask
     this.open = false;
     this.joined = false;
@@ -149,13 +152,13 @@ class SignalClient {
     this.room = data;
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => this.request('heartbeat').catch(() => {}), HEARTBEAT_MS);
-    this.members = {};
-    for (const m of data.members || []) this.members[m.userId] = m;
+    this.members = new Map();
+    for (const m of data.members || []) this.members.set(m.userId, m);
     this.emit('members', this.memberList());
     return data;
   }
 
-  memberList() { return Object.keys(this.members).map(id => this.members[id]); }
+  memberList() { return Array.from(this.members.values()); }
 
   // The media belongs to the webrtc-room component (RTMP), not to TIC.
   createLocalStream() { return this.noMedia(); }
@@ -183,7 +186,7 @@ class SignalClient {
   reset() {
     this.joined = false;
     clearInterval(this.heartbeat);
-    this.members = {};
+    this.members.clear();
   }
 
   receive(frame) {
@@ -203,17 +206,17 @@ class SignalClient {
     const d = frame.data || {};
     switch (frame.event) {
       case 'member-join':
-        this.members[d.userId] = { userId: d.userId, audio: false, video: false };
+        this.members.set(d.userId, { userId: d.userId, audio: false, video: false });
         break;
       case 'member-quit':
-        delete this.members[d.userId];
+        this.members.delete(d.userId);
         break;
       case 'stream-add':
       case 'stream-remove':
-        if (this.members[d.userId]) this.members[d.userId][d.kind] = frame.event === 'stream-add';
+        if (this.members.has(d.userId)) this.members.get(d.userId)[d.kind] = frame.event === 'stream-add';
         break;
       case 'mute':
-        this.members[d.userId] = d;
+        this.members.set(d.userId, d);
         break;
       case 'force-offline':
       case 'closed':

@@ -688,7 +688,7 @@ $('share').onclick = async () => {
 
 // Frames decoded per remote video: {userId: {camera, screen}}.
 window.classroomVideo = async () => {
-  const out = {};
+  const out = Object.create(null); // a member may be named __proto__
   for (const [userId, r] of state.tic?.getTrtcClient().remote || []) {
     out[userId] = { camera: await framesDecoded(r.videoTx.receiver), screen: await framesDecoded(r.screenTx.receiver) };
   }

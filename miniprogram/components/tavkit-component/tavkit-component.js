@@ -164,10 +164,10 @@ Component({
     // [{userId, userName, avatarUrl}], any of them, any time.
     askUserInfo(userIds) {
       this.call('onUserInfoListener', userIds.slice(), (infos) => {
-        const byId = {};
-        (Array.isArray(infos) ? infos : [infos]).forEach(i => { if (i && i.userId) byId[i.userId] = i; });
+        const byId = new Map(); // userIds are the peers' to choose: __proto__ too
+        (Array.isArray(infos) ? infos : [infos]).forEach(i => { if (i && i.userId) byId.set(i.userId, i); });
         const peers = this.data.peers.map(p => {
-          const i = byId[p.userId];
+          const i = byId.get(p.userId);
           return i ? Object.assign({}, p, { userName: i.userName || p.userName, avatarUrl: i.avatarUrl || p.avatarUrl }) : p;
         });
         this.setData({ peers });
