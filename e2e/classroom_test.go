@@ -32,7 +32,7 @@ func TestClassroomPage(t *testing.T) {
 	waitPage(t, teacher, "the teacher to see the student arrive", `window.classroom.events.some(e => e.name === 'onTICMemberJoin' && e.data.includes('tom'))`)
 
 	t.Run("a student who comes before the teacher waits", func(t *testing.T) {
-		early := open(t, browser, strings.Replace(class, "3101", "3102", 1)+"&userId=ben")
+		early := openAndJoin(t, browser, strings.Replace(class, "3101", "3102", 1)+"&userId=ben")
 		waitPage(t, early, "the waiting screen", `window.classroom.waiting && !document.getElementById('waiting').hidden`)
 		saveScreenshot(t, early, "classroom-waiting.png")
 		ticCall(t, teacher, `tic.createClassroom(3102)`)
@@ -170,7 +170,7 @@ func TestClassroomPageClassIdTaken(t *testing.T) {
 	mallory := classPage(t, browser, "mallory", base+"&classId=3149&userId=mallory")
 	ticCall(t, mallory, `tic.createClassroom(3150)`) // and waits there, in her own class
 
-	teacher := open(t, browser, base+"&classId=3150&userId=ms-li")
+	teacher := openAndJoin(t, browser, base+"&classId=3150&userId=ms-li")
 	waitPage(t, teacher, "Ms Li to be told the class is taken", `window.classroom.error && !document.getElementById('join').hidden`)
 	if text := eval[string](t, teacher, `document.getElementById('toast').hidden ? '' : document.getElementById('toast-text').textContent`); !strings.Contains(text, "belongs to mallory") {
 		t.Errorf("Ms Li's page says %q, want that class 3150 belongs to mallory", text)
@@ -188,11 +188,12 @@ func TestClassroomPageClassIdTaken(t *testing.T) {
 	waitPage(t, teacher, "Ms Li to teach class 3151", `window.classroom.joined && window.classroom.creator === 'ms-li' && !document.getElementById('end-class').hidden`)
 }
 
-// classPage opens the classroom page and waits until it is in the class;
+// classPage opens the classroom page, presses Enter class and waits until
+// it is in the class;
 // if the test fails later, the page's state goes to the log.
 func classPage(t *testing.T, browser context.Context, who, url string) context.Context {
 	t.Helper()
-	page := open(t, browser, url)
+	page := openAndJoin(t, browser, url)
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return

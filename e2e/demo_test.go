@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,23 @@ func open(t *testing.T, browser context.Context, url string) context.Context {
 		t.Fatal(err)
 	}
 	return ctx
+}
+
+// pressJoin presses the page's join button (the demo's Join call, the
+// classroom's Enter class) once the page has filled in its form: a link
+// never joins by itself.
+func pressJoin(t *testing.T, page context.Context) {
+	t.Helper()
+	waitPage(t, page, "the join form", `!document.getElementById('join-button').disabled`)
+	eval[bool](t, page, `document.getElementById('join-button').click() || true`)
+}
+
+// openAndJoin loads a page and presses its join button.
+func openAndJoin(t *testing.T, browser context.Context, url string) context.Context {
+	t.Helper()
+	page := open(t, browser, url)
+	pressJoin(t, page)
+	return page
 }
 
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
@@ -87,10 +105,10 @@ func TestDemoOneToOneCall(t *testing.T) {
 	browser := chromium(t)
 	base := "http://" + srv.HTTPAddr().String()
 
-	alice := open(t, browser, base+"/?roomId=5555&layout=1v1bigsmall")
+	alice := openAndJoin(t, browser, base+"/?roomId=5555&layout=1v1bigsmall")
 	waitPage(t, alice, "the first page to join", `window.demo.joined && !!document.getElementById('invite-link').value`)
 	invite := eval[string](t, alice, `document.getElementById('invite-link').value`)
-	bob := open(t, browser, strings.Replace(invite, "layout=1v1bigsmall", "layout=1v1horizontal", 1))
+	bob := openAndJoin(t, browser, strings.Replace(invite, "layout=1v1bigsmall", "layout=1v1horizontal", 1))
 	waitPage(t, bob, "the invited page to join", `window.demo.joined`)
 
 	deadline := time.Now().Add(20 * time.Second)
@@ -113,7 +131,7 @@ func TestDemoOneToOneCall(t *testing.T) {
 	saveScreenshot(t, alice, "demo-1v1bigsmall.png")
 	saveScreenshot(t, bob, "demo-1v1horizontal.png")
 
-	carol := open(t, browser, invite)
+	carol := openAndJoin(t, browser, invite)
 	waitPage(t, carol, "the third page's error", `!!window.demo.error`)
 	if code, msg := pageError(t, carol); code != float64(trtc.CodeRoomFull) {
 		t.Fatalf("the third page shows %v %q, want the room-full code %d", code, msg, trtc.CodeRoomFull)
@@ -121,7 +139,7 @@ func TestDemoOneToOneCall(t *testing.T) {
 	saveScreenshot(t, carol, "demo-room-full.png")
 
 	forged := tlssig.GenUserSig("not-the-app-key", app, "mallory", time.Hour, time.Now())
-	mallory := open(t, browser, fmt.Sprintf("%s/?roomId=7777&sdkAppId=%d&userId=mallory&userSig=%s", base, app, forged))
+	mallory := openAndJoin(t, browser, fmt.Sprintf("%s/?roomId=7777&sdkAppId=%d&userId=mallory&userSig=%s", base, app, forged))
 	waitPage(t, mallory, "the forged page's error", `!!window.demo.error`)
 	if code, msg := pageError(t, mallory); code != float64(trtc.CodeUserSigCheckFailed) {
 		t.Fatalf("the forged page shows %v %q, want %d", code, msg, trtc.CodeUserSigCheckFailed)
@@ -137,5 +155,39 @@ func waitPage(t *testing.T, ctx context.Context, what, cond string) {
 			t.Fatalf("timed out waiting for %s (page error: %s)", what, raw)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// A link carrying someone's credentials (sdkAppId, userId and userSig: a
+// stranger's room, a stranger's userSig) fills in the join form of the
+// demo and of the classroom page, and that is all: the camera and the
+// microphone stay off and the page stays out of the room until the person
+// presses the button.
+func TestLinkJoinsOnlyWhenThePersonPresses(t *testing.T) {
+	srv := startDevTrtcd(t)
+	browser := chromium(t)
+	base := "http://" + srv.HTTPAddr().String()
+	sig := tlssig.GenUserSig(appKey, app, "victim", time.Hour, time.Now())
+	creds := fmt.Sprintf("sdkAppId=%d&userId=victim&userSig=%s", app, url.QueryEscape(sig))
+
+	for _, p := range []struct{ name, url, state, joined string }{
+		{"demo", base + "/?roomId=6660&" + creds, "window.demo", "window.demo.joined"},
+		{"classroom", base + "/classroom.html?classId=6661&role=teacher&" + creds, "window.classroom", "window.classroom.joined"},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			page := open(t, browser, p.url)
+			waitPage(t, page, "the form filled in from the link", fmt.Sprintf(
+				`document.querySelector('[name=userSig]').value === %q`, sig))
+			// The page fills in the form and would call join in the same turn:
+			// a page that joins by itself has its client (or TIC) by now.
+			if eval[bool](t, page, "!!("+p.state+".client || "+p.state+".tic || document.getElementById('local-video').srcObject)") {
+				t.Fatal("the page set out to join without the person pressing the button")
+			}
+			if eval[bool](t, page, "document.getElementById('join').hidden") {
+				t.Error("the join form is not shown")
+			}
+			pressJoin(t, page)
+			waitPage(t, page, "the page to join once pressed", p.joined+" && !!document.getElementById('local-video').srcObject")
+		})
 	}
 }

@@ -37,7 +37,7 @@ func TestMiniProgramWithBrowserDemo(t *testing.T) {
 	srv := startDevTrtcd(t)
 	mp := startMiniprogram(t, srv, appKey)
 	browser := chromium(t)
-	page := open(t, browser, "http://"+srv.HTTPAddr().String()+"/?roomId=8600&layout=1v1bigsmall")
+	page := openAndJoin(t, browser, "http://"+srv.HTTPAddr().String()+"/?roomId=8600&layout=1v1bigsmall")
 	waitPage(t, page, "the demo page to join", `window.demo.joined`)
 	peer := eval[string](t, page, "window.demo.userId")
 

@@ -123,9 +123,9 @@ func playScreen(t *testing.T, url, token string) *atomic.Int64 {
 func TestDemoSmallStreamAndScreenShare(t *testing.T) {
 	srv := startDevTrtcd(t)
 	browser := chromium(t)
-	alice := open(t, browser, "http://"+srv.HTTPAddr().String()+"/?roomId=5601")
+	alice := openAndJoin(t, browser, "http://"+srv.HTTPAddr().String()+"/?roomId=5601")
 	waitPage(t, alice, "alice to join", `window.demo.joined && !!document.getElementById('invite-link').value`)
-	bob := open(t, browser, eval[string](t, alice, `document.getElementById('invite-link').value`))
+	bob := openAndJoin(t, browser, eval[string](t, alice, `document.getElementById('invite-link').value`))
 	waitPage(t, bob, "bob to join", `window.demo.joined`)
 	aliceID := eval[string](t, alice, `window.demo.userId`)
 

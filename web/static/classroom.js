@@ -393,7 +393,7 @@ function memberLeft(userId) {
 // ------------------------------------------------------- entering a class --
 
 // Development servers hand out userSigs for their development app, so a
-// newcomer needs nothing but the link.
+// newcomer needs nothing but the link (and a press on Enter class).
 async function devCredentials(userId) {
   try {
     const r = await fetch(`/dev/usersig?userId=${encodeURIComponent(userId)}`);
@@ -424,7 +424,12 @@ async function start() {
   form.sdkAppId.value = creds.sdkAppId || '';
   form.userSig.value = creds.userSig || '';
   form.onsubmit = e => { e.preventDefault(); enter(Object.fromEntries(new FormData(form))); };
-  if (classId && creds.sdkAppId && creds.userId && creds.userSig) enter({ ...creds, classId, role: state.role });
+  // A link only fills in the form: entering turns on the camera and the
+  // microphone, which a site allowed once gets without asking again, so a
+  // link from a stranger (with a userSig of theirs, for their class) must
+  // not do it on its own. The person presses Enter class.
+  $('join-button').disabled = false;
+  $('join-button').focus();
 }
 
 async function enter({ sdkAppId, userId, userSig, classId, role }) {

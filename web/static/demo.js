@@ -28,7 +28,7 @@ function setLayout(layout) {
 for (const b of document.querySelectorAll('[data-layout]')) b.onclick = () => setLayout(b.dataset.layout);
 
 // Development servers hand out userSigs for their development app, so a
-// newcomer needs nothing but the link.
+// newcomer needs nothing but the link (and a press on Join).
 async function devCredentials(userId) {
   try {
     const r = await fetch(`/dev/usersig?userId=${encodeURIComponent(userId)}`);
@@ -63,7 +63,12 @@ async function start() {
   form.sdkAppId.value = creds.sdkAppId || '';
   form.userSig.value = creds.userSig || '';
   form.onsubmit = e => { e.preventDefault(); join(Object.fromEntries(new FormData(form))); };
-  if (creds.sdkAppId && creds.userId && creds.userSig) join({ ...creds, roomId });
+  // A link only fills in the form: joining turns on the camera and the
+  // microphone, which a site allowed once gets without asking again, so a
+  // link from a stranger (with a userSig of theirs, for their room) must
+  // not do it on its own. The person presses Join.
+  $('join-button').disabled = false;
+  $('join-button').focus();
 }
 
 async function join({ sdkAppId, userId, userSig, roomId }) {
@@ -78,7 +83,7 @@ async function join({ sdkAppId, userId, userSig, roomId }) {
     Object.assign(state, { joined: true, roomId, sdkAppId, userId });
     $('join').hidden = true;
     $('call').hidden = $('controls').hidden = $('invite').hidden = false;
-    $('room-label').innerHTML = `Room <b>${roomId}</b> · you are <b>${escapeHTML(userId)}</b>`;
+    $('room-label').innerHTML = `Room <b>${escapeHTML(roomId)}</b> · you are <b>${escapeHTML(userId)}</b>`;
     updateInvite();
     await client.publish(local);
   } catch (err) {
