@@ -35,6 +35,15 @@ type DevApp struct {
 	Anywhere bool
 }
 
+// contentSecurityPolicy is what the pages may load and do: their own
+// scripts, styles and fetches, and the /ws WebSocket. The video elements
+// play MediaStreams (srcObject), which no source list governs. No inline
+// script or style, no plugins, no <base>, and no framing: another site
+// cannot put a page with the camera on under its own clicks.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; worker-src 'self' blob:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 // devSigLifetime: demo signatures are short-lived.
 const devSigLifetime = 24 * time.Hour
 
@@ -47,6 +56,8 @@ func Register(mux *http.ServeMux, dev *DevApp) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Frame-Options", "DENY") // frame-ancestors for browsers without CSP 2
 		if strings.HasSuffix(r.URL.Path, ".d.ts") {
 			h.Set("Content-Type", "text/plain; charset=utf-8") // not video/mp2t
 		}

@@ -224,7 +224,9 @@ function buildToolbar() {
     b.className = 'width';
     b.title = w.label;
     b.dataset.width = w.value;
-    b.innerHTML = `<span style="--w:${Math.round(w.value / 12) + 1}px"></span>`;
+    const line = document.createElement('span'); // styled through the DOM: the CSP allows no inline styles
+    line.style.setProperty('--w', `${Math.round(w.value / 12) + 1}px`);
+    b.append(line);
     b.onclick = () => { board.width = w.value; markTools(); };
     $('widths').append(b);
   }
