@@ -26,6 +26,10 @@ const WIDTHS = [{ label: 'Fine', value: 30 }, { label: 'Medium', value: 60 }, { 
 const JOIN_RETRY_MS = 3000; // how often a student checks whether the class has opened
 const CLASS_NOT_FOUND = 10010;
 const CLASS_EXISTS = 10021;
+// Messages kept in the chat, and entries in state.messages and
+// state.events, as the mini program keeps: a class chatting for hours, or
+// a member flooding it at 20 a second, must not grow the page without end.
+const MAX_CHAT = 200;
 
 // ---------------------------------------------------------------- errors --
 
@@ -257,13 +261,18 @@ function addChat({ from, text, to, privately, mine, time, custom }) {
   li.innerHTML = `<div class="meta"><b>${escapeHTML(who)}</b>${badge}${priv}<time>${clock(time)}</time></div>` +
     `<div class="bubble${custom ? ' custom' : ''}">${escapeHTML(text)}</div>`;
   $('chat-log').append(li);
+  if (++chatShown > MAX_CHAT) {
+    $('chat-log').querySelector('.msg').remove(); // the oldest
+    chatShown--;
+  }
   li.scrollIntoView({ block: 'end' });
-  const n = $('chat-log').querySelectorAll('.msg').length;
-  $('chat-count').textContent = n ? String(n) : '';
+  $('chat-count').textContent = String(chatShown);
 }
+let chatShown = 0; // messages in the chat log
 
 function clearChat() {
   for (const li of $('chat-log').querySelectorAll('.msg')) li.remove();
+  chatShown = 0;
   $('chat-empty').hidden = false;
   $('chat-count').textContent = '';
 }
@@ -315,7 +324,13 @@ const messageListener = {
   },
 };
 
-function received(listener, from, body) { state.messages.push({ listener, from, ...body }); }
+function received(listener, from, body) { keep(state.messages, { listener, from, ...body }); }
+
+// keep appends to a list of at most MAX_CHAT entries, dropping the oldest.
+function keep(list, entry) {
+  list.push(entry);
+  if (list.length > MAX_CHAT) list.splice(0, list.length - MAX_CHAT);
+}
 
 // ------------------------------------------------------------ the video --
 
@@ -531,7 +546,7 @@ function setUpTIC() {
   return tic;
 }
 
-function event(name, data) { state.events.push(data ? { name, data } : { name }); }
+function event(name, data) { keep(state.events, data ? { name, data } : { name }); }
 
 // wireMedia follows the room under the class: remote streams into tiles.
 function wireMedia(client) {
