@@ -9,12 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/trtcd/trtcd/miniprogram/tic"
+	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
@@ -104,8 +104,6 @@ func fromThisMachine(r *http.Request) bool {
 	return host == "localhost"
 }
 
-var validUserID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-
 // userSig mints a userSig of the development app for the demo page.
 func (d *DevApp) userSig(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("userId")
@@ -115,7 +113,7 @@ func (d *DevApp) userSig(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"code": 100006, "message": "the development app mints userSigs only for a page of this machine (localhost or a loopback address, no proxy)"})
 		return
 	}
-	if !validUserID.MatchString(user) {
+	if !trtc.ValidUserID(user) { // else the page would get a userSig the server refuses
 		w.WriteHeader(http.StatusBadRequest)
 		json.NewEncoder(w).Encode(map[string]any{"code": 10002, "message": "userId: 1 to 32 of A-Z a-z 0-9 _ -"})
 		return
