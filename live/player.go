@@ -147,7 +147,7 @@ func (p *player) audio(f *rtpframe.Frame) error {
 			return err
 		}
 	}
-	if !p.audioPace.Allow(time.Now(), pace.AudioFrames) {
+	if !p.audioPace.AllowN(time.Now(), pace.AudioFrames, pace.AudioCost(codec.OpusDuration(f.Data))) {
 		if p.audioPace.Dropped == 1 {
 			p.cfg.Logger.Warn("publisher sends more audio frames than a stream carries: the player drops the rest", "audio_fps", pace.AudioFrames)
 		}

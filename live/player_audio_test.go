@@ -20,9 +20,10 @@ func (s *audioTags) WriteTag(t flv.Tag) error {
 	return nil
 }
 
-// playOpus publishes Opus RTP packets (timestamps from ts) to an FLV player
-// and returns how many AAC frames the player was sent.
-func playOpus(t *testing.T, n int, ts func(i int) uint32) int {
+// playOpus publishes n Opus RTP packets, cycling through opus (real ones
+// when nil), with timestamps from ts, to an FLV player and returns how many
+// AAC frames the player was sent.
+func playOpus(t *testing.T, n int, ts func(i int) uint32, opus [][]byte) int {
 	t.Helper()
 	media := newMedia(t)
 	pub := join(t, media, "r", "pusher", sfu.SourceAudio)
@@ -33,7 +34,9 @@ func playOpus(t *testing.T, n int, ts func(i int) uint32) int {
 	sink := &audioTags{}
 	p := newPlayer(join(t, media, "r", "player"), "pusher", sink, PlayConfig{Logger: quiet, NoVideo: true})
 	defer p.close()
-	opus := realOpus(t)
+	if opus == nil {
+		opus = realOpus(t)
+	}
 	src := rtpSource{pt: opusPayloadType, ssrc: 2000}
 	var pkt []byte
 	for i := range n {
@@ -53,7 +56,7 @@ func playOpus(t *testing.T, n int, ts func(i int) uint32) int {
 // frames), a core per player. The player now gets about the second of
 // audio that was sent.
 func TestFLVPlayerOfLeapingTimestampsGetsRealTimeAudio(t *testing.T) {
-	frames := playOpus(t, 50, func(i int) uint32 { return uint32(i) * 480000 })
+	frames := playOpus(t, 50, func(i int) uint32 { return uint32(i) * 480000 }, nil)
 	// 1 s of packets and the 200 ms jitter allowance, in 1024-sample
 	// frames, and a little for the test's own run time.
 	if most := (1300 * 48) / 1024; frames > most {
@@ -66,9 +69,37 @@ func TestFLVPlayerOfLeapingTimestampsGetsRealTimeAudio(t *testing.T) {
 // transcoded for each FLV player, as the ingest and recorder do.
 func TestFLVPlayerPacesAudioFrames(t *testing.T) {
 	const sent = 1000 // 20 s of 20 ms packets, at once
-	frames := playOpus(t, sent, func(i int) uint32 { return uint32(i) * 960 })
+	frames := playOpus(t, sent, func(i int) uint32 { return uint32(i) * 960 }, nil)
 	// Kept packets 20 ms each; allow a few more for the time the test runs.
 	if most := (pace.AudioFrames + 20) * 960 / 1024; frames > most {
 		t.Fatalf("%d Opus packets at once became %d AAC frames, want at most %d (%d packets)", sent, frames, most, pace.AudioFrames)
+	}
+}
+
+// sixFold turns 20 ms Opus packets of one frame into 120 ms ones of six
+// (code 3, constant bitrate: RFC 6716 §3.2.5), the longest a packet holds.
+func sixFold(t *testing.T, packets [][]byte) [][]byte {
+	var out [][]byte
+	for _, p := range packets {
+		if p[0]&3 != 0 {
+			t.Fatalf("not a one-frame packet: TOC %#x", p[0])
+		}
+		long := []byte{p[0] | 3, 6}
+		for range 6 {
+			long = append(long, p[1:]...)
+		}
+		out = append(out, long)
+	}
+	return out
+}
+
+// The pace counts audio by its length: 120 ms packets, each costing the
+// decoder six 20 ms frames, were kept 200 a second, 24 s of audio to
+// decode and encode per second for each FLV player.
+func TestFLVPlayerPacesAudioByItsLength(t *testing.T) {
+	const sent = 1000 // 120 s of 120 ms packets, at once
+	frames := playOpus(t, sent, func(i int) uint32 { return uint32(i) * 5760 }, sixFold(t, realOpus(t)))
+	if most := (pace.AudioFrames + 20) * 960 / 1024; frames > most {
+		t.Fatalf("%d Opus packets of 120 ms at once became %d AAC frames, want at most %d (%d × 20 ms)", sent, frames, most, pace.AudioFrames)
 	}
 }

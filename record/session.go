@@ -104,7 +104,8 @@ func (s *session) frame(f *rtpframe.Frame) error {
 func (s *session) paced(f *rtpframe.Frame) bool {
 	now := time.Now()
 	if f.Kind == sfu.KindAudio {
-		return s.logFirstDrop(s.audioPace.Allow(now, pace.AudioFrames), s.audioPace.Dropped, "audio")
+		kept := s.audioPace.AllowN(now, pace.AudioFrames, pace.AudioCost(codec.OpusDuration(f.Data)))
+		return s.logFirstDrop(kept, s.audioPace.Dropped, "audio")
 	}
 	return s.logFirstDrop(s.videoPace.Allow(now, pace.VideoFrames, f.Keyframe), s.videoPace.Dropped, "video")
 }

@@ -7,7 +7,10 @@
 // sample in memory.
 package pace
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // At most this many frames a second of each kind, and a second's worth at
 // once: 60 fps video and 10 ms audio frames with room to spare.
@@ -28,18 +31,34 @@ type Frames struct {
 // Allow takes a frame arriving at now and reports whether it is within
 // perSecond.
 func (p *Frames) Allow(now time.Time, perSecond float64) bool {
+	return p.AllowN(now, perSecond, 1)
+}
+
+// AllowN is Allow for a frame that counts as n (AudioCost).
+func (p *Frames) AllowN(now time.Time, perSecond, n float64) bool {
 	if p.at.IsZero() {
 		p.tokens = perSecond
 	} else {
 		p.tokens = min(p.tokens+now.Sub(p.at).Seconds()*perSecond, perSecond)
 	}
 	p.at = now
-	if p.tokens < 1 {
+	if p.tokens < n {
 		p.Dropped++
 		return false
 	}
-	p.tokens--
+	p.tokens -= n
 	return true
+}
+
+// AudioFrameLength is the audio frame AudioFrames counts: an Opus packet
+// may carry up to 120 ms, six times the usual 20 ms, and costs its decoder
+// six times as much.
+const AudioFrameLength = 20 * time.Millisecond
+
+// AudioCost is what an audio frame lasting d counts against AudioFrames:
+// one per AudioFrameLength begun, at least one.
+func AudioCost(d time.Duration) float64 {
+	return max(1, math.Ceil(float64(d)/float64(AudioFrameLength)))
 }
 
 // Pictures paces video: after a picture is dropped, the pictures that

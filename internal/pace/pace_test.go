@@ -41,3 +41,23 @@ func TestPicturesWaitForAKeyframeAfterADrop(t *testing.T) {
 		t.Fatal("the next keyframe, and the pictures after it, were not kept")
 	}
 }
+
+// Audio counts by its length: a second's worth of 120 ms frames at once is
+// a sixth as many frames as of 20 ms ones, and a 10 ms frame counts one.
+func TestAudioCountsByItsLength(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		kept int
+	}{{120 * time.Millisecond, AudioFrames / 6}, {20 * time.Millisecond, AudioFrames}, {10 * time.Millisecond, AudioFrames}} {
+		var p Frames
+		now, kept := time.Unix(1000, 0), 0
+		for range 1000 {
+			if p.AllowN(now, AudioFrames, AudioCost(c.d)) {
+				kept++
+			}
+		}
+		if kept != c.kept {
+			t.Errorf("frames of %v at once: kept %d, want %d", c.d, kept, c.kept)
+		}
+	}
+}
