@@ -74,10 +74,10 @@ func (s *Session) pairChanged() {
 		return
 	}
 	conn := s.room.sfu.t.udp
-	if s.fastIn != nil {
-		conn.removeRoute(s.fastAddr, s.fastIn)
-		if !udp || !conn.setRoute(addr, s.fastIn) {
-			s.giveBack()
+	if r := s.route(); r != nil {
+		conn.removeRoute(s.fastAddr, r)
+		if !udp || !conn.setRoute(addr, r) {
+			s.leaveRoute()
 		}
 	}
 	for _, d := range s.downs {
@@ -91,6 +91,34 @@ func (s *Session) pairChanged() {
 	}
 	s.fastAddr = addr
 }
+
+// route is the session's route on the media port, if it has one: its
+// publisher's, or the one that drops what a receive-only session sends.
+func (s *Session) route() route {
+	switch {
+	case s.fastIn != nil:
+		return s.fastIn
+	case s.fastDrop != nil:
+		return s.fastDrop
+	}
+	return nil
+}
+
+// leaveRoute forgets the session's route (already removed).
+func (s *Session) leaveRoute() {
+	if s.fastIn != nil {
+		s.giveBack()
+	}
+	s.fastDrop = nil
+}
+
+// receiveOnly is the route of a session that publishes nothing: what RTP
+// it sends is dropped. Handed to pion, each packet under a new SSRC made
+// it keep a stream of up to 1 MB until the session ended: a viewer
+// sending under 20,000 SSRCs grew the server by 150 MB.
+type receiveOnly struct{ s *Session }
+
+func (receiveOnly) handle([]byte, *outbox) bool { return true }
 
 // giveBack returns a publisher's tracks to pion's readers (its route is
 // already gone): once the socket reader is done with a packet in hand, the
@@ -142,6 +170,12 @@ func (s *Session) goFast() {
 		s.fastIn = fp
 		for ssrc, t := range s.pubTracks {
 			s.takeOverWhenStarted(ssrc, t)
+		}
+	}
+	if !s.publishing && s.fastDrop == nil {
+		r := &receiveOnly{s}
+		if conn.setRoute(addr, r) {
+			s.fastDrop = r
 		}
 	}
 	for _, d := range s.downs {
@@ -203,7 +237,7 @@ func (s *Session) leaveFast() {
 	s.fastMu.Lock()
 	defer s.fastMu.Unlock()
 	s.fastClosed = true
-	if s.fastIn != nil {
-		s.room.sfu.t.udp.removeRoute(s.fastAddr, s.fastIn)
+	if r := s.route(); r != nil {
+		s.room.sfu.t.udp.removeRoute(s.fastAddr, r)
 	}
 }

@@ -53,6 +53,7 @@ type Session struct {
 	video      *DownTrack            // a subscriber's main-or-small section (SetVideo)
 	sections   map[Source]*DownTrack // a subscriber's by what they carry: audio, main (or small), sub
 	fastIn     *fastPublisher
+	fastDrop   *receiveOnly // a session that only receives: its route
 	fastAddr   netip.AddrPort
 	fastKeys   *srtpkeys.Keys
 	fastClosed bool
