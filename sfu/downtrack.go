@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"time"
+
 	"math/bits"
 	"strings"
 	"sync"
@@ -38,8 +40,10 @@ type DownTrack struct {
 	// never saw them: a wrap among them, and every packet after fails its
 	// authentication.
 	ready atomic.Bool
-	// estimate is the subscriber's bandwidth estimate (REMB), bits/s.
-	estimate atomic.Uint64
+	// estimate is the subscriber's bandwidth estimate (REMB), bits/s,
+	// received at estimateAt (monotonic).
+	estimate   atomic.Uint64
+	estimateAt atomic.Int64
 	// queue, when set, carries packets to a transport that may block.
 	queue atomic.Pointer[sendQueue]
 	// fast, when set, encrypts and sends without pion (see fastpath.go).
@@ -291,6 +295,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 				t.requestKeyframe(&d.keyframes)
 			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			d.estimateAt.Store(monotonic())
 			d.estimate.Store(uint64(pkt.Bitrate))
 		}
 	}
@@ -313,13 +318,18 @@ func (d *DownTrack) nack(t *Track, pairs []rtcp.NackPair) {
 // Estimate is the subscriber's last REMB, in bits/s (0 when none, and
 // while it is paused or not yet connected: a viewer that receives none of
 // the track, say one that turned a poor link's video off, must not keep
-// capping it for the others).
+// capping it for the others). An estimate older than estimateLifetime is
+// none: one REMB, sent once, capped the publisher for good.
 func (d *DownTrack) Estimate() uint64 {
-	if d.paused.Load() || !d.ready.Load() {
+	if d.paused.Load() || !d.ready.Load() || monotonic()-d.estimateAt.Load() > int64(estimateLifetime) {
 		return 0
 	}
 	return d.estimate.Load()
 }
+
+// estimateLifetime: a receiver sends its REMB at least once a second
+// while it has one, so one this old has been given up.
+const estimateLifetime = 5 * time.Second
 
 // SenderReport translates the source's last sender report into this
 // subscriber's SSRC and timestamps, so the browser keeps audio and video in

@@ -31,6 +31,15 @@ func TestBitrateCapFollowsTheWorstViewer(t *testing.T) {
 	if got := capFor(tr, 400, 800); got != 800_000 {
 		t.Fatalf("the poor viewer paused the video: cap %d, want maxBitrate (the good viewer's 2 Mbit/s is above it)", got)
 	}
+	poor.SetPaused(false)
+	if got := capFor(tr, 400, 800); got != 400_000 {
+		t.Fatalf("the poor viewer resumed: cap %d, want minBitrate", got)
+	}
+	poor.estimateAt.Store(monotonic() - int64(estimateLifetime) - 1) // its one REMB, long ago
+	good.estimateAt.Store(monotonic())
+	if got := capFor(tr, 400, 800); got != 800_000 {
+		t.Fatalf("the poor viewer's REMB is %v old: cap %d, want maxBitrate", estimateLifetime, got)
+	}
 }
 
 // A viewer's sender report carries its own SSRC and timestamps: the
