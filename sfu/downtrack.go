@@ -60,7 +60,9 @@ type DownTrack struct {
 	mapping                 atomic.Uint64 // source SSRC << 32 | timestamp offset
 
 	nacks     resendBudget   // what the subscriber's NACKs may still get resent
-	keyframes keyframeBudget // how many keyframes the subscriber may still ask for
+	// keyframes is how many keyframes the subscriber may still ask for,
+	// shared by all its DownTracks of one publisher (Room.keyframeBudget).
+	keyframes *keyframeBudget
 }
 
 type binding struct {
@@ -72,7 +74,7 @@ type binding struct {
 // NewDownTrack makes a sink for a subscriber. id and streamID become the
 // MediaStreamTrack id and MediaStream id the subscriber sees.
 func NewDownTrack(id, streamID string, kind Kind, codec Codec) *DownTrack {
-	d := &DownTrack{id: id, streamID: streamID, kind: kind, codec: codec}
+	d := &DownTrack{id: id, streamID: streamID, kind: kind, codec: codec, keyframes: new(keyframeBudget)}
 	d.rw.clockRate = codec.ClockRate
 	return d
 }
@@ -97,7 +99,7 @@ func (d *DownTrack) attachLocked(t *Track) {
 	d.track.Store(t)
 	t.AddSink(d)
 	if d.kind == KindVideo && d.ready.Load() {
-		t.requestFirstKeyframe(&d.keyframes)
+		t.requestFirstKeyframe(d.keyframes)
 	}
 }
 
@@ -110,7 +112,7 @@ func (d *DownTrack) transportReady() {
 	d.waitKeyframe.Store(true)
 	d.resync.Store(true)
 	if t := d.track.Load(); t != nil {
-		t.requestFirstKeyframe(&d.keyframes)
+		t.requestFirstKeyframe(d.keyframes)
 	}
 }
 
@@ -124,7 +126,7 @@ func (d *DownTrack) SetPaused(paused bool) {
 	d.waitKeyframe.Store(d.kind == KindVideo)
 	d.resync.Store(true)
 	if t := d.track.Load(); t != nil && d.kind == KindVideo && d.ready.Load() {
-		t.requestFirstKeyframe(&d.keyframes)
+		t.requestFirstKeyframe(d.keyframes)
 	}
 }
 
@@ -196,7 +198,7 @@ func (d *DownTrack) send(b *binding, p *Packet) {
 		if !p.Keyframe {
 			d.dropped(dropWaitKeyframe)
 			if t := d.track.Load(); t != nil {
-				t.keyframeOverdue(p.Arrival, &d.keyframes)
+				t.keyframeOverdue(p.Arrival, d.keyframes)
 			}
 			return
 		}
@@ -230,7 +232,7 @@ func (d *DownTrack) write(b *binding, p *Packet) {
 			d.waitKeyframe.Store(d.kind == KindVideo)
 			d.resync.Store(true) // resume without a gap in the numbering
 			if t := d.track.Load(); t != nil && d.kind == KindVideo {
-				t.requestKeyframe(&d.keyframes)
+				t.requestKeyframe(d.keyframes)
 			}
 			return
 		}
@@ -292,7 +294,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 			}
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			if t != nil {
-				t.requestKeyframe(&d.keyframes)
+				t.requestKeyframe(d.keyframes)
 			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			d.estimateAt.Store(monotonic())

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
 // A viewer that pauses and resumes its video after every keyframe makes
@@ -116,5 +118,43 @@ func TestTheKeyframeBudget(t *testing.T) {
 	}
 	if !b.take(now+int64(time.Minute)) || (*keyframeBudget)(nil).take(0) == false {
 		t.Fatal("the budget does not refill, or a nil budget refuses")
+	}
+}
+
+// A viewer's keyframe budget for a publisher is one, whichever of its
+// subscriptions asks: with one per subscription, a user holding several
+// (WHEP allows 50) or subscribing anew each time asked as often as it had
+// subscriptions. Another viewer has its own.
+func TestAViewersSubscriptionsShareOneKeyframeBudget(t *testing.T) {
+	s := startSFU(t)
+	publish(t, s, "kb", "alice", testpeer.Options{})
+	publishedVideo(t, s, "kb", "alice")
+	subscribe(t, s, "kb", "mallory", "alice")
+	subscribe(t, s, "kb", "mallory", "alice")
+	subscribe(t, s, "kb", "bob", "alice")
+	s.mu.Lock()
+	r := s.rooms["kb"]
+	s.mu.Unlock()
+	budgets := map[string]map[*keyframeBudget]int{}
+	r.mu.Lock()
+	for f, sub := range r.subs {
+		if d, ok := f.(*DownTrack); ok {
+			if budgets[sub.session.userID] == nil {
+				budgets[sub.session.userID] = map[*keyframeBudget]int{}
+			}
+			budgets[sub.session.userID][d.keyframes]++
+		}
+	}
+	r.mu.Unlock()
+	if len(budgets["mallory"]) != 1 || len(budgets["bob"]) != 1 {
+		t.Fatalf("mallory's two subscriptions have %d keyframe budgets, bob's one %d; want one each", len(budgets["mallory"]), len(budgets["bob"]))
+	}
+	for b := range budgets["mallory"] {
+		if budgets["bob"][b] != 0 {
+			t.Fatal("bob and mallory share a keyframe budget")
+		}
+		if budgets["mallory"][b] < 4 {
+			t.Fatalf("mallory's budget serves %d DownTracks, want her two sessions' audio and video", budgets["mallory"][b])
+		}
 	}
 }

@@ -71,7 +71,7 @@ func (d *DownTrack) SwitchTo(t *Track) {
 	// have missed the switch; from its next one on, cur goes through s.
 	cur.quiesce()
 	t.AddSink(s)
-	t.requestFirstKeyframe(&d.keyframes)
+	t.requestFirstKeyframe(d.keyframes)
 }
 
 // Switching reports the track a switch in progress waits for a keyframe
@@ -113,7 +113,7 @@ func (s *layerSwitch) WriteRTP(p *Packet) {
 	if !p.Keyframe {
 		if p.Arrival-s.asked >= int64(switchRetry) {
 			s.asked = p.Arrival
-			s.to.requestKeyframe(&d.keyframes)
+			s.to.requestKeyframe(d.keyframes)
 		}
 		return
 	}

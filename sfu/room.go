@@ -10,6 +10,43 @@ type Room struct {
 	mu      sync.Mutex
 	members map[string]*member
 	subs    map[follower]subscription
+
+	budgetsMu sync.Mutex
+	budgets   map[budgetKey]*keyframeBudget // Room.keyframeBudget
+}
+
+// budgetKey names a viewer's keyframe budget for one publisher.
+type budgetKey struct{ viewer, publisher string }
+
+// maxBudgets: past this many, the budgets a viewer has not drawn on lately
+// (full again, as a new one would be) are forgotten.
+const maxBudgets = 4096
+
+// keyframeBudget is the one budget of viewer's keyframe requests to
+// publisher, whichever of its sessions, sections and layers ask: a budget
+// per subscription let one user with four subscriptions ask four times as
+// often, and one that subscribed anew each time start afresh each time.
+func (r *Room) keyframeBudget(viewer, publisher string) *keyframeBudget {
+	r.budgetsMu.Lock()
+	defer r.budgetsMu.Unlock()
+	key := budgetKey{viewer, publisher}
+	if b := r.budgets[key]; b != nil {
+		return b
+	}
+	if r.budgets == nil {
+		r.budgets = map[budgetKey]*keyframeBudget{}
+	}
+	if len(r.budgets) >= maxBudgets {
+		now := monotonic()
+		for k, b := range r.budgets {
+			if b.due.Load() <= now {
+				delete(r.budgets, k)
+			}
+		}
+	}
+	b := new(keyframeBudget)
+	r.budgets[key] = b
+	return b
 }
 
 // follower is a sink that follows a publisher's track of one source across
