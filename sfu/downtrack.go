@@ -59,7 +59,7 @@ type DownTrack struct {
 	sentPackets, sentOctets atomic.Uint32
 	mapping                 atomic.Uint64 // source SSRC << 32 | timestamp offset
 
-	nacks     resendBudget   // what the subscriber's NACKs may still get resent
+	nacks resendBudget // what the subscriber's NACKs may still get resent
 	// keyframes is how many keyframes the subscriber may still ask for,
 	// shared by all its DownTracks of one publisher (Room.keyframeBudget).
 	keyframes *keyframeBudget
