@@ -101,6 +101,31 @@ type class struct {
 	mu        sync.Mutex // orders the class's messages
 	seq       uint64
 	destroyed bool
+	delivered chan struct{} // closed once the last message numbered was delivered (or given up)
+}
+
+// deliverAfter runs deliver once the message is stored and every message
+// numbered before it was delivered, and returns the store's answer.
+// Members get messages in sequence order and only stored ones: a message
+// delivered before its commit was lost by a crash, and the restart gave
+// its number to the next message, which members that had seen the lost
+// one then dropped as a repeat. Callers hold c.mu.
+func (c *class) deliverAfter(stored <-chan error, deliver func()) <-chan error {
+	prev, next := c.delivered, make(chan struct{})
+	c.delivered = next
+	answer := make(chan error, 1)
+	go func() {
+		err := <-stored
+		if prev != nil {
+			<-prev
+		}
+		if err == nil {
+			deliver()
+		}
+		close(next)
+		answer <- err
+	}()
+	return answer
 }
 
 // userKey names a user of an app.

@@ -116,8 +116,9 @@ func (cs *Classrooms) sendC2C(app uint32, sender *signedIn, msg Message) *trtc.E
 // EventMessage carries a C2C or group message.
 const EventMessage = "message"
 
-// sendGroup numbers, delivers and stores a group message. The class's lock
-// makes numbering and delivery one step, so every member's queue holds the
+// sendGroup numbers, stores and delivers a group message. Numbering
+// happens under the class's lock, and delivery follows the store in
+// number order (deliverAfter), so every member's queue holds stored
 // messages in sequence order; the reply waits until the message is stored.
 func (cs *Classrooms) sendGroup(app uint32, m *trtc.Member, msg Message) (Message, *trtc.Error) {
 	if m == nil {
@@ -141,10 +142,12 @@ func (cs *Classrooms) sendGroup(app uint32, m *trtc.Member, msg Message) (Messag
 	msg.Seq = c.seq
 	data := marshalUnescaped(msg)
 	stored := cs.Store.append(c.stored.Key, msg.Seq, data, cs.Limits.HistoryCap, cs.Limits.HistoryBytes)
-	cs.Rooms.Broadcast(c.stored.Key, trtc.Event{Name: EventMessage, Data: json.RawMessage(data)})
+	answer := c.deliverAfter(stored, func() {
+		cs.Rooms.Broadcast(c.stored.Key, trtc.Event{Name: EventMessage, Data: json.RawMessage(data)})
+	})
 	c.mu.Unlock()
 	cs.recordMessage(c, m, msg)
-	if err := <-stored; err != nil {
+	if err := <-answer; err != nil {
 		return msg, trtc.Errorf(trtc.CodeParamCheckFailed, "storing the message: %v", err)
 	}
 	return msg, nil

@@ -1,0 +1,53 @@
+package classroom
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/trtc"
+	"github.com/trtcd/trtcd/trtc/tlssig"
+)
+
+// A group message reaches members only once it is stored. Delivered
+// before, a crash in between lost it, and the restart gave its number to
+// the next message, which every member that had seen the lost one dropped
+// as a repeat.
+func TestAGroupMessageIsDeliveredOnceStored(t *testing.T) {
+	cs, gate := testClasses(t, 0, false)
+	id := tlssig.Room{ID: 7}
+	if e := cs.Create(testApp, id, "alice"); e != nil {
+		t.Fatal(e)
+	}
+	cs.SignIn(testApp, "alice", &eventPeer{})
+	alice := enter(t, gate, "alice", id, &eventPeer{})
+	bob := &eventPeer{}
+	enter(t, gate, "bob", id, bob)
+	bob.take()
+
+	tx, err := cs.Store.db.Begin(true) // a slow disk: the store's commit waits
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() }) // before the store closes, should the test stop early
+	sent := make(chan *trtc.Error, 1)
+	go func() {
+		_, e := cs.Send(testApp, "alice", alice, SendRequest{Type: "text", Text: "B", ClientMsgID: "2"})
+		sent <- e
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if got := bob.take(); strings.Contains(got, EventMessage) {
+		t.Fatalf("bob was told %q before the message was stored", got)
+	}
+	tx.Rollback()
+	if e := <-sent; e != nil {
+		t.Fatal(e)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if got := bob.take(); got == EventMessage {
+			break
+		} else if got != "" || time.Now().After(deadline) {
+			t.Fatalf("once stored, bob was told %q; want one message", got)
+		}
+	}
+}
