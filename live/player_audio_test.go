@@ -4,6 +4,7 @@ package live
 
 import (
 	"testing"
+	"time"
 
 	"github.com/trtcd/trtcd/internal/pace"
 	"github.com/trtcd/trtcd/rtmp/flv"
@@ -56,10 +57,11 @@ func playOpus(t *testing.T, n int, ts func(i int) uint32, opus [][]byte) int {
 // frames), a core per player. The player now gets about the second of
 // audio that was sent.
 func TestFLVPlayerOfLeapingTimestampsGetsRealTimeAudio(t *testing.T) {
+	start := time.Now()
 	frames := playOpus(t, 50, func(i int) uint32 { return uint32(i) * 480000 }, nil)
-	// 1 s of packets and the 200 ms jitter allowance, in 1024-sample
-	// frames, and a little for the test's own run time.
-	if most := (1300 * 48) / 1024; frames > most {
+	// 1 s of packets, the 200 ms jitter allowance and the time that really
+	// passed (a gap is filled up to it), in 1024-sample frames.
+	if most := int(1200+time.Since(start).Milliseconds()) * 48 / 1024; frames > most {
 		t.Fatalf("50 Opus packets (1 s) leaping 10 s each became %d AAC frames, want at most %d", frames, most)
 	}
 }
@@ -69,11 +71,25 @@ func TestFLVPlayerOfLeapingTimestampsGetsRealTimeAudio(t *testing.T) {
 // transcoded for each FLV player, as the ingest and recorder do.
 func TestFLVPlayerPacesAudioFrames(t *testing.T) {
 	const sent = 1000 // 20 s of 20 ms packets, at once
+	start := time.Now()
 	frames := playOpus(t, sent, func(i int) uint32 { return uint32(i) * 960 }, nil)
-	// Kept packets 20 ms each; allow a few more for the time the test runs.
-	if most := (pace.AudioFrames + 20) * 960 / 1024; frames > most {
+	// Kept: a second's worth, and the pace's worth of the time the test
+	// took (long under -race), 20 ms each.
+	if most := mostAACFrames(start); frames > most {
 		t.Fatalf("%d Opus packets at once became %d AAC frames, want at most %d (%d packets)", sent, frames, most, pace.AudioFrames)
 	}
+}
+
+// mostAACFrames is how many 1024-sample AAC frames a player may send for
+// packets fed from start until now: the 20 ms frames the audio pace lets
+// through (a second's worth at once, and its rate since), and the silence
+// that fills the gaps the dropped ones leave (at most the 200 ms jitter
+// allowance and the time that really passed).
+func mostAACFrames(start time.Time) int {
+	elapsed := time.Since(start)
+	kept := int(pace.AudioFrames*(1+elapsed.Seconds())) + 1
+	fill := int(200+elapsed.Milliseconds()) * 48
+	return (kept*960+fill)/1024 + 1
 }
 
 // sixFold turns 20 ms Opus packets of one frame into 120 ms ones of six
@@ -98,8 +114,9 @@ func sixFold(t *testing.T, packets [][]byte) [][]byte {
 // decode and encode per second for each FLV player.
 func TestFLVPlayerPacesAudioByItsLength(t *testing.T) {
 	const sent = 1000 // 120 s of 120 ms packets, at once
+	start := time.Now()
 	frames := playOpus(t, sent, func(i int) uint32 { return uint32(i) * 5760 }, sixFold(t, realOpus(t)))
-	if most := (pace.AudioFrames + 20) * 960 / 1024; frames > most {
+	if most := mostAACFrames(start); frames > most {
 		t.Fatalf("%d Opus packets of 120 ms at once became %d AAC frames, want at most %d (%d × 20 ms)", sent, frames, most, pace.AudioFrames)
 	}
 }
