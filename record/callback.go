@@ -46,6 +46,12 @@ type Callback struct {
 	FileSize      int64  `json:"file_size"`
 	StreamParam   string `json:"stream_param"`
 	VideoURL      string `json:"video_url"`
+	// Status is trtcd's own: "done", or "failed" when no playable file
+	// could be made of what was recorded (no video_url, file_size or
+	// duration then; Error says why). Tencent sends callbacks only for
+	// files made; a receiver written for them should check it.
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
 	// IdempotencyKey is the same for every delivery of one file's
 	// callback (also sent as the Idempotency-Key header): deliveries are
 	// at least once.
@@ -78,7 +84,7 @@ func buildCallback(cfg CallbackConfig, f *File, videoURL string, now time.Time) 
 		StartTime:  f.Start.Unix(), StartTimeUsec: f.Start.Nanosecond() / 1000,
 		EndTime: f.End.Unix(), EndTimeUsec: f.End.Nanosecond() / 1000,
 		Duration: int64(f.Duration + 0.5), FileSize: f.Size,
-		StreamParam: param.Encode(), VideoURL: videoURL,
+		StreamParam: param.Encode(), VideoURL: videoURL, Status: f.State, Error: f.Error,
 		IdempotencyKey: f.ID, T: t, Sign: hex.EncodeToString(sum[:]),
 	}
 }
@@ -144,7 +150,11 @@ func (n *notifier) deliver(ctx context.Context, j *Job) {
 		n.store.Done(j.FileID)
 		return
 	}
-	err = n.post(ctx, buildCallback(n.cfg, f, n.videoURL(f), time.Now()))
+	video := ""
+	if f.State == StateDone {
+		video = n.videoURL(f)
+	}
+	err = n.post(ctx, buildCallback(n.cfg, f, video, time.Now()))
 	if err == nil {
 		n.log.Info("recording callback delivered", "file", f.ID, "record_id", f.RecordID, "attempts", j.Attempts+1)
 		n.store.Done(j.FileID)

@@ -72,7 +72,7 @@ func (r *Recorder) Delete(id string) error {
 	if err != nil {
 		return err
 	}
-	if f.State == StateRecording {
+	if f.State == StateRecording || f.State == StateFinalizing {
 		return fmt.Errorf("record: file %s is still being recorded", id)
 	}
 	if f.Name != "" {

@@ -1,10 +1,12 @@
 package record
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/trtcd/trtcd/internal/panics"
@@ -20,13 +22,65 @@ import (
 func (r *Recorder) finalize(f *File) {
 	if f.Name == "" || !exists(r.path(f.Name)) {
 		if err := r.makeFinal(f); err != nil {
-			f.State, f.Error = StateFailed, err.Error()
-			r.log.Error("finalising a recording", "file", f.ID, "err", err)
-			r.cfg.Store.Put(f)
+			r.finalizeFailed(f, err)
 			return
 		}
 	}
 	r.complete(f)
+}
+
+// finalizeFailed keeps a recording the disk refused to finalise for a
+// later try, and ends one whose partial file cannot be made playable as
+// failed, with a callback that says so.
+func (r *Recorder) finalizeFailed(f *File, err error) {
+	f.Error = err.Error()
+	if diskTrouble(err) {
+		f.State = StateFinalizing
+		r.log.Warn("the disk refused a final file; it is tried again at the next start and once there is room",
+			"file", f.ID, "err", err)
+		if err := r.cfg.Store.Put(f); err != nil { // the entry stays recording: the next start finalises it
+			r.log.Error("indexing a recording", "file", f.ID, "err", err)
+		}
+		return
+	}
+	f.State, f.Name, f.Duration, f.Size = StateFailed, "", 0, 0 // no final file
+	r.log.Error("finalising a recording", "file", f.ID, "err", err)
+	if err := r.cfg.Store.Finish(f, true); err != nil {
+		r.log.Error("indexing a recording", "file", f.ID, "err", err)
+		return
+	}
+	r.wakeNotifier()
+}
+
+// diskTrouble says whether err is the disk's (full, over quota, an I/O
+// error) rather than the partial file's: the same file finalises once the
+// disk has room or works again.
+func diskTrouble(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EIO)
+}
+
+// retryFinalizing tries again the recordings the disk refused to finalise,
+// when the disk has room for them (see Config.MinFreeBytes).
+func (r *Recorder) retryFinalizing() {
+	r.retrying.Lock()
+	defer r.retrying.Unlock()
+	waiting, err := r.cfg.Store.Files(func(f *File) bool { return f.State == StateFinalizing })
+	if err != nil || len(waiting) == 0 {
+		return
+	}
+	r.mu.Lock()
+	short := r.checkSpaceLocked() != nil
+	r.mu.Unlock()
+	if short {
+		return
+	}
+	for _, f := range waiting {
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.log.Info("finalising a recording the disk refused before", "file", f.ID, "record_id", f.RecordID)
+		r.finalize(f)
+	}
 }
 
 // makeFinal writes the final file from the partial one and renames it into
@@ -91,18 +145,23 @@ func (r *Recorder) runFinalizer(f *File, tmp string) (d time.Duration, size int6
 			err = fmt.Errorf("record: finalising %s panicked: %v", f.Partial, v)
 		}
 	}()
-	out := mp4Finalizer
-	if f.Format == "mp3" {
-		out = finalizeMP3
+	return r.writeFinal(f.Format, r.path(f.Partial), tmp)
+}
+
+// writeFinal rewrites a partial file of format as its final file and
+// returns the media's duration and the final file's size.
+func writeFinal(format, partial, final string) (time.Duration, int64, error) {
+	if format == "mp3" {
+		return finalizeMP3(partial, final)
 	}
-	return out(r.path(f.Partial), tmp)
+	return mp4Finalizer(partial, final)
 }
 
 // complete marks the entry done and queues its callback in one
 // transaction, then removes the partial file. Should the index fail, the
 // partial file stays and the next start completes the entry.
 func (r *Recorder) complete(f *File) {
-	f.State = StateDone
+	f.State, f.Error = StateDone, ""
 	if err := r.cfg.Store.Finish(f, true); err != nil {
 		r.log.Error("indexing a recording", "file", f.ID, "err", err)
 		return
@@ -110,6 +169,11 @@ func (r *Recorder) complete(f *File) {
 	r.crashPoint(stepIndexed)
 	os.Remove(r.path(f.Partial))
 	r.log.Info("recording done", "file", f.ID, "name", f.Name, "duration_s", f.Duration, "bytes", f.Size)
+	r.wakeNotifier()
+}
+
+// wakeNotifier has a callback just queued delivered now.
+func (r *Recorder) wakeNotifier() {
 	select {
 	case r.notify.wake <- struct{}{}:
 	default:
@@ -172,11 +236,12 @@ func fileName(f *File) string {
 }
 
 // recoverCrashed completes what a crash left behind, whatever finalize
-// step it came at: an entry still recording is finalised (or only
-// completed, when its final file is in place) or, with no file at all,
-// dropped; then what partial/ holds for no unfinished entry goes.
+// step it came at: an entry still recording, or one the disk refused to
+// finalise before, is finalised (or only completed, when its final file
+// is in place) or, with no file at all, dropped; then what partial/ holds
+// for no unfinished entry goes.
 func (r *Recorder) recoverCrashed() {
-	files, err := r.cfg.Store.Files(func(f *File) bool { return f.State == StateRecording })
+	files, err := r.cfg.Store.Files(func(f *File) bool { return f.State == StateRecording || f.State == StateFinalizing })
 	if err != nil {
 		r.log.Error("reading the recording index", "err", err)
 		return

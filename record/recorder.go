@@ -39,7 +39,10 @@ type Config struct {
 	// check]. Short of it, recordings in progress end and new ones are
 	// refused, so the index and everything else on the disk can write.
 	MinFreeBytes int64
-	Logger       *slog.Logger
+	// FinalizeRetry is how often recordings the disk refused to finalise
+	// (full, or an I/O error) are tried again, when there is room [30s].
+	FinalizeRetry time.Duration
+	Logger        *slog.Logger
 
 	// DB, when set, holds the index (a database shared with the rest of
 	// the server); otherwise New opens Dir/index.db.
@@ -77,9 +80,11 @@ type Recorder struct {
 	sharing  map[string]bool     // members whose sub-stream is published here, by room key and user
 	seq      uint32
 	naming   sync.Mutex // held while a final file's name is chosen and taken
+	retrying sync.Mutex // held while the recordings the disk refused are finalised again
 
-	crashAt   func(finalizeStep)          // a test's simulated crash; nil otherwise
-	freeBytes func(string) (int64, error) // the disk's free space (freeBytes; a test's own)
+	crashAt    func(finalizeStep)                                                // a test's simulated crash; nil otherwise
+	freeBytes  func(string) (int64, error)                                       // the disk's free space (freeBytes; a test's own)
+	writeFinal func(format, partial, final string) (time.Duration, int64, error) // writeFinal; a test's failing disk
 }
 
 // New opens the index in cfg.Dir, finalises recordings a crash left
@@ -100,6 +105,9 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.MinFreeBytes == 0 {
 		cfg.MinFreeBytes = DefaultMinFreeBytes
 	}
+	if cfg.FinalizeRetry <= 0 {
+		cfg.FinalizeRetry = 30 * time.Second
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "partial"), recordingDirMode); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
@@ -116,7 +124,7 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{},
-		sharing: map[string]bool{}, freeBytes: freeBytes}
+		sharing: map[string]bool{}, freeBytes: freeBytes, writeFinal: writeFinal}
 	r.ctx, r.stop = context.WithCancel(context.Background())
 	r.notify = &notifier{cfg: cfg.Callback, store: cfg.Store, log: r.log, client: &http.Client{},
 		videoURL: r.DownloadURL, wake: make(chan struct{}, 1)}
@@ -299,14 +307,21 @@ func (r *Recorder) RecordIDs() []string {
 }
 
 // watch ends sessions whose publisher stayed away for the resume window.
+// It also tries again, every FinalizeRetry, the recordings the disk
+// refused to finalise.
 func (r *Recorder) watch() {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	lastRetry := time.Now()
 	for {
 		select {
 		case <-r.ctx.Done():
 			return
 		case now := <-tick.C:
+			if now.Sub(lastRetry) >= r.cfg.FinalizeRetry {
+				r.retryFinalizing()
+				lastRetry = now
+			}
 			r.mu.Lock()
 			var ended []*session
 			for key, s := range r.sessions {

@@ -14,7 +14,11 @@ import (
 const (
 	StateRecording = "recording" // fragments are being written
 	StateDone      = "done"      // final file in place, callback queued
-	StateFailed    = "failed"    // nothing playable could be made
+	StateFailed    = "failed"    // nothing playable could be made; callback queued
+	// StateFinalizing: recorded, but the disk refused the final file (full,
+	// or an I/O error); the partial file is kept and finalising is tried
+	// again at the next start and once there is room.
+	StateFinalizing = "finalizing"
 )
 
 // File is one recording in the index.

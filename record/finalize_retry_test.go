@@ -1,0 +1,164 @@
+package record
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trtcd/trtcd/internal/testffmpeg"
+)
+
+// A recording finalised while the disk is full is not lost: the entry
+// waits, with its partial file, and no callback goes out; once the disk
+// has room again the final file is made, plays, and the application gets
+// exactly one callback, saying done.
+func TestARecordingTheFullDiskRefusedIsFinalisedOnceThereIsRoom(t *testing.T) {
+	testffmpeg.Require(t, "ffprobe")
+	receiver := newCallbackLog(t)
+	rec, err := New(Config{Dir: t.TempDir(), Callback: CallbackConfig{URL: receiver.URL, Key: "k"}, ResumeWindow: time.Hour,
+		FinalizeRetry: time.Millisecond, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	var full atomic.Bool
+	full.Store(true)
+	rec.mu.Lock()
+	rec.freeBytes = func(string) (int64, error) {
+		if full.Load() {
+			return 0, nil
+		}
+		return 100 << 30, nil
+	}
+	rec.mu.Unlock()
+	rec.writeFinal = func(format, partial, final string) (time.Duration, int64, error) {
+		if full.Load() {
+			return 0, 0, &os.PathError{Op: "write", Path: final, Err: syscall.ENOSPC}
+		}
+		return writeFinal(format, partial, final)
+	}
+
+	f := recordingInProgress(t, rec, 3)
+	rec.finalize(f)
+	got, err := rec.cfg.Store.Get(f.ID)
+	if err != nil || got.State != StateFinalizing {
+		t.Fatalf("on a full disk the entry is %+v, %v; want it waiting to be finalised", got, err)
+	}
+	if _, err := os.Stat(rec.path(f.Partial)); err != nil {
+		t.Fatalf("the partial file is gone: %v", err)
+	}
+	if jobs, _ := rec.cfg.Store.DueJobs(time.Now().Add(time.Hour)); len(jobs) != 0 || len(receiver.got()) != 0 {
+		t.Fatalf("a callback for a file not made: %v %v", jobs, receiver.got())
+	}
+
+	full.Store(false) // the operator frees space
+	for deadline := time.Now().Add(30 * time.Second); got.State != StateDone; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("with room again the entry stayed %+v", got)
+		}
+		got, _ = rec.cfg.Store.Get(f.ID)
+	}
+	expectOneFinalFile(t, rec, f.ID)
+	probe, err := exec.Command(testffmpeg.Path(t, "ffprobe"), "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+		rec.path(got.Name)).CombinedOutput()
+	if d, perr := strconv.ParseFloat(strings.TrimSpace(string(probe)), 64); err != nil || perr != nil || d < 2.9 || d > 3.1 {
+		t.Fatalf("ffprobe on the final file: %q, %v; want 3 s", probe, err)
+	}
+	cbs := receiver.waitFor(t, 1)
+	if cbs[0].FileID != f.ID || cbs[0].Status != StateDone || cbs[0].VideoURL == "" {
+		t.Fatalf("callback %+v, want the file's, done, with its video_url", cbs[0])
+	}
+	time.Sleep(100 * time.Millisecond) // a second delivery would be due at once
+	if n := len(receiver.got()); n != 1 {
+		t.Fatalf("%d callbacks, want one", n)
+	}
+}
+
+// A recording the disk refused and that a restart finds is finalised by
+// the restart.
+func TestARecordingTheDiskRefusedIsFinalisedAtTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	receiver := newCallbackReceiver(t)
+	rec := newRecorder(t, nil, dir, receiver.URL)
+	rec.writeFinal = func(_, _, final string) (time.Duration, int64, error) {
+		return 0, 0, &os.PathError{Op: "write", Path: final, Err: syscall.EIO}
+	}
+	f := recordingInProgress(t, rec, 3)
+	rec.finalize(f)
+	rec.Close()
+
+	restarted := newRecorder(t, nil, dir, receiver.URL)
+	defer restarted.Close()
+	expectOneFinalFile(t, restarted, f.ID)
+	receiver.waitDelivered(t, restarted, f.ID)
+}
+
+// A partial file nothing playable can be made of ends failed, and the
+// application is told: one callback with status failed, the reason, and
+// no video_url.
+func TestAnUnplayableRecordingEndsFailedWithACallbackSayingSo(t *testing.T) {
+	receiver := newCallbackLog(t)
+	rec := newRecorder(t, nil, t.TempDir(), receiver.URL)
+	defer rec.Close()
+	f := recordingInProgress(t, rec, 3)
+	os.WriteFile(rec.path(f.Partial), []byte("not audio"), recordingFileMode)
+	rec.finalize(f)
+	if got, _ := rec.cfg.Store.Get(f.ID); got.State != StateFailed {
+		t.Fatalf("entry %+v, want failed", got)
+	}
+	cb := receiver.waitFor(t, 1)[0]
+	if cb.FileID != f.ID || cb.Status != StateFailed || cb.Error == "" || cb.VideoURL != "" || cb.FileSize != 0 {
+		t.Fatalf("callback %+v, want the file's, failed, with a reason and no video_url", cb)
+	}
+}
+
+// callbackLog is an application server keeping the callbacks it accepted.
+type callbackLog struct {
+	*httptest.Server
+	mu  sync.Mutex
+	cbs []Callback
+}
+
+func newCallbackLog(t *testing.T) *callbackLog {
+	c := &callbackLog{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var cb Callback
+		if err := json.NewDecoder(req.Body).Decode(&cb); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		c.mu.Lock()
+		c.cbs = append(c.cbs, cb)
+		c.mu.Unlock()
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *callbackLog) got() []Callback {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Callback(nil), c.cbs...)
+}
+
+// waitFor waits until n callbacks arrived and returns them.
+func (c *callbackLog) waitFor(t *testing.T, n int) []Callback {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if cbs := c.got(); len(cbs) >= n {
+			return cbs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callbacks, want %d", len(c.got()), n)
+		}
+	}
+}
