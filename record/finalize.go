@@ -86,9 +86,6 @@ func (r *Recorder) retryFinalizing() {
 // makeFinal writes the final file from the partial one and renames it into
 // place, durably, under a name the index holds first.
 func (r *Recorder) makeFinal(f *File) error {
-	if f.End.IsZero() { // a recovery after a crash keeps the end the index holds (it names the file)
-		f.End = time.Now()
-	}
 	tmp := r.path(f.Partial) + ".final"
 	duration, size, err := r.runFinalizer(f, tmp)
 	if err == nil {
@@ -100,6 +97,12 @@ func (r *Recorder) makeFinal(f *File) error {
 	}
 	r.crashPoint(stepFinalWritten)
 	f.Duration, f.Size = duration.Seconds(), size
+	// A session that ended set its end; a recovery keeps the end the index
+	// holds (it names the file). A recording a crash cut has none: it ended
+	// with its media, not when the server came back, maybe hours later.
+	if f.End.IsZero() {
+		f.End = f.Start.Add(duration)
+	}
 	if f.Start.IsZero() || f.End.Sub(f.Start) < duration {
 		f.Start = f.End.Add(-duration)
 	}

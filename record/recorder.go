@@ -352,6 +352,7 @@ func (r *Recorder) finish(s *session) {
 	if err := s.closeOut(); err != nil {
 		r.log.Error("closing a recording", "file", f.ID, "err", err)
 	}
+	f.End = time.Now()
 	r.finalize(f)
 }
 
