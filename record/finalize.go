@@ -20,7 +20,7 @@ import (
 // already names an existing final file (a crash came after the rename) is
 // only completed.
 func (r *Recorder) finalize(f *File) {
-	if f.Name == "" || !exists(r.path(f.Name)) {
+	if !r.finalInPlace(f) {
 		if err := r.makeFinal(f); err != nil {
 			r.finalizeFailed(f, err)
 			return
@@ -83,6 +83,28 @@ func (r *Recorder) retryFinalizing() {
 	}
 }
 
+// finalInPlace says whether the file under f's indexed name is f's final
+// file, one a crash left in place after linking it. A file of that name
+// and another size is someone else's (a file an older trtcd, or a person,
+// put there): f's own is made again, under a free name, and the other is
+// left alone.
+func (r *Recorder) finalInPlace(f *File) bool {
+	if f.Name == "" {
+		return false
+	}
+	st, err := os.Stat(r.path(f.Name))
+	if err != nil {
+		return false
+	}
+	if st.Size() != f.Size {
+		r.log.Warn("the file under a recording's indexed name is another's; the recording is finalised under a new name",
+			"file", f.ID, "name", f.Name, "size", st.Size(), "indexed_size", f.Size)
+		f.Name = ""
+		return false
+	}
+	return true
+}
+
 // makeFinal writes the final file from the partial one and renames it into
 // place, durably, under a name the index holds first.
 func (r *Recorder) makeFinal(f *File) error {
@@ -125,15 +147,23 @@ func (r *Recorder) makeFinal(f *File) error {
 }
 
 // freeName is f's file name (fileName), or, when a file of that name
-// exists, the same with _2, _3 … before the extension. Members sharing a
-// recordId that start and stop in the same second (a class that
-// close_room ends) would otherwise share a name, the later file replacing
-// the earlier, and any member could aim its start at another's name.
-// r.naming is held, so two finalisations cannot pick one name.
+// exists or another entry of the index holds it, the same with _2, _3 …
+// before the extension. Members sharing a recordId that start and stop in
+// the same second (a class that close_room ends) would otherwise share a
+// name, the later file replacing the earlier, and any member could aim its
+// start at another's name. A name only indexed is taken too: a crash
+// between indexing a name and linking the file under it leaves the name
+// to that entry, which recovery links. r.naming is held, so two
+// finalisations cannot pick one name.
 func (r *Recorder) freeName(f *File) string {
+	held := map[string]bool{}
+	others, _ := r.cfg.Store.Files(func(o *File) bool { return o.Name != "" && o.ID != f.ID })
+	for _, o := range others {
+		held[o.Name] = true
+	}
 	name := fileName(f)
 	stem, ext := strings.TrimSuffix(name, "."+f.Format), "."+f.Format
-	for i := 2; exists(r.path(name)); i++ {
+	for i := 2; held[name] || exists(r.path(name)); i++ {
 		name = fmt.Sprintf("%s_%d%s", stem, i, ext)
 	}
 	return name
