@@ -30,3 +30,31 @@ func TestScanMP3(t *testing.T) {
 		t.Fatalf("a cut file kept %d bytes", cut)
 	}
 }
+
+// An MP3 recording is synced to disk about once a second of audio, as the
+// MP4's fragments are, so a power cut loses at most the last second: 5 s
+// of audio sync about five times before the file is closed.
+func TestAnMP3RecordingIsSyncedEverySecond(t *testing.T) {
+	_, audio := benchMedia(t, 5)
+	file := &countingFile{}
+	out, err := newMP3Out(file, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, opus := range audio {
+		if err := out.writeAudio(opus, uint32(i*960), time.Duration(i)*20*time.Millisecond, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if file.written == 0 || file.syncs < 4 || file.syncs > 6 {
+		t.Fatalf("%d bytes of %d packets written with %d syncs before closing, want about 5", file.written, len(audio), file.syncs)
+	}
+	out.close()
+}
+
+// countingFile counts what an mp3Out writes and its syncs.
+type countingFile struct{ written, syncs int }
+
+func (c *countingFile) Write(b []byte) (int, error) { c.written += len(b); return len(b), nil }
+func (c *countingFile) Sync() error                 { c.syncs++; return nil }
+func (c *countingFile) Close() error                { return nil }

@@ -133,7 +133,7 @@ func (s *session) open() error {
 		return fmt.Errorf("record: create %s: %w", path, err)
 	}
 	if s.file.Format == "mp3" {
-		s.out, err = newMP3Out(f)
+		s.out, err = newMP3Out(f, s.r.cfg.FragmentDuration)
 	} else {
 		s.out, err = newMP4Out(f, s.rx.SPS(), s.rx.PPS(), !s.file.AudioOnly, !s.file.Sub, s.r.cfg.KeepOpus, s.r.cfg.FragmentDuration)
 	}
@@ -159,26 +159,43 @@ func (s *session) closeOut() (err error) {
 }
 
 // mp3Out is an MP3 written as it comes: MP3 frames stand alone, so a file
-// cut by a crash plays up to its last whole frame.
+// cut by a crash plays up to its last whole frame. It is synced every
+// syncEvery of audio, as the MP4 writer syncs each fragment, so a power
+// cut loses at most that much.
 type mp3Out struct {
-	f   *os.File
-	enc *codec.OpusToMP3
-	err error
+	f         syncedFile
+	enc       *codec.OpusToMP3
+	syncEvery time.Duration
+	synced    time.Duration // the recording time of the last sync
+	err       error
 }
 
-func newMP3Out(f *os.File) (*mp3Out, error) {
+// syncedFile is where an mp3Out writes; an *os.File is one.
+type syncedFile interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Close() error
+}
+
+func newMP3Out(f syncedFile, syncEvery time.Duration) (*mp3Out, error) {
 	enc, err := codec.NewOpusToMP3(2, 48000, 128000)
 	if err != nil {
 		return nil, fmt.Errorf("record: MP3 encoder: %w", err)
 	}
-	return &mp3Out{f: f, enc: enc}, nil
+	return &mp3Out{f: f, enc: enc, syncEvery: syncEvery}, nil
 }
 
 func (m *mp3Out) writeVideo([]byte, time.Duration, bool) error { return nil }
 
-func (m *mp3Out) writeAudio(opus []byte, rtpTime uint32, _ time.Duration, _ bool) error {
+func (m *mp3Out) writeAudio(opus []byte, rtpTime uint32, t time.Duration, _ bool) error {
 	if err := m.enc.Push(opus, rtpTime, m.write); err != nil {
 		return nil // one bad packet: concealed by the encoder's timeline
+	}
+	if m.err == nil && t-m.synced >= m.syncEvery {
+		m.synced = t
+		if err := m.f.Sync(); err != nil {
+			m.err = fmt.Errorf("record: sync the MP3: %w", err)
+		}
 	}
 	return m.err
 }
