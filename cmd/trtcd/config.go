@@ -310,6 +310,11 @@ func loadConfig(f *serveFlags, getenv func(string) string) (*serveConfig, error)
 	}
 	override(&c.Data, f.data)
 	override(&c.Record.CallbackURL, f.callback)
+	if c.Record.CallbackURL != "" && c.Record.CallbackKey == "" {
+		// sign = MD5(key + t): with no key anyone can sign a callback.
+		return nil, errors.New("record: callback_url needs a callback_key ($TRTCD_RECORD_CALLBACK_KEY) to sign the callbacks; " +
+			"without one anyone could forge them")
+	}
 	override(&level, f.logLevel)
 	override(&c.Cluster.Redis, f.redis)
 	override(&c.Cluster.NodeID, f.nodeID)

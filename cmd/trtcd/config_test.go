@@ -92,6 +92,9 @@ func TestConfigMistakesAreClearErrors(t *testing.T) {
 		{"a bad app in the environment", serveFlags{}, map[string]string{"TRTCD_APPS": "abc:secret-value"}, "TRTCD_APPS item 1"},
 		{"a bad boolean", serveFlags{}, map[string]string{"TRTCD_APPS": "1:k", "TRTCD_REQUIRE_PRIVATE_MAP_KEY": "sure"}, "want true or false"},
 		{"a bad log level", serveFlags{logLevel: "loud"}, nil, "log level"},
+		{"a callback URL without a key to sign with", serveFlags{callback: "http://127.0.0.1:1/cb"}, nil, "needs a callback_key"},
+		{"a callback URL in the file, its key empty", serveFlags{config: writeConfig(t, "record:\n  callback_url: http://127.0.0.1:1/cb\n  callback_key: \"\"\n")},
+			nil, "needs a callback_key"},
 	} {
 		_, err := loadConfig(&tc.flags, envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
