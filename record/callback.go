@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type CallbackConfig struct {
 	// AppID is sent as appid (the Tencent Cloud account id in Tencent's
 	// callbacks; trtcd sends the sdkAppId when zero).
 	AppID uint64
+	// Timeout bounds one delivery: a receiver slower than that is tried
+	// again later [10s].
+	Timeout time.Duration
 }
 
 // Callback is the body of a recording-finished callback, in the shape of
@@ -101,6 +105,11 @@ func backoff(attempts int) time.Duration {
 	return min(d, maxBackoff)
 }
 
+// callbackWorkers is how many callbacks are delivered at once: a receiver
+// that hangs on one (up to CallbackConfig.Timeout) holds one worker, not
+// every other file's callback.
+const callbackWorkers = 4
+
 // notifier delivers the outbox.
 type notifier struct {
 	cfg      CallbackConfig
@@ -109,10 +118,16 @@ type notifier struct {
 	client   *http.Client
 	videoURL func(*File) string
 	wake     chan struct{}
+
+	mu       sync.Mutex
+	inFlight map[string]bool // file ids being delivered
+	workers  sync.WaitGroup
 }
 
 // run delivers due callbacks until ctx ends; wake makes it look at once.
+// It returns once the deliveries under way have ended.
 func (n *notifier) run(ctx context.Context) {
+	defer n.workers.Wait()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -126,21 +141,49 @@ func (n *notifier) run(ctx context.Context) {
 	}
 }
 
+// deliverDue starts delivering the due callbacks not under way, as many
+// as there are free workers; the rest wait for the next look.
 func (n *notifier) deliverDue(ctx context.Context) {
 	jobs, err := n.store.DueJobs(time.Now())
 	if err != nil {
 		n.log.Error("reading the callback outbox", "err", err)
 		return
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.inFlight == nil {
+		n.inFlight = map[string]bool{}
+	}
 	for _, j := range jobs {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || len(n.inFlight) >= callbackWorkers {
 			return
 		}
-		n.deliver(ctx, j)
+		if n.inFlight[j.FileID] {
+			continue
+		}
+		n.inFlight[j.FileID] = true
+		n.workers.Add(1)
+		go func() {
+			defer n.workers.Done()
+			n.deliver(ctx, j)
+			n.mu.Lock()
+			delete(n.inFlight, j.FileID)
+			n.mu.Unlock()
+			select { // a worker is free: look again
+			case n.wake <- struct{}{}:
+			default:
+			}
+		}()
 	}
 }
 
 func (n *notifier) deliver(ctx context.Context, j *Job) {
+	// The outbox was read before another worker may have delivered or
+	// rescheduled the job: only one still due goes.
+	j, err := n.store.Job(j.FileID)
+	if err != nil || j.Next.After(time.Now()) {
+		return
+	}
 	f, err := n.store.Get(j.FileID)
 	if err != nil { // deleted since
 		n.store.Done(j.FileID)
@@ -171,7 +214,11 @@ func (n *notifier) deliver(ctx context.Context, j *Job) {
 
 func (n *notifier) post(ctx context.Context, cb Callback) error {
 	body, _ := json.Marshal(cb)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	timeout := n.cfg.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.URL, bytes.NewReader(body))
 	if err != nil {

@@ -191,6 +191,22 @@ func (s *Store) DueJobs(now time.Time) ([]*Job, error) {
 	return out, err
 }
 
+// Job reads a queued callback; ErrNotFound when it was delivered.
+func (s *Store) Job(fileID string) (*Job, error) {
+	var j Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox).Get([]byte(fileID))
+		if b == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(b, &j)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
 // Reschedule stores a failed attempt; Done removes a delivered job.
 func (s *Store) Reschedule(j *Job) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketOutbox), j.FileID, j) })
