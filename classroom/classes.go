@@ -288,7 +288,15 @@ func (cs *Classrooms) Destroy(app trtc.App, id tlssig.Room, by string) *trtc.Err
 	}
 	c.mu.Lock()
 	c.destroyed = true
+	pending := c.delivered
 	c.mu.Unlock()
+	if pending != nil {
+		// Messages numbered before the end are stored and delivered
+		// first: delivered after, they would reach a class recreated
+		// under the same id, and a store after the delete would bring
+		// the deleted history back.
+		<-pending
+	}
 	if !cs.forgetClass(c) {
 		return nil // a concurrent destroy won: the key may be a new class's now
 	}

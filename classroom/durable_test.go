@@ -51,3 +51,56 @@ func TestAGroupMessageIsDeliveredOnceStored(t *testing.T) {
 		}
 	}
 }
+
+// A class ended with a message still being stored delivers that message
+// first: after the end it would reach a class recreated under the same id
+// (whose members would then drop their own messages as repeats), and its
+// late store would bring the deleted history back.
+func TestADestroyedClassDeliversItsLastMessageFirst(t *testing.T) {
+	cs, gate := testClasses(t, 0, false)
+	id := tlssig.Room{ID: 8}
+	if e := cs.Create(testApp, id, "alice"); e != nil {
+		t.Fatal(e)
+	}
+	cs.SignIn(testApp, "alice", &eventPeer{})
+	alice := enter(t, gate, "alice", id, &eventPeer{})
+	bob := &eventPeer{}
+	enter(t, gate, "bob", id, bob)
+	bob.take()
+
+	tx, err := cs.Store.db.Begin(true) // a slow disk: the message's store waits
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	sent := make(chan *trtc.Error, 1)
+	go func() {
+		_, e := cs.Send(testApp, "alice", alice, SendRequest{Type: "text", Text: "last", ClientMsgID: "9"})
+		sent <- e
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c, _ := cs.find(testApp, id)
+		c.mu.Lock()
+		numbered := c.seq > 0
+		c.mu.Unlock()
+		if numbered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the message was never numbered")
+		}
+	}
+	destroyed := make(chan *trtc.Error, 1)
+	go func() { destroyed <- cs.Destroy(trtc.App{SDKAppID: testApp}, id, "alice") }()
+	time.Sleep(100 * time.Millisecond) // a destroy that does not wait ends the class now
+	tx.Rollback()
+	if e := <-sent; e != nil {
+		t.Fatal(e)
+	}
+	if e := <-destroyed; e != nil {
+		t.Fatal(e)
+	}
+	if got := bob.take(); !strings.HasPrefix(got, EventMessage+", "+EventDestroyed) {
+		t.Fatalf("bob was told %q; want the message, then the end", got)
+	}
+}
