@@ -67,7 +67,11 @@ func TestAViewersOwnMediaIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	server, _ := net.ResolveUDPAddr("udp4", s.UDPAddr())
-	time.Sleep(200 * time.Millisecond) // the session's route is set once it is connected
+	me := sock.LocalAddr().(*net.UDPAddr).AddrPort()
+	testpeer.WaitFor(t, "the viewer's route", 10*time.Second, func() bool { // set once the server sees it connected
+		_, ok := (*s.t.udp.routes.Load())[me]
+		return ok
+	})
 	before := heapInUse()
 	payload := make([]byte, 1000)
 	for i := range 5000 {
