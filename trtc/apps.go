@@ -53,6 +53,11 @@ func NewApps(apps ...App) (*Apps, error) {
 		if _, dup := r.byID[a.SDKAppID]; dup {
 			return nil, fmt.Errorf("app %d configured twice", a.SDKAppID)
 		}
+		for _, admin := range a.Admins {
+			if !ValidUserID(admin) {
+				return nil, fmt.Errorf("app %d: admin %q is not a userId (1 to 32 letters, digits, '_' or '-'): it could never sign in", a.SDKAppID, admin)
+			}
+		}
 		r.byID[a.SDKAppID] = a
 	}
 	return r, nil

@@ -115,6 +115,7 @@ func TestNewAppsRefusesBadConfig(t *testing.T) {
 		{{SDKAppID: 0, Key: "k"}},
 		{{SDKAppID: 1}},
 		{{SDKAppID: 1, Key: "k"}, {SDKAppID: 1, Key: "j"}},
+		{{SDKAppID: 1, Key: "k", Admins: []string{"ops.admin"}}}, // could never sign in
 	} {
 		if _, err := NewApps(apps...); err == nil {
 			t.Errorf("NewApps(%+v) accepted", apps)

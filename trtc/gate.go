@@ -248,6 +248,9 @@ func sends(p tlssig.Privilege, m Media) *Error {
 func (g *Gate) enter(req Request, a *Admission) *Error {
 	user, grant := req.UserID, a.Grant
 	if req.OnBehalfOf != "" {
+		if !ValidUserID(req.OnBehalfOf) {
+			return Errorf(CodeParamCheckFailed, "userId must be 1 to 32 letters, digits, '_' or '-'")
+		}
 		user, grant = req.OnBehalfOf, &Grant{App: grant.App, Privilege: tlssig.PrivAll}
 		a.Grant = grant
 	}

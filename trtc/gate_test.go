@@ -78,9 +78,13 @@ func TestGateEntersOnBehalfOfAnAdmin(t *testing.T) {
 	rooms := NewRegistry(0, time.Hour)
 	defer rooms.Close()
 	gate := &Gate{Apps: testApps(t), Rooms: rooms, Now: func() time.Time { return now }}
-	as := func(admin string) (*Admission, *Error) {
-		return gate.Admit(context.Background(), Request{Intent: Enter, OnBehalfOf: "pupil", Peer: &silentPeer{},
+	onBehalf := func(admin, user string) (*Admission, *Error) {
+		return gate.Admit(context.Background(), Request{Intent: Enter, OnBehalfOf: user, Peer: &silentPeer{},
 			Credentials: Credentials{SDKAppID: open, UserID: admin, UserSig: tlssig.GenUserSig(key, open, admin, time.Hour, now), Room: tlssig.Room{ID: 5}}})
+	}
+	as := func(admin string) (*Admission, *Error) { return onBehalf(admin, "pupil") }
+	if _, e := onBehalf(DefaultAdmin, "ms-li · Teacher"); codeOf(e) != CodeParamCheckFailed {
+		t.Fatalf("the admin entered a userId no client may have: %v", e)
 	}
 	if _, e := as("pupil"); codeOf(e) != CodePrivilegeCheckFailed {
 		t.Fatalf("a user entered itself on its own word: %v", e)
