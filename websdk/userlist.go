@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/trtcd/trtcd/trtc"
 )
@@ -19,6 +20,35 @@ import (
 // JavaScript number and compares it with ===; it is never 0, which the SDK
 // treats as "no user".
 func TinyID(appKey, userID string) uint64 {
+	key := appKey + "\x00" + userID
+	tinyIDs.mu.Lock()
+	id, ok := tinyIDs.m[key]
+	tinyIDs.mu.Unlock()
+	if ok {
+		return id
+	}
+	id = keyedTinyID(appKey, userID)
+	tinyIDs.mu.Lock()
+	if len(tinyIDs.m) >= maxTinyIDs {
+		clear(tinyIDs.m) // users come and go: start again rather than keep them all
+	}
+	tinyIDs.m[key] = id
+	tinyIDs.mu.Unlock()
+	return id
+}
+
+// tinyIDs remembers the tinyIds worked out: every member list and every
+// publishers push names every member, to every member, so a class of 200
+// would work out 40,000 HMACs for one mute.
+var tinyIDs = struct {
+	mu sync.Mutex
+	m  map[string]uint64
+}{m: map[string]uint64{}}
+
+// maxTinyIDs bounds tinyIDs.
+const maxTinyIDs = 100_000
+
+func keyedTinyID(appKey, userID string) uint64 {
 	mac := hmac.New(sha256.New, []byte(appKey))
 	mac.Write([]byte("trtcd tinyId\x00"))
 	mac.Write([]byte(userID))
