@@ -15,21 +15,26 @@ type Room struct {
 	budgets   map[budgetKey]*keyframeBudget // Room.keyframeBudget
 }
 
-// budgetKey names a viewer's keyframe budget for one publisher.
-type budgetKey struct{ viewer, publisher string }
+// budgetKey names a viewer's keyframe budget for one publisher's source.
+type budgetKey struct {
+	viewer, publisher string
+	source            Source
+}
 
 // maxBudgets: past this many, the budgets a viewer has not drawn on lately
 // (full again, as a new one would be) are forgotten.
 const maxBudgets = 4096
 
-// keyframeBudget is the one budget of viewer's keyframe requests to
-// publisher, whichever of its sessions, sections and layers ask: a budget
-// per subscription let one user with four subscriptions ask four times as
-// often, and one that subscribed anew each time start afresh each time.
-func (r *Room) keyframeBudget(viewer, publisher string) *keyframeBudget {
+// keyframeBudget is the one budget of viewer's keyframe requests for one
+// of publisher's sources (the camera section, main or small, or the
+// screen), whichever of its sessions ask: a budget per subscription let one
+// user with four subscriptions ask four times as often, and one that
+// subscribed anew each time start afresh each time. The camera and the
+// screen have a budget each, so that a viewer on a lossy link recovers both.
+func (r *Room) keyframeBudget(viewer, publisher string, source Source) *keyframeBudget {
 	r.budgetsMu.Lock()
 	defer r.budgetsMu.Unlock()
-	key := budgetKey{viewer, publisher}
+	key := budgetKey{viewer, publisher, source}
 	if b := r.budgets[key]; b != nil {
 		return b
 	}

@@ -110,7 +110,7 @@ func (s *Session) subscribe(ctx context.Context, req SubscribeRequest, info *off
 			codec = l.track.Codec
 		}
 		dt := NewDownTrack(req.Publisher+"-"+l.source.String(), req.Publisher, l.source.Kind(), codec)
-		dt.keyframes = s.room.keyframeBudget(s.userID, req.Publisher)
+		dt.keyframes = s.room.keyframeBudget(s.userID, req.Publisher, l.source)
 		tr, err := s.pc.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly,
 			SendEncodings: []webrtc.RTPEncodingParameters{{RTPCodingParameters: webrtc.RTPCodingParameters{SSRC: downlinkSSRC(l.tag)}}}})
 		if err != nil {
