@@ -31,25 +31,59 @@ func (r *Recorder) finalize(f *File) {
 
 // finalizeFailed keeps a recording the disk refused to finalise for a
 // later try, and ends one whose partial file cannot be made playable as
-// failed, with a callback that says so.
+// failed, with a callback that says so. The disk's refusals are tried
+// again maxFinalizeAttempts times at most, further and further apart, and
+// for maxFinalizeWait at most: a partial file on an unreadable sector
+// fails with EIO for ever, and its application waits for a callback.
 func (r *Recorder) finalizeFailed(f *File, err error) {
 	f.Error = err.Error()
 	if diskTrouble(err) {
-		f.State = StateFinalizing
-		r.log.Warn("the disk refused a final file; it is tried again at the next start and once there is room",
-			"file", f.ID, "err", err)
-		if err := r.cfg.Store.Put(f); err != nil { // the entry stays recording: the next start finalises it
-			r.log.Error("indexing a recording", "file", f.ID, "err", err)
+		now := r.now()
+		f.FinalizeAttempts++
+		if f.FinalizeFailedSince.IsZero() {
+			f.FinalizeFailedSince = now
 		}
-		return
+		if f.FinalizeAttempts < maxFinalizeAttempts && now.Sub(f.FinalizeFailedSince) < maxFinalizeWait {
+			f.State = StateFinalizing
+			f.FinalizeNext = now.Add(r.retryDelay(f.FinalizeAttempts))
+			r.log.Warn("the disk refused a final file; it is tried again at the next start and once there is room",
+				"file", f.ID, "attempts", f.FinalizeAttempts, "next", f.FinalizeNext, "err", err)
+			if err := r.cfg.Store.Put(f); err != nil { // the entry stays recording: the next start finalises it
+				r.log.Error("indexing a recording", "file", f.ID, "err", err)
+			}
+			return
+		}
+		f.Error = fmt.Sprintf("record: the disk refused the final file %d times since %s: %v",
+			f.FinalizeAttempts, f.FinalizeFailedSince.UTC().Format(time.RFC3339), err)
 	}
 	f.State, f.Name, f.Duration, f.Size = StateFailed, "", 0, 0 // no final file
-	r.log.Error("finalising a recording", "file", f.ID, "err", err)
+	f.FinalizeNext = time.Time{}
+	r.log.Error("finalising a recording", "file", f.ID, "err", f.Error)
 	if err := r.cfg.Store.Finish(f, true); err != nil {
 		r.log.Error("indexing a recording", "file", f.ID, "err", err)
 		return
 	}
 	r.wakeNotifier()
+}
+
+// How often, and for how long, a final file the disk refused is tried
+// again before its recording ends failed.
+const (
+	maxFinalizeAttempts = 10
+	maxFinalizeWait     = 24 * time.Hour
+	maxFinalizeDelay    = 4 * time.Hour
+)
+
+// retryDelay is the wait after the disk refused a final file attempts
+// times: FinalizeRetry, doubling with each refusal up to maxFinalizeDelay,
+// so a disk that stays broken is not made to rewrite gigabytes every half
+// minute.
+func (r *Recorder) retryDelay(attempts int) time.Duration {
+	d := r.cfg.FinalizeRetry
+	for i := 1; i < attempts && d < maxFinalizeDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxFinalizeDelay)
 }
 
 // diskTrouble says whether err is the disk's (full, over quota, an I/O
@@ -59,12 +93,29 @@ func diskTrouble(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EIO)
 }
 
-// retryFinalizing tries again the recordings the disk refused to finalise,
-// when the disk has room for them (see Config.MinFreeBytes).
+// startRetry runs retryFinalizing in the background, unless a run is
+// still going: rewriting a multi-gigabyte recording takes minutes, and the
+// watch loop meanwhile ends idle sessions and guards the free space.
+func (r *Recorder) startRetry() {
+	if !r.retrying.TryLock() {
+		return
+	}
+	r.wg.Add(1) // watch holds the group's count: Close's Wait has not returned
+	go func() {
+		defer r.wg.Done()
+		defer r.retrying.Unlock()
+		r.retryFinalizing()
+	}()
+}
+
+// retryFinalizing tries again the recordings the disk refused to finalise
+// whose next try is due, when the disk has room for them (see
+// Config.MinFreeBytes). r.retrying is held.
 func (r *Recorder) retryFinalizing() {
-	r.retrying.Lock()
-	defer r.retrying.Unlock()
-	waiting, err := r.cfg.Store.Files(func(f *File) bool { return f.State == StateFinalizing })
+	now := r.now()
+	waiting, err := r.cfg.Store.Files(func(f *File) bool {
+		return f.State == StateFinalizing && !f.FinalizeNext.After(now)
+	})
 	if err != nil || len(waiting) == 0 {
 		return
 	}
@@ -78,7 +129,8 @@ func (r *Recorder) retryFinalizing() {
 		if r.ctx.Err() != nil {
 			return
 		}
-		r.log.Info("finalising a recording the disk refused before", "file", f.ID, "record_id", f.RecordID)
+		r.log.Info("finalising a recording the disk refused before", "file", f.ID, "record_id", f.RecordID,
+			"attempts", f.FinalizeAttempts)
 		r.finalize(f)
 	}
 }
@@ -194,7 +246,7 @@ func writeFinal(format, partial, final string) (time.Duration, int64, error) {
 // transaction, then removes the partial file. Should the index fail, the
 // partial file stays and the next start completes the entry.
 func (r *Recorder) complete(f *File) {
-	f.State, f.Error = StateDone, ""
+	f.State, f.Error, f.FinalizeNext = StateDone, "", time.Time{}
 	if err := r.cfg.Store.Finish(f, true); err != nil {
 		r.log.Error("indexing a recording", "file", f.ID, "err", err)
 		return

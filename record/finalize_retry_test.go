@@ -162,3 +162,126 @@ func (c *callbackLog) waitFor(t *testing.T, n int) []Callback {
 		}
 	}
 }
+
+// A final file the disk keeps refusing (a partial file on an unreadable
+// sector fails with EIO every time) is not tried for ever: after
+// maxFinalizeAttempts tries, further and further apart, the recording ends
+// failed and the application gets one callback saying so, with the reason.
+func TestARecordingTheDiskKeepsRefusingEndsFailedAfterTheLastTry(t *testing.T) {
+	receiver := newCallbackLog(t)
+	rec := newRecorder(t, nil, t.TempDir(), receiver.URL) // FinalizeRetry 30 s: watch leaves the retries to this test
+	defer rec.Close()
+	clock := time.Unix(1_800_000_000, 0)
+	var tries atomic.Int32
+	rec.mu.Lock()
+	rec.now = func() time.Time { return clock } // only this goroutine moves it, between tries
+	rec.freeBytes = func(string) (int64, error) { return 100 << 30, nil }
+	rec.writeFinal = func(_, _, final string) (time.Duration, int64, error) {
+		tries.Add(1)
+		return 0, 0, &os.PathError{Op: "read", Path: final, Err: syscall.EIO}
+	}
+	rec.mu.Unlock()
+
+	f := recordingInProgress(t, rec, 3)
+	rec.finalize(f)
+	var last time.Duration
+	for i := 1; i < maxFinalizeAttempts; i++ {
+		got, err := rec.cfg.Store.Get(f.ID)
+		if err != nil || got.State != StateFinalizing || got.FinalizeAttempts != i {
+			t.Fatalf("after %d tries the entry is %+v, %v; want finalizing, %d attempts", i, got, err, i)
+		}
+		if wait := got.FinalizeNext.Sub(clock); wait < last {
+			t.Fatalf("try %d waits %v, less than the %v before", i+1, wait, last)
+		}
+		last = got.FinalizeNext.Sub(clock)
+		rec.retryFinalizing() // not due yet: nothing is tried
+		if n := tries.Load(); n != int32(i) {
+			t.Fatalf("%d tries before the next was due, want %d", n, i)
+		}
+		clock = got.FinalizeNext
+		rec.retryFinalizing()
+	}
+	if n := tries.Load(); n != maxFinalizeAttempts {
+		t.Fatalf("%d tries, want %d", n, maxFinalizeAttempts)
+	}
+	got, err := rec.cfg.Store.Get(f.ID)
+	if err != nil || got.State != StateFailed || !strings.Contains(got.Error, "input/output error") {
+		t.Fatalf("after the last try the entry is %+v, %v; want failed, with the disk's error", got, err)
+	}
+	cb := receiver.waitFor(t, 1)[0]
+	if cb.FileID != f.ID || cb.Status != StateFailed || cb.Error == "" || cb.VideoURL != "" {
+		t.Fatalf("callback %+v, want the file's, failed, with a reason and no video_url", cb)
+	}
+	clock = clock.Add(48 * time.Hour)
+	rec.retryFinalizing()
+	if n := tries.Load(); n != maxFinalizeAttempts {
+		t.Fatalf("a failed recording was tried again: %d tries", n)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := rec.cfg.Store.Job(f.ID); err == ErrNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the failed callback stays queued")
+		}
+	}
+	if jobs, _ := rec.cfg.Store.DueJobs(time.Now().Add(time.Hour)); len(jobs) != 0 || len(receiver.got()) != 1 {
+		t.Fatalf("more callbacks: %v %v", jobs, receiver.got())
+	}
+}
+
+// While a recording the disk refused is finalised again (minutes, for a
+// long one), the recorder goes on ending the sessions whose publisher left.
+func TestIdleSessionsEndWhileARefusedRecordingIsTriedAgain(t *testing.T) {
+	media := newSFU(t)
+	rec, err := New(Config{Dir: t.TempDir(), SFU: media, ResumeWindow: time.Nanosecond, FinalizeRetry: time.Millisecond,
+		Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	refused := recordingInProgress(t, rec, 3)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) }) // before Close, which waits for the retry
+	rec.mu.Lock()
+	rec.freeBytes = func(string) (int64, error) { return 100 << 30, nil }
+	rec.writeFinal = func(format, partial, final string) (time.Duration, int64, error) {
+		if partial == rec.path(refused.Partial) {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		return writeFinal(format, partial, final)
+	}
+	rec.mu.Unlock()
+	refused.State = StateFinalizing
+	if err := rec.cfg.Store.Put(refused); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the refused recording was not tried again")
+	}
+
+	if err := rec.Start(Request{SDKAppID: 1, Room: "room", RoomKey: "room", UserID: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); rec.Recording("room", "alice"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a session idle past the resume window was not ended while a retry ran")
+		}
+	}
+	once.Do(func() { close(release) })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if got, _ := rec.cfg.Store.Get(refused.ID); got != nil && got.State == StateDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused recording was not finalised once the retry went on")
+		}
+	}
+}

@@ -39,8 +39,10 @@ type Config struct {
 	// check]. Short of it, recordings in progress end and new ones are
 	// refused, so the index and everything else on the disk can write.
 	MinFreeBytes int64
-	// FinalizeRetry is how often recordings the disk refused to finalise
-	// (full, or an I/O error) are tried again, when there is room [30s].
+	// FinalizeRetry is how soon recordings the disk refused to finalise
+	// (full, or an I/O error) are tried again, when there is room [30s];
+	// the wait doubles with each refusal, and after 10 refusals, or 24 h
+	// of them, the recording ends failed.
 	FinalizeRetry time.Duration
 	Logger        *slog.Logger
 
@@ -80,9 +82,10 @@ type Recorder struct {
 	sharing  map[string]bool     // members whose sub-stream is published here, by room key and user
 	seq      uint32
 	naming   sync.Mutex // held while a final file's name is chosen and taken
-	retrying sync.Mutex // held while the recordings the disk refused are finalised again
+	retrying sync.Mutex // held while the recordings the disk refused are finalised again (startRetry)
 
 	crashAt    func(finalizeStep)                                                // a test's simulated crash; nil otherwise
+	now        func() time.Time                                                  // the clock of finalising retries (time.Now; a test's own)
 	freeBytes  func(string) (int64, error)                                       // the disk's free space (freeBytes; a test's own)
 	writeFinal func(format, partial, final string) (time.Duration, int64, error) // writeFinal; a test's failing disk
 }
@@ -124,7 +127,7 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{},
-		sharing: map[string]bool{}, freeBytes: freeBytes, writeFinal: writeFinal}
+		sharing: map[string]bool{}, freeBytes: freeBytes, writeFinal: writeFinal, now: time.Now}
 	r.ctx, r.stop = context.WithCancel(context.Background())
 	r.notify = &notifier{cfg: cfg.Callback, store: cfg.Store, log: r.log, client: &http.Client{},
 		videoURL: r.DownloadURL, wake: make(chan struct{}, 1)}
@@ -307,8 +310,8 @@ func (r *Recorder) RecordIDs() []string {
 }
 
 // watch ends sessions whose publisher stayed away for the resume window.
-// It also tries again, every FinalizeRetry, the recordings the disk
-// refused to finalise.
+// It also starts, every FinalizeRetry, a try of the recordings the disk
+// refused to finalise, in the background.
 func (r *Recorder) watch() {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -319,7 +322,7 @@ func (r *Recorder) watch() {
 			return
 		case now := <-tick.C:
 			if now.Sub(lastRetry) >= r.cfg.FinalizeRetry {
-				r.retryFinalizing()
+				r.startRetry()
 				lastRetry = now
 			}
 			r.mu.Lock()

@@ -17,7 +17,8 @@ const (
 	StateFailed    = "failed"    // nothing playable could be made; callback queued
 	// StateFinalizing: recorded, but the disk refused the final file (full,
 	// or an I/O error); the partial file is kept and finalising is tried
-	// again at the next start and once there is room.
+	// again at the next start and once there is room, a few times (see
+	// Config.FinalizeRetry).
 	StateFinalizing = "finalizing"
 )
 
@@ -43,6 +44,11 @@ type File struct {
 	// video only.
 	Sub   bool   `json:"sub,omitempty"`
 	Error string `json:"error,omitempty"`
+	// While finalizing: how often the disk refused the final file, since
+	// when, and when it is tried next.
+	FinalizeAttempts    int       `json:"finalizeAttempts,omitempty"`
+	FinalizeFailedSince time.Time `json:"finalizeFailedSince,omitzero"`
+	FinalizeNext        time.Time `json:"finalizeNext,omitzero"`
 }
 
 // Job is a queued completion callback.
