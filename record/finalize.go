@@ -206,16 +206,19 @@ func (r *Recorder) makeFinal(f *File) error {
 // start at another's name. A name only indexed is taken too: a crash
 // between indexing a name and linking the file under it leaves the name
 // to that entry, which recovery links. r.naming is held, so two
-// finalisations cannot pick one name.
+// finalisations cannot pick one name. Each candidate costs a look-up in
+// the index of names (Store.NameHeld), not a read of every recording.
 func (r *Recorder) freeName(f *File) string {
-	held := map[string]bool{}
-	others, _ := r.cfg.Store.Files(func(o *File) bool { return o.Name != "" && o.ID != f.ID })
-	for _, o := range others {
-		held[o.Name] = true
+	held := func(name string) bool {
+		taken, err := r.cfg.Store.NameHeld(name, f.ID)
+		if err != nil {
+			r.log.Error("reading the recording index", "file", f.ID, "err", err)
+		}
+		return taken
 	}
 	name := fileName(f)
 	stem, ext := strings.TrimSuffix(name, "."+f.Format), "."+f.Format
-	for i := 2; held[name] || exists(r.path(name)); i++ {
+	for i := 2; held(name) || exists(r.path(name)); i++ {
 		name = fmt.Sprintf("%s_%d%s", stem, i, ext)
 	}
 	return name

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,10 @@ type Job struct {
 var (
 	bucketFiles  = []byte("files")
 	bucketOutbox = []byte("outbox")
+	// bucketNames indexes the entries' final file names: a key per entry
+	// holding a name, name NUL id (two entries may hold one name), so a
+	// name's holders are found without reading every entry (NameHeld).
+	bucketNames = []byte("fileNames")
 )
 
 // ErrNotFound is returned for an unknown file id.
@@ -90,7 +95,9 @@ func OpenStore(path string) (*Store, error) {
 }
 
 // NewStore keeps the index in db, a database shared with other parts of
-// the server.
+// the server. The index of names is built afresh, from the entries: one
+// read of the index per start, and an older trtcd that wrote entries
+// without it leaves it stale for no longer than its own run.
 func NewStore(db *bolt.DB) (*Store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketFiles, bucketOutbox} {
@@ -98,12 +105,77 @@ func NewStore(db *bolt.DB) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return indexNames(tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record: init index: %w", err)
 	}
 	return &Store{db: db}, nil
+}
+
+// indexNames builds bucketNames from bucketFiles.
+func indexNames(tx *bolt.Tx) error {
+	if tx.Bucket(bucketNames) != nil {
+		if err := tx.DeleteBucket(bucketNames); err != nil {
+			return err
+		}
+	}
+	names, err := tx.CreateBucket(bucketNames)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+		if name := nameOf(v); name != "" {
+			return names.Put(nameKey(name, string(k)), []byte{})
+		}
+		return nil
+	})
+}
+
+// nameOf is the final file name in an entry's JSON.
+func nameOf(entry []byte) string {
+	var f struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(entry, &f) != nil {
+		return ""
+	}
+	return f.Name
+}
+
+func nameKey(name, id string) []byte { return []byte(name + "\x00" + id) }
+
+// NameHeld says whether an entry other than id's holds name.
+func (s *Store) NameHeld(name, id string) (bool, error) {
+	held := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := nameKey(name, "")
+		c := tx.Bucket(bucketNames).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if string(k[len(prefix):]) != id {
+				held = true
+				break
+			}
+		}
+		return nil
+	})
+	return held, err
+}
+
+// putFile writes f's entry and keeps the index of names in step.
+func putFile(tx *bolt.Tx, f *File) error {
+	files, names := tx.Bucket(bucketFiles), tx.Bucket(bucketNames)
+	if old := nameOf(files.Get([]byte(f.ID))); old != "" && old != f.Name {
+		if err := names.Delete(nameKey(old, f.ID)); err != nil {
+			return err
+		}
+	}
+	if f.Name != "" {
+		if err := names.Put(nameKey(f.Name, f.ID), []byte{}); err != nil {
+			return err
+		}
+	}
+	return putJSON(files, f.ID, f)
 }
 
 // Close closes the index's database if the Store opened it.
@@ -116,14 +188,14 @@ func (s *Store) Close() error {
 
 // Put writes a file's entry.
 func (s *Store) Put(f *File) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketFiles), f.ID, f) })
+	return s.db.Update(func(tx *bolt.Tx) error { return putFile(tx, f) })
 }
 
 // Finish records a final file and queues its callback in one transaction:
 // a crash between the two can never lose the callback.
 func (s *Store) Finish(f *File, queue bool) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket(bucketFiles), f.ID, f); err != nil {
+		if err := putFile(tx, f); err != nil {
 			return err
 		}
 		if !queue {
@@ -152,8 +224,14 @@ func (s *Store) Get(id string) (*File, error) {
 // Delete removes a file's entry and any pending callback.
 func (s *Store) Delete(id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketFiles).Get([]byte(id)) == nil {
+		entry := tx.Bucket(bucketFiles).Get([]byte(id))
+		if entry == nil {
 			return ErrNotFound
+		}
+		if name := nameOf(entry); name != "" {
+			if err := tx.Bucket(bucketNames).Delete(nameKey(name, id)); err != nil {
+				return err
+			}
 		}
 		tx.Bucket(bucketOutbox).Delete([]byte(id))
 		return tx.Bucket(bucketFiles).Delete([]byte(id))
