@@ -47,6 +47,8 @@ h.scenario('TIC: a mini-program student in a browser teacher\'s class', async ()
   h.check(page.instance.data.members.indexOf(teacher) >= 0, 'the teacher is not among ' + JSON.stringify(page.instance.data.members));
   console.log('the board replayed ' + board.length + ' strokes from the class history, the chat the greeting');
   if (media) {
+    h.check(page.instance.data.askMedia && !page.instance.data.mediaOn, 'the camera did not wait for the tap');
+    page.instance.onStartMedia(); // the student taps "Turn on camera and microphone"
     await h.waitFor("the student's camera pushing", () => (h.pusher(student) && h.pusher(student).pushing) || page.instance.data.error ||
       page.instance.data.phase !== 'class');
     h.check(!page.instance.data.error && page.instance.data.phase === 'class',

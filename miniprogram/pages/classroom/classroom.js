@@ -34,6 +34,7 @@ Component({
     role: 'student',
     creator: '',
     media: true,
+    askMedia: false, // in the class, the camera waits for a tap (onStartMedia)
     mediaOn: false, // webrtc-room is on the page
     room: {}, // webrtc-room's properties
     members: [], // the others in the class
@@ -161,7 +162,15 @@ Component({
         this.setData({ media: false });
         this.showError({ reason: 'this trtcd cannot follow a class (joinClassroom follow): the camera stays off' });
       }
-      if (this.data.media) this.startMedia();
+      // The camera and microphone wait for the person's tap: a link that
+      // carries someone's credentials would otherwise broadcast whoever
+      // opens it into that someone's class.
+      if (this.data.media) this.setData({ askMedia: true });
+    },
+
+    onStartMedia() {
+      this.setData({ askMedia: false });
+      this.startMedia();
     },
 
     startMedia() {
