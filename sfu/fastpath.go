@@ -116,9 +116,10 @@ func (s *Session) leaveRoute() {
 // it sends is dropped. Handed to pion, each packet under a new SSRC made
 // it keep a stream of up to 1 MB until the session ended: a viewer
 // sending under 20,000 SSRCs grew the server by 150 MB.
-type receiveOnly struct{ s *Session }
+type receiveOnly struct{ rtcp *rtcpGuard }
 
-func (receiveOnly) handle([]byte, *outbox) bool { return true }
+func (*receiveOnly) handle([]byte, *outbox) bool { return true }
+func (r *receiveOnly) dropRTCP(b []byte) bool    { return r.rtcp.drop(b) }
 
 // giveBack returns a publisher's tracks to pion's readers (its route is
 // already gone): once the socket reader is done with a packet in hand, the
@@ -162,7 +163,7 @@ func (s *Session) goFast() {
 		if err != nil {
 			return
 		}
-		fp := &fastPublisher{ctx: ctx}
+		fp := &fastPublisher{ctx: ctx, rtcp: newRTCPGuard(s.fastKeys)}
 		fp.tracks.Store(&map[uint32]*fastTrack{})
 		if !conn.setRoute(addr, fp) {
 			return // another session already uses this address: stay with pion
@@ -173,7 +174,7 @@ func (s *Session) goFast() {
 		}
 	}
 	if !s.publishing && s.fastDrop == nil {
-		r := &receiveOnly{s}
+		r := &receiveOnly{newRTCPGuard(s.fastKeys)}
 		if conn.setRoute(addr, r) {
 			s.fastDrop = r
 		}

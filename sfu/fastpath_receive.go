@@ -23,7 +23,10 @@ type fastPublisher struct {
 	// unknown are the SSRCs handed to pion (see toPion); the handling
 	// goroutine's only.
 	unknown map[uint32]struct{}
+	rtcp    *rtcpGuard
 }
+
+func (f *fastPublisher) dropRTCP(b []byte) bool { return f.rtcp.drop(b) }
 
 // maxUnknownSSRCs bounds the streams of a publisher that the fast path
 // does not know and hands to pion: its sections' repair (RTX) streams, and

@@ -28,9 +28,12 @@ type mediaConn struct {
 }
 
 // route takes the SRTP packets of one remote address; false means "not
-// mine", and the packet goes to pion. Its sends go to ob.
+// mine", and the packet goes to pion. Its sends go to ob. dropRTCP
+// reports whether an SRTCP packet from the address is dropped here
+// (rtcpguard.go).
 type route interface {
 	handle(b []byte, ob *outbox) bool
+	dropRTCP(b []byte) bool
 }
 
 // newMediaConn serves one port's sockets (all bound to it); with more than
@@ -62,8 +65,8 @@ func isRTP(b []byte) bool {
 }
 
 // fast offers a datagram to the fast path: true when it was dealt with
-// here, taken by a route or dropped as STUN over its limit; false sends it
-// to pion. What the route sends waits in ob until sock has no datagram
+// here, taken by a route, or dropped as RTCP naming too many streams or
+// STUN over its limit; false sends it to pion. What the route sends waits in ob until sock has no datagram
 // left to read.
 func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *outbox) bool {
 	handled := false
@@ -71,6 +74,9 @@ func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *o
 	case isRTP(d):
 		r := (*m.routes.Load())[addr]
 		handled = r != nil && r.handle(d, ob)
+	case isRTCP(d):
+		r := (*m.routes.Load())[addr]
+		handled = r != nil && r.dropRTCP(d)
 	case isSTUN(d):
 		handled = !m.stun.allow(d, addr)
 	}
