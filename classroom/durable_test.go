@@ -5,17 +5,18 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/trtcd/trtcd/trtc"
 	"github.com/trtcd/trtcd/trtc/tlssig"
 )
 
-// A group message reaches members only once it is stored. Delivered
-// before, a crash in between lost it, and the restart gave its number to
-// the next message, which every member that had seen the lost one dropped
-// as a repeat.
-func TestAGroupMessageIsDeliveredOnceStored(t *testing.T) {
+// slowStoreClass is class n, created by alice, with alice and bob in it,
+// on a store whose disk is slow: nothing commits until tx ends.
+func slowStoreClass(t *testing.T, n uint32) (*Classrooms, tlssig.Room, *trtc.Member, *eventPeer, *bolt.Tx) {
+	t.Helper()
 	cs, gate := testClasses(t, 0, false)
-	id := tlssig.Room{ID: 7}
+	id := tlssig.Room{ID: n}
 	if e := cs.Create(testApp, id, "alice"); e != nil {
 		t.Fatal(e)
 	}
@@ -24,12 +25,20 @@ func TestAGroupMessageIsDeliveredOnceStored(t *testing.T) {
 	bob := &eventPeer{}
 	enter(t, gate, "bob", id, bob)
 	bob.take()
-
-	tx, err := cs.Store.db.Begin(true) // a slow disk: the store's commit waits
+	tx, err := cs.Store.db.Begin(true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tx.Rollback() }) // before the store closes, should the test stop early
+	return cs, id, alice, bob, tx
+}
+
+// A group message reaches members only once it is stored. Delivered
+// before, a crash in between lost it, and the restart gave its number to
+// the next message, which every member that had seen the lost one dropped
+// as a repeat.
+func TestAGroupMessageIsDeliveredOnceStored(t *testing.T) {
+	cs, _, alice, bob, tx := slowStoreClass(t, 7)
 	sent := make(chan *trtc.Error, 1)
 	go func() {
 		_, e := cs.Send(testApp, "alice", alice, SendRequest{Type: "text", Text: "B", ClientMsgID: "2"})
@@ -57,22 +66,7 @@ func TestAGroupMessageIsDeliveredOnceStored(t *testing.T) {
 // (whose members would then drop their own messages as repeats), and its
 // late store would bring the deleted history back.
 func TestADestroyedClassDeliversItsLastMessageFirst(t *testing.T) {
-	cs, gate := testClasses(t, 0, false)
-	id := tlssig.Room{ID: 8}
-	if e := cs.Create(testApp, id, "alice"); e != nil {
-		t.Fatal(e)
-	}
-	cs.SignIn(testApp, "alice", &eventPeer{})
-	alice := enter(t, gate, "alice", id, &eventPeer{})
-	bob := &eventPeer{}
-	enter(t, gate, "bob", id, bob)
-	bob.take()
-
-	tx, err := cs.Store.db.Begin(true) // a slow disk: the message's store waits
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tx.Rollback() })
+	cs, id, alice, bob, tx := slowStoreClass(t, 8)
 	sent := make(chan *trtc.Error, 1)
 	go func() {
 		_, e := cs.Send(testApp, "alice", alice, SendRequest{Type: "text", Text: "last", ClientMsgID: "9"})

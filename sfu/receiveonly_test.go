@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/trtcd/trtcd/internal/peer"
@@ -27,11 +28,19 @@ func heapInUse() uint64 {
 // A viewer that sends SRTP of its own (it has the keys) under ever new
 // SSRCs costs the server nothing: pion kept a stream for each, about 8 KB
 // for a few packets and up to 1 MB for many, until the session ended.
-func TestAViewersOwnMediaIsDropped(t *testing.T) {
-	s := startSFU(t)
-	publish(t, s, "room-ssrc", "alice", testpeer.Options{})
-	publishedVideo(t, s, "room-ssrc", "alice")
+// hostileViewer is mallory watching alice in a new room on s, connected
+// on a socket the test owns, with her session's SRTP context: what she
+// sends there reaches the server as her session's own.
+type hostileViewer struct {
+	sock   net.PacketConn
+	srtp   *srtp.Context
+	server net.Addr
+}
 
+func newHostileViewer(t *testing.T, s *SFU, room string) *hostileViewer {
+	t.Helper()
+	publish(t, s, room, "alice", testpeer.Options{})
+	publishedVideo(t, s, room, "alice")
 	sock, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +59,7 @@ func TestAViewersOwnMediaIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	negotiateClient(t, pc, func(offer string) (string, error) {
-		sess, answer, err := s.Subscribe(context.Background(), SubscribeRequest{Room: "room-ssrc", UserID: "mallory", Publisher: "alice",
+		sess, answer, err := s.Subscribe(context.Background(), SubscribeRequest{Room: room, UserID: "mallory", Publisher: "alice",
 			Offer: offer, AllowAudio: true, AllowVideo: true})
 		if err == nil {
 			t.Cleanup(sess.Close)
@@ -66,23 +75,32 @@ func TestAViewersOwnMediaIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, _ := net.ResolveUDPAddr("udp4", s.UDPAddr())
+	server, err := net.ResolveUDPAddr("udp4", s.UDPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
 	me := sock.LocalAddr().(*net.UDPAddr).AddrPort()
 	testpeer.WaitFor(t, "the viewer's route", 10*time.Second, func() bool { // set once the server sees it connected
 		_, ok := (*s.t.udp.routes.Load())[me]
 		return ok
 	})
+	return &hostileViewer{sock: sock, srtp: ctx, server: server}
+}
+
+func TestAViewersOwnMediaIsDropped(t *testing.T) {
+	s := startSFU(t)
+	v := newHostileViewer(t, s, "room-ssrc")
 	before := heapInUse()
 	payload := make([]byte, 1000)
 	for i := range 5000 {
 		for j := range 3 {
 			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SequenceNumber: uint16(j), SSRC: 0x10000000 + uint32(i)}, Payload: payload}
 			b, _ := pkt.Marshal()
-			out, err := ctx.EncryptRTP(nil, b, nil)
+			out, err := v.srtp.EncryptRTP(nil, b, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sock.WriteTo(out, server)
+			v.sock.WriteTo(out, v.server)
 		}
 		if i%200 == 0 {
 			time.Sleep(2 * time.Millisecond) // within the socket buffers
