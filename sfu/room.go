@@ -32,6 +32,9 @@ const maxBudgets = 4096
 // subscribed anew each time start afresh each time. The camera and the
 // screen have a budget each, so that a viewer on a lossy link recovers both.
 func (r *Room) keyframeBudget(viewer, publisher string, source Source) *keyframeBudget {
+	if source == SourceSmall {
+		source = SourceMain // one camera, whichever of its streams a section carries
+	}
 	r.budgetsMu.Lock()
 	defer r.budgetsMu.Unlock()
 	key := budgetKey{viewer, publisher, source}
