@@ -66,8 +66,8 @@ func isRTP(b []byte) bool {
 
 // fast offers a datagram to the fast path: true when it was dealt with
 // here, taken by a route, or dropped as RTCP naming too many streams or
-// STUN over its limit; false sends it to pion. What the route sends waits in ob until sock has no datagram
-// left to read.
+// STUN over its limit; false sends it to pion. What the route sends waits
+// in ob until sock has no datagram left to read.
 func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *outbox) bool {
 	handled := false
 	switch {
