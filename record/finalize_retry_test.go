@@ -1,9 +1,6 @@
 package record
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -23,7 +20,7 @@ import (
 // exactly one callback, saying done.
 func TestARecordingTheFullDiskRefusedIsFinalisedOnceThereIsRoom(t *testing.T) {
 	testffmpeg.Require(t, "ffprobe")
-	receiver := newCallbackLog(t)
+	receiver := newCallbackReceiver(t)
 	rec, err := New(Config{Dir: t.TempDir(), Callback: CallbackConfig{URL: receiver.URL, Key: "k"}, ResumeWindow: time.Hour,
 		FinalizeRetry: time.Millisecond, Logger: testLogger()})
 	if err != nil {
@@ -106,7 +103,7 @@ func TestARecordingTheDiskRefusedIsFinalisedAtTheNextStart(t *testing.T) {
 // application is told: one callback with status failed, the reason, and
 // no video_url.
 func TestAnUnplayableRecordingEndsFailedWithACallbackSayingSo(t *testing.T) {
-	receiver := newCallbackLog(t)
+	receiver := newCallbackReceiver(t)
 	rec := newRecorder(t, nil, t.TempDir(), receiver.URL)
 	defer rec.Close()
 	f := recordingInProgress(t, rec, 3)
@@ -121,54 +118,12 @@ func TestAnUnplayableRecordingEndsFailedWithACallbackSayingSo(t *testing.T) {
 	}
 }
 
-// callbackLog is an application server keeping the callbacks it accepted.
-type callbackLog struct {
-	*httptest.Server
-	mu  sync.Mutex
-	cbs []Callback
-}
-
-func newCallbackLog(t *testing.T) *callbackLog {
-	c := &callbackLog{}
-	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var cb Callback
-		if err := json.NewDecoder(req.Body).Decode(&cb); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		c.mu.Lock()
-		c.cbs = append(c.cbs, cb)
-		c.mu.Unlock()
-	}))
-	t.Cleanup(c.Close)
-	return c
-}
-
-func (c *callbackLog) got() []Callback {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]Callback(nil), c.cbs...)
-}
-
-// waitFor waits until n callbacks arrived and returns them.
-func (c *callbackLog) waitFor(t *testing.T, n int) []Callback {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if cbs := c.got(); len(cbs) >= n {
-			return cbs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d callbacks, want %d", len(c.got()), n)
-		}
-	}
-}
-
 // A final file the disk keeps refusing (a partial file on an unreadable
 // sector fails with EIO every time) is not tried for ever: after
 // maxFinalizeAttempts tries, further and further apart, the recording ends
 // failed and the application gets one callback saying so, with the reason.
 func TestARecordingTheDiskKeepsRefusingEndsFailedAfterTheLastTry(t *testing.T) {
-	receiver := newCallbackLog(t)
+	receiver := newCallbackReceiver(t)
 	rec := newRecorder(t, nil, t.TempDir(), receiver.URL) // FinalizeRetry 30 s: watch leaves the retries to this test
 	defer rec.Close()
 	clock := time.Unix(1_800_000_000, 0)

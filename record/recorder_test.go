@@ -224,16 +224,16 @@ func expectOneFinalFile(t *testing.T, r *Recorder, id string) *File {
 	return f
 }
 
-// callbackReceiver is an application server counting the callbacks it
-// accepted, by file id.
+// callbackReceiver is an application server keeping the callbacks it
+// accepted.
 type callbackReceiver struct {
 	*httptest.Server
-	mu    sync.Mutex
-	files map[string]int
+	mu  sync.Mutex
+	cbs []Callback
 }
 
 func newCallbackReceiver(t *testing.T) *callbackReceiver {
-	c := &callbackReceiver{files: map[string]int{}}
+	c := &callbackReceiver{}
 	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var cb Callback
 		if err := json.NewDecoder(req.Body).Decode(&cb); err != nil {
@@ -241,11 +241,31 @@ func newCallbackReceiver(t *testing.T) *callbackReceiver {
 			return
 		}
 		c.mu.Lock()
-		c.files[cb.FileID]++
+		c.cbs = append(c.cbs, cb)
 		c.mu.Unlock()
 	}))
 	t.Cleanup(c.Close)
 	return c
+}
+
+// got is the callbacks accepted so far.
+func (c *callbackReceiver) got() []Callback {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Callback(nil), c.cbs...)
+}
+
+// waitFor waits until n callbacks arrived and returns them.
+func (c *callbackReceiver) waitFor(t *testing.T, n int) []Callback {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if cbs := c.got(); len(cbs) >= n {
+			return cbs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callbacks, want %d", len(c.got()), n)
+		}
+	}
 }
 
 // waitDelivered waits until r's outbox is empty and checks that the
@@ -264,10 +284,14 @@ func (c *callbackReceiver) waitDelivered(t *testing.T, r *Recorder, id string) {
 			t.Fatalf("callback not delivered: %+v", jobs[0])
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.files[id] != 1 {
-		t.Fatalf("callbacks %v, want one for %s", c.files, id)
+	n := 0
+	for _, cb := range c.got() {
+		if cb.FileID == id {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d callbacks for %s, want one (all: %+v)", n, id, c.got())
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // not at the restart.
 func TestARecordingACrashCutEndsWithItsMediaNotAtTheRestart(t *testing.T) {
 	dir := t.TempDir()
-	receiver := newCallbackLog(t)
+	receiver := newCallbackReceiver(t)
 	crashed := newRecorder(t, nil, dir, "")
 	f := recordingInProgress(t, crashed, 3)
 	f.Start = time.Now().Add(-time.Hour).Truncate(time.Second) // recorded an hour ago, then kill -9
