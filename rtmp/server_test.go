@@ -162,14 +162,18 @@ func TestServerSendsAcknowledgements(t *testing.T) {
 	}
 }
 
-func TestSlowPlayerIsDisconnected(t *testing.T) {
+// playWithoutReading plays n pictures of size bytes (all at timestamp 0:
+// no pacing) from a server with limits to a player that never reads, and
+// checks that the play ends with ErrSlowConsumer within wait.
+func playWithoutReading(t *testing.T, n, size int, limits Limits, wait time.Duration) {
+	t.Helper()
 	result := make(chan error, 1)
-	tags := make([]flv.Tag, 2000)
+	tags := make([]flv.Tag, n)
 	for i := range tags {
-		tags[i] = flv.Tag{Type: flv.TagVideo, Data: make([]byte, 64<<10)} // all at timestamp 0: no pacing
+		tags[i] = flv.Tag{Type: flv.TagVideo, Data: make([]byte, size)}
 	}
 	rec := &recorder{playTags: tags, playResult: result}
-	_, addr := startServer(t, rec, Limits{WriteQueue: 8})
+	_, addr := startServer(t, rec, limits)
 	c := dialClient(t, addr)
 	sid := c.connect("live", "rtmp://127.0.0.1/live")
 	c.command(sid, "play", 3.0, nil, "stream")
@@ -179,33 +183,21 @@ func TestSlowPlayerIsDisconnected(t *testing.T) {
 		if !errors.Is(err, ErrSlowConsumer) {
 			t.Fatalf("Play ended with %v, want ErrSlowConsumer", err)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(wait):
 		t.Fatal("a player that does not read was not dropped")
 	}
 }
 
+func TestSlowPlayerIsDisconnected(t *testing.T) {
+	playWithoutReading(t, 2000, 64<<10, Limits{WriteQueue: 8}, 20*time.Second)
+}
+
 // A player that stops reading is dropped once what waits for it passes
 // WriteQueueBytes, long before WriteQueue messages of large pictures (each
-// one a copy) are queued or its writes time out.
+// one a copy) are queued or its writes time out: 100 MiB, within the 512
+// messages of the queue.
 func TestSlowPlayerIsDroppedAtTheQueuesBytes(t *testing.T) {
-	result := make(chan error, 1)
-	tags := make([]flv.Tag, 100) // 100 MiB, within the 512 messages of the queue
-	for i := range tags {
-		tags[i] = flv.Tag{Type: flv.TagVideo, Data: make([]byte, 1<<20)}
-	}
-	rec := &recorder{playTags: tags, playResult: result}
-	_, addr := startServer(t, rec, Limits{WriteQueueBytes: 8 << 20, WriteTimeout: time.Minute})
-	c := dialClient(t, addr)
-	sid := c.connect("live", "rtmp://127.0.0.1/live")
-	c.command(sid, "play", 3.0, nil, "stream")
-	select {
-	case err := <-result:
-		if !errors.Is(err, ErrSlowConsumer) {
-			t.Fatalf("Play ended with %v, want ErrSlowConsumer", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a player that does not read was not dropped at the queue's bytes")
-	}
+	playWithoutReading(t, 100, 1<<20, Limits{WriteQueueBytes: 8 << 20, WriteTimeout: time.Minute}, 10*time.Second)
 }
 
 // Each bad client is dropped and the next one is still served.
