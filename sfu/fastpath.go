@@ -21,27 +21,25 @@ import (
 // come from fastpath_keys.go, a publisher's packets are decrypted in
 // fastpath_receive.go and a subscriber's encrypted in fastpath_send.go.
 
-// remoteUDP is the remote address of a session's selected ICE pair, when
-// it is UDP.
-func remoteUDP(pc *webrtc.PeerConnection) (netip.AddrPort, bool) {
+// remoteAddr is the remote address of a session's selected ICE pair, and
+// whether the pair is ICE-TCP.
+func remoteAddr(pc *webrtc.PeerConnection) (addr netip.AddrPort, tcp, ok bool) {
 	pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
-	if err != nil || pair == nil || pair.Remote == nil || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
-		return netip.AddrPort{}, false
+	if err != nil || pair == nil || pair.Remote == nil {
+		return netip.AddrPort{}, false, false
 	}
 	ip, err := netip.ParseAddr(pair.Remote.Address)
 	if err != nil {
-		return netip.AddrPort{}, false
+		return netip.AddrPort{}, false, false
 	}
-	return netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port), true
+	return netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port), pair.Remote.Protocol == webrtc.ICEProtocolTCP, true
 }
 
 // connected runs when the session's transport is up (and again once its
-// media is set up): the fast path takes over, then viewers ask for the
+// media is set up): the session takes its route, then viewers ask for the
 // keyframe they start with.
 func (s *Session) connected() {
-	if !s.room.sfu.t.slowPath {
-		s.goFast()
-	}
+	s.goFast()
 	s.pairChanged()
 	s.fastMu.Lock()
 	downs := s.downs
@@ -53,15 +51,13 @@ func (s *Session) connected() {
 
 // pairChanged follows the ICE pair the session uses. Over ICE-TCP a viewer
 // gets a send queue (a slow reader can block TCP writes) and the session
-// leaves the fast path; over UDP from a new address the fast path moves
-// with it.
+// leaves the fast path for a screen; over UDP from a new address the fast
+// path moves with it.
 func (s *Session) pairChanged() {
-	pair, err := s.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
-	if err != nil || pair == nil {
+	addr, tcp, ok := remoteAddr(s.pc)
+	if !ok {
 		return
 	}
-	tcp := pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolTCP
-	addr, udp := remoteUDP(s.pc)
 	s.fastMu.Lock()
 	defer s.fastMu.Unlock()
 	if s.fastClosed {
@@ -70,36 +66,50 @@ func (s *Session) pairChanged() {
 	for _, d := range s.downs {
 		d.setQueued(tcp)
 	}
-	if s.fastKeys == nil || (udp && addr == s.fastAddr) {
+	if s.fastKeys == nil || (addr == s.fastAddr && tcp == s.onTCP) {
 		return
 	}
-	conn := s.room.sfu.t.udp
+	moved := false
 	if r := s.route(); r != nil {
-		conn.removeRoute(s.fastAddr, r)
-		if !udp || !conn.setRoute(addr, r) {
+		s.routes().removeRoute(s.fastAddr, r)
+		moved = !tcp && !s.onTCP && s.room.sfu.t.udp.setRoute(addr, r)
+		if !moved {
 			s.leaveRoute()
 		}
 	}
+	conn := s.room.sfu.t.udp
 	for _, d := range s.downs {
 		if o := d.fast.Load(); o != nil {
-			if udp {
+			if moved {
 				d.fast.Store(&fastOut{srtp: o.srtp, conn: conn.sender(addr), addr: addr})
 			} else {
 				d.fast.Store(nil)
 			}
 		}
 	}
-	s.fastAddr = addr
+	s.fastAddr, s.onTCP = addr, tcp
+	if !moved {
+		s.takeRoute()
+	}
 }
 
-// route is the session's route on the media port, if it has one: its
-// publisher's, or the one that drops what a receive-only session sends.
+// routes is the table the session's route is in: the media port's, or
+// ICE-TCP's.
+func (s *Session) routes() *routeTable {
+	if s.onTCP {
+		return s.room.sfu.t.tcpRoutes
+	}
+	return s.room.sfu.t.udp.routeTable
+}
+
+// route is the session's route, if it has one: its fast-path publisher's,
+// or its screen.
 func (s *Session) route() route {
 	switch {
 	case s.fastIn != nil:
 		return s.fastIn
-	case s.fastDrop != nil:
-		return s.fastDrop
+	case s.screen != nil:
+		return s.screen
 	}
 	return nil
 }
@@ -109,17 +119,8 @@ func (s *Session) leaveRoute() {
 	if s.fastIn != nil {
 		s.giveBack()
 	}
-	s.fastDrop = nil
+	s.screen = nil
 }
-
-// receiveOnly is the route of a session that publishes nothing: what RTP
-// it sends is dropped. Handed to pion, each packet under a new SSRC made
-// it keep a stream of up to 1 MB until the session ended: a viewer
-// sending under 20,000 SSRCs grew the server by 150 MB.
-type receiveOnly struct{ rtcp *rtcpGuard }
-
-func (*receiveOnly) handle([]byte, *outbox) bool { return true }
-func (r *receiveOnly) dropRTCP(b []byte) bool    { return r.rtcp.drop(b) }
 
 // giveBack returns a publisher's tracks to pion's readers (its route is
 // already gone): once the socket reader is done with a packet in hand, the
@@ -135,26 +136,42 @@ func (s *Session) giveBack() {
 	}
 }
 
-// goFast moves a connected UDP session onto the fast path. It is called
-// when the session connects and again when its media is set up, and does
-// what is left to do each time.
+// goFast gives a connected session its route: a UDP session goes onto
+// the fast path, and one whose packets pion keeps reading (ICE-TCP, or
+// --no-fast-path) gets a screen. It is called when the session connects
+// and again when its media is set up, and does what is left to do each
+// time.
 func (s *Session) goFast() {
-	addr, ok := remoteUDP(s.pc)
-	if !ok {
-		return // ICE-TCP stays with pion (and its send queue)
-	}
 	s.fastMu.Lock()
 	defer s.fastMu.Unlock()
 	if s.fastClosed {
 		return
 	}
 	if s.fastKeys == nil {
+		addr, tcp, ok := remoteAddr(s.pc)
+		if !ok {
+			return
+		}
 		keys, err := sessionKeys(s.pc)
 		if err != nil {
 			s.room.sfu.log.Debug("fast path unavailable", "session", s.ID, "err", err)
 			return
 		}
-		s.fastKeys, s.fastAddr = keys, addr
+		s.fastKeys, s.fastAddr, s.onTCP = keys, addr, tcp
+	}
+	s.takeRoute()
+}
+
+// takeRoute is goFast's work, under fastMu.
+func (s *Session) takeRoute() {
+	if s.onTCP || s.room.sfu.t.slowPath {
+		if s.screen == nil {
+			r := newScreen(s.fastKeys, s.publishing)
+			if s.routes().setRoute(s.fastAddr, r) {
+				s.screen = r
+			}
+		}
+		return
 	}
 	conn := s.room.sfu.t.udp
 	if s.publishing && s.fastIn == nil {
@@ -163,9 +180,9 @@ func (s *Session) goFast() {
 		if err != nil {
 			return
 		}
-		fp := &fastPublisher{ctx: ctx, rtcp: newRTCPGuard(s.fastKeys)}
+		fp := &fastPublisher{ctx: ctx, rtcp: newRTCPGuard(s.fastKeys), unknown: ssrcBound{max: maxUnknownSSRCs}}
 		fp.tracks.Store(&map[uint32]*fastTrack{})
-		if !conn.setRoute(addr, fp) {
+		if !conn.setRoute(s.fastAddr, fp) {
 			return // another session already uses this address: stay with pion
 		}
 		s.fastIn = fp
@@ -173,10 +190,10 @@ func (s *Session) goFast() {
 			s.takeOverWhenStarted(ssrc, t)
 		}
 	}
-	if !s.publishing && s.fastDrop == nil {
-		r := &receiveOnly{newRTCPGuard(s.fastKeys)}
-		if conn.setRoute(addr, r) {
-			s.fastDrop = r
+	if !s.publishing && s.screen == nil {
+		r := newScreen(s.fastKeys, false)
+		if conn.setRoute(s.fastAddr, r) {
+			s.screen = r
 		}
 	}
 	for _, d := range s.downs {
@@ -187,7 +204,7 @@ func (s *Session) goFast() {
 		if err != nil {
 			return
 		}
-		d.fast.Store(&fastOut{srtp: &outSRTP{ctx: ctx}, conn: conn.sender(addr), addr: addr})
+		d.fast.Store(&fastOut{srtp: &outSRTP{ctx: ctx}, conn: conn.sender(s.fastAddr), addr: s.fastAddr})
 	}
 }
 
@@ -239,6 +256,6 @@ func (s *Session) leaveFast() {
 	defer s.fastMu.Unlock()
 	s.fastClosed = true
 	if r := s.route(); r != nil {
-		s.room.sfu.t.udp.removeRoute(s.fastAddr, r)
+		s.routes().removeRoute(s.fastAddr, r)
 	}
 }

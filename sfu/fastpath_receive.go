@@ -22,7 +22,7 @@ type fastPublisher struct {
 	busy   atomic.Int32 // 1 while a packet is being handled (for giveBack)
 	// unknown are the SSRCs handed to pion (see toPion); the handling
 	// goroutine's only.
-	unknown map[uint32]struct{}
+	unknown ssrcBound
 	rtcp    *rtcpGuard
 }
 
@@ -38,19 +38,7 @@ const maxUnknownSSRCs = 16
 
 // toPion reports whether a packet of an SSRC the fast path does not know
 // goes to pion.
-func (f *fastPublisher) toPion(ssrc uint32) bool {
-	if _, ok := f.unknown[ssrc]; ok {
-		return true
-	}
-	if len(f.unknown) >= maxUnknownSSRCs {
-		return false
-	}
-	if f.unknown == nil {
-		f.unknown = map[uint32]struct{}{}
-	}
-	f.unknown[ssrc] = struct{}{}
-	return true
-}
+func (f *fastPublisher) toPion(ssrc uint32) bool { return f.unknown.admit(ssrc) }
 
 // fastTrack is a track on the fast path and the SRTP rollover counter its
 // decryption continues from (pion may have seen the numbers wrap).
@@ -68,7 +56,7 @@ func (f *fastPublisher) handle(b []byte, ob *outbox) (handled bool) {
 		return true
 	}
 	defer f.done(&handled)
-	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
+	ssrc := rtpSSRC(b)
 	ft := (*f.tracks.Load())[ssrc]
 	if ft == nil {
 		return !f.toPion(ssrc) // a stream pion has not announced yet, or one too many

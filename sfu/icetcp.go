@@ -2,8 +2,12 @@ package sfu
 
 import (
 	"cmp"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -27,8 +31,9 @@ var DefaultICETCPLimits = limit.Config{Total: 5000, Name: "ice_tcp"}.Or(limit.De
 
 // listenICETCP opens the ICE-TCP listener behind a per-address gate, so
 // that one address cannot hold every descriptor of the process with idle
-// connections, and the mux that serves it.
-func listenICETCP(cfg TransportConfig, logs logging.LoggerFactory) (net.Listener, ice.TCPMux, error) {
+// connections, and the mux that serves it. What a connection sends passes
+// its session's screen in routes before pion reads it.
+func listenICETCP(cfg TransportConfig, routes *routeTable, logs logging.LoggerFactory) (net.Listener, ice.TCPMux, error) {
 	raw, err := net.Listen("tcp4", cfg.TCPAddr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sfu: listen ice-tcp %s: %w", cfg.TCPAddr, err)
@@ -36,10 +41,95 @@ func listenICETCP(cfg TransportConfig, logs logging.LoggerFactory) (net.Listener
 	gate := limit.NewGate(cfg.TCPPerAddress.Or(DefaultICETCPLimits))
 	ln := gate.Listener(raw, nil) // refusals are counted in trtcd_refused_total{listener="ice_tcp"}
 	mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{
-		Listener:             ln,
+		Listener:             screenedListener{ln, routes},
 		Logger:               logs.NewLogger("ice-tcp"),
 		ReadBufferSize:       tcpReadBuffer,
 		FirstStunBindTimeout: cmp.Or(cfg.firstSTUNTimeout, firstSTUNTimeout),
 	})
 	return ln, mux, nil
+}
+
+// screenedListener hands pion connections whose packets pass their
+// session's screen first.
+type screenedListener struct {
+	net.Listener
+	routes *routeTable
+}
+
+func (l screenedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	from := netip.AddrPort{}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		from = a.AddrPort()
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	}
+	return &screenedConn{Conn: c, routes: l.routes, from: from}, nil
+}
+
+// maxTCPFrame is the largest packet an ICE-TCP connection may carry:
+// pion's own read buffer (its receiveMTU), which refuses a larger one too.
+const maxTCPFrame = 8192
+
+var errTCPFrameTooLarge = errors.New("sfu: ice-tcp packet over 8192 bytes")
+
+// screenedConn reads an ICE-TCP connection packet by packet (RFC 4571: a
+// 16-bit length before each) and gives pion's reads only those its
+// session's screen lets through, framed as they came.
+type screenedConn struct {
+	net.Conn
+	routes  *routeTable
+	from    netip.AddrPort
+	frame   []byte // the packet being read, with its length; grown to the largest yet
+	pending []byte // what of frame pion has yet to read
+}
+
+func (c *screenedConn) Read(p []byte) (int, error) {
+	for len(c.pending) == 0 {
+		if err := c.next(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+// next reads one packet, keeping it for pion unless the screen drops it.
+func (c *screenedConn) next() error {
+	if c.frame == nil {
+		c.frame = make([]byte, 2+1500) // an Ethernet MTU's packet; DTLS's larger ones grow it
+	}
+	if _, err := io.ReadFull(c.Conn, c.frame[:2]); err != nil {
+		return err
+	}
+	n := int(binary.BigEndian.Uint16(c.frame))
+	if n > maxTCPFrame {
+		return errTCPFrameTooLarge
+	}
+	if len(c.frame) < 2+n {
+		c.frame = append(c.frame[:2], make([]byte, n)...)
+	}
+	if _, err := io.ReadFull(c.Conn, c.frame[2:2+n]); err != nil {
+		return err
+	}
+	if !c.drop(c.frame[2 : 2+n]) {
+		c.pending = c.frame[:2+n]
+	}
+	return nil
+}
+
+func (c *screenedConn) drop(pkt []byte) bool {
+	r := c.routes.lookup(c.from)
+	switch {
+	case r == nil:
+		return false
+	case isRTP(pkt):
+		return r.handle(pkt, nil)
+	case isRTCP(pkt):
+		return r.dropRTCP(pkt)
+	}
+	return false
 }

@@ -1,8 +1,10 @@
 package sfu
 
 import (
+	"bytes"
 	"errors"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -53,4 +55,44 @@ func closedByServer(t *testing.T, nc net.Conn) bool {
 	_, err := nc.Read(make([]byte, 1))
 	var ne net.Error
 	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// dropRTP is a route that drops every RTP packet and no other.
+type dropRTP struct{}
+
+func (dropRTP) handle([]byte, *outbox) bool { return true }
+func (dropRTP) dropRTCP([]byte) bool        { return false }
+
+// An ICE-TCP connection hands pion its packets framed as they came, less
+// those its session's screen drops; pion may read them in any pieces.
+func TestICETCPPacketsPassTheScreen(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	routes := newRouteTable()
+	routes.setRoute(netip.AddrPort{}, dropRTP{}) // net.Pipe has no TCP address
+	conn := &screenedConn{Conn: server, routes: routes}
+	stun := append([]byte{0, 20, 0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42}, make([]byte, 12)...)
+	rtp := append([]byte{0, 14, 0x80, 96}, make([]byte, 12)...)
+	dtls := append([]byte{0x06, 0x00, 22}, make([]byte, 1535)...) // over an MTU
+	huge := []byte{0xff, 0xff}
+	go func() {
+		for _, b := range [][]byte{stun, rtp, dtls, huge} {
+			client.Write(b)
+		}
+	}()
+	var got []byte
+	buf := make([]byte, 3)
+	for len(got) < len(stun)+len(dtls) {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if want := append(append([]byte{}, stun...), dtls...); !bytes.Equal(got, want) {
+		t.Fatalf("pion read %d bytes, want the STUN and DTLS packets' %d", len(got), len(want))
+	}
+	if _, err := conn.Read(buf); err != errTCPFrameTooLarge {
+		t.Fatalf("a 65535-byte packet: %v, want %v", err, errTCPFrameTooLarge)
+	}
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
@@ -20,11 +21,10 @@ import (
 type mediaConn struct {
 	*net.UDPConn // the first socket: address, buffers and deadlines; reads and writes go through socks
 	socks        []*rawudp.Conn
-	outbox       *outbox    // the one socket's, for pion's reader goroutine
-	routesMu     sync.Mutex // serialises route changes
-	routes       atomic.Pointer[map[netip.AddrPort]route]
-	stun         *stunLimit
-	workers      // reader goroutines when there are several sockets
+	outbox       *outbox // the one socket's, for pion's reader goroutine
+	*routeTable
+	stun    *stunLimit
+	workers // reader goroutines when there are several sockets
 }
 
 // route takes the SRTP packets of one remote address; false means "not
@@ -41,8 +41,7 @@ type route interface {
 // seen, when set (tests), is told which worker read each datagram that
 // goes to pion.
 func newMediaConn(conns []*net.UDPConn, stun limit.Config, seen func(worker int, addr netip.AddrPort)) (*mediaConn, error) {
-	m := &mediaConn{UDPConn: conns[0], stun: newSTUNLimit(stun)}
-	m.routes.Store(&map[netip.AddrPort]route{})
+	m := &mediaConn{UDPConn: conns[0], routeTable: newRouteTable(), stun: newSTUNLimit(stun)}
 	for _, c := range conns {
 		raw, err := rawudp.New(c)
 		if err != nil {
@@ -72,10 +71,10 @@ func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *o
 	handled := false
 	switch {
 	case isRTP(d):
-		r := (*m.routes.Load())[addr]
+		r := m.lookup(addr)
 		handled = r != nil && r.handle(d, ob)
 	case isRTCP(d):
-		r := (*m.routes.Load())[addr]
+		r := m.lookup(addr)
 		handled = r != nil && r.dropRTCP(d)
 	case isSTUN(d):
 		handled = !m.stun.allow(d, addr)
@@ -154,36 +153,49 @@ func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	return n, net.UDPAddrFromAddrPort(addr), err
 }
 
+// routeTable maps remote addresses to routes: the media port's by UDP
+// address, ICE-TCP's by the connection's remote address. Readers look up
+// without a lock; changes copy the map.
+type routeTable struct {
+	mu     sync.Mutex // serialises changes
+	routes atomic.Pointer[map[netip.AddrPort]route]
+}
+
+func newRouteTable() *routeTable {
+	t := &routeTable{}
+	t.routes.Store(&map[netip.AddrPort]route{})
+	return t
+}
+
+// lookup is addr's route, or nil.
+func (t *routeTable) lookup(addr netip.AddrPort) route { return (*t.routes.Load())[addr] }
+
 // setRoute installs a route for addr; false when another route has it.
-func (m *mediaConn) setRoute(addr netip.AddrPort, r route) bool {
-	m.routesMu.Lock()
-	defer m.routesMu.Unlock()
-	old := *m.routes.Load()
+func (t *routeTable) setRoute(addr netip.AddrPort, r route) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.routes.Load()
 	if cur, ok := old[addr]; ok && cur != r {
 		return false
 	}
-	m.swapRoutes(old, func(next map[netip.AddrPort]route) { next[addr] = r })
+	t.swap(old, func(next map[netip.AddrPort]route) { next[addr] = r })
 	return true
 }
 
 // removeRoute removes addr's route if it is still r.
-func (m *mediaConn) removeRoute(addr netip.AddrPort, r route) {
-	m.routesMu.Lock()
-	defer m.routesMu.Unlock()
-	old := *m.routes.Load()
+func (t *routeTable) removeRoute(addr netip.AddrPort, r route) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.routes.Load()
 	if old[addr] != r {
 		return
 	}
-	m.swapRoutes(old, func(next map[netip.AddrPort]route) { delete(next, addr) })
+	t.swap(old, func(next map[netip.AddrPort]route) { delete(next, addr) })
 }
 
-// swapRoutes publishes a changed copy of the routes (copy-on-write: the
-// readers never lock). Callers hold routesMu.
-func (m *mediaConn) swapRoutes(old map[netip.AddrPort]route, change func(map[netip.AddrPort]route)) {
-	next := make(map[netip.AddrPort]route, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+// swap publishes a changed copy of the routes. Callers hold mu.
+func (t *routeTable) swap(old map[netip.AddrPort]route, change func(map[netip.AddrPort]route)) {
+	next := maps.Clone(old)
 	change(next)
-	m.routes.Store(&next)
+	t.routes.Store(&next)
 }

@@ -53,8 +53,9 @@ type Session struct {
 	video      *DownTrack            // a subscriber's main-or-small section (SetVideo)
 	sections   map[Source]*DownTrack // a subscriber's by what they carry: audio, main (or small), sub
 	fastIn     *fastPublisher
-	fastDrop   *receiveOnly // a session that only receives: its route
-	fastAddr   netip.AddrPort
+	screen     *screen        // the route of a session that only receives, or whose packets pion reads
+	fastAddr   netip.AddrPort // the route's remote address
+	onTCP      bool           // and it is ICE-TCP's
 	fastKeys   *srtpkeys.Keys
 	fastClosed bool
 

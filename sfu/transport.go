@@ -85,12 +85,14 @@ type transport struct {
 	tcp    net.Listener
 	udpMux ice.UDPMux
 	tcpMux ice.TCPMux
+	// tcpRoutes are ICE-TCP sessions' screens, by remote address.
+	tcpRoutes *routeTable
 	// slowPath: see TransportConfig.SlowPath.
 	slowPath bool
 }
 
 func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, error) {
-	t := &transport{slowPath: cfg.SlowPath}
+	t := &transport{slowPath: cfg.SlowPath, tcpRoutes: newRouteTable()}
 	socks, err := rawudp.ListenShared("udp4", cfg.UDPAddr, cfg.workerCount())
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
@@ -125,7 +127,7 @@ func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, 
 	se.SetICEUDPMux(t.udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if cfg.TCPAddr != "" {
-		if t.tcp, t.tcpMux, err = listenICETCP(cfg, logs); err != nil {
+		if t.tcp, t.tcpMux, err = listenICETCP(cfg, t.tcpRoutes, logs); err != nil {
 			t.close()
 			return nil, err
 		}

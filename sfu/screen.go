@@ -1,0 +1,69 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/trtcd/trtcd/internal/srtpkeys"
+)
+
+// screen is the route of a session whose packets pion reads: one that
+// only receives, one on ICE-TCP, and every session under --no-fast-path.
+// pion keeps state for every SSRC it meets until the session ends, so the
+// screen drops what would grow it without end: a receive-only session's
+// RTP (under new SSRCs, 20,000 grew the server by 150 MB), a publisher's
+// RTP under more SSRCs than maxUnknownSSRCs, and RTCP naming too many
+// (rtcpGuard: 2,000 BYEs, 600 KB over ICE-TCP, grew it by 155 MB).
+type screen struct {
+	rtcp *rtcpGuard
+	mu   sync.Mutex // the readers of a session's UDP and TCP paths may overlap at a pair change
+	rtp  ssrcBound  // bound 0 for a session that only receives
+}
+
+func newScreen(k *srtpkeys.Keys, publishing bool) *screen {
+	s := &screen{rtcp: newRTCPGuard(k)}
+	if publishing {
+		s.rtp.max = maxUnknownSSRCs
+	}
+	return s
+}
+
+// handle reports whether an RTP packet is dropped; the rest go to pion.
+func (s *screen) handle(b []byte, _ *outbox) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.rtp.admit(rtpSSRC(b))
+}
+
+func (s *screen) dropRTCP(b []byte) bool { return s.rtcp.drop(b) }
+
+// ssrcBound admits up to max distinct SSRCs, and again any it admitted.
+type ssrcBound struct {
+	seen map[uint32]struct{}
+	max  int
+}
+
+func (b *ssrcBound) admit(ssrc uint32) bool {
+	if _, ok := b.seen[ssrc]; ok {
+		return true
+	}
+	if b.full() {
+		return false
+	}
+	if b.seen == nil {
+		b.seen = map[uint32]struct{}{}
+	}
+	b.seen[ssrc] = struct{}{}
+	return true
+}
+
+// refuses reports whether admit would refuse ssrc, without admitting it.
+func (b *ssrcBound) refuses(ssrc uint32) bool {
+	_, ok := b.seen[ssrc]
+	return !ok && b.full()
+}
+
+func (b *ssrcBound) full() bool { return len(b.seen) >= b.max }
+
+// rtpSSRC is an RTP packet's SSRC (isRTP checked its length).
+func rtpSSRC(b []byte) uint32 { return binary.BigEndian.Uint32(b[8:12]) }
