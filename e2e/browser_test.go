@@ -210,6 +210,9 @@ func TestChromiumPublishesAndPlaysThroughTrtcd(t *testing.T) {
 	if sentKbps < 50 {
 		t.Errorf("the publisher sent only %.0f kbps of video", sentKbps)
 	}
+	if dc, err := chromedp.Run(viewer, chromedp.Evaluate[string]("window.dataChannel.readyState")); err != nil || dc == "open" {
+		t.Errorf("the viewer's data channel: %q (%v), want it refused", dc, err)
+	}
 
 	// The operator sees the same in /metrics.
 	metrics := scrape(t, api+"/metrics")

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -222,4 +223,70 @@ func withBitrate(answer string, minKbps, maxKbps int) (string, error) {
 	}
 	out, err := sd.Marshal()
 	return string(out), err
+}
+
+// Data channels. Nothing in trtcd uses one, but pion answers an offered
+// data channel section and keeps every channel the client then opens,
+// with its label of up to 64 KB, until the session ends: 1,000 channels
+// with 60 KB labels grew the server by 144 MB, and a session may open
+// 65,535. So the section is refused, as JSEP lets an answerer do: pion
+// gets it with port 0 and starts no SCTP, and the client's answer rejects
+// it (port 0, and out of the BUNDLE group).
+
+// refuseDataOffer rewrites an offer's data channel sections as rejected,
+// and returns their mids (nil, and the offer as it was, when it has none).
+func refuseDataOffer(offer string) (string, []string, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	mids := rejectDataSections(&sd)
+	if mids == nil {
+		return offer, nil, nil
+	}
+	b, err := sd.Marshal()
+	return string(b), mids, err
+}
+
+// refuseDataAnswer rejects the data channel sections of an answer, and
+// takes their mids out of its BUNDLE group.
+func refuseDataAnswer(answer string, offered []string) (string, error) {
+	if offered == nil {
+		return answer, nil
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(answer); err != nil {
+		return "", err
+	}
+	mids := rejectDataSections(&sd)
+	for i, a := range sd.Attributes {
+		if group, ok := strings.CutPrefix(a.Value, "BUNDLE"); ok && a.Key == "group" {
+			kept := []string{"BUNDLE"}
+			for _, mid := range strings.Fields(group) {
+				if !slices.Contains(mids, mid) {
+					kept = append(kept, mid)
+				}
+			}
+			sd.Attributes[i].Value = strings.Join(kept, " ")
+		}
+	}
+	b, err := sd.Marshal()
+	return string(b), err
+}
+
+// rejectDataSections sets the port of the data channel sections to 0
+// (RFC 8843 bundle-only ones too, which pion would otherwise start), and
+// returns their mids.
+func rejectDataSections(sd *sdp.SessionDescription) []string {
+	var mids []string
+	for _, m := range sd.MediaDescriptions {
+		if m.MediaName.Media != "application" {
+			continue
+		}
+		m.MediaName.Port = sdp.RangedPort{Value: 0}
+		m.Attributes = slices.DeleteFunc(m.Attributes, func(a sdp.Attribute) bool { return a.Key == "bundle-only" })
+		mid, _ := m.Attribute("mid")
+		mids = append(mids, mid)
+	}
+	return mids
 }

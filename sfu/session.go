@@ -146,6 +146,10 @@ func (sfu *SFU) join(roomKey, userID string, publishes []Source, sl slot, pc *we
 // the complete answer (ICE gathering is instant: one port, a mux, host
 // candidates only).
 func (s *Session) negotiate(ctx context.Context, offer string, prepare func() error) (string, error) {
+	offer, dataMids, err := refuseDataOffer(offer)
+	if err != nil {
+		return "", err
+	}
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
@@ -165,7 +169,7 @@ func (s *Session) negotiate(ctx context.Context, offer string, prepare func() er
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	return s.pc.LocalDescription().SDP, nil
+	return refuseDataAnswer(s.pc.LocalDescription().SDP, dataMids)
 }
 
 // PublishRequest is a member's offer to publish.
