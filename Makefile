@@ -45,12 +45,13 @@ deps:
 FUZZ_TARGETS ?= \
 	./live:FuzzRTMPIngest \
 	./live:FuzzWebRTCPublisherRTP \
+	./sfu:FuzzAuthenticatedMedia \
 	./ws:FuzzWebSocketSession \
 	./websdk:FuzzWebSDKDispatch \
 	./trtc/tlssig:FuzzDecode \
 	./trtc/tlssig:FuzzParseUserBuf
 
-## fuzz: run the whole-path fuzz targets (RTMP ingest with a recorder, WebRTC RTP into rtpframe and the recorder, /ws and /websdk dispatch) and the token decoders, FUZZTIME each
+## fuzz: run the whole-path fuzz targets (RTMP ingest with a recorder, WebRTC RTP into rtpframe and the recorder, a connected client's SRTP and SRTCP through the SFU, /ws and /websdk dispatch) and the token decoders, FUZZTIME each
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \

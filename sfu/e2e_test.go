@@ -24,13 +24,13 @@ func startSFU(t *testing.T) *SFU { return startSFUWith(t, false, *mediaWorkers) 
 
 // startSFUWith starts an SFU; slowPath keeps all media in pion's pipeline,
 // workers is TransportConfig.Workers.
-func startSFUWith(t *testing.T, slowPath bool, workers int) *SFU {
+func startSFUWith(t testing.TB, slowPath bool, workers int) *SFU {
 	t.Helper()
 	return startSFUConfig(t, TransportConfig{SlowPath: slowPath, Workers: workers})
 }
 
 // startSFUConfig starts an SFU on loopback with tc's other settings.
-func startSFUConfig(t *testing.T, tc TransportConfig) *SFU {
+func startSFUConfig(t testing.TB, tc TransportConfig) *SFU {
 	t.Helper()
 	tc.UDPAddr, tc.TCPAddr, tc.LoopbackOnly = "127.0.0.1:0", "127.0.0.1:0", true
 	s, err := New(Config{
@@ -80,7 +80,7 @@ func publish(t *testing.T, s *SFU, room, user string, opts testpeer.Options) *pu
 }
 
 // publishedVideo waits for user's main video in room and returns it.
-func publishedVideo(t *testing.T, s *SFU, room, user string) *Track {
+func publishedVideo(t testing.TB, s *SFU, room, user string) *Track {
 	t.Helper()
 	var video *Track
 	waitFor(t, user+"'s video", 5*time.Second, func() bool {
@@ -99,7 +99,7 @@ func (p *publisher) stop() {
 
 // negotiateClient makes the client's offer, passes it to the server and
 // applies the answer.
-func negotiateClient(t *testing.T, pc *webrtc.PeerConnection, server func(offer string) (string, error)) {
+func negotiateClient(t testing.TB, pc *webrtc.PeerConnection, server func(offer string) (string, error)) {
 	t.Helper()
 	testpeer.Offer(t, pc)
 	answer, err := server(pc.LocalDescription().SDP)
@@ -165,7 +165,7 @@ func (r *received) delivered() float64 {
 	return float64(len(r.seqs)) / float64(r.last-r.first+1)
 }
 
-func subscribe(t *testing.T, s *SFU, room, user, publisherID string, opts ...testpeer.Options) *viewer {
+func subscribe(t testing.TB, s *SFU, room, user, publisherID string, opts ...testpeer.Options) *viewer {
 	t.Helper()
 	var o testpeer.Options
 	if len(opts) > 0 {
