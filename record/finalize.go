@@ -14,7 +14,7 @@ import (
 
 // finalize turns a partial file into the final one, indexes it, queues its
 // callback and removes the partial file, in an order that a crash at any
-// point leaves something recoverCrashed completes: the final file's name is
+// point leaves something recover completes: the final file's name is
 // in the index before the file appears under it, and the partial file goes
 // only once the entry is done and its callback queued. An entry that
 // already names an existing final file (a crash came after the rename) is
@@ -323,26 +323,40 @@ func fileName(f *File) string {
 	return fmt.Sprintf("%s_%d_%d.%s", prefix, f.Start.Unix(), f.End.Unix(), f.Format)
 }
 
-// recoverCrashed completes what a crash left behind, whatever finalize
-// step it came at: an entry still recording, or one the disk refused to
-// finalise before, is finalised (or only completed, when its final file
-// is in place) or, with no file at all, dropped; then what partial/ holds
-// for no unfinished entry goes.
-func (r *Recorder) recoverCrashed() {
+// crashedFiles lists what a crash left behind, whatever finalize step it
+// came at: entries still recording, and those the disk refused to
+// finalise before. One with no file at all is dropped; then what
+// partial/ holds for no unfinished entry goes.
+func (r *Recorder) crashedFiles() []*File {
 	files, err := r.cfg.Store.Files(func(f *File) bool { return f.State == StateRecording || f.State == StateFinalizing })
 	if err != nil {
 		r.log.Error("reading the recording index", "err", err)
-		return
+		return nil
 	}
+	var left []*File
 	for _, f := range files {
 		if f.Name != "" && exists(r.path(f.Name)) || exists(r.path(f.Partial)) {
-			r.log.Warn("finalising a recording interrupted by a crash", "file", f.ID, "record_id", f.RecordID)
-			r.finalize(f)
+			left = append(left, f)
 			continue
 		}
 		r.cfg.Store.Delete(f.ID) // nothing was written before the crash
 	}
 	r.sweepPartials()
+	return left
+}
+
+// recover finalises (or only completes, when its final file is in place)
+// each recording a crash left, holding r.retrying, which New took.
+func (r *Recorder) recover(files []*File) {
+	defer close(r.recovered)
+	defer r.retrying.Unlock()
+	for _, f := range files {
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("finalising a recording interrupted by a crash", "file", f.ID, "record_id", f.RecordID)
+		r.finalize(f)
+	}
 }
 
 // sweepPartials removes the files in partial/ that no entry recording or

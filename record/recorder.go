@@ -52,6 +52,10 @@ type Config struct {
 
 	// Store is set up by New.
 	Store *Store
+
+	// writeFinal, when set (tests), replaces writeFinal from the start,
+	// crash recovery included.
+	writeFinal func(format, partial, final string) (time.Duration, int64, error)
 }
 
 // Request asks for a publisher to be recorded.
@@ -82,7 +86,9 @@ type Recorder struct {
 	sharing  map[string]bool     // members whose sub-stream is published here, by room key and user
 	seq      uint32
 	naming   sync.Mutex // held while a final file's name is chosen and taken
-	retrying sync.Mutex // held while the recordings the disk refused are finalised again (startRetry)
+	retrying sync.Mutex // held while the recordings the disk refused, or a crash left, are finalised (startRetry, recover)
+	// recovered is closed once the recordings a crash left are finalised.
+	recovered chan struct{}
 
 	crashAt    func(finalizeStep)                                                // a test's simulated crash; nil otherwise
 	now        func() time.Time                                                  // the clock of finalising retries (time.Now; a test's own)
@@ -90,8 +96,10 @@ type Recorder struct {
 	writeFinal func(format, partial, final string) (time.Duration, int64, error) // writeFinal; a test's failing disk
 }
 
-// New opens the index in cfg.Dir, finalises recordings a crash left
-// behind, and starts delivering callbacks.
+// New opens the index in cfg.Dir, starts finalising the recordings a
+// crash left behind, and starts delivering callbacks. It does not wait
+// for the finalising: a restart with hours of recordings to finish
+// serves at once.
 func New(cfg Config) (*Recorder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -127,12 +135,18 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{},
-		sharing: map[string]bool{}, freeBytes: freeBytes, writeFinal: writeFinal, now: time.Now}
+		sharing: map[string]bool{}, freeBytes: freeBytes, writeFinal: cfg.writeFinal, now: time.Now,
+		recovered: make(chan struct{})}
+	if r.writeFinal == nil {
+		r.writeFinal = writeFinal
+	}
 	r.ctx, r.stop = context.WithCancel(context.Background())
 	r.notify = &notifier{cfg: cfg.Callback, store: cfg.Store, log: r.log, client: &http.Client{},
 		videoURL: r.DownloadURL, wake: make(chan struct{}, 1)}
-	r.recoverCrashed()
-	r.wg.Add(2)
+	crashed := r.crashedFiles()
+	r.retrying.Lock() // retries wait for the recovery
+	r.wg.Add(3)
+	go func() { defer r.wg.Done(); r.recover(crashed) }()
 	go func() { defer r.wg.Done(); r.notify.run(r.ctx) }()
 	go func() { defer r.wg.Done(); r.watch() }()
 	return r, nil

@@ -307,6 +307,7 @@ func expectMode(t *testing.T, path string, want fs.FileMode) {
 	}
 }
 
+// newRecorder starts a recorder once it has finalised what a crash left.
 func newRecorder(t *testing.T, media *sfu.SFU, dir, callbackURL string) *Recorder {
 	t.Helper()
 	r, err := New(Config{Dir: dir, SFU: media, Callback: CallbackConfig{URL: callbackURL}, ResumeWindow: time.Hour,
@@ -314,6 +315,7 @@ func newRecorder(t *testing.T, media *sfu.SFU, dir, callbackURL string) *Recorde
 	if err != nil {
 		t.Fatal(err)
 	}
+	<-r.recovered
 	return r
 }
 

@@ -32,3 +32,41 @@ func TestARecordingACrashCutEndsWithItsMediaNotAtTheRestart(t *testing.T) {
 		t.Errorf("callback from %d to %d, want 3 s", cb.StartTime, cb.EndTime)
 	}
 }
+
+// A restart does not wait for the recordings a crash left to be
+// finalised (an hour-long one is rewritten, hundreds of megabytes): New
+// returns while the disk is still busy with them, and they are finished
+// all the same.
+func TestARestartDoesNotWaitForCrashedRecordings(t *testing.T) {
+	dir := t.TempDir()
+	crashed := newRecorder(t, nil, dir, "")
+	f := recordingInProgress(t, crashed, 3)
+	crashed.Close()
+
+	release := make(chan struct{})
+	started := make(chan *Recorder, 1)
+	go func() {
+		r, err := New(Config{Dir: dir, Logger: testLogger(), writeFinal: func(format, partial, final string) (time.Duration, int64, error) {
+			<-release // a slow disk
+			return writeFinal(format, partial, final)
+		}})
+		if err != nil {
+			t.Error(err)
+		}
+		started <- r
+	}()
+	var restarted *Recorder
+	select {
+	case restarted = <-started:
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("New waited for the crashed recording to be finalised")
+	}
+	defer restarted.Close()
+	if got, _ := restarted.cfg.Store.Get(f.ID); got == nil || got.State != StateRecording {
+		t.Fatalf("entry %+v while its final file is being written, want it still recording", got)
+	}
+	close(release)
+	<-restarted.recovered
+	expectOneFinalFile(t, restarted, f.ID)
+}
