@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trtcd/trtcd/internal/testffmpeg"
+	"github.com/trtcd/trtcd/sfu"
 )
 
 // A recording finalised while the disk is full is not lost: the entry
@@ -237,6 +238,58 @@ func TestIdleSessionsEndWhileARefusedRecordingIsTriedAgain(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the refused recording was not finalised once the retry went on")
+		}
+	}
+}
+
+// Recordings that end together (a class ends) are finalised side by side:
+// while one final file is slow to write, the next is written too, and the
+// watch goes on.
+func TestEndedRecordingsAreFinalisedSideBySide(t *testing.T) {
+	video, audio := benchMedia(t, 1)
+	media := newSFU(t)
+	rec, err := New(Config{Dir: t.TempDir(), SFU: media, ResumeWindow: 300 * time.Millisecond, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	entered, release := make(chan string, 2), make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) }) // before Close, which waits for the final files
+	rec.mu.Lock()
+	rec.writeFinal = func(format, partial, final string) (time.Duration, int64, error) {
+		entered <- partial
+		<-release // a slow disk
+		return writeFinal(format, partial, final)
+	}
+	rec.mu.Unlock()
+	users := []string{"alice", "bob"}
+	for _, user := range users {
+		pub, err := media.Join("room", user, sfu.SourceAudio, sfu.SourceMain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Start(Request{SDKAppID: 1, Room: "room", RoomKey: "room", UserID: user, RecordID: user}); err != nil {
+			t.Fatal(err)
+		}
+		sendMedia(pub, video[:25], audio[:50])
+		defer pub.Close()
+	}
+	for range users {
+		select {
+		case <-entered:
+		case <-time.After(30 * time.Second):
+			t.Fatal("one final file waited for the other to be written")
+		}
+	}
+	once.Do(func() { close(release) })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		done, _ := rec.cfg.Store.Files(func(f *File) bool { return f.State == StateDone })
+		if len(done) == len(users) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d recordings finalised", len(done), len(users))
 		}
 	}
 }

@@ -89,6 +89,9 @@ type Recorder struct {
 	retrying sync.Mutex // held while the recordings the disk refused, or a crash left, are finalised (startRetry, recover)
 	// recovered is closed once the recordings a crash left are finalised.
 	recovered chan struct{}
+	// finalizing holds a token for each ended session's final file being
+	// written (finishAside).
+	finalizing chan struct{}
 
 	crashAt    func(finalizeStep)                                                // a test's simulated crash; nil otherwise
 	now        func() time.Time                                                  // the clock of finalising retries (time.Now; a test's own)
@@ -136,7 +139,7 @@ func New(cfg Config) (*Recorder, error) {
 	}
 	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "record"), urlKey: key, sessions: map[string]*session{},
 		sharing: map[string]bool{}, freeBytes: freeBytes, writeFinal: cfg.writeFinal, now: time.Now,
-		recovered: make(chan struct{})}
+		recovered: make(chan struct{}), finalizing: make(chan struct{}, maxFinalizing)}
 	if r.writeFinal == nil {
 		r.writeFinal = writeFinal
 	}
@@ -349,7 +352,7 @@ func (r *Recorder) watch() {
 			}
 			r.mu.Unlock()
 			for _, s := range append(ended, r.shortOfSpace()...) {
-				r.finish(s)
+				r.finishAside(s)
 			}
 		}
 	}
@@ -357,6 +360,40 @@ func (r *Recorder) watch() {
 
 // finish stops a session and makes its final file.
 func (r *Recorder) finish(s *session) {
+	if f := r.stopSession(s); f != nil {
+		r.finalize(f)
+	}
+}
+
+// finishAside stops a session at once (short of disk, it must write no
+// more) and makes its final file on a goroutine of its own, at most
+// maxFinalizing at a time. The watch goes on ending idle sessions and
+// checking the disk meanwhile: a class that ends ends all its recordings
+// at once, and each final file rewrites its partial one, seconds for an
+// hour of video.
+func (r *Recorder) finishAside(s *session) {
+	f := r.stopSession(s)
+	if f == nil {
+		return
+	}
+	r.wg.Add(1) // watch holds the group's count: Close's Wait has not returned
+	go func() {
+		defer r.wg.Done()
+		r.finalizing <- struct{}{}
+		defer func() { <-r.finalizing }()
+		r.finalize(f)
+	}()
+}
+
+// maxFinalizing: final files are written two at a time, so that one long
+// recording does not hold back the next, and a disk is not asked for many
+// at once.
+const maxFinalizing = 2
+
+// stopSession ends a session's recording and closes its partial file; it
+// returns the file to finalise, or nil when nothing was recorded (its
+// entry is dropped).
+func (r *Recorder) stopSession(s *session) *File {
 	s.cancel()
 	s.viewer.Close()
 	<-s.done
@@ -364,13 +401,13 @@ func (r *Recorder) finish(s *session) {
 	if !s.started {
 		r.log.Info("nothing was recorded", "file", f.ID, "user", f.UserID)
 		r.cfg.Store.Delete(f.ID)
-		return
+		return nil
 	}
 	if err := s.closeOut(); err != nil {
 		r.log.Error("closing a recording", "file", f.ID, "err", err)
 	}
 	f.End = time.Now()
-	r.finalize(f)
+	return f
 }
 
 // Modes of what the recorder creates: recordings are readable by the
