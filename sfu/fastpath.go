@@ -3,6 +3,7 @@ package sfu
 import (
 	"net/netip"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pion/srtp/v3"
@@ -257,5 +258,25 @@ func (s *Session) leaveFast() {
 	s.fastClosed = true
 	if r := s.route(); r != nil {
 		s.routes().removeRoute(s.fastAddr, r)
+	}
+	if s.iceUfrag != "" {
+		s.room.sfu.t.udp.stun.forget(s.iceUfrag)
+	}
+}
+
+// watchSTUN has the media port count the addresses the session's STUN
+// requests come from (stunLimit), by the ICE ufrag of its answer.
+func (s *Session) watchSTUN(answer string) {
+	_, rest, ok := strings.Cut(answer, "a=ice-ufrag:")
+	if !ok {
+		return
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	ufrag := strings.TrimSpace(line)
+	s.fastMu.Lock()
+	defer s.fastMu.Unlock()
+	if !s.fastClosed {
+		s.iceUfrag = ufrag
+		s.room.sfu.t.udp.stun.watch(ufrag)
 	}
 }

@@ -130,6 +130,8 @@ func (c *screenedConn) drop(pkt []byte) bool {
 		return r.handle(pkt, nil)
 	case isRTCP(pkt):
 		return r.dropRTCP(pkt)
+	case isDTLSHandshake(pkt):
+		return r.dropHandshake()
 	}
 	return false
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/srtp/v3"
+	"golang.org/x/time/rate"
 
 	"github.com/trtcd/trtcd/internal/srtpkeys"
 )
@@ -20,6 +21,13 @@ import (
 // and their repair streams'. Past maxRTCPSSRCs distinct ones, a packet
 // naming another is dropped before pion sees it.
 //
+// Parsing costs too, on the socket reader every fast-path session shares:
+// a transport-wide feedback packet of 40 bytes may declare 65,535 packet
+// statuses, which pion's parser allocates (3.7 MB, 6 ms) before it finds
+// the bytes missing, and pion hands a compound's unknown packets to every
+// stream the compound names. So a packet is checked before it is parsed
+// (cheapRTCP), and a session's RTCP is metered.
+//
 // It opens each SRTCP packet with its own context (the socket reader may
 // not share pion's); RTCP comes a few packets a second, so its lock and
 // allocations cost nothing that matters.
@@ -27,17 +35,29 @@ type rtcpGuard struct {
 	mu    sync.Mutex
 	ctx   *srtp.Context
 	ssrcs ssrcBound
+	rate  *rate.Limiter
 	buf   [MaxPacketSize]byte
 }
 
-const maxRTCPSSRCs = 64
+// maxRTCPSSRCs bounds the SSRCs a session's RTCP may name. pion buffers up
+// to 128 KB of RTCP for each it does not read, so the bound is a few
+// times what an honest session names.
+const maxRTCPSSRCs = 32
+
+// A session may send rtcpPerSecond RTCP packets (rtcpBurst at once): a
+// viewer's reports, NACKs and keyframe requests come a few tens a second,
+// more only in bursts of loss.
+const (
+	rtcpPerSecond = 200
+	rtcpBurst     = 400
+)
 
 func newRTCPGuard(k *srtpkeys.Keys) *rtcpGuard {
 	ctx, err := srtp.CreateContext(k.RemoteKey, k.RemoteSalt, k.Profile)
 	if err != nil {
 		return nil // no guard: pion has the packets as before
 	}
-	return &rtcpGuard{ctx: ctx, ssrcs: ssrcBound{max: maxRTCPSSRCs}}
+	return &rtcpGuard{ctx: ctx, ssrcs: ssrcBound{max: maxRTCPSSRCs}, rate: rate.NewLimiter(rtcpPerSecond, rtcpBurst)}
 }
 
 // drop reports whether an SRTCP datagram names an SSRC past the bound. One
@@ -48,6 +68,9 @@ func (g *rtcpGuard) drop(b []byte) bool {
 	if g == nil {
 		return false
 	}
+	if !g.rate.Allow() {
+		return true
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	sender := binary.BigEndian.Uint32(b[4:8]) // isRTCP checked the length
@@ -57,6 +80,9 @@ func (g *rtcpGuard) drop(b []byte) bool {
 	plain, err := g.ctx.DecryptRTCP(g.buf[:0], b, nil)
 	if err != nil {
 		return false
+	}
+	if !cheapRTCP(plain) {
+		return true
 	}
 	pkts, err := rtcp.Unmarshal(plain)
 	if err != nil {
@@ -73,6 +99,34 @@ func (g *rtcpGuard) drop(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// maxCompoundRTCP bounds the packets of a compound: a client's carries a
+// report and a few feedback messages.
+const maxCompoundRTCP = 16
+
+// cheapRTCP reports whether a compound RTCP packet is one pion may parse:
+// each packet's length lies within the compound, there are at most
+// maxCompoundRTCP of them, each of a type RFC 3550, 4585 or 3611 defines,
+// and none is transport-wide congestion control feedback, which this
+// server does not negotiate and whose parser allocates what its status
+// count (not its length) says.
+func cheapRTCP(b []byte) bool {
+	for n := 0; len(b) > 0; n++ {
+		if n == maxCompoundRTCP || len(b) < 4 || b[0]>>6 != 2 {
+			return false
+		}
+		typ, format := rtcp.PacketType(b[1]), b[0]&0x1f
+		size := 4 * (int(binary.BigEndian.Uint16(b[2:4])) + 1)
+		switch {
+		case size > len(b), typ < rtcp.TypeSenderReport, typ > rtcp.TypeExtendedReport:
+			return false
+		case typ == rtcp.TypeTransportSpecificFeedback && format == rtcp.FormatTCC:
+			return false
+		}
+		b = b[size:]
+	}
+	return true
 }
 
 // isRTCP: RTCP's packet types 192–223 in the second byte (RFC 7983).

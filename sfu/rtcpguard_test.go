@@ -1,12 +1,15 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/trtcd/trtcd/internal/srtpkeys"
 	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
@@ -107,5 +110,90 @@ func TestRTCPFromEverNewSendersIsDropped(t *testing.T) {
 	time.Sleep(time.Second)
 	if grew := int64(heapInUse()) - int64(before); grew > 8<<20 {
 		t.Fatalf("100,000 empty reports from as many senders grew the heap by %d MB", grew>>20)
+	}
+}
+
+// guardAndClient is an RTCP guard and the context of the client whose
+// packets it opens.
+func guardAndClient(t *testing.T) (*rtcpGuard, *srtp.Context) {
+	t.Helper()
+	key, salt := make([]byte, 16), make([]byte, 12)
+	keys := &srtpkeys.Keys{Profile: srtp.ProtectionProfileAeadAes128Gcm, RemoteKey: key, RemoteSalt: salt}
+	client, err := srtp.CreateContext(key, salt, keys.Profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newRTCPGuard(keys), client
+}
+
+// twccBomb is transport-wide feedback of 40 bytes that declares 65,535
+// packet statuses in run-length chunks and carries none of their deltas.
+func twccBomb() []byte {
+	b := []byte{0x8f, 205, 0, 9, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0xff, 0xff, 0, 0, 0, 0}
+	for range 9 {
+		b = append(b, 0x3f, 0xff) // run length chunk: small delta, 8191 times
+	}
+	b = append(b, 0, 0) // padding to a word
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)/4-1))
+	return b
+}
+
+// RTCP that costs more to parse than its size is dropped before it is
+// parsed: transport-wide feedback (not negotiated here) whose status count
+// made pion allocate 65,535 deltas (3.7 MB) for 40 bytes, compounds of
+// more packets than a client sends, and packet types no RFC defines
+// (which pion hands to every stream the compound names). Honest reports
+// and feedback pass.
+func TestRTCPDearToParseIsDropped(t *testing.T) {
+	g, client := guardAndClient(t)
+	seal := func(b []byte) []byte {
+		out, err := client.EncryptRTCP(nil, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	honest, _ := rtcp.Marshal([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2}}},
+		&rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: 1, Bitrate: 1e6, SSRCs: []uint32{2}},
+		&rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: 2, Nacks: []rtcp.NackPair{{PacketID: 7}}},
+		&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 2},
+	})
+	if g.drop(seal(honest)) {
+		t.Fatal("an honest report with REMB, NACK and PLI was dropped")
+	}
+	var many []rtcp.Packet
+	for range maxCompoundRTCP + 1 {
+		many = append(many, &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 2})
+	}
+	tooMany, _ := rtcp.Marshal(many)
+	unknown := append(append([]byte{}, honest...), 0x80, 210, 0, 1, 0, 0, 0, 1)
+	for name, b := range map[string][]byte{"17 packets": tooMany, "an unknown type": unknown, "a TWCC bomb": twccBomb()} {
+		if !g.drop(seal(b)) {
+			t.Errorf("%s passed", name)
+		}
+	}
+	bombs := [][]byte{seal(twccBomb()), seal(twccBomb())}
+	if allocs := testing.AllocsPerRun(1, func() { g.drop(bombs[0]); bombs = bombs[1:] }); allocs > 100 {
+		t.Errorf("a 40-byte TWCC packet cost %.0f allocations", allocs)
+	}
+}
+
+// A session's RTCP is metered: a flood passes no further than the burst.
+func TestRTCPFloodIsMetered(t *testing.T) {
+	g, client := guardAndClient(t)
+	report, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1}})
+	passed := 0
+	for range 5 * rtcpBurst {
+		out, err := client.EncryptRTCP(nil, report, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.drop(out) {
+			passed++
+		}
+	}
+	if passed > rtcpBurst+rtcpPerSecond { // the burst, and what refills while the test runs (well under a second)
+		t.Fatalf("%d of %d reports passed, burst %d", passed, 5*rtcpBurst, rtcpBurst)
 	}
 }

@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	"github.com/trtcd/trtcd/internal/srtpkeys"
 )
@@ -18,6 +19,7 @@ type screen struct {
 	rtcp *rtcpGuard
 	mu   sync.Mutex // the readers of a session's UDP and TCP paths may overlap at a pair change
 	rtp  ssrcBound  // bound 0 for a session that only receives
+	lateHandshakes
 }
 
 func newScreen(k *srtpkeys.Keys, publishing bool) *screen {
@@ -36,6 +38,28 @@ func (s *screen) handle(b []byte, _ *outbox) bool {
 }
 
 func (s *screen) dropRTCP(b []byte) bool { return s.rtcp.drop(b) }
+
+// lateHandshakes counts the DTLS handshake records a connected session
+// sends. pion keeps every one in the session's handshake cache, even after
+// the handshake (20 MB of them grew the server by 29 MB); a client whose
+// last flight went unanswered (the server's reply was lost) sends it again
+// a few times, so the first maxLateHandshakes still reach pion.
+type lateHandshakes struct{ n atomic.Int32 }
+
+const maxLateHandshakes = 64
+
+// dropHandshake reports whether a DTLS handshake record is dropped.
+func (h *lateHandshakes) dropHandshake() bool {
+	if h.n.Load() >= maxLateHandshakes {
+		return true
+	}
+	h.n.Add(1)
+	return false
+}
+
+// isDTLSHandshake: a DTLS record (first byte 20–63, RFC 7983) of content
+// type handshake.
+func isDTLSHandshake(b []byte) bool { return len(b) > 0 && b[0] == 22 }
 
 // ssrcBound admits up to max distinct SSRCs, and again any it admitted.
 type ssrcBound struct {

@@ -58,6 +58,7 @@ type Session struct {
 	onTCP      bool           // and it is ICE-TCP's
 	fastKeys   *srtpkeys.Keys
 	fastClosed bool
+	iceUfrag   string // the session's own, whose STUN sources the media port counts
 
 	closeOnce sync.Mutex
 	closed    bool
@@ -169,6 +170,7 @@ func (s *Session) negotiate(ctx context.Context, offer string, prepare func() er
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+	s.watchSTUN(s.pc.LocalDescription().SDP)
 	return refuseDataAnswer(s.pc.LocalDescription().SDP, dataMids)
 }
 

@@ -3,6 +3,8 @@ package sfu
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
+	"sync"
 
 	"github.com/trtcd/trtcd/internal/limit"
 )
@@ -21,9 +23,26 @@ import (
 // from a known address goes to that address's session whatever it names,
 // so the sender's limit holds there. Each sender behind a NAT has its own
 // port, so a school behind one address is not one sender.
+//
+// Each address a session's requests come from becomes a peer-reflexive
+// candidate and a candidate pair in pion, which it keeps, checks and
+// searches linearly until the session ends: requests from 2,000 ports
+// made 2,000 pairs, each new one dearer than the last, and before the
+// session connects each got 10 checks back. So a session's requests come
+// from at most maxSessionSources addresses. And a request carrying
+// NOMINATION (renomination, which the server never offers) is dropped: in
+// pion each one with a higher value moves the session's selected pair.
 type stunLimit struct {
 	senders, sessions *limit.Gate
+
+	mu      sync.Mutex
+	sources map[string]map[netip.AddrPort]struct{} // by the ufrag of each session (watch)
 }
+
+// maxSessionSources: a client checks from each of its candidates, a few
+// host and relay addresses, and a NAT may move it to a new port a few
+// times in a call.
+const maxSessionSources = 32
 
 // newSTUNLimit limits each sender to cfg, and each session to twice it (a
 // client checks from several candidates).
@@ -31,7 +50,7 @@ func newSTUNLimit(cfg limit.Config) *stunLimit {
 	session := cfg
 	session.PerSecond *= 2
 	session.Burst *= 2
-	return &stunLimit{senders: limit.NewGate(cfg), sessions: limit.NewGate(session)}
+	return &stunLimit{senders: limit.NewGate(cfg), sessions: limit.NewGate(session), sources: map[string]map[netip.AddrPort]struct{}{}}
 }
 
 // allow reports whether a STUN message d from addr may go to pion.
@@ -39,8 +58,48 @@ func (l *stunLimit) allow(d []byte, addr netip.AddrPort) bool {
 	if l.senders.AllowKey(addr.String()) != nil {
 		return false
 	}
-	ufrag, ok := stunLocalUfrag(d)
-	return !ok || l.sessions.AllowKey(ufrag) == nil
+	ufrag, ok, nomination := stunAttributes(d)
+	switch {
+	case nomination:
+		return false
+	case !ok:
+		return true
+	}
+	return l.sessions.AllowKey(ufrag) == nil && l.fromKnownSource(ufrag, addr)
+}
+
+// watch starts counting the addresses the requests to a session (its
+// local ufrag) come from; forget ends it.
+func (l *stunLimit) watch(ufrag string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sources[ufrag] = map[netip.AddrPort]struct{}{}
+}
+
+func (l *stunLimit) forget(ufrag string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.sources, ufrag)
+}
+
+// fromKnownSource reports whether addr is, or may become, one of the
+// addresses a session's requests come from. A request naming no session
+// of this server passes: pion drops it.
+func (l *stunLimit) fromKnownSource(ufrag string, addr netip.AddrPort) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	addrs, ok := l.sources[ufrag]
+	if !ok {
+		return true
+	}
+	if _, ok := addrs[addr]; ok {
+		return true
+	}
+	if len(addrs) >= maxSessionSources {
+		return false
+	}
+	addrs[addr] = struct{}{}
+	return true
 }
 
 // isSTUN: a STUN message starts with two zero bits and carries the magic
@@ -49,23 +108,23 @@ func isSTUN(b []byte) bool {
 	return len(b) >= 20 && b[0] < 4 && binary.BigEndian.Uint32(b[4:8]) == 0x2112A442
 }
 
-// stunLocalUfrag is the first half of a request's USERNAME ("local:remote"
-// from the server's side), the ufrag pion routes it by.
-func stunLocalUfrag(b []byte) (string, bool) {
-	const attrUsername = 0x0006
+// stunAttributes reads a request's USERNAME, whose first half ("local:
+// remote" from the server's side) is the ufrag pion routes it by, and
+// whether it carries NOMINATION (0xC001, draft-thatcher-ice-renomination).
+func stunAttributes(b []byte) (ufrag string, ok, nomination bool) {
+	const attrUsername, attrNomination = 0x0006, 0xC001
 	end := min(len(b), 20+int(binary.BigEndian.Uint16(b[2:4])))
 	for i := 20; i+4 <= end; {
 		typ, n := binary.BigEndian.Uint16(b[i:]), int(binary.BigEndian.Uint16(b[i+2:]))
 		v := b[i+4 : min(i+4+n, end)]
-		if typ == attrUsername {
-			for j, c := range v {
-				if c == ':' {
-					return string(v[:j]), true
-				}
-			}
-			return string(v), true
+		switch typ {
+		case attrUsername:
+			local, _, _ := strings.Cut(string(v), ":")
+			ufrag, ok = local, true
+		case attrNomination:
+			nomination = true
 		}
 		i += 4 + (n+3)&^3
 	}
-	return "", false
+	return ufrag, ok, nomination
 }

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"net"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/trtcd/trtcd/internal/limit"
 	"github.com/trtcd/trtcd/internal/rawudp"
+	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
 // bindingRequest is what a client that knows a session's ufrag can send
@@ -88,5 +90,57 @@ func TestSTUNFloodsAreCutBeforePion(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("a sender naming another session got %d of 30 requests to pion", toPion.Load())
 		}
+	}
+}
+
+// A session's STUN requests reach pion from at most maxSessionSources
+// addresses (each becomes a candidate pair pion keeps and searches), and a
+// request carrying renomination's NOMINATION from none. Requests naming
+// no session of this server are left to pion.
+func TestASessionsSTUNComesFromAFewAddresses(t *testing.T) {
+	l := newSTUNLimit(limit.Config{PerSecond: 1e6, Burst: 1e6})
+	l.watch("srv")
+	from := func(port uint16) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port) }
+	passed := 0
+	for port := range uint16(100) {
+		if l.allow(bindingRequest(t, "srv"), from(10000+port)) {
+			passed++
+		}
+	}
+	if passed != maxSessionSources {
+		t.Errorf("requests from %d of 100 ports passed, want %d", passed, maxSessionSources)
+	}
+	if !l.allow(bindingRequest(t, "srv"), from(10000)) {
+		t.Error("a request from a known address was dropped")
+	}
+	if !l.allow(bindingRequest(t, "other"), from(20000)) {
+		t.Error("a request naming no session of the server was dropped")
+	}
+	renominate, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.NewUsername("srv:client"),
+		stun.RawAttribute{Type: 0xC001, Value: []byte{0, 0, 0, 2}}, stun.NewShortTermIntegrity("pwd"), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.allow(renominate.Raw, from(10000)) {
+		t.Error("a request carrying NOMINATION passed")
+	}
+}
+
+// A session's STUN sources are counted from its answer until it closes.
+func TestSTUNSourcesAreCountedWhileASessionLasts(t *testing.T) {
+	s := startSFU(t)
+	p := publish(t, s, "room-sources", "alice", testpeer.Options{})
+	stun := s.t.udp.stun
+	watched := func() int {
+		stun.mu.Lock()
+		defer stun.mu.Unlock()
+		return len(stun.sources)
+	}
+	if watched() != 1 {
+		t.Fatalf("%d sessions' STUN sources counted, want alice's", watched())
+	}
+	p.session.Close()
+	if watched() != 0 {
+		t.Fatalf("%d sessions' STUN sources counted after alice left", watched())
 	}
 }
