@@ -24,7 +24,7 @@ type fastPublisher struct {
 	// goroutine's only.
 	unknown ssrcBound
 	rtcp    *rtcpGuard
-	lateHandshakes
+	lateDTLS
 }
 
 func (f *fastPublisher) dropRTCP(b []byte) bool { return f.rtcp.drop(b) }

@@ -130,8 +130,8 @@ func (c *screenedConn) drop(pkt []byte) bool {
 		return r.handle(pkt, nil)
 	case isRTCP(pkt):
 		return r.dropRTCP(pkt)
-	case isDTLSHandshake(pkt):
-		return r.dropHandshake()
+	case isDTLS(pkt):
+		return r.dropDTLS(pkt)
 	}
 	return false
 }

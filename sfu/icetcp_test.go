@@ -62,7 +62,7 @@ type dropRTP struct{}
 
 func (dropRTP) handle([]byte, *outbox) bool { return true }
 func (dropRTP) dropRTCP([]byte) bool        { return false }
-func (dropRTP) dropHandshake() bool         { return false }
+func (dropRTP) dropDTLS([]byte) bool        { return false }
 
 // An ICE-TCP connection hands pion its packets framed as they came, less
 // those its session's screen drops; pion may read them in any pieces.

@@ -30,12 +30,11 @@ type mediaConn struct {
 // route takes the SRTP packets of one remote address; false means "not
 // mine", and the packet goes to pion. Its sends go to ob. dropRTCP
 // reports whether an SRTCP packet from the address is dropped here
-// (rtcpguard.go), dropHandshake whether a DTLS handshake record is
-// (screen.go).
+// (rtcpguard.go), dropDTLS whether a DTLS record is (screen.go).
 type route interface {
 	handle(b []byte, ob *outbox) bool
 	dropRTCP(b []byte) bool
-	dropHandshake() bool
+	dropDTLS(b []byte) bool
 }
 
 // newMediaConn serves one port's sockets (all bound to it); with more than
@@ -67,8 +66,8 @@ func isRTP(b []byte) bool {
 
 // fast offers a datagram to the fast path: true when it was dealt with
 // here, taken by a route, or dropped as RTCP naming too many streams, a
-// connected session's DTLS handshake record past its few, or STUN over
-// its limit; false sends it to pion. What the route sends waits
+// connected session's DTLS record that pion would keep (lateDTLS), or
+// STUN over its limit; false sends it to pion. What the route sends waits
 // in ob until sock has no datagram left to read.
 func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *outbox) bool {
 	handled := false
@@ -79,9 +78,9 @@ func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *o
 	case isRTCP(d):
 		r := m.lookup(addr)
 		handled = r != nil && r.dropRTCP(d)
-	case isDTLSHandshake(d):
+	case isDTLS(d):
 		r := m.lookup(addr)
-		handled = r != nil && r.dropHandshake()
+		handled = r != nil && r.dropDTLS(d)
 	case isSTUN(d):
 		handled = !m.stun.allow(d, addr)
 	}

@@ -142,3 +142,24 @@ func TestLateDTLSHandshakeRecordsAreDropped(t *testing.T) {
 		t.Fatalf("10,000 DTLS handshake records of 1 KB grew the heap by %d MB", grew>>20)
 	}
 }
+
+// Of what a connected session sends over DTLS, alerts (a close_notify)
+// reach pion, handshake records a few times (a repeated last flight), and
+// application data, a refused data channel's, never.
+func TestAConnectedSessionsDTLSRecords(t *testing.T) {
+	var l lateDTLS
+	for i := range maxLateHandshakes {
+		if l.dropDTLS([]byte{dtlsHandshake}) {
+			t.Fatalf("handshake record %d dropped", i+1)
+		}
+	}
+	if !l.dropDTLS([]byte{dtlsHandshake}) {
+		t.Errorf("handshake record %d passed", maxLateHandshakes+1)
+	}
+	if l.dropDTLS([]byte{21}) {
+		t.Error("an alert was dropped")
+	}
+	if !l.dropDTLS([]byte{dtlsApplicationData}) {
+		t.Error("application data passed")
+	}
+}

@@ -19,7 +19,7 @@ type screen struct {
 	rtcp *rtcpGuard
 	mu   sync.Mutex // the readers of a session's UDP and TCP paths may overlap at a pair change
 	rtp  ssrcBound  // bound 0 for a session that only receives
-	lateHandshakes
+	lateDTLS
 }
 
 func newScreen(k *srtpkeys.Keys, publishing bool) *screen {
@@ -39,27 +39,40 @@ func (s *screen) handle(b []byte, _ *outbox) bool {
 
 func (s *screen) dropRTCP(b []byte) bool { return s.rtcp.drop(b) }
 
-// lateHandshakes counts the DTLS handshake records a connected session
-// sends. pion keeps every one in the session's handshake cache, even after
-// the handshake (20 MB of them grew the server by 29 MB); a client whose
-// last flight went unanswered (the server's reply was lost) sends it again
-// a few times, so the first maxLateHandshakes still reach pion.
-type lateHandshakes struct{ n atomic.Int32 }
+// lateDTLS drops what a connected session sends over DTLS that pion would
+// keep. pion keeps every handshake record in the session's handshake
+// cache, even after the handshake (20 MB of them grew the server by
+// 29 MB); a client whose last flight went unanswered (the server's reply
+// was lost) sends it again a few times, so the first maxLateHandshakes
+// still reach pion. Application data would be a data channel's, which the
+// server refuses (sdp.go): with no reader, pion's DTLS connection holds it,
+// up to 1 MB, and stops reading the session's alerts.
+type lateDTLS struct{ handshakes atomic.Int32 }
 
 const maxLateHandshakes = 64
 
-// dropHandshake reports whether a DTLS handshake record is dropped.
-func (h *lateHandshakes) dropHandshake() bool {
-	if h.n.Load() >= maxLateHandshakes {
+// DTLS content types (RFC 6347).
+const (
+	dtlsHandshake       = 22
+	dtlsApplicationData = 23
+)
+
+// dropDTLS reports whether a DTLS record is dropped.
+func (l *lateDTLS) dropDTLS(b []byte) bool {
+	switch b[0] {
+	case dtlsApplicationData:
 		return true
+	case dtlsHandshake:
+		if l.handshakes.Load() >= maxLateHandshakes {
+			return true
+		}
+		l.handshakes.Add(1)
 	}
-	h.n.Add(1)
 	return false
 }
 
-// isDTLSHandshake: a DTLS record (first byte 20–63, RFC 7983) of content
-// type handshake.
-func isDTLSHandshake(b []byte) bool { return len(b) > 0 && b[0] == 22 }
+// isDTLS: a DTLS record starts with a content type, 20–63 (RFC 7983).
+func isDTLS(b []byte) bool { return len(b) > 0 && b[0] >= 20 && b[0] <= 63 }
 
 // ssrcBound admits up to max distinct SSRCs, and again any it admitted.
 type ssrcBound struct {
