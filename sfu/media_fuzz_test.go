@@ -180,8 +180,9 @@ func newMediaFuzz(f *testing.F) *mediaFuzz {
 }
 
 // newOwnSocketPeer connects a pion client that setUp prepares (its
-// tracks) on a socket of the test's, and returns it with its keys.
-func newOwnSocketPeer(f *testing.F, s *SFU, setUp func(*webrtc.PeerConnection) func(offer string) (string, error)) *ownSocketPeer {
+// tracks), to the server setUp returns, on a socket of the test's, and
+// returns it with its keys.
+func newOwnSocketPeer(f testing.TB, s *SFU, setUp func(*webrtc.PeerConnection) func(offer string) (string, error)) *ownSocketPeer {
 	sock, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		f.Fatal(err)

@@ -5,16 +5,12 @@ import (
 	"encoding/binary"
 	"net"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/trtcd/trtcd/internal/peer"
-	"github.com/trtcd/trtcd/internal/srtpkeys"
 	"github.com/trtcd/trtcd/internal/testpeer"
 )
 
@@ -29,63 +25,31 @@ func heapInUse() uint64 {
 // A viewer that sends SRTP of its own (it has the keys) under ever new
 // SSRCs costs the server nothing: pion kept a stream for each, about 8 KB
 // for a few packets and up to 1 MB for many, until the session ended.
-// hostileViewer is mallory watching alice in a new room on s, connected
-// on a socket the test owns, with her session's SRTP context: what she
-// sends there reaches the server as her session's own.
-type hostileViewer struct {
-	sock   net.PacketConn
-	srtp   *srtp.Context
-	server net.Addr
-}
-
-func newHostileViewer(t *testing.T, s *SFU, room string) *hostileViewer {
+//
+// newHostileViewer is mallory watching alice in a new room on s, on a
+// socket the test owns (ownSocketPeer).
+func newHostileViewer(t *testing.T, s *SFU, room string) *ownSocketPeer {
 	t.Helper()
 	publish(t, s, room, "alice", testpeer.Options{})
 	publishedVideo(t, s, room, "alice")
-	sock, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, mux, err := peer.APIOnSocket(peer.Options{}, sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mux.Close() })
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	if err := testpeer.ReceiveAudioVideo(pc); err != nil {
-		t.Fatal(err)
-	}
-	negotiateClient(t, pc, func(offer string) (string, error) {
-		sess, answer, err := s.Subscribe(context.Background(), SubscribeRequest{Room: room, UserID: "mallory", Publisher: "alice",
-			Offer: offer, AllowAudio: true, AllowVideo: true})
-		if err == nil {
-			t.Cleanup(sess.Close)
+	v := newOwnSocketPeer(t, s, func(pc *webrtc.PeerConnection) func(string) (string, error) {
+		if err := testpeer.ReceiveAudioVideo(pc); err != nil {
+			t.Fatal(err)
 		}
-		return answer, err
+		return func(offer string) (string, error) {
+			sess, answer, err := s.Subscribe(context.Background(), SubscribeRequest{Room: room, UserID: "mallory", Publisher: "alice",
+				Offer: offer, AllowAudio: true, AllowVideo: true})
+			if err == nil {
+				t.Cleanup(sess.Close)
+			}
+			return answer, err
+		}
 	})
-	testpeer.WaitFor(t, "the viewer to connect", 10*time.Second, func() bool { return pc.ConnectionState() == webrtc.PeerConnectionStateConnected })
-	keys, err := srtpkeys.FromPeerConnection(pc, strings.Contains(pc.RemoteDescription().SDP, "a=setup:passive"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, err := keys.LocalContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := net.ResolveUDPAddr("udp4", s.UDPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	me := sock.LocalAddr().(*net.UDPAddr).AddrPort()
+	me := v.sock.LocalAddr().(*net.UDPAddr).AddrPort()
 	testpeer.WaitFor(t, "the viewer's route", 10*time.Second, func() bool { // set once the server sees it connected
-		_, ok := (*s.t.udp.routes.Load())[me]
-		return ok
+		return s.t.udp.lookup(me) != nil
 	})
-	return &hostileViewer{sock: sock, srtp: ctx, server: server}
+	return v
 }
 
 func TestAViewersOwnMediaIsDropped(t *testing.T) {
@@ -99,7 +63,7 @@ func TestAViewersOwnMediaIsDropped(t *testing.T) {
 				for j := range 3 {
 					pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SequenceNumber: uint16(j), SSRC: 0x10000000 + uint32(i)}, Payload: payload}
 					b, _ := pkt.Marshal()
-					out, err := v.srtp.EncryptRTP(nil, b, nil)
+					out, err := v.ctx.EncryptRTP(nil, b, nil)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -24,7 +24,7 @@ func TestRTCPNamingEverNewStreamsIsDropped(t *testing.T) {
 			v := newHostileViewer(t, s, "room-rtcp")
 			before := heapInUse()
 			for i, b := range byeFlood(2000) {
-				out, err := v.srtp.EncryptRTCP(nil, b, nil)
+				out, err := v.ctx.EncryptRTCP(nil, b, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -92,13 +92,13 @@ func TestRTCPFromEverNewSendersIsDropped(t *testing.T) {
 	var flood [][]byte
 	for i := range 100000 {
 		b, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 0x40000000 + uint32(i)}})
-		out, err := v.srtp.EncryptRTCP(nil, b, nil)
+		out, err := v.ctx.EncryptRTCP(nil, b, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		flood = append(flood, out)
 	}
-	v.srtp = nil // the client's own replay state is not the server's
+	v.ctx = nil // the client's own replay state is not the server's
 	before := heapInUse()
 	for i := range flood {
 		v.sock.WriteTo(flood[i], v.server)
