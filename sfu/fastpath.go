@@ -104,7 +104,7 @@ func (s *Session) routes() *routeTable {
 }
 
 // route is the session's route, if it has one: its fast-path publisher's,
-// or its screen.
+// or its screen (when it is the route).
 func (s *Session) route() route {
 	switch {
 	case s.fastIn != nil:
@@ -159,6 +159,10 @@ func (s *Session) goFast() {
 			return
 		}
 		s.fastKeys, s.fastAddr, s.onTCP = keys, addr, tcp
+		s.guard = newScreen(keys, s.publishing)
+		if s.iceUfrag != "" {
+			s.room.sfu.t.udp.stun.setScreen(s.iceUfrag, s.guard)
+		}
 	}
 	s.takeRoute()
 }
@@ -166,11 +170,8 @@ func (s *Session) goFast() {
 // takeRoute is goFast's work, under fastMu.
 func (s *Session) takeRoute() {
 	if s.onTCP || s.room.sfu.t.slowPath {
-		if s.screen == nil {
-			r := newScreen(s.fastKeys, s.publishing)
-			if s.routes().setRoute(s.fastAddr, r) {
-				s.screen = r
-			}
+		if s.screen == nil && s.routes().setRoute(s.fastAddr, s.guard) {
+			s.screen = s.guard
 		}
 		return
 	}
@@ -181,21 +182,18 @@ func (s *Session) takeRoute() {
 		if err != nil {
 			return
 		}
-		fp := &fastPublisher{ctx: ctx, rtcp: newRTCPGuard(s.fastKeys), unknown: ssrcBound{max: maxUnknownSSRCs}}
+		fp := &fastPublisher{ctx: ctx, screen: s.guard}
 		fp.tracks.Store(&map[uint32]*fastTrack{})
 		if !conn.setRoute(s.fastAddr, fp) {
 			return // another session already uses this address: stay with pion
 		}
 		s.fastIn = fp
 		for ssrc, t := range s.pubTracks {
-			s.takeOverWhenStarted(ssrc, t)
+			s.takeOverWhenStarted(fp, ssrc, t)
 		}
 	}
-	if !s.publishing && s.screen == nil {
-		r := newScreen(s.fastKeys, false)
-		if conn.setRoute(s.fastAddr, r) {
-			s.screen = r
-		}
+	if !s.publishing && s.screen == nil && conn.setRoute(s.fastAddr, s.guard) {
+		s.screen = s.guard
 	}
 	for _, d := range s.downs {
 		if d.fast.Load() != nil {
@@ -219,14 +217,18 @@ func (s *Session) addFastTrack(ssrc uint32, t *Track, src Source) {
 	}
 	s.pubTracks[ssrc], s.bySource[src] = t, t
 	if s.fastIn != nil {
-		s.takeOverWhenStarted(ssrc, t)
+		s.takeOverWhenStarted(s.fastIn, ssrc, t)
 	}
 }
 
-// takeOverWhenStarted takes a track over once pion's reader has forwarded
-// its first packet, so the NACK generator knows where to continue and the
-// rollover counter is known. It gives up when the session closes.
-func (s *Session) takeOverWhenStarted(ssrc uint32, t *Track) {
+// takeOverWhenStarted has fp take a track over once pion's reader has
+// forwarded its first packet, so the NACK generator knows where to
+// continue and the rollover counter is known. It gives up when the
+// session closes or fp is no longer its route (the pair moved to ICE-TCP
+// meanwhile, and maybe back). The track's NACK generator goes on: packets
+// pion had queued for its reader are dropped at the hand-over, and the
+// generator asks for them as the gap they leave.
+func (s *Session) takeOverWhenStarted(fp *fastPublisher, ssrc uint32, t *Track) {
 	go func() {
 		for t.stats.packets.Load() == 0 {
 			select {
@@ -237,18 +239,11 @@ func (s *Session) takeOverWhenStarted(ssrc uint32, t *Track) {
 		}
 		s.fastMu.Lock()
 		defer s.fastMu.Unlock()
-		if !s.fastClosed {
-			s.takeOver(ssrc, t)
+		if !s.fastClosed && s.fastIn == fp {
+			t.handOver()
+			fp.add(ssrc, t, t.wraps) // continue pion's rollover counter
 		}
 	}()
-}
-
-// takeOver gives a track's packets to the fast path. Its NACK generator
-// goes on: packets pion had queued for its reader are dropped at the
-// hand-over, and the generator asks for them as the gap they leave.
-func (s *Session) takeOver(ssrc uint32, t *Track) {
-	t.handOver()
-	s.fastIn.add(ssrc, t, t.wraps) // continue pion's rollover counter
 }
 
 // leaveFast removes the session's route, so its address falls back to pion.

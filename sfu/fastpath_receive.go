@@ -20,14 +20,10 @@ type fastPublisher struct {
 	mu     sync.Mutex // serialises changes to tracks
 	tracks atomic.Pointer[map[uint32]*fastTrack]
 	busy   atomic.Int32 // 1 while a packet is being handled (for giveBack)
-	// unknown are the SSRCs handed to pion (see toPion); the handling
-	// goroutine's only.
-	unknown ssrcBound
-	rtcp    *rtcpGuard
-	lateDTLS
+	// screen bounds what the session hands to pion: the SSRCs the fast
+	// path does not know, RTCP and DTLS.
+	*screen
 }
-
-func (f *fastPublisher) dropRTCP(b []byte) bool { return f.rtcp.drop(b) }
 
 // maxUnknownSSRCs bounds the streams of a publisher that the fast path
 // does not know and hands to pion: its sections' repair (RTX) streams, and
@@ -36,10 +32,6 @@ func (f *fastPublisher) dropRTCP(b []byte) bool { return f.rtcp.drop(b) }
 // sending under ever new SSRCs would grow that without end. Past the bound
 // they are dropped.
 const maxUnknownSSRCs = 16
-
-// toPion reports whether a packet of an SSRC the fast path does not know
-// goes to pion.
-func (f *fastPublisher) toPion(ssrc uint32) bool { return f.unknown.admit(ssrc) }
 
 // fastTrack is a track on the fast path and the SRTP rollover counter its
 // decryption continues from (pion may have seen the numbers wrap).
@@ -60,7 +52,7 @@ func (f *fastPublisher) handle(b []byte, ob *outbox) (handled bool) {
 	ssrc := rtpSSRC(b)
 	ft := (*f.tracks.Load())[ssrc]
 	if ft == nil {
-		return !f.toPion(ssrc) // a stream pion has not announced yet, or one too many
+		return !f.toPion(ssrc) // a stream pion has not announced yet, or one too many (screen)
 	}
 	t := ft.t
 	t.forwardLate()

@@ -33,7 +33,7 @@ var DefaultICETCPLimits = limit.Config{Total: 5000, Name: "ice_tcp"}.Or(limit.De
 // that one address cannot hold every descriptor of the process with idle
 // connections, and the mux that serves it. What a connection sends passes
 // its session's screen in routes before pion reads it.
-func listenICETCP(cfg TransportConfig, routes *routeTable, logs logging.LoggerFactory) (net.Listener, ice.TCPMux, error) {
+func listenICETCP(cfg TransportConfig, routes *routeTable, stun *stunLimit, logs logging.LoggerFactory) (net.Listener, ice.TCPMux, error) {
 	raw, err := net.Listen("tcp4", cfg.TCPAddr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sfu: listen ice-tcp %s: %w", cfg.TCPAddr, err)
@@ -41,7 +41,7 @@ func listenICETCP(cfg TransportConfig, routes *routeTable, logs logging.LoggerFa
 	gate := limit.NewGate(cfg.TCPPerAddress.Or(DefaultICETCPLimits))
 	ln := gate.Listener(raw, nil) // refusals are counted in trtcd_refused_total{listener="ice_tcp"}
 	mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{
-		Listener:             screenedListener{ln, routes},
+		Listener:             screenedListener{ln, routes, stun},
 		Logger:               logs.NewLogger("ice-tcp"),
 		ReadBufferSize:       tcpReadBuffer,
 		FirstStunBindTimeout: cmp.Or(cfg.firstSTUNTimeout, firstSTUNTimeout),
@@ -54,6 +54,7 @@ func listenICETCP(cfg TransportConfig, routes *routeTable, logs logging.LoggerFa
 type screenedListener struct {
 	net.Listener
 	routes *routeTable
+	stun   *stunLimit // the sessions' screens by ufrag
 }
 
 func (l screenedListener) Accept() (net.Conn, error) {
@@ -66,7 +67,7 @@ func (l screenedListener) Accept() (net.Conn, error) {
 		from = a.AddrPort()
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	}
-	return &screenedConn{Conn: c, routes: l.routes, from: from}, nil
+	return &screenedConn{Conn: c, routes: l.routes, stun: l.stun, from: from}, nil
 }
 
 // maxTCPFrame is the largest packet an ICE-TCP connection may carry:
@@ -81,7 +82,9 @@ var errTCPFrameTooLarge = errors.New("sfu: ice-tcp packet over 8192 bytes")
 type screenedConn struct {
 	net.Conn
 	routes  *routeTable
+	stun    *stunLimit
 	from    netip.AddrPort
+	ufrag   string // the session its first STUN request named
 	frame   []byte // the packet being read, with its length; grown to the largest yet
 	pending []byte // what of frame pion has yet to read
 }
@@ -121,8 +124,17 @@ func (c *screenedConn) next() error {
 	return nil
 }
 
+// drop reports whether the screen of the connection's session drops a
+// packet: its route's, or, on another connection of the session (pion
+// takes media from any that passed a check), the session's.
 func (c *screenedConn) drop(pkt []byte) bool {
+	if c.ufrag == "" && isSTUN(pkt) {
+		c.ufrag, _, _ = stunAttributes(pkt)
+	}
 	r := c.routes.lookup(c.from)
+	if r == nil && c.ufrag != "" && c.stun != nil {
+		r = c.stun.screenOf(netip.AddrPort{}, c.ufrag)
+	}
 	switch {
 	case r == nil:
 		return false

@@ -73,13 +73,13 @@ func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *o
 	handled := false
 	switch {
 	case isRTP(d):
-		r := m.lookup(addr)
+		r := m.routeOf(addr)
 		handled = r != nil && r.handle(d, ob)
 	case isRTCP(d):
-		r := m.lookup(addr)
+		r := m.routeOf(addr)
 		handled = r != nil && r.dropRTCP(d)
 	case isDTLS(d):
-		r := m.lookup(addr)
+		r := m.routeOf(addr)
 		handled = r != nil && r.dropDTLS(d)
 	case isSTUN(d):
 		handled = !m.stun.allow(d, addr)
@@ -88,6 +88,15 @@ func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *o
 		ob.flush()
 	}
 	return handled
+}
+
+// routeOf is addr's route or, for another address of a connected session
+// (pion takes media from any address that passed a check), its screen.
+func (m *mediaConn) routeOf(addr netip.AddrPort) route {
+	if r := m.lookup(addr); r != nil {
+		return r
+	}
+	return m.stun.screenOf(addr, "")
 }
 
 // ReadFromAddrPort implements ice.AddrPortReaderWriter. With one socket,

@@ -68,9 +68,6 @@ func (g *rtcpGuard) drop(b []byte) bool {
 	if g == nil {
 		return false
 	}
-	if !g.rate.Allow() {
-		return true
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	sender := binary.BigEndian.Uint32(b[4:8]) // isRTCP checked the length
@@ -81,7 +78,7 @@ func (g *rtcpGuard) drop(b []byte) bool {
 	if err != nil {
 		return false
 	}
-	if !cheapRTCP(plain) {
+	if !g.rate.Allow() || !cheapRTCP(plain) { // metered once it opens: a forged packet spends nothing
 		return true
 	}
 	pkts, err := rtcp.Unmarshal(plain)

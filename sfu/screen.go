@@ -8,8 +8,14 @@ import (
 	"github.com/trtcd/trtcd/internal/srtpkeys"
 )
 
-// screen is the route of a session whose packets pion reads: one that
-// only receives, one on ICE-TCP, and every session under --no-fast-path.
+// screen is what stands between a connected session and pion, one per
+// session for its whole life (a pair change moves it, and its counts go
+// on). It is the route of a session whose packets pion reads: one that
+// only receives, one on ICE-TCP, and every session under --no-fast-path;
+// a fast-path publisher's route uses it for what it hands to pion; and
+// packets from the session's other addresses (pion takes media from any
+// address that passed a check) meet it too (stunLimit.screenOf).
+//
 // pion keeps state for every SSRC it meets until the session ends, so the
 // screen drops what would grow it without end: a receive-only session's
 // RTP (under new SSRCs, 20,000 grew the server by 150 MB), a publisher's
@@ -31,10 +37,13 @@ func newScreen(k *srtpkeys.Keys, publishing bool) *screen {
 }
 
 // handle reports whether an RTP packet is dropped; the rest go to pion.
-func (s *screen) handle(b []byte, _ *outbox) bool {
+func (s *screen) handle(b []byte, _ *outbox) bool { return !s.toPion(rtpSSRC(b)) }
+
+// toPion reports whether RTP under ssrc may go to pion.
+func (s *screen) toPion(ssrc uint32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.rtp.admit(rtpSSRC(b))
+	return s.rtp.admit(ssrc)
 }
 
 func (s *screen) dropRTCP(b []byte) bool { return s.rtcp.drop(b) }

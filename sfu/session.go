@@ -53,7 +53,8 @@ type Session struct {
 	video      *DownTrack            // a subscriber's main-or-small section (SetVideo)
 	sections   map[Source]*DownTrack // a subscriber's by what they carry: audio, main (or small), sub
 	fastIn     *fastPublisher
-	screen     *screen        // the route of a session that only receives, or whose packets pion reads
+	guard      *screen        // the session's screen, once connected (screen.go)
+	screen     *screen        // guard, while it is the session's route
 	fastAddr   netip.AddrPort // the route's remote address
 	onTCP      bool           // and it is ICE-TCP's
 	fastKeys   *srtpkeys.Keys

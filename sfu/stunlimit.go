@@ -35,8 +35,15 @@ import (
 type stunLimit struct {
 	senders, sessions *limit.Gate
 
-	mu      sync.Mutex
-	sources map[string]map[netip.AddrPort]struct{} // by the ufrag of each session (watch)
+	mu       sync.Mutex
+	watched  map[string]*stunSession         // by the ufrag of each session (watch)
+	bySource map[netip.AddrPort]*stunSession // the sessions' sources
+}
+
+// stunSession is a session's sources and, once it is connected, its screen.
+type stunSession struct {
+	sources map[netip.AddrPort]struct{}
+	screen  *screen
 }
 
 // maxSessionSources: a client checks from each of its candidates, a few
@@ -50,7 +57,8 @@ func newSTUNLimit(cfg limit.Config) *stunLimit {
 	session := cfg
 	session.PerSecond *= 2
 	session.Burst *= 2
-	return &stunLimit{senders: limit.NewGate(cfg), sessions: limit.NewGate(session), sources: map[string]map[netip.AddrPort]struct{}{}}
+	return &stunLimit{senders: limit.NewGate(cfg), sessions: limit.NewGate(session),
+		watched: map[string]*stunSession{}, bySource: map[netip.AddrPort]*stunSession{}}
 }
 
 // allow reports whether a STUN message d from addr may go to pion.
@@ -73,13 +81,45 @@ func (l *stunLimit) allow(d []byte, addr netip.AddrPort) bool {
 func (l *stunLimit) watch(ufrag string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sources[ufrag] = map[netip.AddrPort]struct{}{}
+	l.watched[ufrag] = &stunSession{sources: map[netip.AddrPort]struct{}{}}
 }
 
 func (l *stunLimit) forget(ufrag string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.sources, ufrag)
+	if s := l.watched[ufrag]; s != nil {
+		for addr := range s.sources {
+			if l.bySource[addr] == s {
+				delete(l.bySource, addr)
+			}
+		}
+		delete(l.watched, ufrag)
+	}
+}
+
+// setScreen gives a watched session's screen: packets from its sources
+// that are not its route's meet it (screenOf).
+func (l *stunLimit) setScreen(ufrag string, sc *screen) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.watched[ufrag]; s != nil {
+		s.screen = sc
+	}
+}
+
+// screenOf is the screen of the session addr is a source of, if any; the
+// screen of the session a ufrag names, with addr unset.
+func (l *stunLimit) screenOf(addr netip.AddrPort, ufrag string) route {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.bySource[addr]
+	if !addr.IsValid() {
+		s = l.watched[ufrag]
+	}
+	if s == nil || s.screen == nil {
+		return nil
+	}
+	return s.screen
 }
 
 // fromKnownSource reports whether addr is, or may become, one of the
@@ -88,17 +128,20 @@ func (l *stunLimit) forget(ufrag string) {
 func (l *stunLimit) fromKnownSource(ufrag string, addr netip.AddrPort) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	addrs, ok := l.sources[ufrag]
-	if !ok {
+	s := l.watched[ufrag]
+	if s == nil {
 		return true
 	}
-	if _, ok := addrs[addr]; ok {
+	if _, ok := s.sources[addr]; ok {
 		return true
 	}
-	if len(addrs) >= maxSessionSources {
+	if len(s.sources) >= maxSessionSources {
 		return false
 	}
-	addrs[addr] = struct{}{}
+	s.sources[addr] = struct{}{}
+	if _, taken := l.bySource[addr]; !taken { // an address is the first session's that it checked
+		l.bySource[addr] = s
+	}
 	return true
 }
 

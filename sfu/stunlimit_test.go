@@ -134,7 +134,7 @@ func TestSTUNSourcesAreCountedWhileASessionLasts(t *testing.T) {
 	watched := func() int {
 		stun.mu.Lock()
 		defer stun.mu.Unlock()
-		return len(stun.sources)
+		return len(stun.watched)
 	}
 	if watched() != 1 {
 		t.Fatalf("%d sessions' STUN sources counted, want alice's", watched())

@@ -281,7 +281,9 @@ const (
 // handOver makes the fast path the track's only source: it waits for a
 // forward in progress on the reader to end, and keeps the reader out.
 func (t *Track) handOver() {
-	t.late = make(chan []byte, lateBacklog)
+	if t.late == nil { // once: the reader may still hold a channel made for an earlier hand-over
+		t.late = make(chan []byte, lateBacklog)
+	}
 	for !t.owner.CompareAndSwap(ownerFree, ownerFast) {
 		runtime.Gosched()
 	}

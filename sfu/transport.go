@@ -127,11 +127,15 @@ func newTransport(cfg TransportConfig, logs logging.LoggerFactory) (*transport, 
 	se.SetICEUDPMux(t.udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if cfg.TCPAddr != "" {
-		if t.tcp, t.tcpMux, err = listenICETCP(cfg, t.tcpRoutes, logs); err != nil {
+		if t.tcp, t.tcpMux, err = listenICETCP(cfg, t.tcpRoutes, t.udp.stun, logs); err != nil {
 			t.close()
 			return nil, err
 		}
 		se.SetICETCPMux(t.tcpMux)
+		// Passive only: the server dials no client (a connection it opened
+		// would not pass the sessions' screens, icetcp.go), and a client
+		// behind a firewall that blocks UDP reaches the server anyway.
+		se.DisableActiveTCP(true)
 		networks = append(networks, webrtc.NetworkTypeTCP4)
 	}
 	se.SetNetworkTypes(networks)

@@ -39,11 +39,12 @@ async function publish() {
 
 async function play() {
   const pc = new RTCPeerConnection();
+  // As some players do, the viewer offers a data channel too, and first,
+  // so that its section is the offer's BUNDLE tag: trtcd's answer rejects
+  // it, and the media must play all the same.
+  window.dataChannel = pc.createDataChannel('chat');
   pc.addTransceiver('video', {direction: 'recvonly'});
   pc.addTransceiver('audio', {direction: 'recvonly'});
-  // As some players do, the viewer offers a data channel too: trtcd's
-  // answer rejects that section, and the media must play all the same.
-  window.dataChannel = pc.createDataChannel('chat');
   const stream = new MediaStream();
   pc.ontrack = e => { stream.addTrack(e.track); document.querySelector('video').srcObject = stream; };
   window.pc = pc;
