@@ -93,12 +93,13 @@ func diskTrouble(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EIO)
 }
 
-// startRetry runs retryFinalizing in the background, unless a run is
-// still going: rewriting a multi-gigabyte recording takes minutes, and the
+// startRetry runs retryFinalizing in the background, unless a run (or the
+// recovery of what a crash left) is still going, and says whether it
+// started one: rewriting a multi-gigabyte recording takes minutes, and the
 // watch loop meanwhile ends idle sessions and guards the free space.
-func (r *Recorder) startRetry() {
+func (r *Recorder) startRetry() bool {
 	if !r.retrying.TryLock() {
-		return
+		return false // a retry, or the recovery, is under way
 	}
 	r.wg.Add(1) // watch holds the group's count: Close's Wait has not returned
 	go func() {
@@ -106,6 +107,7 @@ func (r *Recorder) startRetry() {
 		defer r.retrying.Unlock()
 		r.retryFinalizing()
 	}()
+	return true
 }
 
 // retryFinalizing tries again the recordings the disk refused to finalise
@@ -355,7 +357,9 @@ func (r *Recorder) recover(files []*File) {
 			return
 		}
 		r.log.Warn("finalising a recording interrupted by a crash", "file", f.ID, "record_id", f.RecordID)
+		r.finalizing <- struct{}{} // one of the slots ended sessions use (finishAside)
 		r.finalize(f)
+		<-r.finalizing
 	}
 }
 

@@ -338,8 +338,7 @@ func (r *Recorder) watch() {
 		case <-r.ctx.Done():
 			return
 		case now := <-tick.C:
-			if now.Sub(lastRetry) >= r.cfg.FinalizeRetry {
-				r.startRetry()
+			if now.Sub(lastRetry) >= r.cfg.FinalizeRetry && r.startRetry() {
 				lastRetry = now
 			}
 			r.mu.Lock()

@@ -260,18 +260,24 @@ func (s *Session) leaveFast() {
 }
 
 // watchSTUN has the media port count the addresses the session's STUN
-// requests come from (stunLimit), by the ICE ufrag of its answer.
+// requests come from (stunLimit), by the ICE ufrag and password of its
+// answer.
 func (s *Session) watchSTUN(answer string) {
-	_, rest, ok := strings.Cut(answer, "a=ice-ufrag:")
-	if !ok {
+	ufrag, pwd := sdpAttribute(answer, "ice-ufrag"), sdpAttribute(answer, "ice-pwd")
+	if ufrag == "" || pwd == "" {
 		return
 	}
-	line, _, _ := strings.Cut(rest, "\n")
-	ufrag := strings.TrimSpace(line)
 	s.fastMu.Lock()
 	defer s.fastMu.Unlock()
 	if !s.fastClosed {
 		s.iceUfrag = ufrag
-		s.room.sfu.t.udp.stun.watch(ufrag)
+		s.room.sfu.t.udp.stun.watch(ufrag, pwd)
 	}
+}
+
+// sdpAttribute is the value of the first a=key: line of an SDP.
+func sdpAttribute(sdp, key string) string {
+	_, rest, _ := strings.Cut(sdp, "a="+key+":")
+	line, _, _ := strings.Cut(rest, "\n")
+	return strings.TrimSpace(line)
 }

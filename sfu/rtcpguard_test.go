@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"net"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -222,10 +221,10 @@ func TestRTCPFromAnotherAddressOfTheSessionIsScreened(t *testing.T) {
 	answer := v.pc.RemoteDescription().SDP
 	offer := v.pc.LocalDescription().SDP
 	check, err := stun.Build(stun.TransactionID, stun.BindingRequest,
-		stun.NewUsername(sdpValue(answer, "ice-ufrag")+":"+sdpValue(offer, "ice-ufrag")),
+		stun.NewUsername(sdpAttribute(answer, "ice-ufrag")+":"+sdpAttribute(offer, "ice-ufrag")),
 		stun.RawAttribute{Type: stun.AttrPriority, Value: []byte{0x6e, 0, 0x1e, 0xff}},
 		stun.RawAttribute{Type: stun.AttrICEControlling, Value: []byte{0, 0, 0, 0, 0, 0, 0, 1}},
-		stun.NewShortTermIntegrity(sdpValue(answer, "ice-pwd")), stun.Fingerprint)
+		stun.NewShortTermIntegrity(sdpAttribute(answer, "ice-pwd")), stun.Fingerprint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,11 +249,4 @@ func TestRTCPFromAnotherAddressOfTheSessionIsScreened(t *testing.T) {
 	if grew := int64(heapInUse()) - int64(before); grew > 10<<20 {
 		t.Fatalf("2,000 SRTCP BYEs from the session's second address grew the heap by %d MB", grew>>20)
 	}
-}
-
-// sdpValue is the value of the first a=key: line of an SDP.
-func sdpValue(sdp, key string) string {
-	_, rest, _ := strings.Cut(sdp, "a="+key+":")
-	line, _, _ := strings.Cut(rest, "\n")
-	return strings.TrimSpace(line)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pion/stun/v4"
+
 	"github.com/trtcd/trtcd/internal/limit"
 )
 
@@ -42,8 +44,9 @@ type stunLimit struct {
 
 // stunSession is a session's sources and, once it is connected, its screen.
 type stunSession struct {
-	sources map[netip.AddrPort]struct{}
-	screen  *screen
+	sources   map[netip.AddrPort]struct{}
+	integrity stun.MessageIntegrity // its requests'
+	screen    *screen
 }
 
 // maxSessionSources: a client checks from each of its candidates, a few
@@ -73,15 +76,15 @@ func (l *stunLimit) allow(d []byte, addr netip.AddrPort) bool {
 	case !ok:
 		return true
 	}
-	return l.sessions.AllowKey(ufrag) == nil && l.fromKnownSource(ufrag, addr)
+	return l.sessions.AllowKey(ufrag) == nil && l.fromKnownSource(d, ufrag, addr)
 }
 
 // watch starts counting the addresses the requests to a session (its
-// local ufrag) come from; forget ends it.
-func (l *stunLimit) watch(ufrag string) {
+// local ufrag and password) come from; forget ends it.
+func (l *stunLimit) watch(ufrag, pwd string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.watched[ufrag] = &stunSession{sources: map[netip.AddrPort]struct{}{}}
+	l.watched[ufrag] = &stunSession{sources: map[netip.AddrPort]struct{}{}, integrity: stun.NewShortTermIntegrity(pwd)}
 }
 
 func (l *stunLimit) forget(ufrag string) {
@@ -122,10 +125,13 @@ func (l *stunLimit) screenOf(addr netip.AddrPort, ufrag string) route {
 	return s.screen
 }
 
-// fromKnownSource reports whether addr is, or may become, one of the
-// addresses a session's requests come from. A request naming no session
-// of this server passes: pion drops it.
-func (l *stunLimit) fromKnownSource(ufrag string, addr netip.AddrPort) bool {
+// fromKnownSource reports whether request d from addr may reach pion: it
+// comes from one of the addresses a session's requests come from, or
+// becomes one. Only a request that authenticates counts (pion makes a
+// candidate of no other), so that nobody who merely saw a session's
+// USERNAME can use up its addresses. A request naming no session of this
+// server passes: pion drops it.
+func (l *stunLimit) fromKnownSource(d []byte, ufrag string, addr netip.AddrPort) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.watched[ufrag]
@@ -134,6 +140,10 @@ func (l *stunLimit) fromKnownSource(ufrag string, addr netip.AddrPort) bool {
 	}
 	if _, ok := s.sources[addr]; ok {
 		return true
+	}
+	m := &stun.Message{Raw: append([]byte(nil), d...)} // a new address: rare
+	if m.Decode() != nil || s.integrity.Check(m) != nil {
+		return true // pion refuses it too
 	}
 	if len(s.sources) >= maxSessionSources {
 		return false

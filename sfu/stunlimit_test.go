@@ -95,33 +95,43 @@ func TestSTUNFloodsAreCutBeforePion(t *testing.T) {
 
 // A session's STUN requests reach pion from at most maxSessionSources
 // addresses (each becomes a candidate pair pion keeps and searches), and a
-// request carrying renomination's NOMINATION from none. Requests naming
-// no session of this server are left to pion.
+// request carrying renomination's NOMINATION from none. Only requests that
+// authenticate count, so that one who saw a session's USERNAME cannot use
+// its addresses up; requests naming no session of this server, and those
+// that do not authenticate, are left to pion, which drops them.
 func TestASessionsSTUNComesFromAFewAddresses(t *testing.T) {
 	l := newSTUNLimit(limit.Config{PerSecond: 1e6, Burst: 1e6})
-	l.watch("srv")
+	l.watch("srv", "the password")
 	from := func(port uint16) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port) }
+	request := func(pwd string, attrs ...stun.Setter) []byte {
+		m, err := stun.Build(append(append([]stun.Setter{stun.TransactionID, stun.BindingRequest, stun.NewUsername("srv:client")}, attrs...),
+			stun.NewShortTermIntegrity(pwd), stun.Fingerprint)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Raw
+	}
+	for port := range uint16(100) {
+		if !l.allow(request("a guess"), from(30000+port)) {
+			t.Fatal("a request that does not authenticate was dropped: pion is to refuse it")
+		}
+	}
 	passed := 0
 	for port := range uint16(100) {
-		if l.allow(bindingRequest(t, "srv"), from(10000+port)) {
+		if l.allow(request("the password"), from(10000+port)) {
 			passed++
 		}
 	}
 	if passed != maxSessionSources {
 		t.Errorf("requests from %d of 100 ports passed, want %d", passed, maxSessionSources)
 	}
-	if !l.allow(bindingRequest(t, "srv"), from(10000)) {
+	if !l.allow(request("the password"), from(10000)) {
 		t.Error("a request from a known address was dropped")
 	}
 	if !l.allow(bindingRequest(t, "other"), from(20000)) {
 		t.Error("a request naming no session of the server was dropped")
 	}
-	renominate, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.NewUsername("srv:client"),
-		stun.RawAttribute{Type: 0xC001, Value: []byte{0, 0, 0, 2}}, stun.NewShortTermIntegrity("pwd"), stun.Fingerprint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.allow(renominate.Raw, from(10000)) {
+	if l.allow(request("the password", stun.RawAttribute{Type: 0xC001, Value: []byte{0, 0, 0, 2}}), from(10000)) {
 		t.Error("a request carrying NOMINATION passed")
 	}
 }
