@@ -133,17 +133,7 @@ func (c *screenedConn) drop(pkt []byte) bool {
 	}
 	r := c.routes.lookup(c.from)
 	if r == nil && c.ufrag != "" && c.stun != nil {
-		r = c.stun.screenOf(netip.AddrPort{}, c.ufrag)
+		r = c.stun.screenOfSession(c.ufrag)
 	}
-	switch {
-	case r == nil:
-		return false
-	case isRTP(pkt):
-		return r.handle(pkt, nil)
-	case isRTCP(pkt):
-		return r.dropRTCP(pkt)
-	case isDTLS(pkt):
-		return r.dropDTLS(pkt)
-	}
-	return false
+	return offer(r, pkt, nil)
 }

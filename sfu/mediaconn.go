@@ -72,15 +72,8 @@ func isRTP(b []byte) bool {
 func (m *mediaConn) fast(d []byte, addr netip.AddrPort, sock *rawudp.Conn, ob *outbox) bool {
 	handled := false
 	switch {
-	case isRTP(d):
-		r := m.routeOf(addr)
-		handled = r != nil && r.handle(d, ob)
-	case isRTCP(d):
-		r := m.routeOf(addr)
-		handled = r != nil && r.dropRTCP(d)
-	case isDTLS(d):
-		r := m.routeOf(addr)
-		handled = r != nil && r.dropDTLS(d)
+	case isRTP(d), isRTCP(d), isDTLS(d):
+		handled = offer(m.routeOf(addr), d, ob)
 	case isSTUN(d):
 		handled = !m.stun.allow(d, addr)
 	}
@@ -96,7 +89,24 @@ func (m *mediaConn) routeOf(addr netip.AddrPort) route {
 	if r := m.lookup(addr); r != nil {
 		return r
 	}
-	return m.stun.screenOf(addr, "")
+	return m.stun.screenOfSource(addr)
+}
+
+// offer gives a session's packet to its route r, if it has one: true when
+// the route took it (a fast-path publisher's RTP) or dropped it; false
+// leaves it to pion. UDP and ICE-TCP alike.
+func offer(r route, d []byte, ob *outbox) bool {
+	switch {
+	case r == nil:
+		return false
+	case isRTP(d):
+		return r.handle(d, ob)
+	case isRTCP(d):
+		return r.dropRTCP(d)
+	case isDTLS(d):
+		return r.dropDTLS(d)
+	}
+	return false
 }
 
 // ReadFromAddrPort implements ice.AddrPortReaderWriter. With one socket,

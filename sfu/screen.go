@@ -14,7 +14,7 @@ import (
 // only receives, one on ICE-TCP, and every session under --no-fast-path;
 // a fast-path publisher's route uses it for what it hands to pion; and
 // packets from the session's other addresses (pion takes media from any
-// address that passed a check) meet it too (stunLimit.screenOf).
+// address that passed a check) meet it too (mediaConn.routeOf).
 //
 // pion keeps state for every SSRC it meets until the session ends, so the
 // screen drops what would grow it without end: a receive-only session's

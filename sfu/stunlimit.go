@@ -101,7 +101,7 @@ func (l *stunLimit) forget(ufrag string) {
 }
 
 // setScreen gives a watched session's screen: packets from its sources
-// that are not its route's meet it (screenOf).
+// that are not its route's meet it (screenOfSource, screenOfSession).
 func (l *stunLimit) setScreen(ufrag string, sc *screen) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -110,15 +110,23 @@ func (l *stunLimit) setScreen(ufrag string, sc *screen) {
 	}
 }
 
-// screenOf is the screen of the session addr is a source of, if any; the
-// screen of the session a ufrag names, with addr unset.
-func (l *stunLimit) screenOf(addr netip.AddrPort, ufrag string) route {
+// screenOfSource is the screen of the session addr is a source of, if any.
+func (l *stunLimit) screenOfSource(addr netip.AddrPort) route {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := l.bySource[addr]
-	if !addr.IsValid() {
-		s = l.watched[ufrag]
-	}
+	return l.bySource[addr].screenRoute()
+}
+
+// screenOfSession is the screen of the session ufrag names, if any.
+func (l *stunLimit) screenOfSession(ufrag string) route {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.watched[ufrag].screenRoute()
+}
+
+// screenRoute is the session's screen as a route: nil (not a nil *screen)
+// when there is none.
+func (s *stunSession) screenRoute() route {
 	if s == nil || s.screen == nil {
 		return nil
 	}
